@@ -1,0 +1,163 @@
+"""Validation reports: what the platform concluded about a signed document, and why.
+
+The vocabulary is ETSI EN 319 102-1 (clause 5.1.3): an :class:`Indication` and, unless the
+signature passed, a :class:`SubIndication`. Reports are plain frozen dataclasses that
+serialise to JSON, so they can be stored with an opening record and shown to suppliers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+__all__ = ["DocumentReport", "Indication", "SignatureReport", "SubIndication"]
+
+
+class Indication(StrEnum):
+    """The main verdict of ETSI EN 319 102-1."""
+
+    TOTAL_PASSED = "TOTAL_PASSED"
+    TOTAL_FAILED = "TOTAL_FAILED"
+    INDETERMINATE = "INDETERMINATE"
+
+    @property
+    def severity(self) -> int:
+        """0 for TOTAL_PASSED, 1 for INDETERMINATE, 2 for TOTAL_FAILED: the worst is highest."""
+        return _SEVERITY[self]
+
+
+class SubIndication(StrEnum):
+    """Why a signature did not pass.
+
+    The ETSI EN 319 102-1 sub-indications, covering every one pyHanko's AdES validation can
+    report (``NOT_YET_VALID`` occurs under both TOTAL_FAILED and INDETERMINATE; the
+    indication tells them apart), plus two of Tender's own, marked below.
+    """
+
+    FORMAT_FAILURE = "FORMAT_FAILURE"
+    HASH_FAILURE = "HASH_FAILURE"
+    SIG_CRYPTO_FAILURE = "SIG_CRYPTO_FAILURE"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"
+    NOT_YET_VALID = "NOT_YET_VALID"
+    SIG_CONSTRAINTS_FAILURE = "SIG_CONSTRAINTS_FAILURE"
+    CHAIN_CONSTRAINTS_FAILURE = "CHAIN_CONSTRAINTS_FAILURE"
+    CERTIFICATE_CHAIN_GENERAL_FAILURE = "CERTIFICATE_CHAIN_GENERAL_FAILURE"
+    CRYPTO_CONSTRAINTS_FAILURE = "CRYPTO_CONSTRAINTS_FAILURE"
+    POLICY_PROCESSING_ERROR = "POLICY_PROCESSING_ERROR"
+    SIGNATURE_POLICY_NOT_AVAILABLE = "SIGNATURE_POLICY_NOT_AVAILABLE"
+    TIMESTAMP_ORDER_FAILURE = "TIMESTAMP_ORDER_FAILURE"
+    NO_SIGNING_CERTIFICATE_FOUND = "NO_SIGNING_CERTIFICATE_FOUND"
+    NO_CERTIFICATE_CHAIN_FOUND = "NO_CERTIFICATE_CHAIN_FOUND"
+    REVOKED_NO_POE = "REVOKED_NO_POE"
+    REVOKED_CA_NO_POE = "REVOKED_CA_NO_POE"
+    OUT_OF_BOUNDS_NO_POE = "OUT_OF_BOUNDS_NO_POE"
+    REVOCATION_OUT_OF_BOUNDS_NO_POE = "REVOCATION_OUT_OF_BOUNDS_NO_POE"
+    OUT_OF_BOUNDS_NOT_REVOKED = "OUT_OF_BOUNDS_NOT_REVOKED"
+    CRYPTO_CONSTRAINTS_FAILURE_NO_POE = "CRYPTO_CONSTRAINTS_FAILURE_NO_POE"
+    NO_POE = "NO_POE"
+    TRY_LATER = "TRY_LATER"
+    SIGNED_DATA_NOT_FOUND = "SIGNED_DATA_NOT_FOUND"
+    GENERIC = "GENERIC"
+    NO_SIGNATURE_FOUND = "NO_SIGNATURE_FOUND"
+    """Tender's own: the document carries no signature at all."""
+    MODIFIED_AFTER_SIGNING = "MODIFIED_AFTER_SIGNING"
+    """Tender's own: the signed revision is intact, but later incremental updates change
+    more than the PDF modification policy allows (e.g. page content)."""
+
+
+_SEVERITY = {Indication.TOTAL_PASSED: 0, Indication.INDETERMINATE: 1, Indication.TOTAL_FAILED: 2}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """The verdict on one signature.
+
+    The signer's certificate is described by its subject and issuer (RFC 4514 strings),
+    serial number (lowercase hexadecimal) and SHA-256 fingerprint of its DER encoding
+    (lowercase hexadecimal); all are None if the signature holds no readable certificate.
+    ``claimed_signing_time`` is what the signer's software *says* (the CMS signing-time
+    attribute or the PDF ``/M`` entry); it proves nothing and is shown for information only.
+    ``intact`` means the signed bytes hash to the signed digest, ``crypto_valid`` that the
+    signature value verifies against the signer's key, ``trusted`` that the signer's
+    certificate chains to the trust store and was valid at the validation time.
+    ``coverage`` and ``modification_level`` are pyHanko's names (e.g. ``ENTIRE_FILE``,
+    ``NONE``) for how much of the PDF the signature covers and what changed after it.
+    ``message_en`` and ``message_zh`` (Traditional Chinese) say in one sentence what is wrong
+    and what the supplier can do about it.
+    """
+
+    indication: Indication
+    sub_indication: SubIndication | None
+    signer_subject: str | None
+    signer_issuer: str | None
+    signer_serial: str | None
+    signer_sha256: str | None
+    claimed_signing_time: datetime | None
+    intact: bool
+    crypto_valid: bool
+    trusted: bool
+    coverage: str | None
+    modification_level: str | None
+    field_name: str | None
+    message_en: str
+    message_zh: str
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-safe dict: enums as their values, times as ISO 8601 strings."""
+        return {
+            "indication": self.indication.value,
+            "sub_indication": None if self.sub_indication is None else self.sub_indication.value,
+            "signer_subject": self.signer_subject,
+            "signer_issuer": self.signer_issuer,
+            "signer_serial": self.signer_serial,
+            "signer_sha256": self.signer_sha256,
+            "claimed_signing_time": _iso(self.claimed_signing_time),
+            "intact": self.intact,
+            "crypto_valid": self.crypto_valid,
+            "trusted": self.trusted,
+            "coverage": self.coverage,
+            "modification_level": self.modification_level,
+            "field_name": self.field_name,
+            "message_en": self.message_en,
+            "message_zh": self.message_zh,
+        }
+
+
+@dataclass(frozen=True)
+class DocumentReport:
+    """The verdict on a whole document: the worst verdict among its signatures.
+
+    A document without signatures is TOTAL_FAILED / NO_SIGNATURE_FOUND; one that cannot be
+    read as a PDF is TOTAL_FAILED / FORMAT_FAILURE (``signatures`` is then empty).
+    ``validated_at`` is the point in time the signatures were validated at (the submission
+    time, for a bid).
+    """
+
+    indication: Indication
+    sub_indication: SubIndication | None
+    signatures: tuple[SignatureReport, ...]
+    message_en: str
+    message_zh: str
+    validated_at: datetime
+
+    @property
+    def signer_subject(self) -> str | None:
+        """Subject of the first signature's certificate, or None if there is none."""
+        return self.signatures[0].signer_subject if self.signatures else None
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-safe dict: enums as their values, times as ISO 8601 strings."""
+        return {
+            "indication": self.indication.value,
+            "sub_indication": None if self.sub_indication is None else self.sub_indication.value,
+            "signatures": [signature.to_json() for signature in self.signatures],
+            "message_en": self.message_en,
+            "message_zh": self.message_zh,
+            "validated_at": self.validated_at.isoformat(),
+        }
