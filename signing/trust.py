@@ -1,0 +1,163 @@
+"""Which certificate authorities the platform trusts, and the offline policy it validates with.
+
+Validation never goes online: no certificates, CRLs or OCSP responses are fetched, since
+URLs inside a signature are chosen by whoever made it. Revocation is checked *softly* for
+now: a certificate that declares CRL/OCSP locations passes unless revocation information the
+platform already holds says it is revoked (this version holds none; supplying CRLs and OCSP
+responses offline comes with the revocation work).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from asn1crypto import x509
+from pyhanko.keys import load_certs_from_pemder_data
+from pyhanko.sign.validation.policy_decl import (
+    CertificateFetchingRule,
+    LocalKnowledge,
+    RevinfoOnlineFetchingRule,
+    RevocationInfoGatheringSpec,
+    SignatureValidationSpec,
+    bootstrap_validation_data_handlers,
+)
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+from pyhanko_certvalidator.policy_decl import (
+    CertRevTrustPolicy,
+    RevocationCheckingPolicy,
+    RevocationCheckingRule,
+)
+from pyhanko_certvalidator.registry import SimpleTrustManager
+
+__all__ = ["CERTIFICATE_SUFFIXES", "TrustStore", "TrustStoreError", "point_in_time"]
+
+CERTIFICATE_SUFFIXES = frozenset({".pem", ".crt", ".cer", ".der"})
+"""File name endings :meth:`TrustStore.from_folder` reads (case-insensitive)."""
+
+_SOFT_REVOCATION = CertRevTrustPolicy(
+    RevocationCheckingPolicy(
+        ee_certificate_rule=RevocationCheckingRule.CHECK_IF_DECLARED_SOFT,
+        intermediate_ca_cert_rule=RevocationCheckingRule.CHECK_IF_DECLARED_SOFT,
+    )
+)
+
+_OFFLINE = RevocationInfoGatheringSpec(
+    online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY,
+    certificate_fetching_rule=CertificateFetchingRule.NEVER_FETCH,
+)
+
+
+class TrustStoreError(ValueError):
+    """A trust store cannot be built from what was given."""
+
+
+def point_in_time(at: datetime) -> ValidationTimingInfo:
+    """pyHanko timing for a validation *as of* ``at`` (a timezone-aware datetime).
+
+    ``at`` is both the validation time and the best known signature time: the platform
+    received the signature at ``at``, so it certainly existed then.
+
+    :raises ValueError: if ``at`` is naive (a naive time would silently be read as local).
+    """
+    if at.tzinfo is None:
+        raise ValueError("validation time must be timezone-aware")
+    moment = at.astimezone(UTC)
+    return ValidationTimingInfo(
+        validation_time=moment, best_signature_time=moment, point_in_time_validation=True
+    )
+
+
+def _is_root(certificate: x509.Certificate) -> bool:
+    # asn1crypto says "maybe" when subject and issuer (and key identifiers) agree; it never
+    # checks the self-signature, which path validation does later anyway.
+    return bool(certificate.ca) and certificate.self_signed != "no"
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    """Trust anchors (``roots``) and untrusted helper certificates (``intermediates``).
+
+    Intermediates only help to build paths from a signer to a root; a signer's chain may
+    also bring its own. Both are asn1crypto certificates, as pyHanko and certvalidator use.
+    """
+
+    roots: tuple[x509.Certificate, ...]
+    intermediates: tuple[x509.Certificate, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.roots:
+            raise TrustStoreError("a trust store needs at least one root certificate")
+
+    @classmethod
+    def from_certificates(
+        cls,
+        roots: Iterable[x509.Certificate],
+        intermediates: Iterable[x509.Certificate] = (),
+    ) -> TrustStore:
+        """A trust store of the given roots and intermediates.
+
+        :raises TrustStoreError: if ``roots`` is empty.
+        """
+        return cls(roots=tuple(roots), intermediates=tuple(intermediates))
+
+    @classmethod
+    def from_folder(cls, path: Path) -> TrustStore:
+        """Read every ``*.pem``, ``*.crt``, ``*.cer`` and ``*.der`` file directly in ``path``.
+
+        PEM files may hold several certificates. Self-signed CA certificates become roots;
+        all others become intermediates. Sub-folders are not read.
+
+        :raises TrustStoreError: if ``path`` is not a folder, a file cannot be parsed, or
+            there is no root among the certificates.
+        """
+        if not path.is_dir():
+            raise TrustStoreError(f"trust folder {path} does not exist or is not a folder")
+        roots: list[x509.Certificate] = []
+        intermediates: list[x509.Certificate] = []
+        for file in sorted(path.iterdir()):
+            if not file.is_file() or file.suffix.lower() not in CERTIFICATE_SUFFIXES:
+                continue
+            try:
+                # asn1crypto parses lazily: classifying here makes a broken file fail here.
+                classified = [
+                    (certificate, _is_root(certificate))
+                    for certificate in load_certs_from_pemder_data(file.read_bytes())
+                ]
+            except ValueError as error:
+                raise TrustStoreError(f"{file} is not a PEM or DER certificate file") from error
+            if not classified:
+                raise TrustStoreError(f"{file} holds no certificate")
+            for certificate, is_root in classified:
+                (roots if is_root else intermediates).append(certificate)
+        if not roots:
+            raise TrustStoreError(f"trust folder {path} holds no root (self-signed CA) certificate")
+        return cls(roots=tuple(roots), intermediates=tuple(intermediates))
+
+    def validation_spec(self) -> SignatureValidationSpec:
+        """pyHanko's AdES validation settings: these roots, offline, soft revocation."""
+        return SignatureValidationSpec(
+            cert_validation_policy=CertValidationPolicySpec(
+                trust_manager=SimpleTrustManager.build(self.roots),
+                revinfo_policy=_SOFT_REVOCATION,
+            ),
+            revinfo_gathering_policy=_OFFLINE,
+            local_knowledge=LocalKnowledge(known_certs=list(self.intermediates)),
+        )
+
+    def validation_context(self, at: datetime) -> ValidationContext:
+        """A fresh certvalidator context for validating as of ``at``, with the same policy
+        as :meth:`validation_spec` (contexts keep state, so use one per validation).
+
+        :raises ValueError: if ``at`` is naive.
+        """
+        spec = self.validation_spec()
+        timing = point_in_time(at)
+        return spec.cert_validation_policy.build_validation_context(
+            timing_info=timing,
+            handlers=bootstrap_validation_data_handlers(spec, timing_info=timing),
+        )
