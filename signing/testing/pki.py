@@ -1,0 +1,187 @@
+"""A throw-away PKI, declared in ``pki.yaml`` and issued by Certomancer when first used.
+
+Certomancer reads keys from files and cannot make them, and no private key belongs in the
+repository, so every key named in the YAML is generated here (EC P-256: fast, and as good
+as RSA for tests) into a temporary folder that is deleted as soon as Certomancer has loaded
+it. Validity bounds in the YAML are durations relative to a *reference time*, normally
+today, so the suppliers are valid around the real current time.
+"""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+from asn1crypto import pem, x509
+from certomancer.config_utils import parse_duration
+from certomancer.registry import (
+    ArchLabel,
+    CertLabel,
+    CertomancerConfig,
+    CertomancerObjectNotFoundError,
+    PKIArchitecture,
+)
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from pyhanko.sign.signers import Signer
+
+from tender.signing.signer import load_signer_pkcs12
+from tender.signing.trust import TrustStore
+
+__all__ = ["P12_PASSPHRASE", "TRUSTED_CERTIFICATES", "TestPKI"]
+
+P12_PASSPHRASE = b"tender-test-only"
+"""Passphrase of every PKCS#12 file :meth:`TestPKI.create` writes."""
+
+TRUSTED_CERTIFICATES = ("root", "interm")
+"""The certificates written to the trust folder: the test root and its issuing CA. The
+``untrusted-root`` hierarchy is deliberately left out."""
+
+_ARCHITECTURE = ArchLabel("tender-test")
+
+
+def _absolute(offset: str, reference_time: datetime) -> str:
+    sign = offset[:1]
+    if sign not in ("+", "-"):
+        raise ValueError(f"validity offset {offset!r} must start with + or -")
+    delta = parse_duration(offset[1:])
+    return (reference_time + delta if sign == "+" else reference_time - delta).isoformat()
+
+
+def _write_keys(config: dict[str, Any], folder: Path) -> None:
+    for key_set in config["keysets"].values():
+        for key in key_set["keys"].values():
+            private_key = ec.generate_private_key(ec.SECP256R1())
+            (folder / key["path"]).write_bytes(
+                private_key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+
+
+@dataclass(frozen=True)
+class _Issued:
+    architecture: PKIArchitecture
+    signer_names: tuple[str, ...]
+
+
+@functools.cache
+def _issue(reference_time: datetime) -> _Issued:
+    # Cached: one PKI per reference time and process, so every TestPKI made for the same
+    # day shares keys and certificates (and a trust folder from one matches the others).
+    config = yaml.safe_load(resources.files(__package__).joinpath("pki.yaml").read_text())
+    cert_specs = config["pki-architectures"][_ARCHITECTURE]["certs"]
+    for spec in cert_specs.values():
+        validity = spec.get("validity")
+        if validity is not None:
+            for bound in ("valid-from", "valid-to"):
+                validity[bound] = _absolute(validity[bound], reference_time)
+    with tempfile.TemporaryDirectory(prefix="tender-test-pki-") as folder:
+        _write_keys(config, Path(folder))
+        # Keys are read here, while the folder exists; certificates are issued from memory.
+        architecture = CertomancerConfig(config, key_search_dir=folder).get_pki_arch(_ARCHITECTURE)
+    signer_names = tuple(
+        name for name in cert_specs if not architecture.get_cert(CertLabel(name)).ca
+    )
+    return _Issued(architecture, signer_names)
+
+
+def _today() -> datetime:
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class TestPKI:
+    """The test PKI, with its trust folder and PKCS#12 files written to ``directory``.
+
+    Certificates (names as in ``pki.yaml``): ``root`` and ``interm`` (trusted);
+    ``supplier-a``, ``supplier-b``, ``supplier-c`` (valid from a year before the reference
+    time to two years after it); ``supplier-expired`` (expired a year before it);
+    ``supplier-not-yet-valid`` (valid from a year after it); ``untrusted-root`` and
+    ``untrusted-supplier`` (a hierarchy outside the trust folder).
+    """
+
+    __test__: ClassVar[bool] = False  # a library class, not a pytest test class
+
+    directory: Path
+    reference_time: datetime
+    _issued: _Issued
+
+    @classmethod
+    def create(cls, directory: Path, *, reference_time: datetime | None = None) -> TestPKI:
+        """Build (or reuse, within this process) the PKI and write its files.
+
+        Writes ``directory/trust/root.pem`` and ``directory/trust/interm.pem``, and
+        ``directory/<name>.p12`` for every signer, encrypted with :data:`P12_PASSPHRASE`.
+        ``reference_time`` (timezone-aware) anchors all validity periods; it defaults to
+        today, 00:00 UTC.
+
+        :raises ValueError: if ``reference_time`` is naive.
+        """
+        if reference_time is None:
+            reference_time = _today()
+        elif reference_time.tzinfo is None:
+            raise ValueError("reference_time must be timezone-aware")
+        reference_time = reference_time.astimezone(UTC)
+        pki = cls(directory, reference_time, _issue(reference_time))
+        pki.trust_dir.mkdir(parents=True, exist_ok=True)
+        for name in TRUSTED_CERTIFICATES:
+            certificate = pki.certificate(name)
+            (pki.trust_dir / f"{name}.pem").write_bytes(_pem(certificate))
+        for name in pki.signer_names:
+            pki.p12_path(name).write_bytes(
+                pki._issued.architecture.package_pkcs12(CertLabel(name), password=P12_PASSPHRASE)
+            )
+        return pki
+
+    @property
+    def trust_dir(self) -> Path:
+        """The folder with the trusted root and intermediate, as PEM files."""
+        return self.directory / "trust"
+
+    @property
+    def signer_names(self) -> tuple[str, ...]:
+        """Names of the end-entity certificates, i.e. everyone who can sign."""
+        return self._issued.signer_names
+
+    def certificate(self, name: str) -> x509.Certificate:
+        """The certificate called ``name`` in ``pki.yaml``.
+
+        :raises KeyError: if there is no such certificate.
+        """
+        try:
+            return self._issued.architecture.get_cert(CertLabel(name))
+        except CertomancerObjectNotFoundError as error:
+            raise KeyError(f"the test PKI has no certificate {name!r}") from error
+
+    def trust_store(self) -> TrustStore:
+        """The trust store read back from :attr:`trust_dir`."""
+        return TrustStore.from_folder(self.trust_dir)
+
+    def signer(self, name: str) -> Signer:
+        """A pyHanko signer for ``name``, carrying its chain up to and including its root.
+
+        Loaded from the PKCS#12 file, the way a supplier's signer would be.
+
+        :raises KeyError: if ``name`` is not one of :attr:`signer_names`.
+        """
+        if name not in self.signer_names:
+            raise KeyError(f"{name!r} is not a signer; choose one of {self.signer_names}")
+        return load_signer_pkcs12(self.p12_path(name), P12_PASSPHRASE)
+
+    def p12_path(self, name: str) -> Path:
+        """Where :meth:`create` wrote ``name``'s PKCS#12 file (key and chain)."""
+        return self.directory / f"{name}.p12"
+
+
+def _pem(certificate: x509.Certificate) -> bytes:
+    armored: bytes = pem.armor("CERTIFICATE", certificate.dump())
+    return armored
