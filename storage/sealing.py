@@ -1,0 +1,586 @@
+"""Streaming envelope encryption for files sealed to a tender.
+
+A bid is sealed on arrival to the public key of its tender and can only be unsealed with the
+tender's private key, which the platform releases at the deadline. Sealing and unsealing are
+incremental: memory use is bounded by the chunk size, whatever the size of the file.
+
+The construction is ECIES-style key wrapping (X25519, HKDF-SHA256, AES-256-GCM) of a fresh
+random data key per file, followed by the STREAM construction (Hoang, Reyhanitabar, Rogaway,
+Vizár, *Online Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance*, 2015; the
+same nonce layout as Tink's streaming AEAD): AES-256-GCM over fixed-size chunks whose nonce
+carries the chunk counter and a last-chunk flag. Any change to the sealed bytes — a flipped
+bit, swapped or dropped chunks, a cut-off or extended stream, a header taken from another
+file — makes unsealing fail with :class:`SealError` before any plaintext of the affected chunk
+is released.
+
+Sealed stream format, version 1
+-------------------------------
+
+All integers are unsigned big-endian. A sealed stream is a 100-byte header followed by one or
+more chunk records.
+
+Header (:data:`HEADER_SIZE` = 100 bytes)::
+
+    offset  size  field
+         0     8  magic, the ASCII bytes "TNDRSEAL"
+         8     1  format version, 0x01
+         9     4  chunk size C: plaintext bytes per chunk, 1 <= C <= MAX_CHUNK_SIZE
+        13    32  ephemeral X25519 public key E (raw)
+        45     7  nonce prefix P (random)
+        52    48  wrapped data key: AES-256-GCM ciphertext (32 bytes) || tag (16 bytes)
+
+The data key K is 32 random bytes, fresh for every file. It is wrapped to the recipient's
+X25519 public key R with a fresh ephemeral key pair (e, E)::
+
+    shared = X25519(e, R)
+    KEK    = HKDF-SHA256(ikm=shared, salt=E || R,
+                         info="tender.storage seal v1 data key", length=32)
+    wrapped data key = AES-256-GCM(key=KEK, nonce=12 zero bytes,
+                                   plaintext=K, associated data=header[0:52])
+
+The all-zero nonce is safe because every KEK encrypts exactly one message: it is derived
+from a fresh ephemeral key. The associated data binds the version, chunk size and nonce
+prefix to the data key.
+
+Chunk records follow the header. The plaintext is cut into chunks of exactly C bytes; the
+last chunk holds the remaining 1..C bytes, or 0 bytes if the whole plaintext is empty, so
+there is always at least one chunk and exactly one final chunk. Chunk number i (counting
+from 0) is::
+
+    nonce_i  = P || uint32(i) || flag      (7 + 4 + 1 = 12 bytes;
+                                            flag is 0x01 for the final chunk, else 0x00)
+    record_i = AES-256-GCM(key=K, nonce=nonce_i, plaintext=chunk_i,
+                           associated data=the whole 100-byte header)
+             = ciphertext (len(chunk_i) bytes) || tag (16 bytes)
+
+Every record but the last is therefore exactly C + 16 bytes long; the last is 16..C + 16
+bytes. A stream holds at most 2**32 chunks. What each check detects:
+
+- the counter in the nonce: reordered, duplicated or removed chunks;
+- the final flag: a stream cut off at a chunk boundary (its new last chunk is not marked
+  final), and data appended after the final chunk;
+- the header as associated data of every chunk: a header swapped in from another file;
+- the tag of the wrapped data key: a wrong tender key or an altered header.
+
+Tender keys are X25519 key pairs (:class:`TenderKey`). For automatic opening their private
+half is stored wrapped by the platform's symmetric key (:class:`PlatformKey`); see
+:meth:`TenderKey.wrap` for that format.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import struct
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "HEADER_SIZE",
+    "MAX_CHUNK_SIZE",
+    "TAG_SIZE",
+    "PlatformKey",
+    "SealError",
+    "Sealer",
+    "TenderKey",
+    "Unsealer",
+    "seal",
+    "unseal",
+]
+
+DEFAULT_CHUNK_SIZE = 64 * 1024
+"""Plaintext bytes per chunk unless the sealer is told otherwise."""
+
+MAX_CHUNK_SIZE = 16 * 1024 * 1024
+"""Largest chunk size accepted. An unsealer buffers one chunk, and the chunk size comes from
+the (not yet authenticated) header, so this bounds what a forged header can make it hold."""
+
+TAG_SIZE = 16
+"""Bytes an AES-GCM tag adds to every chunk."""
+
+HEADER_SIZE = 100
+"""Bytes of the header that starts every sealed stream."""
+
+_MAGIC = b"TNDRSEAL"
+_VERSION = 1
+_KEY_SIZE = 32
+_NONCE_PREFIX_SIZE = 7
+_MAX_CHUNKS = 2**32
+_HEADER_PREFIX = struct.Struct(">8sBI32s7s")  # magic, version, chunk size, E, nonce prefix
+_WRAP_NONCE = bytes(12)
+_WRAP_INFO = b"tender.storage seal v1 data key"
+
+_TENDER_KEY_FORMAT = 1
+_TENDER_KEY_AAD = b"tender.storage tender key v1\x00"
+_TENDER_KEY_WRAPPED_SIZE = 1 + 12 + _KEY_SIZE + TAG_SIZE
+
+
+class SealError(Exception):
+    """A sealed stream or wrapped key could not be opened.
+
+    Raised for every integrity failure: altered, reordered, truncated or extended data, a
+    foreign or damaged header, or the wrong key. The message says what was detected. No
+    plaintext from a chunk that failed is ever released.
+    """
+
+
+class PlatformKey:
+    """The platform's 32-byte symmetric key-encryption key.
+
+    It wraps the private halves of tender keys (see :meth:`TenderKey.wrap`), so the platform
+    can open tenders at their deadline without a person holding any key before it. Whoever
+    holds this key can open every tender: keep it out of the database and out of backups
+    that travel with the database.
+
+    Build one with :meth:`generate`, :meth:`from_bytes` or :meth:`load_or_create`.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        """Wrap raw key material.
+
+        :param key: exactly 32 bytes.
+        :raises ValueError: if ``key`` is not 32 bytes long.
+        """
+        if len(key) != _KEY_SIZE:
+            raise ValueError(f"a platform key is {_KEY_SIZE} bytes, got {len(key)}")
+        self._key = bytes(key)
+
+    @classmethod
+    def generate(cls) -> PlatformKey:
+        """Create a new random platform key."""
+        return cls(AESGCM.generate_key(bit_length=256))
+
+    @classmethod
+    def from_bytes(cls, key: bytes) -> PlatformKey:
+        """Use existing raw key material.
+
+        :param key: exactly 32 bytes.
+        :raises ValueError: if ``key`` is not 32 bytes long.
+        """
+        return cls(key)
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> PlatformKey:
+        """Load the platform key from ``path``, creating the file first if it does not exist.
+
+        The file holds the key in standard base64 (44 characters) and a newline. A new file is
+        created with mode 0600, written and flushed to disk under a temporary name and then
+        hard-linked into place, so a reader never sees a half-written key, and an existing key
+        is never replaced: if two processes race to create it, both end up with the one that
+        was linked first. A missing directory for the file is created with mode 0700.
+
+        :param path: where the key lives.
+        :raises ValueError: if the file exists but does not hold a base64-encoded 32-byte key.
+        """
+        try:
+            return cls._load(path)
+        except FileNotFoundError:
+            pass
+        key = cls.generate()
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        temporary = Path(name)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as file:
+                file.write(base64.b64encode(key._key).decode("ascii") + "\n")
+                file.flush()
+                os.fsync(file.fileno())
+            try:
+                path.hardlink_to(temporary)
+            except FileExistsError:
+                return cls._load(path)
+        finally:
+            temporary.unlink()
+        # Losing this key loses every tender wrapped under it: make the new name durable too.
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        return key
+
+    @classmethod
+    def _load(cls, path: Path) -> PlatformKey:
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+        try:
+            return cls(base64.b64decode(text, validate=True))
+        except ValueError as exc:  # binascii.Error is a ValueError
+            raise ValueError(
+                f"platform key file {path} does not hold a base64-encoded {_KEY_SIZE}-byte key "
+                f"({exc}); restore it from your backup, or move it away to create a new key "
+                "(tenders wrapped under the old key can then no longer be opened)"
+            ) from None
+
+    @property
+    def fingerprint(self) -> str:
+        """The first 16 hex digits of the SHA-256 of the key: safe to log, enough to tell keys
+        apart."""
+        return hashlib.sha256(self._key).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"PlatformKey(fingerprint={self.fingerprint!r})"
+
+    def _aead(self) -> AESGCM:
+        return AESGCM(self._key)
+
+
+class TenderKey:
+    """The X25519 key pair of one tender.
+
+    Bids are sealed to :attr:`public_key_bytes` while the tender is open; the private half
+    unseals them at the opening. Between the two, the private half exists only wrapped (see
+    :meth:`wrap`).
+    """
+
+    def __init__(self, private_key: X25519PrivateKey) -> None:
+        """Use an existing private key; normally call :meth:`generate` or :meth:`unwrap`."""
+        self._private_key = private_key
+
+    @classmethod
+    def generate(cls) -> TenderKey:
+        """Create a new random tender key pair."""
+        return cls(X25519PrivateKey.generate())
+
+    @property
+    def public_key_bytes(self) -> bytes:
+        """The raw 32-byte X25519 public key, to pass to :class:`Sealer` or :func:`seal`."""
+        return self._private_key.public_key().public_bytes_raw()
+
+    def wrap(self, platform_key: PlatformKey, *, context: bytes) -> bytes:
+        """Encrypt the private key under the platform key, for storage.
+
+        The result is 61 bytes: format byte 0x01, a random 12-byte nonce, then the
+        AES-256-GCM encryption of the raw 32-byte private key (with its 16-byte tag) under the
+        platform key, with associated data ``"tender.storage tender key v1" || 0x00 ||
+        context``.
+
+        :param platform_key: the key-encryption key.
+        :param context: what the key belongs to, typically the tender id. The same context is
+            needed to unwrap, so a wrapped key copied to another tender's row does not open.
+        """
+        nonce = os.urandom(12)
+        sealed = platform_key._aead().encrypt(
+            nonce, self._private_key.private_bytes_raw(), _TENDER_KEY_AAD + context
+        )
+        return bytes([_TENDER_KEY_FORMAT]) + nonce + sealed
+
+    @classmethod
+    def unwrap(cls, wrapped: bytes, platform_key: PlatformKey, *, context: bytes) -> TenderKey:
+        """Recover a tender key from the output of :meth:`wrap`.
+
+        :raises SealError: if ``wrapped`` is not a wrapped tender key, was altered, or was
+            wrapped under another platform key or with another context.
+        """
+        if len(wrapped) != _TENDER_KEY_WRAPPED_SIZE or wrapped[0] != _TENDER_KEY_FORMAT:
+            raise SealError(
+                f"not a wrapped tender key: expected {_TENDER_KEY_WRAPPED_SIZE} bytes starting "
+                f"with format byte {_TENDER_KEY_FORMAT}"
+            )
+        try:
+            raw = platform_key._aead().decrypt(
+                wrapped[1:13], wrapped[13:], _TENDER_KEY_AAD + context
+            )
+        except InvalidTag:
+            raise SealError(
+                "the wrapped tender key does not open: it was wrapped under another platform "
+                f"key than {platform_key.fingerprint}, for another context, or altered"
+            ) from None
+        return cls(X25519PrivateKey.from_private_bytes(raw))
+
+    def __repr__(self) -> str:
+        return f"TenderKey(public_key={self.public_key_bytes.hex()!r})"
+
+    def _exchange(self, peer_public_key: X25519PublicKey) -> bytes:
+        return self._private_key.exchange(peer_public_key)
+
+
+def _check_chunk_size(chunk_size: int) -> None:
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise ValueError(f"chunk size must be between 1 and {MAX_CHUNK_SIZE}, got {chunk_size}")
+
+
+def _key_encryption_key(shared: bytes, ephemeral_public: bytes, recipient_public: bytes) -> AESGCM:
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(),
+        length=_KEY_SIZE,
+        salt=ephemeral_public + recipient_public,
+        info=_WRAP_INFO,
+    )
+    return AESGCM(hkdf.derive(shared))
+
+
+def _chunk_nonce(prefix: bytes, index: int, final: bool) -> bytes:
+    return prefix + struct.pack(">IB", index, final)
+
+
+class Sealer:
+    """Seal a stream incrementally to a tender's public key.
+
+    Feed plaintext to :meth:`update` in pieces of any size and write out what it returns;
+    then write what :meth:`finalize` returns. The header is part of the first output.
+    Between calls the sealer holds at most one chunk of plaintext, because only
+    :meth:`finalize` knows which chunk is the last.
+
+    Example::
+
+        sealer = Sealer(tender_key.public_key_bytes)
+        for piece in upload:
+            out.write(sealer.update(piece))
+        out.write(sealer.finalize())
+    """
+
+    def __init__(
+        self,
+        recipient_public_key: bytes,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        _random: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        """Start a new sealed stream with a fresh data key.
+
+        :param recipient_public_key: the raw 32-byte X25519 public key of the tender.
+        :param chunk_size: plaintext bytes per chunk, 1 to :data:`MAX_CHUNK_SIZE`.
+        :param _random: source of the ephemeral key, data key and nonce prefix (in that order).
+            Only for known-answer tests; never pass it otherwise.
+        :raises ValueError: if the public key is not 32 bytes or the chunk size is out of range.
+        """
+        _check_chunk_size(chunk_size)
+        recipient = X25519PublicKey.from_public_bytes(recipient_public_key)
+        ephemeral = X25519PrivateKey.from_private_bytes(_random(_KEY_SIZE))
+        data_key = _random(_KEY_SIZE)
+        nonce_prefix = _random(_NONCE_PREFIX_SIZE)
+        ephemeral_public = ephemeral.public_key().public_bytes_raw()
+        header_prefix = _HEADER_PREFIX.pack(
+            _MAGIC, _VERSION, chunk_size, ephemeral_public, nonce_prefix
+        )
+        kek = _key_encryption_key(
+            ephemeral.exchange(recipient), ephemeral_public, recipient.public_bytes_raw()
+        )
+        self._header = header_prefix + kek.encrypt(_WRAP_NONCE, data_key, header_prefix)
+        self._header_sent = False
+        self._aead = AESGCM(data_key)
+        self._nonce_prefix = nonce_prefix
+        self._chunk_size = chunk_size
+        self._buffer = bytearray()
+        self._index = 0
+        self._finalized = False
+
+    @staticmethod
+    def sealed_size(plaintext_size: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
+        """The exact number of bytes that sealing ``plaintext_size`` bytes produces."""
+        _check_chunk_size(chunk_size)
+        chunks = max(1, -(-plaintext_size // chunk_size))
+        return HEADER_SIZE + plaintext_size + chunks * TAG_SIZE
+
+    def update(self, data: bytes) -> bytes:
+        """Add plaintext; return the sealed bytes that are ready (possibly none).
+
+        :raises RuntimeError: if :meth:`finalize` was already called.
+        """
+        self._check_open()
+        self._buffer += data
+        out = [self._take_header()]
+        # ">" rather than ">=": a full chunk is held back until more data shows it is not the
+        # last one, because the final chunk must carry the final flag.
+        while len(self._buffer) > self._chunk_size:
+            out.append(self._seal_chunk(self._buffer[: self._chunk_size], final=False))
+            del self._buffer[: self._chunk_size]
+        return b"".join(out)
+
+    def finalize(self) -> bytes:
+        """Seal what is left as the final chunk and return the last sealed bytes.
+
+        :raises RuntimeError: if called twice.
+        """
+        self._check_open()
+        out = self._take_header() + self._seal_chunk(self._buffer, final=True)
+        self._buffer.clear()
+        self._finalized = True
+        return out
+
+    def _check_open(self) -> None:
+        if self._finalized:
+            raise RuntimeError("this Sealer is finalized; start a new one for another stream")
+
+    def _take_header(self) -> bytes:
+        if self._header_sent:
+            return b""
+        self._header_sent = True
+        return self._header
+
+    def _seal_chunk(self, chunk: bytearray, *, final: bool) -> bytes:
+        if self._index >= _MAX_CHUNKS:
+            raise ValueError(f"a sealed stream holds at most {_MAX_CHUNKS} chunks")
+        nonce = _chunk_nonce(self._nonce_prefix, self._index, final)
+        self._index += 1
+        return self._aead.encrypt(nonce, chunk, self._header)
+
+
+class Unsealer:
+    """Unseal a stream incrementally with the tender's key.
+
+    Feed sealed bytes to :meth:`update` in pieces of any size; it returns plaintext only once
+    the chunk holding it has been authenticated. :meth:`finalize` authenticates and returns
+    the final chunk, and is what proves the stream was complete: plaintext already returned
+    is genuine but may be a prefix until :meth:`finalize` succeeds. Memory held is at most
+    one chunk record plus the piece being fed.
+
+    :raises SealError: from :meth:`update` or :meth:`finalize`, as soon as anything is wrong.
+    """
+
+    def __init__(self, tender_key: TenderKey) -> None:
+        """Prepare to unseal a stream that was sealed to ``tender_key``'s public key."""
+        self._tender_key = tender_key
+        self._buffer = bytearray()
+        self._header = b""
+        self._aead: AESGCM | None = None
+        self._nonce_prefix = b""
+        self._record_size = 0
+        self._index = 0
+        self._finalized = False
+
+    def update(self, data: bytes) -> bytes:
+        """Add sealed bytes; return the plaintext of every chunk completed and authenticated.
+
+        :raises SealError: if the header or a chunk fails its checks.
+        :raises RuntimeError: if :meth:`finalize` was already called.
+        """
+        if self._finalized:
+            raise RuntimeError("this Unsealer is finalized; start a new one for another stream")
+        self._buffer += data
+        if self._aead is None:
+            if len(self._buffer) < HEADER_SIZE:
+                return b""
+            self._open_header(bytes(self._buffer[:HEADER_SIZE]))
+            del self._buffer[:HEADER_SIZE]
+        out = []
+        # A full record is held back until more data shows it is not the final one.
+        while len(self._buffer) > self._record_size:
+            out.append(self._open_chunk(self._buffer[: self._record_size], final=False))
+            del self._buffer[: self._record_size]
+        return b"".join(out)
+
+    def finalize(self) -> bytes:
+        """Authenticate the final chunk and return its plaintext.
+
+        :raises SealError: if the stream ended early or its last chunk is not the final one.
+        :raises RuntimeError: if called twice.
+        """
+        if self._finalized:
+            raise RuntimeError("this Unsealer is already finalized")
+        if self._aead is None:
+            raise SealError(
+                f"truncated: the stream ended inside the header ({len(self._buffer)} of "
+                f"{HEADER_SIZE} bytes)"
+            )
+        if len(self._buffer) < TAG_SIZE:
+            raise SealError(
+                f"truncated: the stream ends {len(self._buffer)} bytes into chunk {self._index}, "
+                f"too short for a chunk ({TAG_SIZE} bytes at least); the final chunk is missing"
+            )
+        out = self._open_chunk(self._buffer, final=True)
+        self._buffer.clear()
+        self._finalized = True
+        return out
+
+    def _open_header(self, header: bytes) -> None:
+        magic, version, chunk_size, ephemeral_public, nonce_prefix = _HEADER_PREFIX.unpack_from(
+            header
+        )
+        if magic != _MAGIC:
+            raise SealError(f"not a sealed stream: it starts with {magic!r}, not {_MAGIC!r}")
+        if version != _VERSION:
+            raise SealError(f"unsupported sealed stream format version {version}")
+        if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+            raise SealError(f"bad header: chunk size {chunk_size} is out of range")
+        try:
+            shared = self._tender_key._exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+        except ValueError:  # a low-order point gives an all-zero secret, which is refused
+            raise SealError("bad header: the ephemeral public key is invalid") from None
+        kek = _key_encryption_key(shared, ephemeral_public, self._tender_key.public_key_bytes)
+        header_prefix = header[: _HEADER_PREFIX.size]
+        try:
+            data_key = kek.decrypt(_WRAP_NONCE, header[_HEADER_PREFIX.size :], header_prefix)
+        except InvalidTag:
+            raise SealError(
+                "the data key does not unwrap: the stream was sealed to another tender key, "
+                "or its header was altered"
+            ) from None
+        self._header = header
+        self._aead = AESGCM(data_key)
+        self._nonce_prefix = nonce_prefix
+        self._record_size = chunk_size + TAG_SIZE
+
+    def _open_chunk(self, record: bytearray, *, final: bool) -> bytes:
+        assert self._aead is not None  # the header is opened before any chunk
+        try:
+            plaintext = self._aead.decrypt(
+                _chunk_nonce(self._nonce_prefix, self._index, final), record, self._header
+            )
+        except InvalidTag:
+            raise SealError(self._diagnose(record, final=final)) from None
+        self._index += 1
+        return plaintext
+
+    def _diagnose(self, record: bytearray, *, final: bool) -> str:
+        """Say why chunk ``self._index`` failed, by checking it with the opposite final flag."""
+        assert self._aead is not None
+        try:
+            self._aead.decrypt(
+                _chunk_nonce(self._nonce_prefix, self._index, not final), record, self._header
+            )
+        except InvalidTag:
+            return (
+                f"chunk {self._index} failed authentication: its bytes were altered, or chunks "
+                "were reordered or removed"
+            )
+        if final:
+            return (
+                f"truncated: the stream ends after chunk {self._index}, which is not the final "
+                "chunk; the chunks after it are missing"
+            )
+        return f"extended: chunk {self._index} is the final chunk, but more data follows it"
+
+
+def seal(
+    chunks: Iterable[bytes],
+    recipient_public_key: bytes,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Iterator[bytes]:
+    """Seal a stream of plaintext pieces; yield the sealed bytes as they become ready.
+
+    A convenience wrapper around :class:`Sealer`; see it for the parameters.
+    """
+    sealer = Sealer(recipient_public_key, chunk_size=chunk_size)
+    for piece in chunks:
+        out = sealer.update(piece)
+        if out:
+            yield out
+    yield sealer.finalize()
+
+
+def unseal(chunks: Iterable[bytes], tender_key: TenderKey) -> Iterator[bytes]:
+    """Unseal a stream of sealed pieces; yield authenticated plaintext as it becomes ready.
+
+    A convenience wrapper around :class:`Unsealer`. The generator raises :class:`SealError`
+    when it meets a problem, possibly after yielding the genuine plaintext before it; only a
+    generator that runs to the end has proven the stream complete.
+    """
+    unsealer = Unsealer(tender_key)
+    for piece in chunks:
+        out = unsealer.update(piece)
+        if out:
+            yield out
+    out = unsealer.finalize()
+    if out:
+        yield out
