@@ -1,0 +1,1 @@
+"""Tender: signed bids, sealed on arrival, opened at the deadline, audited."""

@@ -1,0 +1,36 @@
+"""Who may do what: users of the platform, each acting for one organisation in one role."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tender.db import Base, UTCDateTime
+
+
+class Role(StrEnum):
+    OFFICER = "officer"  # runs tenders for the procuring entity
+    SUPPLIER = "supplier"  # submits bids
+    AUDITOR = "auditor"  # reads the audit trail and opening records
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    # Tokens are 256-bit random strings, so a plain SHA-256 is enough to keep them unguessable
+    # from a database copy (no password stretching needed).
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @property
+    def actor(self) -> str:
+        """How the audit trail names this user."""
+        return f"user:{self.id}"

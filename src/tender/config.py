@@ -1,0 +1,97 @@
+"""Settings: one object, read from the environment in one place.
+
+Every variable is documented in README.md ("Settings"). ``Settings.from_env`` is called by the
+command line; tests build ``Settings`` directly, so nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "TENDER_"
+SEVEN_YEARS_DAYS = 7 * 365 + 2  # seven calendar years, counting the leap days they span
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the platform can be configured with.
+
+    The defaults are the embedded set-up: SQLite, SeaweedFS and the in-process job worker, all
+    under ``data_dir``.
+    """
+
+    data_dir: Path = Path("var")
+    database_url: str = ""  # empty: SQLite file under data_dir
+    s3_endpoint: str = ""  # empty: start SeaweedFS from the wheel under data_dir/s3
+    s3_access_key: str = "tender"
+    s3_secret_key: str = field(default="tender-secret-key", repr=False)
+    s3_secure: bool = False
+    s3_region: str = ""
+    bucket: str = "tender-bids"
+    broker_url: str = ""  # empty: StubBroker with an in-process worker
+    broker_namespace: str = "tender"
+    trust_dir: Path | None = None  # empty: the embedded set-up makes a test PKI and says so
+    platform_key_file: Path | None = None  # empty: data_dir/platform.key
+    retention_days: int = SEVEN_YEARS_DAYS
+    chunk_size: int = 64 * 1024
+    max_bid_bytes: int = 4 * 1024**3
+    reconcile_interval_seconds: float = 30.0
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``TENDER_*`` variables (``TENDER_DATABASE_URL`` and so on)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = ENV_PREFIX + f.name.upper()
+            raw = env.get(name)
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(name, raw, cls.__dataclass_fields__[f.name].type)
+        return cls(**values)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (used by tests and the demo)."""
+        return replace(self, **changes)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'tender.db').resolve()}"
+
+    @property
+    def effective_platform_key_file(self) -> Path:
+        return self.platform_key_file or self.data_dir / "platform.key"
+
+    @property
+    def retention_seconds(self) -> int:
+        return self.retention_days * 86400
+
+
+def _parse(name: str, raw: str, type_name: object) -> object:
+    text = str(type_name)
+    try:
+        if text == "bool":
+            if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+                raise ValueError(raw)
+            return raw.lower() in {"1", "true", "yes"}
+        if text == "int":
+            return int(raw)
+        if text == "float":
+            return float(raw)
+        if "Path" in text:
+            return Path(raw)
+    except ValueError as exc:
+        raise SettingsError(
+            f"{name}={raw!r} is not a valid {text}; set it to a {text} value or unset it."
+        ) from exc
+    return raw

@@ -1,0 +1,81 @@
+"""Refusals: errors meant for people.
+
+Each says what happened, why, and what to do. The web layer turns them into HTTP answers and
+writes each one to the audit trail (a refusal is audited even though the change it refused
+is rolled back).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from uuid import UUID
+
+
+class Refusal(Exception):  # noqa: N818 - a refusal is not an error of ours; the name says so
+    """A request the platform will not carry out."""
+
+    status_code: ClassVar[int] = 400
+    kind: ClassVar[str] = "refused"
+
+    def __init__(
+        self,
+        what: str,
+        why: str,
+        todo: str,
+        *,
+        tender_id: UUID | None = None,
+        details: dict[str, Any] | None = None,
+        audit_kind: str = "request.refused",
+    ) -> None:
+        self.what = what
+        self.why = why
+        self.todo = todo
+        self.tender_id = tender_id
+        self.details = details or {}
+        self.audit_kind = audit_kind
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return f"{self.what} {self.why} {self.todo}"
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "error": self.kind,
+            "message": self.message,
+            "what": self.what,
+            "why": self.why,
+            "what_to_do": self.todo,
+        }
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class NotAuthenticated(Refusal):
+    status_code = 401
+    kind = "not_authenticated"
+
+
+class Forbidden(Refusal):
+    status_code = 403
+    kind = "forbidden"
+
+
+class NotFound(Refusal):
+    status_code = 404
+    kind = "not_found"
+
+
+class Conflict(Refusal):
+    status_code = 409
+    kind = "conflict"
+
+
+class TenderClosed(Conflict):
+    kind = "tender_closed"
+
+
+class Invalid(Refusal):
+    status_code = 422
+    kind = "invalid"
