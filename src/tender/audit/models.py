@@ -1,0 +1,26 @@
+"""The audit trail: one row per state change or refusal, hash-chained in sequence order."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tender.db import Base, UTCDateTime
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    # Assigned by the appender under a lock (not autoincrement), so the chain has no gaps.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(80))
+    tender_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
