@@ -1,0 +1,284 @@
+"""Bid submission: check the window, seal while streaming, lock the object, record and receipt.
+
+The order matters. Bytes are hashed and sealed chunk by chunk into a temporary file of
+ciphertext (memory stays one chunk), the sealed object is written under Object Lock, and only
+then, in one transaction, are the document row and its audit event committed, with the deadline
+checked again by the clock at that moment. A failure before that commit leaves no row and no
+receipt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import BinaryIO
+
+import anyio.to_thread
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from tender.accounts.models import Role, User
+from tender.accounts.service import require_role
+from tender.audit import service as audit
+from tender.audit.chain import format_time
+from tender.audit.models import AuditEvent
+from tender.bids.models import BidDocument
+from tender.bids.schemas import BidSummary, Receipt
+from tender.clock import Clock
+from tender.errors import Invalid, TenderClosed
+from tender.storage.objectstore import ObjectStore
+from tender.storage.sealing import Sealer
+from tender.tenders.models import Tender, TenderStatus
+from tender.tenders.service import get_tender
+
+MAX_FILE_NAME = 255
+
+
+@dataclass(frozen=True)
+class SealedSpool:
+    """A bid's ciphertext in a temporary file, with the digest and size of its plaintext."""
+
+    file: BinaryIO
+    sha256: str
+    size: int
+    sealed_size: int
+
+
+async def seal_to_spool(
+    chunks: AsyncIterator[bytes], public_key: bytes, *, chunk_size: int, max_bytes: int
+) -> SealedSpool:
+    """Hash and seal a stream into a temporary file; nothing but ciphertext touches the disk."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
+    try:
+        sealer = Sealer(public_key, chunk_size=chunk_size)
+        digest = hashlib.sha256()
+        size = 0
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise Invalid(
+                    "The file is too large.",
+                    f"This platform accepts bid files of up to {max_bytes:,} bytes.",
+                    "Split the bid into several files, or ask the procuring entity.",
+                )
+            digest.update(chunk)
+            spool.write(sealer.update(chunk))
+        if size == 0:
+            raise Invalid(
+                "The file is empty.",
+                "No bytes arrived, so there is nothing to seal.",
+                "Check that you chose the right file and upload it again.",
+            )
+        spool.write(sealer.finalize())
+        sealed_size = spool.tell()
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return SealedSpool(spool, digest.hexdigest(), size, sealed_size)
+
+
+def check_file_name(file_name: str) -> str:
+    name = file_name.strip()
+    if (
+        not name
+        or len(name) > MAX_FILE_NAME
+        or any(c in name for c in "/\\\x00")
+        or name
+        in {
+            ".",
+            "..",
+        }
+    ):
+        raise Invalid(
+            f"The file name {file_name!r} cannot be used.",
+            f"A file name must be 1 to {MAX_FILE_NAME} characters without slashes.",
+            "Rename the file and upload it again.",
+        )
+    return name
+
+
+class BidService:
+    """Submissions for all tenders; built once per platform."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        store: ObjectStore,
+        bucket: str,
+        clock: Clock,
+        retention: timedelta,
+        chunk_size: int,
+        max_bytes: int,
+    ) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._bucket = bucket
+        self._clock = clock
+        self._retention = retention
+        self._chunk_size = chunk_size
+        self._max_bytes = max_bytes
+
+    async def submit(
+        self,
+        *,
+        supplier: User,
+        tender_id: uuid.UUID,
+        file_name: str,
+        chunks: AsyncIterator[bytes],
+    ) -> Receipt:
+        """Receive one bid document and return its receipt."""
+        name = check_file_name(file_name)
+        public_key, deadline = await anyio.to_thread.run_sync(
+            self._check_window, supplier, tender_id
+        )
+        spool = await seal_to_spool(
+            chunks, public_key, chunk_size=self._chunk_size, max_bytes=self._max_bytes
+        )
+        document_id = uuid.uuid4()
+        key = f"tenders/{tender_id}/bids/{document_id}.sealed"
+        retain_until = deadline + self._retention
+        with spool.file:
+            stored = await anyio.to_thread.run_sync(
+                lambda: self._store.put_locked(
+                    self._bucket,
+                    key,
+                    spool.file,
+                    length=spool.sealed_size,
+                    retain_until=retain_until,
+                )
+            )
+        document = BidDocument(
+            id=document_id,
+            tender_id=tender_id,
+            supplier_id=supplier.id,
+            file_name=name,
+            sha256=spool.sha256,
+            size=spool.size,
+            sealed_size=spool.sealed_size,
+            object_key=key,
+            object_version=stored.version_id,
+            retain_until=retain_until,
+        )
+        return await anyio.to_thread.run_sync(self._record, supplier, document)
+
+    def _check_window(self, supplier: User, tender_id: uuid.UUID) -> tuple[bytes, datetime]:
+        with self._sessions.begin() as session:
+            require_role(supplier, [Role.SUPPLIER], "submit bids")
+            tender = get_tender(session, tender_id)
+            self._refuse_unless_open(tender, self._clock.now())
+            return tender.public_key, tender.deadline
+
+    def _refuse_unless_open(self, tender: Tender, now: datetime) -> None:
+        if tender.status == TenderStatus.DRAFT:
+            raise TenderClosed(
+                f"Tender {tender.reference} is not published yet.",
+                "A draft tender takes no bids.",
+                "Wait until the procuring entity publishes it.",
+                tender_id=tender.id,
+                audit_kind="bid.refused",
+            )
+        if now > tender.deadline or tender.status != TenderStatus.PUBLISHED:
+            raise TenderClosed(
+                f"Tender {tender.reference} closed at {format_time(tender.deadline)}; "
+                f"your upload arrived at {format_time(now)}.",
+                "Bids count only if the platform has received them in full by the deadline "
+                "(the platform's clock decides).",
+                "The bid cannot be accepted. Contact the procuring entity if you believe "
+                "the platform was at fault.",
+                tender_id=tender.id,
+                audit_kind="bid.refused",
+                details={"deadline": format_time(tender.deadline), "arrived_at": format_time(now)},
+            )
+
+    def _record(self, supplier: User, document: BidDocument) -> Receipt:
+        with self._sessions.begin() as session:
+            # Locking the tender row orders this commit against the opening job.
+            tender = get_tender(session, document.tender_id, for_update=True)
+            now = self._clock.now()
+            self._refuse_unless_open(tender, now)
+            document.received_at = now
+            session.execute(
+                update(BidDocument)
+                .where(
+                    BidDocument.tender_id == tender.id,
+                    BidDocument.supplier_id == supplier.id,
+                    BidDocument.file_name == document.file_name,
+                    BidDocument.superseded_at.is_(None),
+                )
+                .values(superseded_at=now)
+            )
+            event = audit.append(
+                session,
+                kind="bid.received",
+                actor=supplier.actor,
+                at=now,
+                tender_id=tender.id,
+                payload={
+                    "receipt_id": str(document.id),
+                    "supplier_organisation": supplier.organisation,
+                    "file_name": document.file_name,
+                    "sha256": document.sha256,
+                    "size": document.size,
+                    "object_key": document.object_key,
+                    "object_version": document.object_version,
+                },
+            )
+            document.audit_seq = event.seq
+            session.add(document)
+            session.flush()
+            return _receipt(tender, supplier, document, event)
+
+    def summary(self, *, viewer: User, tender_id: uuid.UUID) -> BidSummary:
+        """How many documents a tender has, and the viewer's own receipts."""
+        with self._sessions.begin() as session:
+            tender = get_tender(session, tender_id)
+            count = session.scalar(
+                select(func.count())
+                .select_from(BidDocument)
+                .where(BidDocument.tender_id == tender_id, BidDocument.superseded_at.is_(None))
+            )
+            rows = session.execute(
+                select(BidDocument, AuditEvent)
+                .join(AuditEvent, AuditEvent.seq == BidDocument.audit_seq)
+                .where(BidDocument.tender_id == tender_id, BidDocument.supplier_id == viewer.id)
+                .order_by(BidDocument.received_at)
+            ).all()
+            receipts = [_receipt(tender, viewer, doc, event) for doc, event in rows]
+            return BidSummary(
+                tender_id=tender_id, documents_received=count or 0, own_receipts=receipts
+            )
+
+
+def _receipt(tender: Tender, supplier: User, document: BidDocument, event: AuditEvent) -> Receipt:
+    return Receipt(
+        receipt_id=document.id,
+        tender_id=tender.id,
+        tender_reference=tender.reference,
+        supplier=supplier.name,
+        supplier_organisation=supplier.organisation,
+        file_name=document.file_name,
+        sha256=document.sha256,
+        size=document.size,
+        received_at=document.received_at,
+        deadline=tender.deadline,
+        sealed_object_version=document.object_version,
+        retained_until=document.retain_until,
+        audit_seq=event.seq,
+        audit_hash=event.hash,
+    )
+
+
+def documents_to_open(session: Session, tender_id: uuid.UUID) -> list[BidDocument]:
+    """The documents the opening unseals: every upload not superseded by a later one."""
+    query = (
+        select(BidDocument)
+        .where(BidDocument.tender_id == tender_id, BidDocument.superseded_at.is_(None))
+        .order_by(BidDocument.received_at)
+    )
+    return list(session.scalars(query))

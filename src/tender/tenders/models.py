@@ -1,0 +1,39 @@
+"""Tenders: the call for bids, its deadline, and the key pair its bids are sealed to."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tender.db import Base, UTCDateTime
+
+
+class TenderStatus(StrEnum):
+    DRAFT = "draft"  # being prepared; takes no bids
+    PUBLISHED = "published"  # open for bids until the deadline
+    OPENING = "opening"  # the deadline passed; the opening job is unsealing bids
+    OPENED = "opened"  # every bid is unsealed and checked; the opening record is written
+
+
+class Tender(Base):
+    __tablename__ = "tenders"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    reference: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opening_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bids are sealed to this X25519 public key; its private half is stored only wrapped by the
+    # platform key, and unwrapped by the opening job after the deadline.
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
