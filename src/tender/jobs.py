@@ -1,0 +1,95 @@
+"""Background jobs: the broker, and the timed opening message.
+
+The broker is built from settings and passed in; nothing here relies on dramatiq's global
+default broker (which silently falls back to a RabbitMQ on localhost).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+
+OPENING_QUEUE = "opening"
+log = logging.getLogger(__name__)
+
+
+def make_broker(url: str, *, namespace: str) -> dramatiq.Broker:
+    """StubBroker for an empty URL (embedded, in-process), else Redis or RabbitMQ by scheme."""
+    if not url:
+        return StubBroker()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        return RedisBroker(url=url, namespace=namespace)  # type: ignore[no-untyped-call]
+    if url.startswith(("amqp://", "amqps://")):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        return RabbitmqBroker(url=url)
+    raise ValueError(
+        f"TENDER_BROKER_URL={url!r} is not a redis:// or amqp:// URL; "
+        "set one of those, or leave it empty for the in-process broker."
+    )
+
+
+def _milliseconds(delta: timedelta) -> int:
+    return max(0, math.ceil(delta.total_seconds() * 1000))
+
+
+@dataclass
+class Jobs:
+    """The broker and the actors declared on it."""
+
+    broker: dramatiq.Broker
+    open_tender: dramatiq.Actor[[str], None]
+
+    def schedule_opening(self, tender_id: uuid.UUID, *, deadline: datetime, now: datetime) -> None:
+        """Send the opening message so that it arrives at ``deadline``."""
+        self.open_tender.send_with_options(
+            args=(str(tender_id),), delay=_milliseconds(deadline - now)
+        )
+
+    def request_opening(self, tender_id: uuid.UUID) -> None:
+        """Ask for an opening now (the reconciler's way; harmless if one is under way)."""
+        self.open_tender.send(str(tender_id))
+
+    def worker(self, *, threads: int = 2) -> dramatiq.Worker:
+        """An in-process worker for the opening queue (call ``start()`` and ``stop()``)."""
+        return dramatiq.Worker(
+            self.broker, queues={OPENING_QUEUE}, worker_threads=threads, worker_timeout=100
+        )
+
+
+def declare_jobs(
+    broker: dramatiq.Broker, open_tender: Callable[[uuid.UUID], timedelta | None]
+) -> Jobs:
+    """Declare the actors on ``broker``.
+
+    ``open_tender`` does the work of one opening; it returns how long until the tender is due
+    when asked too early (the clocks of broker and server can differ a little), else None.
+    """
+
+    def open_tender_job(tender_id: str) -> None:
+        remaining = open_tender(uuid.UUID(tender_id))
+        if remaining is not None:
+            log.info("opening of %s is early by %s; rescheduled", tender_id, remaining)
+            actor.send_with_options(args=(tender_id,), delay=_milliseconds(remaining) + 50)
+
+    actor: dramatiq.Actor[[str], None] = dramatiq.actor(
+        actor_name="open_tender",
+        queue_name=OPENING_QUEUE,
+        broker=broker,
+        # An opening is idempotent, so retrying is safe; the defaults (20 retries, backoff up to
+        # seven days) would leave a tender unopened for far too long.
+        max_retries=10,
+        min_backoff=1_000,
+        max_backoff=60_000,
+        time_limit=60 * 60 * 1000,
+    )(open_tender_job)
+    return Jobs(broker=broker, open_tender=actor)

@@ -1,0 +1,38 @@
+"""What the opening found: one result per bid document, and the sealed opening record."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tender.db import Base, UTCDateTime
+
+
+class OpeningResult(Base):
+    __tablename__ = "opening_results"
+
+    # One result per document: a re-delivered opening message finds it and moves on.
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bid_documents.id"), primary_key=True)
+    tender_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    hash_matches: Mapped[bool] = mapped_column()
+    computed_sha256: Mapped[str | None] = mapped_column(String(64))
+    indication: Mapped[str] = mapped_column(String(30))
+    sub_indication: Mapped[str | None] = mapped_column(String(60))
+    signer_subject: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OpeningRecord(Base):
+    __tablename__ = "opening_records"
+
+    tender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenders.id"), primary_key=True)
+    object_key: Mapped[str] = mapped_column(String(300))
+    object_version: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

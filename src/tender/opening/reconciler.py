@@ -1,0 +1,58 @@
+"""The reconciler: a lost or early-dropped message never leaves a tender unopened."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tender.clock import Clock
+from tender.jobs import Jobs
+from tender.tenders.service import tenders_due_for_opening
+
+log = logging.getLogger(__name__)
+
+
+class Reconciler:
+    """Every ``interval`` seconds, asks for the opening of each tender past its deadline."""
+
+    def __init__(
+        self, *, sessions: sessionmaker[Session], clock: Clock, jobs: Jobs, interval: float
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._jobs = jobs
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> list[uuid.UUID]:
+        """Enqueue an opening for every overdue tender; returns their ids."""
+        with self._sessions.begin() as session:
+            due = tenders_due_for_opening(session, now=self._clock.now())
+        for tender_id in due:
+            log.info(
+                "reconciler: tender %s is past its deadline and not opened; enqueued", tender_id
+            )
+            self._jobs.request_opening(tender_id)
+        return due
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="tender-reconciler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while True:  # a round at start-up too: tenders may have come due while we were down
+            try:
+                self.run_once()
+            except Exception:  # keep reconciling; the next round may succeed
+                log.exception("reconciler round failed")
+            if self._stop.wait(self._interval):
+                return

@@ -1,0 +1,310 @@
+"""The opening: after the deadline, unseal every bid, check it, verify it, record it.
+
+Idempotent and resumable. The tender row is locked for every state change, each document's
+result commits on its own, and a re-delivered message continues where the last one stopped:
+running the opening twice gives the same results and no duplicate audit events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tender.accounts.models import User
+from tender.audit import service as audit
+from tender.audit.chain import format_time
+from tender.audit.models import AuditEvent
+from tender.bids.models import BidDocument
+from tender.bids.service import documents_to_open
+from tender.clock import Clock
+from tender.errors import Conflict
+from tender.opening.models import OpeningRecord, OpeningResult
+from tender.signing import DocumentReport, Indication, SubIndication, TrustStore, verify_document
+from tender.storage.objectstore import ObjectStore
+from tender.storage.sealing import PlatformKey, SealError, TenderKey, unseal
+from tender.tenders.models import Tender, TenderStatus
+from tender.tenders.service import get_tender, key_context
+
+RECORD_FORMAT = "tender-opening-record/1"
+
+
+@dataclass(frozen=True)
+class OpeningOutcome:
+    """What one call of ``open_tender`` did. ``not_due_for`` is set when it came too early."""
+
+    tender_id: uuid.UUID
+    status: str
+    documents_opened_now: int
+    not_due_for: timedelta | None = None
+
+
+class OpeningService:
+    """Opens tenders; one instance per platform, safe to call from several workers at once."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        store: ObjectStore,
+        bucket: str,
+        platform_key: PlatformKey,
+        trust: TrustStore,
+        clock: Clock,
+        retention: timedelta,
+    ) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._bucket = bucket
+        self._platform_key = platform_key
+        self._trust = trust
+        self._clock = clock
+        self._retention = retention
+
+    def open_tender(self, tender_id: uuid.UUID) -> OpeningOutcome:
+        """Open ``tender_id`` if its deadline has passed; a no-op once it is opened."""
+        with self._sessions.begin() as session:
+            tender = get_tender(session, tender_id, for_update=True)
+            if tender.status in (TenderStatus.DRAFT, TenderStatus.OPENED):
+                return OpeningOutcome(tender.id, tender.status, 0)
+            now = self._clock.now()
+            if now < tender.deadline:
+                return OpeningOutcome(tender.id, tender.status, 0, tender.deadline - now)
+            if tender.status == TenderStatus.PUBLISHED:
+                self._start(session, tender, now)
+            tender_key = TenderKey.unwrap(
+                tender.wrapped_private_key, self._platform_key, context=key_context(tender.id)
+            )
+            pending = [
+                document
+                for document in documents_to_open(session, tender.id)
+                if session.get(OpeningResult, document.id) is None
+            ]
+        for document in pending:
+            result = self._open_document(tender_key, document)
+            with self._sessions.begin() as session:
+                get_tender(session, tender_id, for_update=True)
+                if session.get(OpeningResult, document.id) is None:
+                    self._record_result(session, document, result)
+        with self._sessions.begin() as session:
+            tender = get_tender(session, tender_id, for_update=True)
+            if tender.status != TenderStatus.OPENED:
+                self._finish(session, tender)
+            return OpeningOutcome(tender.id, tender.status, len(pending))
+
+    def _start(self, session: Session, tender: Tender, now: datetime) -> None:
+        tender.status = TenderStatus.OPENING.value
+        tender.opening_started_at = now
+        delay = (now - tender.deadline).total_seconds()
+        audit.append(
+            session,
+            kind="opening.started",
+            actor=audit.SYSTEM_ACTOR,
+            at=now,
+            tender_id=tender.id,
+            payload={"deadline": format_time(tender.deadline), "delay_seconds": round(delay, 3)},
+        )
+        audit.append(
+            session,
+            kind="tender.key_released",
+            actor=audit.SYSTEM_ACTOR,
+            at=now,
+            tender_id=tender.id,
+            payload={
+                "public_key": tender.public_key.hex(),
+                "unwrapped_with_platform_key": self._platform_key.fingerprint,
+            },
+        )
+
+    def _open_document(self, tender_key: TenderKey, document: BidDocument) -> OpeningResult:
+        """Unseal one document to a temporary file, check its hash, verify its signature."""
+        with tempfile.TemporaryFile() as plaintext:
+            digest = hashlib.sha256()
+            sealed = self._store.iter_version(
+                self._bucket, document.object_key, document.object_version
+            )
+            try:
+                for piece in unseal(sealed, tender_key):
+                    digest.update(piece)
+                    plaintext.write(piece)
+            except SealError as exc:
+                return _failed(
+                    document,
+                    None,
+                    "The sealed file failed its integrity check when unsealed "
+                    f"({exc}); the stored bytes are not those received.",
+                )
+            computed = digest.hexdigest()
+            if computed != document.sha256:
+                return _failed(
+                    document,
+                    computed,
+                    "The unsealed file's SHA-256 differs from the one on the receipt.",
+                )
+            plaintext.seek(0)
+            # The receipt proves the file existed at received_at: validate as of that moment.
+            report = verify_document(plaintext, trust=self._trust, at=document.received_at)
+        return _from_report(document, computed, report)
+
+    def _record_result(
+        self, session: Session, document: BidDocument, result: OpeningResult
+    ) -> None:
+        now = self._clock.now()
+        result.opened_at = now
+        session.add(result)
+        audit.append(
+            session,
+            kind="bid.opened",
+            actor=audit.SYSTEM_ACTOR,
+            at=now,
+            tender_id=document.tender_id,
+            payload={
+                "receipt_id": str(document.id),
+                "file_name": document.file_name,
+                "receipt_sha256": document.sha256,
+                "computed_sha256": result.computed_sha256,
+                "hash_matches": result.hash_matches,
+                "indication": result.indication,
+                "sub_indication": result.sub_indication,
+                "signer_subject": result.signer_subject,
+            },
+        )
+
+    def _finish(self, session: Session, tender: Tender) -> None:
+        now = self._clock.now()
+        tender.opened_at = now
+        record = build_record(session, tender)
+        body = json.dumps(record, sort_keys=True, indent=2, ensure_ascii=False).encode()
+        sha256 = hashlib.sha256(body).hexdigest()
+        key = f"tenders/{tender.id}/opening-record.json"
+        stored = self._store.put_locked(
+            self._bucket,
+            key,
+            io.BytesIO(body),
+            length=len(body),
+            retain_until=tender.deadline + self._retention,
+        )
+        session.add(
+            OpeningRecord(
+                tender_id=tender.id,
+                object_key=key,
+                object_version=stored.version_id,
+                sha256=sha256,
+                created_at=now,
+            )
+        )
+        tender.status = TenderStatus.OPENED.value
+        bids = record["bids"]
+        audit.append(
+            session,
+            kind="opening.finished",
+            actor=audit.SYSTEM_ACTOR,
+            at=now,
+            tender_id=tender.id,
+            payload={
+                "record_sha256": sha256,
+                "record_object_version": stored.version_id,
+                "documents": len(bids),
+                "passed": sum(1 for bid in bids if bid["indication"] == Indication.TOTAL_PASSED),
+            },
+        )
+
+    def stored_record(self, session: Session, tender_id: uuid.UUID) -> dict[str, Any]:
+        """The opening record as written to locked storage, checked against its recorded hash."""
+        tender = get_tender(session, tender_id)
+        row = session.get(OpeningRecord, tender_id)
+        if row is None:
+            raise Conflict(
+                f"Tender {tender.reference} has not been opened yet (status: {tender.status}).",
+                f"The opening runs by itself after the deadline, {format_time(tender.deadline)}.",
+                "Try again after the deadline.",
+                tender_id=tender.id,
+            )
+        body = b"".join(self._store.iter_version(self._bucket, row.object_key, row.object_version))
+        if hashlib.sha256(body).hexdigest() != row.sha256:
+            raise SealError(f"opening record of tender {tender_id} does not match its hash")
+        record: dict[str, Any] = json.loads(body)
+        return record
+
+
+def build_record(session: Session, tender: Tender) -> dict[str, Any]:
+    """The opening record: the tender, every opened document and its verdict, the audit head."""
+    rows = session.execute(
+        select(BidDocument, OpeningResult, User)
+        .join(OpeningResult, OpeningResult.document_id == BidDocument.id)
+        .join(User, User.id == BidDocument.supplier_id)
+        .where(BidDocument.tender_id == tender.id)
+        .order_by(BidDocument.received_at)
+    ).all()
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).one()
+    assert tender.opening_started_at is not None
+    assert tender.opened_at is not None
+    return {
+        "format": RECORD_FORMAT,
+        "tender": {
+            "id": str(tender.id),
+            "reference": tender.reference,
+            "title": tender.title,
+            "deadline": format_time(tender.deadline),
+            "opening_started_at": format_time(tender.opening_started_at),
+            "opened_at": format_time(tender.opened_at),
+        },
+        "bids": [
+            {
+                "receipt_id": str(document.id),
+                "supplier": supplier.name,
+                "supplier_organisation": supplier.organisation,
+                "file_name": document.file_name,
+                "size": document.size,
+                "received_at": format_time(document.received_at),
+                "receipt_sha256": document.sha256,
+                "computed_sha256": result.computed_sha256,
+                "hash_matches": result.hash_matches,
+                "indication": result.indication,
+                "sub_indication": result.sub_indication,
+                "signer_subject": result.signer_subject,
+                "reason": result.reason,
+                "signature_report": result.report,
+            }
+            for document, result, supplier in rows
+        ],
+        "audit_head": {"seq": head.seq, "hash": head.hash},
+    }
+
+
+def _failed(document: BidDocument, computed: str | None, reason: str) -> OpeningResult:
+    return OpeningResult(
+        document_id=document.id,
+        tender_id=document.tender_id,
+        hash_matches=False,
+        computed_sha256=computed,
+        indication=Indication.TOTAL_FAILED.value,
+        sub_indication=SubIndication.HASH_FAILURE.value,
+        signer_subject=None,
+        reason=reason,
+        report={},
+    )
+
+
+def _from_report(document: BidDocument, computed: str, report: DocumentReport) -> OpeningResult:
+    return OpeningResult(
+        document_id=document.id,
+        tender_id=document.tender_id,
+        hash_matches=True,
+        computed_sha256=computed,
+        indication=report.indication.value,
+        sub_indication=report.sub_indication.value if report.sub_indication else None,
+        signer_subject=report.signer_subject,
+        reason=report.message_en,
+        report=report.to_json(),
+    )
