@@ -1,0 +1,51 @@
+"""HTTP API of the audit trail (officers and auditors)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from sqlalchemy import select
+
+from tender.accounts.models import Role, User
+from tender.accounts.service import require_role
+from tender.audit import service
+from tender.audit.models import AuditEvent
+from tender.platform import Platform
+
+READERS = [Role.OFFICER, Role.AUDITOR]
+
+
+class AuditController(Controller):
+    path = "/api/audit"
+    tags = ("audit",)
+
+    @get("/events", sync_to_thread=True, summary="Audit events in sequence order, a page at a time")
+    def events(
+        self,
+        user: NamedDependency[User],
+        platform: NamedDependency[Platform],
+        tender_id: Annotated[
+            uuid.UUID | None, QueryParameter(description="only this tender's events")
+        ] = None,
+        after: Annotated[int, QueryParameter(ge=0, description="events with seq > after")] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=5000)] = 500,
+    ) -> list[dict[str, Any]]:
+        require_role(user, READERS, "read the audit trail")
+        query = select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq)
+        if tender_id is not None:
+            query = query.where(AuditEvent.tender_id == tender_id)
+        with platform.sessions.begin() as session:
+            return [service.to_json(e) for e in session.scalars(query.limit(limit))]
+
+    @get("/verify", sync_to_thread=True, summary="Recompute the hash chain over the whole trail")
+    def verify(
+        self, user: NamedDependency[User], platform: NamedDependency[Platform]
+    ) -> dict[str, Any]:
+        require_role(user, READERS, "verify the audit trail")
+        with platform.sessions.begin() as session:
+            return asdict(service.verify_stored_chain(session))

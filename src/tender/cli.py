@@ -1,0 +1,146 @@
+"""The ``tender`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from tender import migrate
+from tender.accounts.models import Role
+from tender.accounts.service import create_starter_accounts, create_user
+from tender.audit import service as audit
+from tender.audit.chain import verify_chain
+from tender.clock import SystemClock
+from tender.config import Settings
+from tender.db import make_engine, make_sessionmaker
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tender", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="upgrade the database schema to the newest version")
+    commands.add_parser("up", help="run the whole platform (embedded defaults unless configured)")
+    commands.add_parser("worker", help="run the opening worker and reconciler (Redis/RabbitMQ)")
+    demo = commands.add_parser("demo", help="run the whole story once, in a temporary folder")
+    demo.add_argument("--seconds", type=float, default=5.0, help="time until the deadline")
+    user = commands.add_parser("user", help="add a user and print their bearer token")
+    user.add_argument("--name", required=True)
+    user.add_argument("--organisation", required=True)
+    user.add_argument("--role", required=True, choices=[r.value for r in Role])
+    audit_cmd = commands.add_parser("audit", help="export or verify the audit trail")
+    audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
+    export = audit_sub.add_parser("export", help="write every event as JSON lines")
+    export.add_argument("--out", type=Path, required=True)
+    verify = audit_sub.add_parser("verify", help="recompute the hash chain")
+    verify.add_argument("--file", type=Path, help="an export to verify (default: the database)")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings.from_env()
+    if args.command == "migrate":
+        migrate.upgrade(settings.effective_database_url)
+        print(f"Database is at the newest schema: {settings.effective_database_url}")
+        return 0
+    if args.command == "up":
+        return _up(settings)
+    if args.command == "worker":
+        return _worker(settings)
+    if args.command == "demo":
+        from tender.demo import run_demo
+
+        return run_demo(seconds_to_deadline=args.seconds)
+    if args.command == "user":
+        return _add_user(settings, args.name, args.organisation, Role(args.role))
+    if args.audit_command == "export":
+        return _audit_export(settings, args.out)
+    return _audit_verify(settings, args.file)
+
+
+def _up(settings: Settings) -> int:
+    from tender.runtime import running_platform, serve_forever
+
+    with running_platform(settings) as platform:
+        with platform.sessions.begin() as session:
+            accounts = create_starter_accounts(session, clock=platform.clock)
+        if accounts:
+            tokens = settings.data_dir / "tokens.txt"
+            lines = [f"{u.role:9} {u.name:16} {u.organisation:24} {t}" for u, t in accounts]
+            tokens.write_text("\n".join(lines) + "\n")
+            tokens.chmod(0o600)
+            print("Starter accounts (bearer tokens, also saved in", tokens, "):")
+            print("\n".join("  " + line for line in lines))
+        base = f"http://{settings.host}:{settings.port}"
+        print(f"Tender is up: API docs at {base}/schema/swagger")
+        print(f"OpenAPI description: {base}/schema/openapi.json")
+        serve_forever(platform)
+    return 0
+
+
+def _worker(settings: Settings) -> int:
+    from tender.runtime import running_platform
+
+    if not settings.broker_url:
+        print(
+            "tender worker needs TENDER_BROKER_URL (redis://... or amqp://...): with the "
+            "in-process broker, 'tender up' runs the worker itself.",
+            file=sys.stderr,
+        )
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    say = lambda text: print(text, flush=True)  # noqa: E731 - a one-line logger
+    with running_platform(settings, migrate_schema=False, say=say):
+        print("Tender worker: waiting for openings (Ctrl-C to stop)", flush=True)
+        stop.wait()
+    return 0
+
+
+def _add_user(settings: Settings, name: str, organisation: str, role: Role) -> int:
+    engine = make_engine(settings.effective_database_url)
+    with make_sessionmaker(engine).begin() as session:
+        user, token = create_user(
+            session, name=name, organisation=organisation, role=role, clock=SystemClock()
+        )
+        print(f"Added {user.name} ({user.organisation}) as {user.role}. Bearer token:\n{token}")
+    engine.dispose()
+    return 0
+
+
+def _audit_export(settings: Settings, out: Path) -> int:
+    engine = make_engine(settings.effective_database_url)
+    count = 0
+    with make_sessionmaker(engine).begin() as session, out.open("w") as sink:
+        for event in audit.iter_events(session):
+            sink.write(json.dumps(audit.to_json(event), ensure_ascii=False) + "\n")
+            count += 1
+    engine.dispose()
+    print(f"Wrote {count} events to {out}")
+    return 0
+
+
+def _audit_verify(settings: Settings, file: Path | None) -> int:
+    if file is not None:
+        with file.open() as lines:
+            result = verify_chain(json.loads(line) for line in lines if line.strip())
+    else:
+        engine = make_engine(settings.effective_database_url)
+        with make_sessionmaker(engine).begin() as session:
+            result = audit.verify_stored_chain(session)
+        engine.dispose()
+    print(result.describe())
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

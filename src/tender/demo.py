@@ -1,0 +1,160 @@
+"""``tender demo``: the whole story on embedded parts, through the HTTP API, in a temp folder.
+
+A throw-away PKI, a tender closing a few seconds later, three suppliers (a valid signature, a
+signature from an untrusted CA, an upload after the deadline), the timed opening, the opening
+table and the audit-chain check. Exits 0 only when every outcome is the expected one.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tender.accounts.service import create_starter_accounts
+from tender.config import Settings
+from tender.runtime import running_platform, serving
+from tender.signing.testing import TestPKI, signed_pdf
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _wait_until(moment: datetime) -> None:
+    time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
+
+
+def wait_for_status(
+    client: httpx.Client, tender_id: str, token: str, status: str, timeout: float
+) -> dict[str, Any]:
+    """Poll the tender until it has ``status``; raises TimeoutError with the last state."""
+    give_up = time.monotonic() + timeout
+    while True:
+        tender: dict[str, Any] = client.get(
+            f"/api/tenders/{tender_id}", headers=_auth(token)
+        ).json()
+        if tender["status"] == status:
+            return tender
+        if time.monotonic() > give_up:
+            raise TimeoutError(f"tender still {tender['status']!r} after {timeout} s")
+        time.sleep(0.1)
+
+
+def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
+    started = time.monotonic()
+    checks: list[tuple[str, bool]] = []
+
+    def check(what: str, ok: bool) -> None:
+        checks.append((what, ok))
+        print(f"  [{'ok' if ok else 'UNEXPECTED'}] {what}")
+
+    with tempfile.TemporaryDirectory(prefix="tender-demo-") as tmp:
+        root = Path(tmp)
+        print(f"Demo folder: {root}")
+        pki = TestPKI.create(root / "pki")
+        print(
+            "Made a throw-away PKI: a trusted root and intermediate, suppliers, and an untrusted CA"
+        )
+        settings = Settings(
+            data_dir=root / "var", trust_dir=pki.trust_dir, reconcile_interval_seconds=2
+        )
+        with running_platform(settings, say=print) as platform, serving(platform) as base:
+            with platform.sessions.begin() as session:
+                accounts = create_starter_accounts(session, clock=platform.clock)
+            officer, alice, bob, carol, auditor = (token for _, token in accounts)
+            with httpx.Client(base_url=base, timeout=60) as client:
+                deadline = datetime.now(UTC) + timedelta(seconds=seconds_to_deadline)
+                created = client.post(
+                    "/api/tenders",
+                    headers=_auth(officer),
+                    json={
+                        "reference": "DEMO-2026-001",
+                        "title": "Resurfacing of Harbour Road",
+                        "description": "Demo tender",
+                        "deadline": deadline.isoformat(),
+                    },
+                ).json()
+                tender_id = created["id"]
+                client.post(f"/api/tenders/{tender_id}/publish", headers=_auth(officer))
+                print(f"Tender DEMO-2026-001 published; deadline {deadline:%H:%M:%S.%f} UTC")
+
+                for name, token, signer in (
+                    ("Alpha Engineering", alice, "supplier-a"),
+                    ("Beta Builders", bob, "untrusted-supplier"),
+                ):
+                    body = signed_pdf(pki, signer, f"Bid of {name} for DEMO-2026-001")
+                    answer = client.put(
+                        f"/api/tenders/{tender_id}/bids/bid.pdf", headers=_auth(token), content=body
+                    )
+                    receipt = answer.json()
+                    print(
+                        f"{name} submitted bid.pdf ({len(body)} bytes, signed by {signer}): "
+                        f"HTTP {answer.status_code}, receipt {receipt.get('receipt_id')}, "
+                        f"sha256 {receipt.get('sha256', '')[:16]}..."
+                    )
+                    check(f"{name}'s bid is received", answer.status_code == 201)
+
+                _wait_until(deadline + timedelta(seconds=1))
+                late = client.put(
+                    f"/api/tenders/{tender_id}/bids/bid.pdf",
+                    headers=_auth(carol),
+                    content=signed_pdf(pki, "supplier-c", "Bid of Gamma Works"),
+                )
+                print(f"Gamma Works submitted 1 s after the deadline: HTTP {late.status_code}")
+                print(f"  {late.json().get('message')}")
+                check("the late bid is refused with 409", late.status_code == 409)
+
+                opened = wait_for_status(client, tender_id, officer, "opened", timeout=40)
+                delay = datetime.fromisoformat(opened["opening_started_at"]) - deadline
+                seconds = delay.total_seconds()
+                print(f"The timed job opened the tender {seconds:.3f} s after the deadline")
+                check(
+                    "the opening started within 5 s of the deadline", delay < timedelta(seconds=5)
+                )
+
+                record = client.get(
+                    f"/api/tenders/{tender_id}/opening", headers=_auth(officer)
+                ).json()
+                print("\nOpening record")
+                print(f"  {'supplier':24} {'file':8} {'hash':5} {'verdict':14} {'reason'}")
+                verdicts = {}
+                for bid in record["bids"]:
+                    verdicts[bid["supplier_organisation"]] = (
+                        bid["indication"],
+                        bid["hash_matches"],
+                    )
+                    print(
+                        f"  {bid['supplier_organisation']:24} {bid['file_name']:8} "
+                        f"{'ok' if bid['hash_matches'] else 'BAD':5} {bid['indication']:14} "
+                        f"{bid['reason']}"
+                    )
+                print()
+                check(
+                    "Alpha's valid signature passes",
+                    verdicts.get("Alpha Engineering Ltd") == ("TOTAL_PASSED", True),
+                )
+                check(
+                    "Beta's untrusted signature does not pass",
+                    verdicts.get("Beta Builders Ltd", ("", False))[0] == "INDETERMINATE",
+                )
+                check("Gamma's late bid is not in the opening", "Gamma Works Ltd" not in verdicts)
+
+                chain = client.get("/api/audit/verify", headers=_auth(auditor)).json()
+                events = client.get("/api/audit/events", headers=_auth(auditor)).json()
+                print(f"Audit trail: {len(events)} events")
+                for event in events:
+                    print(f"  #{event['seq']:<3} {event['at']} {event['kind']:22} {event['actor']}")
+                print(f"Audit chain: {'intact' if chain['ok'] else 'BROKEN'}, head {chain['head']}")
+                check("the audit chain verifies", chain["ok"])
+                check(
+                    "the late refusal is audited", any(e["kind"] == "bid.refused" for e in events)
+                )
+    failed = [what for what, ok in checks if not ok]
+    print(f"\nDemo finished in {time.monotonic() - started:.1f} s: ", end="")
+    print("every outcome as expected." if not failed else f"UNEXPECTED: {'; '.join(failed)}")
+    return 0 if not failed else 1

@@ -1,0 +1,95 @@
+"""The platform's parts, built once from settings and passed to whatever needs them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import dramatiq
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tender.bids.service import BidService
+from tender.clock import Clock, SystemClock
+from tender.config import Settings
+from tender.db import make_engine, make_sessionmaker
+from tender.jobs import Jobs, declare_jobs
+from tender.opening.reconciler import Reconciler
+from tender.opening.service import OpeningService
+from tender.signing import TrustStore
+from tender.storage.objectstore import ObjectStore, S3Config
+from tender.storage.sealing import PlatformKey
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+    platform_key: PlatformKey
+    trust: TrustStore
+    clock: Clock
+    bids: BidService
+    opening: OpeningService
+    jobs: Jobs
+
+    def reconciler(self) -> Reconciler:
+        return Reconciler(
+            sessions=self.sessions,
+            clock=self.clock,
+            jobs=self.jobs,
+            interval=self.settings.reconcile_interval_seconds,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_platform(
+    settings: Settings,
+    *,
+    s3: S3Config,
+    trust: TrustStore,
+    broker: dramatiq.Broker,
+    clock: Clock | None = None,
+) -> Platform:
+    """Wire the parts together. The bucket is created (with Object Lock) if missing."""
+    clock = clock or SystemClock()
+    engine = make_engine(settings.effective_database_url)
+    sessions = make_sessionmaker(engine)
+    store = ObjectStore(s3)
+    store.ensure_bucket(settings.bucket)
+    platform_key = PlatformKey.load_or_create(settings.effective_platform_key_file)
+    retention = timedelta(days=settings.retention_days)
+    bids = BidService(
+        sessions=sessions,
+        store=store,
+        bucket=settings.bucket,
+        clock=clock,
+        retention=retention,
+        chunk_size=settings.chunk_size,
+        max_bytes=settings.max_bid_bytes,
+    )
+    opening = OpeningService(
+        sessions=sessions,
+        store=store,
+        bucket=settings.bucket,
+        platform_key=platform_key,
+        trust=trust,
+        clock=clock,
+        retention=retention,
+    )
+    jobs = declare_jobs(broker, lambda tender_id: opening.open_tender(tender_id).not_due_for)
+    return Platform(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        store=store,
+        platform_key=platform_key,
+        trust=trust,
+        clock=clock,
+        bids=bids,
+        opening=opening,
+        jobs=jobs,
+    )

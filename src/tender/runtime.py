@@ -1,0 +1,132 @@
+"""Running the platform: the embedded parts, the worker, the reconciler and the web server.
+
+``running_platform`` is shared by ``tender up``, ``tender worker``, ``tender demo`` and the
+end-to-end tests, so they all start the same way.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+import uvicorn
+
+from tender import migrate
+from tender.app import create_app
+from tender.clock import Clock
+from tender.config import Settings
+from tender.jobs import make_broker
+from tender.platform import Platform, build_platform
+from tender.signing import TrustStore
+from tender.signing.testing import TestPKI
+from tender.storage.embedded import EmbeddedS3
+from tender.storage.objectstore import S3Config
+
+Say = Callable[[str], None]
+
+
+def load_trust(settings: Settings, say: Say) -> TrustStore:
+    """The configured trust anchors; the embedded default makes a test PKI, and says so."""
+    if settings.trust_dir is not None:
+        return TrustStore.from_folder(settings.trust_dir)
+    pki_dir = settings.data_dir / "test-pki"
+    if not (pki_dir / "trust").is_dir():
+        TestPKI.create(pki_dir)
+    say(
+        f"No TENDER_TRUST_DIR set: trusting the throw-away TEST PKI in {pki_dir} "
+        "(its suppliers' .p12 files are there). Never use this in production."
+    )
+    return TrustStore.from_folder(pki_dir / "trust")
+
+
+@contextmanager
+def running_platform(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    worker: bool = True,
+    reconciler: bool = True,
+    migrate_schema: bool = True,
+    say: Say = print,
+) -> Iterator[Platform]:
+    """Start everything ``settings`` asks for, yield the platform, stop it all on exit.
+
+    ``worker`` and ``reconciler`` run them in this process (``tender up`` does so with the
+    in-process broker; with Redis or RabbitMQ they are the separate ``tender worker``).
+    ``migrate_schema`` upgrades the database first; ``tender worker`` leaves that to
+    ``tender migrate`` so that two processes never migrate at once.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        if settings.s3_endpoint:
+            s3 = S3Config(
+                endpoint=settings.s3_endpoint,
+                access_key=settings.s3_access_key,
+                secret_key=settings.s3_secret_key,
+                secure=settings.s3_secure,
+                region=settings.s3_region or None,
+            )
+        else:
+            embedded = stack.enter_context(
+                EmbeddedS3(
+                    settings.data_dir / "s3",
+                    access_key=settings.s3_access_key,
+                    secret_key=settings.s3_secret_key,
+                )
+            )
+            s3 = embedded.config
+            say(f"Object storage: SeaweedFS (embedded) at http://{s3.endpoint}")
+        trust = load_trust(settings, say)
+        if migrate_schema:
+            migrate.upgrade(settings.effective_database_url)
+        broker = make_broker(settings.broker_url, namespace=settings.broker_namespace)
+        stack.callback(broker.close)
+        platform = build_platform(settings, s3=s3, trust=trust, broker=broker, clock=clock)
+        stack.callback(platform.close)
+        if worker:
+            job_worker = platform.jobs.worker()
+            job_worker.start()
+            stack.callback(job_worker.stop)
+        if reconciler:
+            reconciling = platform.reconciler()
+            reconciling.start()
+            stack.callback(reconciling.stop)
+        yield platform
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(platform: Platform, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve the API with uvicorn in a background thread; yields its base URL."""
+    port = port or free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(platform), host=host, port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="tender-http", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the HTTP server did not start on {host}:{port}")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def serve_forever(platform: Platform, **uvicorn_options: Any) -> None:
+    """Serve the API in the foreground until interrupted."""
+    settings = platform.settings
+    uvicorn.run(create_app(platform), host=settings.host, port=settings.port, **uvicorn_options)
