@@ -1,0 +1,121 @@
+"""End-to-end fixtures: the platform as `tender up` runs it, served over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tender import migrate
+from tender.accounts.service import create_starter_accounts
+from tender.config import Settings
+from tender.runtime import running_platform, serving
+from tender.signing.testing import TestPKI
+from tender.storage.objectstore import S3Config
+
+
+@dataclass
+class Site:
+    """A running platform seen from outside: its URL and the starter accounts' tokens."""
+
+    client: httpx.Client
+    officer: str
+    alice: str
+    bob: str
+    carol: str
+    auditor: str
+
+    @staticmethod
+    def auth(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment a `tender` process needs to run with ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENDER_")}
+    env.update(
+        TENDER_DATA_DIR=str(settings.data_dir),
+        TENDER_DATABASE_URL=settings.effective_database_url,
+        TENDER_S3_ENDPOINT=settings.s3_endpoint,
+        TENDER_S3_ACCESS_KEY=settings.s3_access_key,
+        TENDER_S3_SECRET_KEY=settings.s3_secret_key,
+        TENDER_BUCKET=settings.bucket,
+        TENDER_BROKER_URL=settings.broker_url,
+        TENDER_BROKER_NAMESPACE=settings.broker_namespace,
+        TENDER_TRUST_DIR=str(settings.trust_dir or ""),
+        TENDER_RECONCILE_INTERVAL_SECONDS=str(settings.reconcile_interval_seconds),
+        TENDER_HOST=settings.host,
+        TENDER_PORT=str(settings.port),
+    )
+    return env
+
+
+@pytest.fixture
+def e2e_settings(
+    tmp_path: Path, database_url: str, s3_config: S3Config, test_pki: TestPKI
+) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        s3_endpoint=s3_config.endpoint,
+        s3_access_key=s3_config.access_key,
+        s3_secret_key=s3_config.secret_key,
+        bucket=f"e2e-{datetime.now(UTC):%H%M%S%f}",
+        trust_dir=test_pki.trust_dir,
+        reconcile_interval_seconds=1.0,
+    )
+
+
+@pytest.fixture
+def worker_process(e2e_settings: Settings) -> Iterator[subprocess.Popen[str] | None]:
+    """A separate `tender worker` when a real broker is configured, as in production."""
+    if not e2e_settings.broker_url:
+        yield None
+        return
+    migrate.upgrade(e2e_settings.effective_database_url)  # as `tender migrate` at deploy time
+    log = (e2e_settings.data_dir.parent / "worker.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tender.cli", "worker"],
+        env=settings_env(e2e_settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    wait_for_worker(e2e_settings)  # it creates the platform key the API process then loads
+    yield process
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+def wait_for_worker(settings: Settings) -> None:
+    log = settings.data_dir.parent / "worker.log"
+    give_up = time.monotonic() + 60
+    while "waiting for openings" not in (log.read_text() if log.exists() else ""):
+        if time.monotonic() > give_up:
+            raise AssertionError(f"tender worker did not start:\n{log.read_text()}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def site(e2e_settings: Settings, worker_process: subprocess.Popen[str] | None) -> Iterator[Site]:
+    in_process = worker_process is None
+    with (
+        running_platform(
+            e2e_settings, worker=in_process, reconciler=in_process, say=lambda _: None
+        ) as platform,
+        serving(platform) as base,
+    ):
+        with platform.sessions.begin() as session:
+            accounts = create_starter_accounts(session, clock=platform.clock)
+        officer, alice, bob, carol, auditor = (token for _, token in accounts)
+        with httpx.Client(base_url=base, timeout=60) as client:
+            yield Site(client, officer, alice, bob, carol, auditor)

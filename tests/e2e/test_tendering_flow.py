@@ -1,0 +1,147 @@
+"""The whole path through the HTTP API: create, publish, three bids, deadline, timed opening,
+results, audit verification. On SQLite with the in-process broker and worker, and on
+PostgreSQL with Redis and a separate `tender worker` process."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tender.config import Settings
+from tender.demo import wait_for_status
+from tender.signing.testing import TestPKI, signed_pdf
+from tests.e2e.conftest import Site
+
+FLOWS = [
+    pytest.param(("sqlite", "stub"), id="sqlite-stubbroker"),
+    pytest.param(
+        ("postgresql", "redis"),
+        id="postgresql-redis",
+        marks=[pytest.mark.postgres, pytest.mark.redis],
+    ),
+]
+
+
+@pytest.fixture(params=FLOWS)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Overrides the shared fixture: each flow pairs one database with one broker."""
+    kind, _ = request.param
+    url: str = request.getfixturevalue(f"{kind}_database_url")
+    return url
+
+
+@pytest.fixture
+def e2e_settings(e2e_settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    _, broker = request.node.callspec.params["database_url"]
+    if broker == "stub":
+        return e2e_settings
+    return e2e_settings.with_overrides(
+        broker_url=request.getfixturevalue("redis_url"),
+        broker_namespace=f"tender-e2e-{uuid.uuid4().hex[:12]}",
+    )
+
+
+@pytest.mark.slow
+def test_signed_bid_in_sealed_opened_at_deadline_audited(site: Site, test_pki: TestPKI) -> None:
+    client, auth = site.client, site.auth
+    assert client.get("/schema/openapi.json").status_code == 200
+
+    deadline = datetime.now(UTC) + timedelta(seconds=4)
+    created = client.post(
+        "/api/tenders",
+        headers=auth(site.officer),
+        json={"reference": "E2E-1", "title": "Bridge repair", "deadline": deadline.isoformat()},
+    )
+    assert created.status_code == 201, created.text
+    tender_id = created.json()["id"]
+    published = client.post(f"/api/tenders/{tender_id}/publish", headers=auth(site.officer))
+    assert published.json()["status"] == "published"
+
+    valid = signed_pdf(test_pki, "supplier-a", "Alpha's bid")
+    receipt = client.put(
+        f"/api/tenders/{tender_id}/bids/alpha.pdf", headers=auth(site.alice), content=valid
+    )
+    assert receipt.status_code == 201, receipt.text
+    untrusted = client.put(
+        f"/api/tenders/{tender_id}/bids/beta.pdf",
+        headers=auth(site.bob),
+        content=signed_pdf(test_pki, "untrusted-supplier", "Beta's bid"),
+    )
+    assert untrusted.status_code == 201, untrusted.text
+    assert receipt.json()["sha256"] == hashlib.sha256(valid).hexdigest()
+    assert receipt.json()["size"] == len(valid)
+
+    # Nothing returns bid content before (or after) the opening.
+    assert client.get(
+        f"/api/tenders/{tender_id}/bids/alpha.pdf", headers=auth(site.officer)
+    ).status_code in (404, 405)
+    early_record = client.get(f"/api/tenders/{tender_id}/opening", headers=auth(site.officer))
+    assert early_record.status_code == 409
+
+    wait = (deadline + timedelta(seconds=1) - datetime.now(UTC)).total_seconds()
+    time.sleep(max(0.0, wait))
+    late = client.put(
+        f"/api/tenders/{tender_id}/bids/gamma.pdf",
+        headers=auth(site.carol),
+        content=signed_pdf(test_pki, "supplier-c", "Gamma's bid"),
+    )
+    assert late.status_code == 409
+    assert "closed at" in late.json()["message"]
+    assert "arrived at" in late.json()["message"]
+
+    opened = wait_for_status(client, tender_id, site.officer, "opened", timeout=30)
+    started = datetime.fromisoformat(opened["opening_started_at"])
+    assert timedelta(0) <= started - deadline < timedelta(seconds=5)
+
+    record = client.get(f"/api/tenders/{tender_id}/opening", headers=auth(site.auditor)).json()
+    verdicts = {bid["file_name"]: bid for bid in record["bids"]}
+    assert set(verdicts) == {"alpha.pdf", "beta.pdf"}
+    assert verdicts["alpha.pdf"]["indication"] == "TOTAL_PASSED"
+    assert verdicts["alpha.pdf"]["hash_matches"] is True
+    assert verdicts["beta.pdf"]["indication"] == "INDETERMINATE"
+    assert verdicts["beta.pdf"]["sub_indication"] == "NO_CERTIFICATE_CHAIN_FOUND"
+
+    chain = client.get("/api/audit/verify", headers=auth(site.auditor)).json()
+    assert chain["ok"] is True
+    kinds = [e["kind"] for e in client.get("/api/audit/events", headers=auth(site.auditor)).json()]
+    # The late refusal lands somewhere during the opening, which starts at the deadline.
+    assert kinds.count("bid.refused") == 1
+    assert [kind for kind in kinds if kind != "bid.refused"] == [
+        "tender.created",
+        "tender.published",
+        "bid.received",
+        "bid.received",
+        "request.refused",  # the officer's attempt to read the record before the opening
+        "opening.started",
+        "tender.key_released",
+        "bid.opened",
+        "bid.opened",
+        "opening.finished",
+    ]
+
+
+def test_refusals_are_explained_and_audited(site: Site) -> None:
+    client, auth = site.client, site.auth
+    anonymous = client.get("/api/tenders")
+    assert anonymous.status_code == 401
+    assert "bearer token" in anonymous.json()["message"]
+
+    forbidden = client.post(
+        "/api/tenders",
+        headers=auth(site.alice),
+        json={"reference": "X", "title": "X", "deadline": "2030-01-01T00:00:00Z"},
+    )
+    assert forbidden.status_code == 403
+    assert "role 'supplier'" in forbidden.json()["message"]
+
+    events = client.get("/api/audit/events", headers=auth(site.auditor)).json()
+    refused = [
+        (e["actor"], e["payload"]["status"]) for e in events if e["kind"] == "request.refused"
+    ]
+    assert refused[0] == ("anonymous", 401)
+    assert refused[1][0].startswith("user:")
+    assert refused[1][1] == 403

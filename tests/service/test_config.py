@@ -1,0 +1,39 @@
+"""Settings come from TENDER_* variables, with clear errors for bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tender.config import Settings, SettingsError
+
+
+def test_defaults_are_the_embedded_setup() -> None:
+    settings = Settings.from_env({})
+    assert settings.effective_database_url.startswith("sqlite:///")
+    assert settings.s3_endpoint == ""
+    assert settings.broker_url == ""
+    assert settings.retention_days >= 7 * 365
+
+
+def test_values_are_parsed_by_type() -> None:
+    settings = Settings.from_env(
+        {
+            "TENDER_DATABASE_URL": "postgresql+psycopg://db/tender",
+            "TENDER_RETENTION_DAYS": "30",
+            "TENDER_S3_SECURE": "true",
+            "TENDER_TRUST_DIR": "/etc/tender/trust",
+            "TENDER_RECONCILE_INTERVAL_SECONDS": "2.5",
+        }
+    )
+    assert settings.database_url == "postgresql+psycopg://db/tender"
+    assert settings.retention_days == 30
+    assert settings.s3_secure is True
+    assert settings.trust_dir == Path("/etc/tender/trust")
+    assert settings.reconcile_interval_seconds == 2.5
+
+
+def test_bad_value_names_the_variable() -> None:
+    with pytest.raises(SettingsError, match="TENDER_PORT='eighty'"):
+        Settings.from_env({"TENDER_PORT": "eighty"})

@@ -1,0 +1,159 @@
+"""The opening on real storage and both databases: verdicts, hash checks, idempotence."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from tender.audit.models import AuditEvent
+from tender.audit.service import verify_stored_chain
+from tender.bids.models import BidDocument
+from tender.clock import ManualClock
+from tender.opening.models import OpeningResult
+from tender.platform import Platform
+from tender.signing.testing import TestPKI, signed_pdf
+from tender.tenders.models import TenderStatus
+from tests.conftest import People
+from tests.service.helpers import audit_kinds, published_tender, upload
+
+
+def test_opening_before_the_deadline_does_nothing(
+    platform: Platform, people: People, clock: ManualClock
+) -> None:
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    outcome = platform.opening.open_tender(tender.id)
+    assert outcome.status == TenderStatus.PUBLISHED
+    assert outcome.not_due_for == timedelta(hours=1)
+    assert "opening.started" not in audit_kinds(platform, tender.id)
+
+
+def test_opening_unseals_checks_and_verifies_every_bid(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
+) -> None:
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    good = upload(
+        platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-a", "A")]
+    )
+    untrusted = upload(
+        platform,
+        people.bob,
+        tender.id,
+        "bid.pdf",
+        [signed_pdf(test_pki, "untrusted-supplier", "B")],
+    )
+    clock.set(tender.deadline + timedelta(seconds=2))
+
+    outcome = platform.opening.open_tender(tender.id)
+
+    assert outcome.status == TenderStatus.OPENED
+    assert outcome.documents_opened_now == 2
+    with platform.sessions.begin() as session:
+        results = {r.document_id: r for r in session.scalars(select(OpeningResult))}
+        record = platform.opening.stored_record(session, tender.id)
+    assert results[good.receipt_id].indication == "TOTAL_PASSED"
+    assert results[good.receipt_id].hash_matches
+    assert (results[good.receipt_id].signer_subject or "").startswith("CN=Supplier A,")
+    assert results[untrusted.receipt_id].indication == "INDETERMINATE"
+    assert results[untrusted.receipt_id].sub_indication == "NO_CERTIFICATE_CHAIN_FOUND"
+    assert [bid["receipt_id"] for bid in record["bids"]] == [
+        str(good.receipt_id),
+        str(untrusted.receipt_id),
+    ]
+    assert record["tender"]["opening_started_at"].startswith(
+        (tender.deadline + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    )
+    kinds = audit_kinds(platform, tender.id)
+    assert kinds[-5:] == [
+        "opening.started",
+        "tender.key_released",
+        "bid.opened",
+        "bid.opened",
+        "opening.finished",
+    ]
+
+
+def test_opening_twice_gives_the_same_results_and_no_new_events(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
+) -> None:
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    upload(platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-a", "A")])
+    clock.set(tender.deadline + timedelta(seconds=1))
+    platform.opening.open_tender(tender.id)
+    with platform.sessions.begin() as session:
+        events_before = session.scalars(select(AuditEvent.hash).order_by(AuditEvent.seq)).all()
+        record_before = platform.opening.stored_record(session, tender.id)
+
+    clock.advance(timedelta(minutes=1))
+    again = platform.opening.open_tender(tender.id)
+
+    assert again.documents_opened_now == 0
+    with platform.sessions.begin() as session:
+        assert (
+            session.scalars(select(AuditEvent.hash).order_by(AuditEvent.seq)).all() == events_before
+        )
+        assert platform.opening.stored_record(session, tender.id) == record_before
+        assert verify_stored_chain(session).ok
+
+
+def test_interrupted_opening_resumes_where_it_stopped(
+    platform: Platform,
+    people: People,
+    clock: ManualClock,
+    test_pki: TestPKI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    upload(platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-a", "A")])
+    upload(platform, people.bob, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-b", "B")])
+    clock.set(tender.deadline + timedelta(seconds=1))
+    real_open_document = platform.opening._open_document
+    calls = 0
+
+    def dies_on_second_bid(*args: Any) -> OpeningResult:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise ConnectionError("object store went away")
+        return real_open_document(*args)
+
+    monkeypatch.setattr(platform.opening, "_open_document", dies_on_second_bid)
+    with pytest.raises(ConnectionError):
+        platform.opening.open_tender(tender.id)
+    monkeypatch.setattr(platform.opening, "_open_document", real_open_document)
+    assert audit_kinds(platform, tender.id).count("bid.opened") == 1
+
+    outcome = platform.opening.open_tender(tender.id)
+
+    assert outcome.status == TenderStatus.OPENED
+    assert outcome.documents_opened_now == 1
+    kinds = audit_kinds(platform, tender.id)
+    assert kinds.count("opening.started") == 1
+    assert kinds.count("bid.opened") == 2
+    with platform.sessions.begin() as session:
+        assert len(session.scalars(select(OpeningResult)).all()) == 2
+
+
+def test_file_that_differs_from_its_receipt_fails_with_hash_failure(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
+) -> None:
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    receipt = upload(
+        platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-a", "A")]
+    )
+    # Someone with database access rewrites the receipt's hash; the opening must notice.
+    with platform.sessions.begin() as session:
+        session.execute(
+            update(BidDocument).where(BidDocument.id == receipt.receipt_id).values(sha256="0" * 64)
+        )
+    clock.set(tender.deadline + timedelta(seconds=1))
+    platform.opening.open_tender(tender.id)
+    with platform.sessions.begin() as session:
+        result = session.get(OpeningResult, receipt.receipt_id)
+    assert result is not None
+    assert not result.hash_matches
+    assert result.indication == "TOTAL_FAILED"
+    assert result.sub_indication == "HASH_FAILURE"
+    assert "differs from the one on the receipt" in result.reason
