@@ -76,7 +76,7 @@ def _up(settings: Settings) -> int:
             lines = [f"{u.role:9} {u.name:16} {u.organisation:24} {t}" for u, t in accounts]
             tokens.write_text("\n".join(lines) + "\n")
             tokens.chmod(0o600)
-            print("Starter accounts (bearer tokens, also saved in", tokens, "):")
+            print(f"Starter accounts (bearer tokens, also saved in {tokens}):")
             print("\n".join("  " + line for line in lines))
         base = f"http://{settings.host}:{settings.port}"
         print(f"Tender is up: API docs at {base}/schema/swagger")

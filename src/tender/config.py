@@ -72,10 +72,6 @@ class Settings:
     def effective_platform_key_file(self) -> Path:
         return self.platform_key_file or self.data_dir / "platform.key"
 
-    @property
-    def retention_seconds(self) -> int:
-        return self.retention_days * 86400
-
 
 def _parse(name: str, raw: str, type_name: object) -> object:
     text = str(type_name)

@@ -13,6 +13,7 @@ from tender.audit.service import verify_stored_chain
 from tender.bids.models import BidDocument
 from tender.clock import ManualClock
 from tender.opening.models import OpeningResult
+from tender.opening.service import OpeningService
 from tender.platform import Platform
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.tenders.models import TenderStatus
@@ -109,20 +110,20 @@ def test_interrupted_opening_resumes_where_it_stopped(
     upload(platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-a", "A")])
     upload(platform, people.bob, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-b", "B")])
     clock.set(tender.deadline + timedelta(seconds=1))
-    real_open_document = platform.opening._open_document
+    real_open_document = OpeningService._open_document
     calls = 0
 
-    def dies_on_second_bid(*args: Any) -> OpeningResult:
+    def dies_on_second_bid(service: OpeningService, *args: Any) -> OpeningResult:
         nonlocal calls
         calls += 1
         if calls == 2:
             raise ConnectionError("object store went away")
-        return real_open_document(*args)
+        return real_open_document(service, *args)
 
-    monkeypatch.setattr(platform.opening, "_open_document", dies_on_second_bid)
+    monkeypatch.setattr(OpeningService, "_open_document", dies_on_second_bid)
     with pytest.raises(ConnectionError):
         platform.opening.open_tender(tender.id)
-    monkeypatch.setattr(platform.opening, "_open_document", real_open_document)
+    monkeypatch.setattr(OpeningService, "_open_document", real_open_document)
     assert audit_kinds(platform, tender.id).count("bid.opened") == 1
 
     outcome = platform.opening.open_tender(tender.id)

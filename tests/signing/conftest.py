@@ -15,13 +15,9 @@ Verify = Callable[..., DocumentReport]
 
 
 @pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
-    return TestPKI.create(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="session")
-def trust(pki: TestPKI) -> TrustStore:
-    return pki.trust_store()
+def pki(test_pki: TestPKI) -> TestPKI:
+    """The shared test PKI (tests/conftest.py), under the short name these tests use."""
+    return test_pki
 
 
 @pytest.fixture

@@ -102,27 +102,17 @@ def check_file_name(file_name: str) -> str:
     return name
 
 
+@dataclass(frozen=True, kw_only=True)
 class BidService:
     """Submissions for all tenders; built once per platform."""
 
-    def __init__(
-        self,
-        *,
-        sessions: sessionmaker[Session],
-        store: ObjectStore,
-        bucket: str,
-        clock: Clock,
-        retention: timedelta,
-        chunk_size: int,
-        max_bytes: int,
-    ) -> None:
-        self._sessions = sessions
-        self._store = store
-        self._bucket = bucket
-        self._clock = clock
-        self._retention = retention
-        self._chunk_size = chunk_size
-        self._max_bytes = max_bytes
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+    bucket: str
+    clock: Clock
+    retention: timedelta
+    chunk_size: int
+    max_bytes: int
 
     async def submit(
         self,
@@ -138,15 +128,15 @@ class BidService:
             self._check_window, supplier, tender_id
         )
         spool = await seal_to_spool(
-            chunks, public_key, chunk_size=self._chunk_size, max_bytes=self._max_bytes
+            chunks, public_key, chunk_size=self.chunk_size, max_bytes=self.max_bytes
         )
         document_id = uuid.uuid4()
         key = f"tenders/{tender_id}/bids/{document_id}.sealed"
-        retain_until = deadline + self._retention
+        retain_until = deadline + self.retention
         with spool.file:
             stored = await anyio.to_thread.run_sync(
-                lambda: self._store.put_locked(
-                    self._bucket,
+                lambda: self.store.put_locked(
+                    self.bucket,
                     key,
                     spool.file,
                     length=spool.sealed_size,
@@ -168,10 +158,10 @@ class BidService:
         return await anyio.to_thread.run_sync(self._record, supplier, document)
 
     def _check_window(self, supplier: User, tender_id: uuid.UUID) -> tuple[bytes, datetime]:
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             require_role(supplier, [Role.SUPPLIER], "submit bids")
             tender = get_tender(session, tender_id)
-            self._refuse_unless_open(tender, self._clock.now())
+            self._refuse_unless_open(tender, self.clock.now())
             return tender.public_key, tender.deadline
 
     def _refuse_unless_open(self, tender: Tender, now: datetime) -> None:
@@ -197,10 +187,10 @@ class BidService:
             )
 
     def _record(self, supplier: User, document: BidDocument) -> Receipt:
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             # Locking the tender row orders this commit against the opening job.
             tender = get_tender(session, document.tender_id, for_update=True)
-            now = self._clock.now()
+            now = self.clock.now()
             self._refuse_unless_open(tender, now)
             document.received_at = now
             session.execute(
@@ -236,7 +226,7 @@ class BidService:
 
     def summary(self, *, viewer: User, tender_id: uuid.UUID) -> BidSummary:
         """How many documents a tender has, and the viewer's own receipts."""
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             tender = get_tender(session, tender_id)
             count = session.scalar(
                 select(func.count())

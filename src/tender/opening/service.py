@@ -37,6 +37,10 @@ from tender.tenders.service import get_tender, key_context
 RECORD_FORMAT = "tender-opening-record/1"
 
 
+class OpeningRecordMismatchError(RuntimeError):
+    """The opening record read back differs from the one the opening wrote."""
+
+
 @dataclass(frozen=True)
 class OpeningOutcome:
     """What one call of ``open_tender`` did. ``not_due_for`` is set when it came too early."""
@@ -47,41 +51,31 @@ class OpeningOutcome:
     not_due_for: timedelta | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
 class OpeningService:
     """Opens tenders; one instance per platform, safe to call from several workers at once."""
 
-    def __init__(
-        self,
-        *,
-        sessions: sessionmaker[Session],
-        store: ObjectStore,
-        bucket: str,
-        platform_key: PlatformKey,
-        trust: TrustStore,
-        clock: Clock,
-        retention: timedelta,
-    ) -> None:
-        self._sessions = sessions
-        self._store = store
-        self._bucket = bucket
-        self._platform_key = platform_key
-        self._trust = trust
-        self._clock = clock
-        self._retention = retention
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+    bucket: str
+    platform_key: PlatformKey
+    trust: TrustStore
+    clock: Clock
+    retention: timedelta
 
     def open_tender(self, tender_id: uuid.UUID) -> OpeningOutcome:
         """Open ``tender_id`` if its deadline has passed; a no-op once it is opened."""
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             tender = get_tender(session, tender_id, for_update=True)
             if tender.status in (TenderStatus.DRAFT, TenderStatus.OPENED):
                 return OpeningOutcome(tender.id, tender.status, 0)
-            now = self._clock.now()
+            now = self.clock.now()
             if now < tender.deadline:
                 return OpeningOutcome(tender.id, tender.status, 0, tender.deadline - now)
             if tender.status == TenderStatus.PUBLISHED:
                 self._start(session, tender, now)
             tender_key = TenderKey.unwrap(
-                tender.wrapped_private_key, self._platform_key, context=key_context(tender.id)
+                tender.wrapped_private_key, self.platform_key, context=key_context(tender.id)
             )
             pending = [
                 document
@@ -90,11 +84,11 @@ class OpeningService:
             ]
         for document in pending:
             result = self._open_document(tender_key, document)
-            with self._sessions.begin() as session:
+            with self.sessions.begin() as session:
                 get_tender(session, tender_id, for_update=True)
                 if session.get(OpeningResult, document.id) is None:
                     self._record_result(session, document, result)
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             tender = get_tender(session, tender_id, for_update=True)
             if tender.status != TenderStatus.OPENED:
                 self._finish(session, tender)
@@ -104,23 +98,21 @@ class OpeningService:
         tender.status = TenderStatus.OPENING.value
         tender.opening_started_at = now
         delay = (now - tender.deadline).total_seconds()
-        audit.append(
+        _system_event(
             session,
-            kind="opening.started",
-            actor=audit.SYSTEM_ACTOR,
+            "opening.started",
             at=now,
             tender_id=tender.id,
             payload={"deadline": format_time(tender.deadline), "delay_seconds": round(delay, 3)},
         )
-        audit.append(
+        _system_event(
             session,
-            kind="tender.key_released",
-            actor=audit.SYSTEM_ACTOR,
+            "tender.key_released",
             at=now,
             tender_id=tender.id,
             payload={
                 "public_key": tender.public_key.hex(),
-                "unwrapped_with_platform_key": self._platform_key.fingerprint,
+                "unwrapped_with_platform_key": self.platform_key.fingerprint,
             },
         )
 
@@ -128,8 +120,8 @@ class OpeningService:
         """Unseal one document to a temporary file, check its hash, verify its signature."""
         with tempfile.TemporaryFile() as plaintext:
             digest = hashlib.sha256()
-            sealed = self._store.iter_version(
-                self._bucket, document.object_key, document.object_version
+            sealed = self.store.iter_version(
+                self.bucket, document.object_key, document.object_version
             )
             try:
                 for piece in unseal(sealed, tender_key):
@@ -151,19 +143,18 @@ class OpeningService:
                 )
             plaintext.seek(0)
             # The receipt proves the file existed at received_at: validate as of that moment.
-            report = verify_document(plaintext, trust=self._trust, at=document.received_at)
+            report = verify_document(plaintext, trust=self.trust, at=document.received_at)
         return _from_report(document, computed, report)
 
     def _record_result(
         self, session: Session, document: BidDocument, result: OpeningResult
     ) -> None:
-        now = self._clock.now()
+        now = self.clock.now()
         result.opened_at = now
         session.add(result)
-        audit.append(
+        _system_event(
             session,
-            kind="bid.opened",
-            actor=audit.SYSTEM_ACTOR,
+            "bid.opened",
             at=now,
             tender_id=document.tender_id,
             payload={
@@ -179,18 +170,18 @@ class OpeningService:
         )
 
     def _finish(self, session: Session, tender: Tender) -> None:
-        now = self._clock.now()
+        now = self.clock.now()
         tender.opened_at = now
         record = build_record(session, tender)
         body = json.dumps(record, sort_keys=True, indent=2, ensure_ascii=False).encode()
         sha256 = hashlib.sha256(body).hexdigest()
         key = f"tenders/{tender.id}/opening-record.json"
-        stored = self._store.put_locked(
-            self._bucket,
+        stored = self.store.put_locked(
+            self.bucket,
             key,
             io.BytesIO(body),
             length=len(body),
-            retain_until=tender.deadline + self._retention,
+            retain_until=tender.deadline + self.retention,
         )
         session.add(
             OpeningRecord(
@@ -203,10 +194,9 @@ class OpeningService:
         )
         tender.status = TenderStatus.OPENED.value
         bids = record["bids"]
-        audit.append(
+        _system_event(
             session,
-            kind="opening.finished",
-            actor=audit.SYSTEM_ACTOR,
+            "opening.finished",
             at=now,
             tender_id=tender.id,
             payload={
@@ -228,11 +218,24 @@ class OpeningService:
                 "Try again after the deadline.",
                 tender_id=tender.id,
             )
-        body = b"".join(self._store.iter_version(self._bucket, row.object_key, row.object_version))
+        body = b"".join(self.store.iter_version(self.bucket, row.object_key, row.object_version))
         if hashlib.sha256(body).hexdigest() != row.sha256:
-            raise SealError(f"opening record of tender {tender_id} does not match its hash")
+            raise OpeningRecordMismatchError(
+                f"The stored opening record of tender {tender.reference} does not match the "
+                "hash written when it was opened: the stored copy or the database was altered. "
+                "Report this to the auditor; the audit trail holds the original hash."
+            )
         record: dict[str, Any] = json.loads(body)
         return record
+
+
+def _system_event(
+    session: Session, kind: str, *, at: datetime, tender_id: uuid.UUID, payload: dict[str, Any]
+) -> None:
+    """The opening acts on its own: its events name the system as the actor."""
+    audit.append(
+        session, kind=kind, actor=audit.SYSTEM_ACTOR, at=at, tender_id=tender_id, payload=payload
+    )
 
 
 def build_record(session: Session, tender: Tender) -> dict[str, Any]:
