@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 
 from tender.audit.api import AuditController
@@ -13,7 +14,12 @@ from tender.errors import Refusal
 from tender.opening.api import OpeningController
 from tender.platform import Platform
 from tender.tenders.api import TenderController
-from tender.web import provide_platform, provide_user, refusal_to_response
+from tender.web import (
+    provide_platform,
+    provide_user,
+    refusal_to_response,
+    validation_to_response,
+)
 
 
 @get("/health", summary="Liveness")
@@ -35,7 +41,10 @@ def create_app(platform: Platform) -> Litestar:
             "platform": Provide(provide_platform, sync_to_thread=False),
             "user": Provide(provide_user),
         },
-        exception_handlers={Refusal: refusal_to_response},
+        exception_handlers={
+            Refusal: refusal_to_response,
+            ValidationException: validation_to_response,
+        },
         state=State({"platform": platform}),
         openapi_config=OpenAPIConfig(
             title="Tender",

@@ -76,6 +76,18 @@ class TenderClosed(Conflict):
     kind = "tender_closed"
 
 
+class BadRequest(Refusal):
+    status_code = 400
+    kind = "bad_request"
+
+
 class Invalid(Refusal):
     status_code = 422
     kind = "invalid"
+
+
+class Unavailable(Refusal):
+    """A part the platform needs is down; nothing was changed, and trying again is safe."""
+
+    status_code = 503
+    kind = "unavailable"

@@ -8,11 +8,12 @@ import anyio.to_thread
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 
 from tender.accounts.models import User
 from tender.accounts.service import authenticate
 from tender.audit import service as audit
-from tender.errors import NotAuthenticated, Refusal
+from tender.errors import BadRequest, NotAuthenticated, Refusal
 from tender.platform import Platform
 
 ANONYMOUS = "anonymous"
@@ -73,3 +74,20 @@ def refusal_to_response(request: Request[Any, Any, Any], exc: Refusal) -> Respon
             },
         )
     return Response(exc.to_json(), status_code=exc.status_code)
+
+
+def validation_to_response(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Any]:
+    """A request Litestar could not parse is a refusal too: explained and audited."""
+    problems = "; ".join(
+        f"{item.get('key', 'body')}: {item.get('message', '')}"
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    )
+    refusal = BadRequest(
+        "The request could not be read.",
+        f"{exc.detail}{': ' + problems if problems else ''}.",
+        "Correct the request as the API description at /schema says, and send it again.",
+    )
+    return refusal_to_response(request, refusal)

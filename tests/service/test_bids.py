@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
+import anyio
 import pytest
 from minio import Minio
 from sqlalchemy import select
 
 from tender.bids.models import BidDocument
 from tender.clock import ManualClock
-from tender.errors import Forbidden, Invalid, TenderClosed
+from tender.errors import Forbidden, Invalid, TenderClosed, Unavailable
 from tender.platform import Platform
-from tender.storage.objectstore import S3Config
+from tender.runtime import free_port
+from tender.storage.objectstore import ObjectStore, S3Config
 from tests.conftest import People
 from tests.service.helpers import audit_kinds, published_tender, upload
 
@@ -119,3 +123,30 @@ def test_reupload_supersedes_the_earlier_file(
         old = session.get(BidDocument, first.receipt_id)
         assert old is not None
         assert old.superseded_at == second.received_at
+
+
+def test_storage_failure_means_no_receipt_and_says_so(
+    platform: Platform, people: People, clock: ManualClock
+) -> None:
+    tender = published_tender(platform, people.officer, clock)
+    unreachable = S3Config(endpoint=f"127.0.0.1:{free_port()}", access_key="a", secret_key="b")
+    broken = replace(platform.bids, store=ObjectStore(unreachable))
+
+    with pytest.raises(Unavailable) as refused:
+        anyio.run(
+            lambda: broken.submit(
+                supplier=people.alice,
+                tender_id=tender.id,
+                file_name="offer.pdf",
+                chunks=_one_chunk(b"offer"),
+            )
+        )
+
+    assert "NOT submitted" in refused.value.message
+    assert "Upload the file again" in refused.value.message
+    with platform.sessions.begin() as session:
+        assert session.scalars(select(BidDocument)).all() == []
+
+
+async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
+    yield data

@@ -29,8 +29,8 @@ from tender.audit.models import AuditEvent
 from tender.bids.models import BidDocument
 from tender.bids.schemas import BidSummary, Receipt
 from tender.clock import Clock
-from tender.errors import Invalid, TenderClosed
-from tender.storage.objectstore import ObjectStore
+from tender.errors import Invalid, TenderClosed, Unavailable
+from tender.storage.objectstore import ObjectStore, ObjectStoreError
 from tender.storage.sealing import Sealer
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender
@@ -134,15 +134,26 @@ class BidService:
         key = f"tenders/{tender_id}/bids/{document_id}.sealed"
         retain_until = deadline + self.retention
         with spool.file:
-            stored = await anyio.to_thread.run_sync(
-                lambda: self.store.put_locked(
-                    self.bucket,
-                    key,
-                    spool.file,
-                    length=spool.sealed_size,
-                    retain_until=retain_until,
+            try:
+                stored = await anyio.to_thread.run_sync(
+                    lambda: self.store.put_locked(
+                        self.bucket,
+                        key,
+                        spool.file,
+                        length=spool.sealed_size,
+                        retain_until=retain_until,
+                    )
                 )
-            )
+            except ObjectStoreError as exc:
+                raise Unavailable(
+                    f"Your file {name} was received but could not be stored, so it is NOT "
+                    "submitted and no receipt was issued.",
+                    f"The platform's sealed storage failed: {exc}",
+                    "Upload the file again; if this keeps happening before the deadline, "
+                    "contact the procuring entity at once.",
+                    tender_id=tender_id,
+                    audit_kind="bid.refused",
+                ) from exc
         document = BidDocument(
             id=document_id,
             tender_id=tender_id,
