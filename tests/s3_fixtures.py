@@ -22,6 +22,7 @@ def s3_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Config]:
         tmp_path_factory.mktemp("seaweedfs"),
         access_key="tender-test",
         secret_key="tender-test-secret",
+        startup_timeout=90.0,  # generous: CI shares two cores among several test workers
     )
     with server:
         yield server.config
