@@ -4,21 +4,36 @@ A library: it knows nothing about the database, HTTP or jobs, and imports nothin
 rest of Tender. The test PKI lives in :mod:`tender.signing.testing`.
 """
 
-from tender.signing.report import DocumentReport, Indication, SignatureReport, SubIndication
+from tender.signing.certificates import CertificateInfo, SignerBinding, read_certificate
+from tender.signing.pades import signed_revision_length
+from tender.signing.report import (
+    SCHEMA_VERSION,
+    DocumentReport,
+    Indication,
+    RevocationEvidence,
+    SignatureReport,
+    SubIndication,
+)
 from tender.signing.signer import async_sign_pdf, load_signer_pkcs12, sign_pdf
 from tender.signing.trust import TrustStore, TrustStoreError
 from tender.signing.verify import async_verify_document, verify_document
 
 __all__ = [
+    "SCHEMA_VERSION",
+    "CertificateInfo",
     "DocumentReport",
     "Indication",
+    "RevocationEvidence",
     "SignatureReport",
+    "SignerBinding",
     "SubIndication",
     "TrustStore",
     "TrustStoreError",
     "async_sign_pdf",
     "async_verify_document",
     "load_signer_pkcs12",
+    "read_certificate",
     "sign_pdf",
+    "signed_revision_length",
     "verify_document",
 ]

@@ -8,9 +8,18 @@ Written for the supplier: what is wrong and what they can do about it, with no j
 
 from __future__ import annotations
 
+from tender.signing.certificates import SignerBinding
 from tender.signing.report import Indication, SubIndication
 
-__all__ = ["DETACHED_NOT_SUPPORTED", "Sentence", "explain"]
+__all__ = [
+    "APPENDED_BYTES",
+    "ENCRYPTED",
+    "OPENING_DECIDES",
+    "UNREADABLE_SIGNATURE",
+    "Sentence",
+    "explain",
+    "signer_not_registered",
+]
 
 Sentence = tuple[str, str]
 
@@ -94,6 +103,11 @@ _BY_SUB_INDICATION: dict[SubIndication, Sentence] = {
     SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE: _CHAIN,
     SubIndication.CRYPTO_CONSTRAINTS_FAILURE: _CRYPTO,
     SubIndication.CRYPTO_CONSTRAINTS_FAILURE_NO_POE: _CRYPTO,
+    SubIndication.SIGNER_NOT_REGISTERED: (
+        "The signing certificate is not registered to the bidding organisation; sign with a "
+        "registered certificate and resubmit.",
+        "簽章憑證未登錄於投標組織；請改用已登錄的憑證簽署後再次送件。",
+    ),
     SubIndication.TRY_LATER: (
         "The certificate's revocation status is not available yet; nothing to do now, the "
         "check will be repeated.",
@@ -101,11 +115,50 @@ _BY_SUB_INDICATION: dict[SubIndication, Sentence] = {
     ),
 }
 
-DETACHED_NOT_SUPPORTED: Sentence = (
-    "Detached CAdES signatures (.p7s) are not supported by this version; sign the PDF "
-    "itself (PAdES) and resubmit it.",
-    "此版本尚不支援分離式 CAdES 簽章（.p7s）；請直接簽署 PDF 檔案（PAdES）後再次送件。",
+ENCRYPTED: Sentence = (
+    "The PDF is encrypted (password-protected), so the platform cannot check it; save it "
+    "without a password, sign it and resubmit it.",
+    "此 PDF 已加密（設有密碼保護），平台無法檢查；請另存為未加密的檔案、簽署後再次送件。",
 )
+UNREADABLE_SIGNATURE: Sentence = (
+    "The document declares a signature the platform cannot read (an unsupported or damaged "
+    "format); sign it again with standard PAdES signing software and resubmit it.",
+    "文件中有平台無法讀取的簽章（格式不受支援或已損壞）；"
+    "請以標準 PAdES 簽章軟體重新簽署後再次送件。",
+)
+APPENDED_BYTES: Sentence = (
+    "Data was appended to the file after it was signed; sign the final version again and "
+    "resubmit it.",
+    "檔案於簽署後被附加了其他資料；請重新簽署最終版本後再次送件。",
+)
+OPENING_DECIDES: Sentence = (
+    "The signature uses a digest algorithm other than SHA-256, so it can only be checked "
+    "once the file is opened; the opening will decide. Signing with SHA-256 lets the "
+    "platform check it now.",
+    "此簽章使用 SHA-256 以外的雜湊演算法，須待開標解密檔案後才能檢查，將由開標結果判定；"
+    "改用 SHA-256 簽署即可於送件時預先檢查。",
+)
+
+
+def signer_not_registered(binding: SignerBinding, subject: str | None) -> Sentence:
+    """Why a valid signature does not count for ``binding.organisation``, and what to do."""
+    organisation = binding.organisation
+    if not binding.fingerprints:
+        return (
+            f"{organisation} has registered no signing certificate, so no signature counts "
+            "for it yet; register the certificate you sign with (POST "
+            "/api/account/certificates) and resubmit.",
+            f"{organisation} 尚未登錄任何簽章憑證，因此目前沒有任何簽章可代表該組織；請先登錄您用於"
+            "簽署的憑證（POST /api/account/certificates）後再次送件。",
+        )
+    signer = subject or "an unknown signer"
+    return (
+        f"The document was signed by {signer}, whose certificate is not registered to "
+        f"{organisation}; sign with a registered certificate or register this one (POST "
+        "/api/account/certificates), then resubmit.",
+        f"文件由 {signer} 簽署，但其憑證未登錄於 {organisation}；"
+        "請改用已登錄的憑證簽署，或先登錄此憑證（POST /api/account/certificates）後再次送件。",
+    )
 
 
 def explain(indication: Indication, sub_indication: SubIndication | None) -> Sentence:

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-__all__ = ["DocumentReport", "Indication", "SignatureReport", "SubIndication"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "DocumentReport",
+    "Indication",
+    "RevocationEvidence",
+    "SignatureReport",
+    "SubIndication",
+]
+
+SCHEMA_VERSION = "1"
+"""Version of the JSON produced by :meth:`DocumentReport.to_json` (docs/signature-report.md).
+Bump it whenever a field changes meaning or disappears; adding a field does not."""
 
 
 class Indication(StrEnum):
@@ -64,7 +75,11 @@ class SubIndication(StrEnum):
     """Tender's own: the document carries no signature at all."""
     MODIFIED_AFTER_SIGNING = "MODIFIED_AFTER_SIGNING"
     """Tender's own: the signed revision is intact, but later incremental updates change
-    more than the PDF modification policy allows (e.g. page content)."""
+    more than signature fields and validation data (e.g. page content, annotations), or
+    bytes follow the last revision that are not a readable PDF update."""
+    SIGNER_NOT_REGISTERED = "SIGNER_NOT_REGISTERED"
+    """Tender's own: the signature is intact, but the signer's certificate is not one the
+    supplier's organisation registered (see :class:`tender.signing.SignerBinding`)."""
 
 
 _SEVERITY = {Indication.TOTAL_PASSED: 0, Indication.INDETERMINATE: 1, Indication.TOTAL_FAILED: 2}
@@ -72,6 +87,48 @@ _SEVERITY = {Indication.TOTAL_PASSED: 0, Indication.INDETERMINATE: 1, Indication
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
+
+
+def _value(member: StrEnum | None) -> str | None:
+    return None if member is None else member.value
+
+
+@dataclass(frozen=True)
+class RevocationEvidence:
+    """One CRL or OCSP response the validation had for a certificate of the signer's chain.
+
+    ``kind`` is ``"CRL"`` or ``"OCSP"``; ``origin`` says where it came from: ``"offline"``
+    (the trust store's revocation folder), ``"embedded"`` (the signed document: the PDF's
+    DSS or the signature's own revocation attribute) or ``"fetched"`` (downloaded from an
+    allow-listed host). ``issuer`` is the RFC 4514 name of who issued it, ``issued_at`` its
+    thisUpdate (CRL) or producedAt (OCSP) time. ``status`` is what it says about
+    ``certificate_serial`` (lowercase hex): ``"good"`` or ``"revoked"`` (then ``revoked_at``
+    is set) for OCSP; for a CRL ``"revoked"`` if the serial is listed, else ``"good"``.
+    ``sha256`` is the fingerprint of its DER encoding, so the evidence can be matched with
+    a copy kept elsewhere.
+    """
+
+    kind: str
+    origin: str
+    issuer: str
+    issued_at: datetime
+    certificate_serial: str
+    status: str
+    revoked_at: datetime | None
+    sha256: str
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-safe dict: times as ISO 8601 strings."""
+        return {
+            "kind": self.kind,
+            "origin": self.origin,
+            "issuer": self.issuer,
+            "issued_at": self.issued_at.isoformat(),
+            "certificate_serial": self.certificate_serial,
+            "status": self.status,
+            "revoked_at": _iso(self.revoked_at),
+            "sha256": self.sha256,
+        }
 
 
 @dataclass(frozen=True)
@@ -83,11 +140,17 @@ class SignatureReport:
     (lowercase hexadecimal); all are None if the signature holds no readable certificate.
     ``claimed_signing_time`` is what the signer's software *says* (the CMS signing-time
     attribute or the PDF ``/M`` entry); it proves nothing and is shown for information only.
+    ``timestamp_time`` and ``timestamp_authority`` (the TSA certificate's subject) describe
+    an RFC 3161 signature time-stamp, set only if it is valid and from a trusted TSA.
+    ``best_signature_time`` is the earliest moment the signature is *proven* to have
+    existed: the time-stamp's time if there is one, else the validation time.
     ``intact`` means the signed bytes hash to the signed digest, ``crypto_valid`` that the
     signature value verifies against the signer's key, ``trusted`` that the signer's
     certificate chains to the trust store and was valid at the validation time.
     ``coverage`` and ``modification_level`` are pyHanko's names (e.g. ``ENTIRE_FILE``,
-    ``NONE``) for how much of the PDF the signature covers and what changed after it.
+    ``NONE``) for how much of the PDF the signature covers and what changed after it; both
+    are None for a detached signature. ``field_name`` is the PDF signature field (None for
+    detached). ``revocation`` lists the revocation evidence the validation had.
     ``message_en`` and ``message_zh`` (Traditional Chinese) say in one sentence what is wrong
     and what the supplier can do about it.
     """
@@ -99,12 +162,16 @@ class SignatureReport:
     signer_serial: str | None
     signer_sha256: str | None
     claimed_signing_time: datetime | None
+    timestamp_time: datetime | None
+    timestamp_authority: str | None
+    best_signature_time: datetime
     intact: bool
     crypto_valid: bool
     trusted: bool
     coverage: str | None
     modification_level: str | None
     field_name: str | None
+    revocation: tuple[RevocationEvidence, ...]
     message_en: str
     message_zh: str
 
@@ -112,18 +179,25 @@ class SignatureReport:
         """A JSON-safe dict: enums as their values, times as ISO 8601 strings."""
         return {
             "indication": self.indication.value,
-            "sub_indication": None if self.sub_indication is None else self.sub_indication.value,
-            "signer_subject": self.signer_subject,
-            "signer_issuer": self.signer_issuer,
-            "signer_serial": self.signer_serial,
-            "signer_sha256": self.signer_sha256,
+            "sub_indication": _value(self.sub_indication),
+            "signer": {
+                "subject": self.signer_subject,
+                "issuer": self.signer_issuer,
+                "serial": self.signer_serial,
+                "sha256": self.signer_sha256,
+            },
             "claimed_signing_time": _iso(self.claimed_signing_time),
+            "timestamp": None
+            if self.timestamp_time is None
+            else {"time": _iso(self.timestamp_time), "authority": self.timestamp_authority},
+            "best_signature_time": self.best_signature_time.isoformat(),
             "intact": self.intact,
             "crypto_valid": self.crypto_valid,
             "trusted": self.trusted,
             "coverage": self.coverage,
             "modification_level": self.modification_level,
             "field_name": self.field_name,
+            "revocation": [evidence.to_json() for evidence in self.revocation],
             "message_en": self.message_en,
             "message_zh": self.message_zh,
         }
@@ -134,17 +208,20 @@ class DocumentReport:
     """The verdict on a whole document: the worst verdict among its signatures.
 
     A document without signatures is TOTAL_FAILED / NO_SIGNATURE_FOUND; one that cannot be
-    read as a PDF is TOTAL_FAILED / FORMAT_FAILURE (``signatures`` is then empty).
-    ``validated_at`` is the point in time the signatures were validated at (the submission
-    time, for a bid).
+    read is TOTAL_FAILED / FORMAT_FAILURE (``signatures`` is then empty). ``kind`` is
+    ``"PAdES"`` (a signed PDF) or ``"CAdES"`` (a detached ``.p7s``). ``validated_at`` is the
+    point in time the signatures were validated at (the submission time, for a bid).
+    ``schema_version`` is :data:`SCHEMA_VERSION`.
     """
 
     indication: Indication
     sub_indication: SubIndication | None
+    kind: str
     signatures: tuple[SignatureReport, ...]
     message_en: str
     message_zh: str
     validated_at: datetime
+    schema_version: str = SCHEMA_VERSION
 
     @property
     def signer_subject(self) -> str | None:
@@ -154,10 +231,12 @@ class DocumentReport:
     def to_json(self) -> dict[str, object]:
         """A JSON-safe dict: enums as their values, times as ISO 8601 strings."""
         return {
+            "schema_version": self.schema_version,
+            "kind": self.kind,
             "indication": self.indication.value,
-            "sub_indication": None if self.sub_indication is None else self.sub_indication.value,
-            "signatures": [signature.to_json() for signature in self.signatures],
+            "sub_indication": _value(self.sub_indication),
+            "validated_at": self.validated_at.isoformat(),
             "message_en": self.message_en,
             "message_zh": self.message_zh,
-            "validated_at": self.validated_at.isoformat(),
+            "signatures": [signature.to_json() for signature in self.signatures],
         }
