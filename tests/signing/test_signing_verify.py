@@ -25,9 +25,9 @@ from tender.signing import (
     sign_pdf,
     verify_document,
 )
-from tender.signing import verify as verify_module
+from tender.signing import pades as pades_module
 from tender.signing.testing import TestPKI, make_pdf, signed_pdf
-from tender.signing.verify import from_pyhanko
+from tender.signing.verdicts import from_pyhanko
 
 Verify = Callable[..., DocumentReport]
 
@@ -207,19 +207,20 @@ def test_malformed_signature_date_is_format_failure(pki: TestPKI, verify: Verify
     assert signature.signer_subject == r"CN=Supplier A,O=Supplier A Co.\, Ltd.,C=TW"
 
 
-def test_signature_kind_pyhanko_does_not_know_counts_as_no_signature(
-    pki: TestPKI, verify: Verify
-) -> None:
+def test_signature_pyhanko_skips_is_counted_and_refused(pki: TestPKI, verify: Verify) -> None:
     data = signed_pdf(pki, "supplier-a", "Bid")
 
-    # Same length, so the file stays well-formed. pyHanko skips signatures with an unknown
-    # /SubFilter (e.g. legacy adbe.x509.rsa_sha1) when it lists them.
+    # Same length, so the file stays well-formed. pyHanko silently skips signatures with an
+    # unknown /SubFilter (e.g. legacy adbe.x509.rsa_sha1) when it lists them; the field is
+    # still filled, so the document declares a signature nobody validated.
     report = verify(data.replace(b"/ETSI.CAdES.detached", b"/ETSI.CAdES.detachex"))
 
     assert (report.indication, report.sub_indication) == (
         Indication.TOTAL_FAILED,
-        SubIndication.NO_SIGNATURE_FOUND,
+        SubIndication.FORMAT_FAILURE,
     )
+    assert report.signatures == ()
+    assert "declares a signature the platform cannot read" in report.message_en
 
 
 def test_signer_certificate_missing_from_signature(pki: TestPKI, verify: Verify) -> None:
@@ -247,7 +248,7 @@ def test_unexpected_validator_error_still_gives_a_report(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("validator bug")
 
-    monkeypatch.setattr(verify_module, "async_validate_pdf_signature", broken)
+    monkeypatch.setattr(pades_module, "async_validate_pdf_signature", broken)
 
     report = verify(signed_pdf(pki, "supplier-a", "Bid"))
 
@@ -293,21 +294,6 @@ def test_unsigned_pdf_has_no_signature(verify: Verify) -> None:
     assert "no digital signature" in report.message_en
 
 
-def test_detached_signature_is_not_supported_yet(trust: TrustStore) -> None:
-    report = verify_document(
-        BytesIO(b"any file"),
-        trust=trust,
-        at=datetime.now(UTC),
-        detached_signature=BytesIO(b"a .p7s"),
-    )
-
-    assert (report.indication, report.sub_indication) == (
-        Indication.INDETERMINATE,
-        SubIndication.FORMAT_FAILURE,
-    )
-    assert "not supported by this version" in report.message_en
-
-
 def test_naive_time_is_refused(pki: TestPKI, trust: TrustStore) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         verify_document(
@@ -336,10 +322,31 @@ def test_report_round_trips_through_json(pki: TestPKI, verify: Verify) -> None:
     decoded = json.loads(json.dumps(report.to_json(), ensure_ascii=False))
 
     assert decoded == report.to_json()
+    assert (decoded["schema_version"], decoded["kind"]) == ("1", "PAdES")
     assert decoded["indication"] == "INDETERMINATE"
     assert decoded["sub_indication"] == "NO_CERTIFICATE_CHAIN_FOUND"
     assert decoded["validated_at"] == "2026-11-27T09:30:00+00:00"
     (signature,) = decoded["signatures"]
+    assert sorted(signature) == [
+        "best_signature_time",
+        "claimed_signing_time",
+        "coverage",
+        "crypto_valid",
+        "field_name",
+        "indication",
+        "intact",
+        "message_en",
+        "message_zh",
+        "modification_level",
+        "revocation",
+        "signer",
+        "sub_indication",
+        "timestamp",
+        "trusted",
+    ]
+    assert signature["signer"]["issuer"] == "CN=Untrusted Root CA,O=Unknown Authority,C=TW"
+    assert (signature["timestamp"], signature["revocation"]) == (None, [])
+    assert signature["best_signature_time"] == "2026-11-27T09:30:00+00:00"
     assert datetime.fromisoformat(signature["claimed_signing_time"]).tzinfo is not None
     assert signature["message_zh"] == report.message_zh
 
