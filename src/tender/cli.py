@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from tender import migrate
+from tender import migrate, supplier_tools
 from tender.accounts.models import Role
 from tender.accounts.service import create_starter_accounts, create_user
 from tender.audit import service as audit
@@ -40,8 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("--out", type=Path, required=True)
     verify = audit_sub.add_parser("verify", help="recompute the hash chain")
     verify.add_argument("--file", type=Path, help="an export to verify (default: the database)")
+    supplier_tools.add_commands(commands)
 
     args = parser.parse_args(argv)
+    if args.command in supplier_tools.COMMANDS:  # offline tools: no settings, no server logs
+        return supplier_tools.run(args)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
