@@ -8,6 +8,7 @@ from litestar.di import Provide
 from litestar.exceptions import ValidationException
 from litestar.openapi import OpenAPIConfig
 
+from tender.accounts.api import AccountController
 from tender.audit.api import AuditController
 from tender.bids.api import BidController
 from tender.errors import Refusal
@@ -32,6 +33,7 @@ def create_app(platform: Platform) -> Litestar:
     return Litestar(
         route_handlers=[
             health,
+            AccountController,
             TenderController,
             BidController,
             OpeningController,

@@ -10,10 +10,12 @@ import anyio
 from sqlalchemy import select
 
 from tender.accounts.models import User
+from tender.accounts.service import register_certificate
 from tender.audit.models import AuditEvent
 from tender.bids.schemas import Receipt
 from tender.clock import ManualClock
 from tender.platform import Platform
+from tender.signing.testing import TestPKI
 from tender.tenders import service as tenders
 from tender.tenders.models import Tender
 from tender.tenders.schemas import TenderCreate
@@ -59,3 +61,11 @@ def audit_kinds(platform: Platform, tender_id: uuid.UUID | None = None) -> list[
         query = query.where(AuditEvent.tender_id == tender_id)
     with platform.sessions.begin() as session:
         return list(session.scalars(query))
+
+
+def register_signer(platform: Platform, supplier: User, pki: TestPKI, signer: str) -> None:
+    """Register ``signer``'s certificate from the test PKI for ``supplier``'s organisation."""
+    with platform.sessions.begin() as session:
+        register_certificate(
+            session, actor=supplier, data=pki.certificate(signer).dump(), clock=platform.clock
+        )

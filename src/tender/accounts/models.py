@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String, Uuid
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tender.db import Base, UTCDateTime
@@ -34,3 +34,26 @@ class User(Base):
     def actor(self) -> str:
         """How the audit trail names this user."""
         return f"user:{self.id}"
+
+
+class SigningCertificate(Base):
+    """A certificate an organisation registered as one it signs bids with.
+
+    At the opening, a signature counts for a supplier only if its signing certificate is one
+    of the supplier organisation's registered certificates.
+    """
+
+    __tablename__ = "signing_certificates"
+    __table_args__ = (UniqueConstraint("organisation", "sha256"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    organisation: Mapped[str] = mapped_column(String(200), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(Text)
+    issuer: Mapped[str] = mapped_column(Text)
+    serial: Mapped[str] = mapped_column(String(100))
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime())
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+    registered_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())

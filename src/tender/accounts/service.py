@@ -9,9 +9,12 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tender.accounts.models import Role, User
+from tender.accounts.models import Role, SigningCertificate, User
+from tender.audit import service as audit
+from tender.audit.chain import format_time
 from tender.clock import Clock
-from tender.errors import Forbidden
+from tender.errors import Conflict, Forbidden, Invalid
+from tender.signing import SignerBinding, read_certificate
 
 
 def _token_digest(token: str) -> str:
@@ -69,3 +72,83 @@ def create_starter_accounts(session: Session, *, clock: Clock) -> list[tuple[Use
         create_user(session, name=name, organisation=org, role=role, clock=clock)
         for name, org, role in STARTER_ACCOUNTS
     ]
+
+
+def register_certificate(
+    session: Session, *, actor: User, data: bytes, clock: Clock
+) -> SigningCertificate:
+    """Register a certificate (PEM or DER) as one the actor's organisation signs bids with."""
+    require_role(actor, [Role.SUPPLIER], "register signing certificates")
+    try:
+        info = read_certificate(data)
+    except ValueError as exc:
+        raise Invalid(
+            "The file is not a certificate.",
+            str(exc),
+            "Export your signing certificate (not the .p12 with its key) as PEM or DER and "
+            "upload that.",
+        ) from exc
+    now = clock.now()
+    if info.not_after < now:
+        raise Invalid(
+            "The certificate has expired.",
+            f"It was valid until {format_time(info.not_after)}.",
+            "Register the certificate you will sign this bid with.",
+        )
+    known = session.scalar(
+        select(SigningCertificate).where(
+            SigningCertificate.organisation == actor.organisation,
+            SigningCertificate.sha256 == info.sha256,
+        )
+    )
+    if known is not None:
+        raise Conflict(
+            "This certificate is already registered for your organisation.",
+            f"It was registered at {format_time(known.registered_at)}.",
+            "Nothing to do.",
+        )
+    certificate = SigningCertificate(
+        organisation=actor.organisation,
+        sha256=info.sha256,
+        subject=info.subject,
+        issuer=info.issuer,
+        serial=info.serial,
+        not_before=info.not_before,
+        not_after=info.not_after,
+        der=info.der,
+        registered_by=actor.id,
+        registered_at=now,
+    )
+    session.add(certificate)
+    session.flush()
+    audit.append(
+        session,
+        kind="certificate.registered",
+        actor=actor.actor,
+        at=now,
+        payload={
+            "organisation": actor.organisation,
+            "sha256": info.sha256,
+            "subject": info.subject,
+            "issuer": info.issuer,
+            "serial": info.serial,
+        },
+    )
+    return certificate
+
+
+def certificates_of(session: Session, organisation: str) -> list[SigningCertificate]:
+    query = (
+        select(SigningCertificate)
+        .where(SigningCertificate.organisation == organisation)
+        .order_by(SigningCertificate.registered_at)
+    )
+    return list(session.scalars(query))
+
+
+def signer_binding(session: Session, organisation: str) -> SignerBinding:
+    """Whose signatures count for ``organisation``: its registered certificates."""
+    return SignerBinding(
+        organisation=organisation,
+        fingerprints=frozenset(c.sha256 for c in certificates_of(session, organisation)),
+    )

@@ -1,0 +1,48 @@
+"""Shapes of the account API."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from tender.accounts.models import SigningCertificate, User
+
+
+@dataclass(frozen=True)
+class AccountOut:
+    id: uuid.UUID
+    name: str
+    organisation: str
+    role: str
+
+    @classmethod
+    def of(cls, user: User) -> AccountOut:
+        return cls(id=user.id, name=user.name, organisation=user.organisation, role=user.role)
+
+
+@dataclass(frozen=True)
+class CertificateOut:
+    id: uuid.UUID
+    organisation: str
+    sha256: str
+    subject: str
+    issuer: str
+    serial: str
+    not_before: datetime
+    not_after: datetime
+    registered_at: datetime
+
+    @classmethod
+    def of(cls, certificate: SigningCertificate) -> CertificateOut:
+        return cls(
+            id=certificate.id,
+            organisation=certificate.organisation,
+            sha256=certificate.sha256,
+            subject=certificate.subject,
+            issuer=certificate.issuer,
+            serial=certificate.serial,
+            not_before=certificate.not_before,
+            not_after=certificate.not_after,
+            registered_at=certificate.registered_at,
+        )
