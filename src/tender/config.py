@@ -43,6 +43,7 @@ class Settings:
     retention_days: int = SEVEN_YEARS_DAYS
     chunk_size: int = 64 * 1024
     max_bid_bytes: int = 4 * 1024**3
+    precheck_max_bytes: int = 256 * 1024**2  # larger files are verified at the opening only
     reconcile_interval_seconds: float = 30.0
     host: str = "127.0.0.1"
     port: int = 8000

@@ -9,6 +9,7 @@ import dramatiq
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tender.bids.precheck import PreChecker
 from tender.bids.service import BidService
 from tender.clock import Clock, SystemClock
 from tender.config import Settings
@@ -70,6 +71,7 @@ def build_platform(
         retention=retention,
         chunk_size=settings.chunk_size,
         max_bytes=settings.max_bid_bytes,
+        prechecker=PreChecker(trust=trust, max_bytes=settings.precheck_max_bytes),
     )
     opening = OpeningService(
         sessions=sessions,

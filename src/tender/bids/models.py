@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, Uuid
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tender.db import Base, UTCDateTime
@@ -31,3 +32,5 @@ class BidDocument(Base):
     # supersedes the older, which stays stored and audited but is not opened.
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     audit_seq: Mapped[int] = mapped_column()
+    # The advisory signature pre-check's verdict (never any content); see bids.precheck.
+    precheck: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -3,8 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PreCheck:
+    """What the opening is expected to say about the file's signature.
+
+    Advisory: the opening verifies again, and its verdict is the one that counts.
+    ``indication`` is None when no check could be made (the messages say why).
+    """
+
+    indication: str | None
+    sub_indication: str | None
+    signer_subject: str | None
+    message_en: str
+    message_zh: str
+    advisory: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PreCheck:
+        return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -25,6 +49,7 @@ class Receipt:
     retained_until: datetime
     audit_seq: int
     audit_hash: str
+    signature_precheck: PreCheck | None
 
 
 @dataclass(frozen=True)

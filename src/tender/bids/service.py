@@ -18,18 +18,20 @@ from datetime import datetime, timedelta
 from typing import BinaryIO
 
 import anyio.to_thread
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender.accounts.models import Role, User
-from tender.accounts.service import require_role
+from tender.accounts.service import require_role, signer_binding
 from tender.audit import service as audit
 from tender.audit.chain import format_time
 from tender.audit.models import AuditEvent
 from tender.bids.models import BidDocument
-from tender.bids.schemas import BidSummary, Receipt
+from tender.bids.precheck import PreChecker, signed_file_name
+from tender.bids.schemas import BidSummary, PreCheck, Receipt
 from tender.clock import Clock
 from tender.errors import Invalid, TenderClosed, Unavailable
+from tender.signing import SignerBinding
 from tender.storage.objectstore import ObjectStore, ObjectStoreError
 from tender.storage.sealing import Sealer
 from tender.tenders.models import Tender, TenderStatus
@@ -40,19 +42,36 @@ MAX_FILE_NAME = 255
 
 @dataclass(frozen=True)
 class SealedSpool:
-    """A bid's ciphertext in a temporary file, with the digest and size of its plaintext."""
+    """A bid's ciphertext in a temporary file, with the digest and size of its plaintext.
+
+    ``plaintext`` is a second temporary file with the plain bytes, kept only for the signature
+    pre-check and only for files up to the pre-check limit (pyHanko needs random access); it
+    is unlinked on creation and closed as soon as the pre-check is done.
+    """
 
     file: BinaryIO
+    plaintext: BinaryIO | None
     sha256: str
     size: int
     sealed_size: int
 
+    def close(self) -> None:
+        self.file.close()
+        if self.plaintext is not None:
+            self.plaintext.close()
+
 
 async def seal_to_spool(
-    chunks: AsyncIterator[bytes], public_key: bytes, *, chunk_size: int, max_bytes: int
+    chunks: AsyncIterator[bytes],
+    public_key: bytes,
+    *,
+    chunk_size: int,
+    max_bytes: int,
+    plaintext_limit: int,
 ) -> SealedSpool:
-    """Hash and seal a stream into a temporary file; nothing but ciphertext touches the disk."""
+    """Hash and seal a stream into a temporary file, keeping a plain copy for the pre-check."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
+    plaintext: BinaryIO | None = tempfile.TemporaryFile()  # noqa: SIM115 - likewise
     try:
         sealer = Sealer(public_key, chunk_size=chunk_size)
         digest = hashlib.sha256()
@@ -67,6 +86,12 @@ async def seal_to_spool(
                 )
             digest.update(chunk)
             spool.write(sealer.update(chunk))
+            if plaintext is not None:
+                if size > plaintext_limit:
+                    plaintext.close()
+                    plaintext = None
+                else:
+                    plaintext.write(chunk)
         if size == 0:
             raise Invalid(
                 "The file is empty.",
@@ -76,10 +101,14 @@ async def seal_to_spool(
         spool.write(sealer.finalize())
         sealed_size = spool.tell()
         spool.seek(0)
+        if plaintext is not None:
+            plaintext.seek(0)
     except BaseException:
         spool.close()
+        if plaintext is not None:
+            plaintext.close()
         raise
-    return SealedSpool(spool, digest.hexdigest(), size, sealed_size)
+    return SealedSpool(spool, plaintext, digest.hexdigest(), size, sealed_size)
 
 
 def check_file_name(file_name: str) -> str:
@@ -102,6 +131,16 @@ def check_file_name(file_name: str) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class SubmissionWindow:
+    """What an upload needs to know before it streams: where to seal to, and for whom."""
+
+    public_key: bytes
+    deadline: datetime
+    binding: SignerBinding
+    signed_file_sha256: str | None  # for a .p7s: the receipt hash of the file it signs
+
+
 @dataclass(frozen=True, kw_only=True)
 class BidService:
     """Submissions for all tenders; built once per platform."""
@@ -113,6 +152,7 @@ class BidService:
     retention: timedelta
     chunk_size: int
     max_bytes: int
+    prechecker: PreChecker
 
     async def submit(
         self,
@@ -122,38 +162,50 @@ class BidService:
         file_name: str,
         chunks: AsyncIterator[bytes],
     ) -> Receipt:
-        """Receive one bid document and return its receipt."""
+        """Receive one bid document and return its receipt, with the signature pre-check."""
         name = check_file_name(file_name)
-        public_key, deadline = await anyio.to_thread.run_sync(
-            self._check_window, supplier, tender_id
-        )
+        window = await anyio.to_thread.run_sync(self._check_window, supplier, tender_id, name)
         spool = await seal_to_spool(
-            chunks, public_key, chunk_size=self.chunk_size, max_bytes=self.max_bytes
+            chunks,
+            window.public_key,
+            chunk_size=self.chunk_size,
+            max_bytes=self.max_bytes,
+            plaintext_limit=self.prechecker.max_bytes,
         )
         document_id = uuid.uuid4()
         key = f"tenders/{tender_id}/bids/{document_id}.sealed"
-        retain_until = deadline + self.retention
-        with spool.file:
-            try:
-                stored = await anyio.to_thread.run_sync(
-                    lambda: self.store.put_locked(
-                        self.bucket,
-                        key,
-                        spool.file,
-                        length=spool.sealed_size,
-                        retain_until=retain_until,
-                    )
+        retain_until = window.deadline + self.retention
+        try:
+            precheck = await self.prechecker.check(
+                spool.plaintext,
+                file_name=name,
+                at=self.clock.now(),
+                binding=window.binding,
+                signed_file_sha256=window.signed_file_sha256,
+            )
+            if spool.plaintext is not None:
+                spool.plaintext.close()  # the plain copy lives no longer than the pre-check
+            stored = await anyio.to_thread.run_sync(
+                lambda: self.store.put_locked(
+                    self.bucket,
+                    key,
+                    spool.file,
+                    length=spool.sealed_size,
+                    retain_until=retain_until,
                 )
-            except ObjectStoreError as exc:
-                raise Unavailable(
-                    f"Your file {name} was received but could not be stored, so it is NOT "
-                    "submitted and no receipt was issued.",
-                    f"The platform's sealed storage failed: {exc}",
-                    "Upload the file again; if this keeps happening before the deadline, "
-                    "contact the procuring entity at once.",
-                    tender_id=tender_id,
-                    audit_kind="bid.refused",
-                ) from exc
+            )
+        except ObjectStoreError as exc:
+            raise Unavailable(
+                f"Your file {name} was received but could not be stored, so it is NOT "
+                "submitted and no receipt was issued.",
+                f"The platform's sealed storage failed: {exc}",
+                "Upload the file again; if this keeps happening before the deadline, "
+                "contact the procuring entity at once.",
+                tender_id=tender_id,
+                audit_kind="bid.refused",
+            ) from exc
+        finally:
+            spool.close()
         document = BidDocument(
             id=document_id,
             tender_id=tender_id,
@@ -165,15 +217,29 @@ class BidService:
             object_key=key,
             object_version=stored.version_id,
             retain_until=retain_until,
+            precheck=precheck.to_json(),
         )
         return await anyio.to_thread.run_sync(self._record, supplier, document)
 
-    def _check_window(self, supplier: User, tender_id: uuid.UUID) -> tuple[bytes, datetime]:
+    def _check_window(
+        self, supplier: User, tender_id: uuid.UUID, file_name: str
+    ) -> SubmissionWindow:
         with self.sessions.begin() as session:
             require_role(supplier, [Role.SUPPLIER], "submit bids")
             tender = get_tender(session, tender_id)
             self._refuse_unless_open(tender, self.clock.now())
-            return tender.public_key, tender.deadline
+            signed_name = signed_file_name(file_name)
+            signed = (
+                None
+                if signed_name is None
+                else _current_document(session, tender.id, supplier.id, signed_name)
+            )
+            return SubmissionWindow(
+                public_key=tender.public_key,
+                deadline=tender.deadline,
+                binding=signer_binding(session, supplier.organisation),
+                signed_file_sha256=signed.sha256 if signed else None,
+            )
 
     def _refuse_unless_open(self, tender: Tender, now: datetime) -> None:
         if tender.status == TenderStatus.DRAFT:
@@ -204,16 +270,9 @@ class BidService:
             now = self.clock.now()
             self._refuse_unless_open(tender, now)
             document.received_at = now
-            session.execute(
-                update(BidDocument)
-                .where(
-                    BidDocument.tender_id == tender.id,
-                    BidDocument.supplier_id == supplier.id,
-                    BidDocument.file_name == document.file_name,
-                    BidDocument.superseded_at.is_(None),
-                )
-                .values(superseded_at=now)
-            )
+            earlier = _current_document(session, tender.id, supplier.id, document.file_name)
+            if earlier is not None:
+                earlier.superseded_at = now
             event = audit.append(
                 session,
                 kind="bid.received",
@@ -228,6 +287,7 @@ class BidService:
                     "size": document.size,
                     "object_key": document.object_key,
                     "object_version": document.object_version,
+                    "signature_precheck": (document.precheck or {}).get("indication"),
                 },
             )
             document.audit_seq = event.seq
@@ -272,6 +332,21 @@ def _receipt(tender: Tender, supplier: User, document: BidDocument, event: Audit
         retained_until=document.retain_until,
         audit_seq=event.seq,
         audit_hash=event.hash,
+        signature_precheck=PreCheck.from_json(document.precheck) if document.precheck else None,
+    )
+
+
+def _current_document(
+    session: Session, tender_id: uuid.UUID, supplier_id: uuid.UUID, file_name: str
+) -> BidDocument | None:
+    """The supplier's latest upload of ``file_name`` (earlier ones are superseded)."""
+    return session.scalar(
+        select(BidDocument).where(
+            BidDocument.tender_id == tender_id,
+            BidDocument.supplier_id == supplier_id,
+            BidDocument.file_name == file_name,
+            BidDocument.superseded_at.is_(None),
+        )
     )
 
 

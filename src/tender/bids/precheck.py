@@ -1,0 +1,118 @@
+# ruff: noqa: RUF001 - Traditional Chinese sentences use full-width punctuation
+"""The signature pre-check: what the opening is expected to say, told while there is time.
+
+Advisory only: the opening verifies again and its verdict is the one that counts. The plain
+bytes it reads come from the upload's own temporary copy and are discarded right after.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+from tender.bids.schemas import PreCheck
+from tender.signing import SignerBinding, TrustStore, async_verify_document
+
+log = logging.getLogger(__name__)
+
+DETACHED_SUFFIX = ".p7s"
+PDF_MAGIC = b"%PDF-"
+
+
+def signed_file_name(signature_file_name: str) -> str | None:
+    """``offer.xlsx`` for ``offer.xlsx.p7s``; None for a file that is not a detached signature."""
+    if signature_file_name.lower().endswith(DETACHED_SUFFIX):
+        return signature_file_name[: -len(DETACHED_SUFFIX)]
+    return None
+
+
+def _not_checked(message_en: str, message_zh: str) -> PreCheck:
+    return PreCheck(None, None, None, message_en, message_zh)
+
+
+@dataclass(frozen=True)
+class PreChecker:
+    trust: TrustStore
+    max_bytes: int
+
+    async def check(
+        self,
+        plaintext: BinaryIO | None,
+        *,
+        file_name: str,
+        at: datetime,
+        binding: SignerBinding,
+        signed_file_sha256: str | None,
+    ) -> PreCheck:
+        """Pre-check one uploaded file. Never raises: a failed pre-check only says so."""
+        try:
+            return await self._check(
+                plaintext,
+                file_name=file_name,
+                at=at,
+                binding=binding,
+                signed_file_sha256=signed_file_sha256,
+            )
+        except Exception:  # the upload must not fail because its advisory check did
+            log.exception("pre-check of %s failed", file_name)
+            return _not_checked(
+                "The signature could not be pre-checked because of an error on our side; "
+                "the opening will verify it.",
+                "因本平台發生錯誤，簽章未能預先檢查；開標時將會驗證。",
+            )
+
+    async def _check(
+        self,
+        plaintext: BinaryIO | None,
+        *,
+        file_name: str,
+        at: datetime,
+        binding: SignerBinding,
+        signed_file_sha256: str | None,
+    ) -> PreCheck:
+        if plaintext is None:
+            return _not_checked(
+                f"The file is larger than {self.max_bytes:,} bytes, too large to pre-check; "
+                "the opening will verify its signature. Check it yourself with 'tender verify'.",
+                f"檔案大於 {self.max_bytes:,} 位元組，無法預先檢查；開標時將驗證其簽章。"
+                "您可用「tender verify」自行檢查。",
+            )
+        signed_name = signed_file_name(file_name)
+        if signed_name is not None:
+            if signed_file_sha256 is None:
+                return _not_checked(
+                    f"This signature file was received, but the file it signs ({signed_name}) "
+                    "has not been uploaded yet, so it could not be pre-checked. Upload "
+                    f"{signed_name}, then this signature again to have it pre-checked.",
+                    f"已收到此簽章檔，但其所簽署的檔案（{signed_name}）尚未上傳，故無法預先檢查。"
+                    f"請先上傳 {signed_name}，再重新上傳此簽章檔以進行預先檢查。",
+                )
+            report = await async_verify_document(
+                None,
+                detached_signature=plaintext,
+                content_sha256=bytes.fromhex(signed_file_sha256),
+                trust=self.trust,
+                at=at,
+                expected_signers=binding,
+            )
+        elif plaintext.read(len(PDF_MAGIC)) == PDF_MAGIC:
+            plaintext.seek(0)
+            report = await async_verify_document(
+                plaintext, trust=self.trust, at=at, expected_signers=binding
+            )
+        else:
+            return _not_checked(
+                f"This file is not a PDF, so its signature must come as a separate file: "
+                f"upload {file_name}{DETACHED_SUFFIX} ('tender sign' makes one) after it.",
+                f"此檔案不是 PDF，其簽章須以獨立檔案提交：請於其後上傳 "
+                f"{file_name}{DETACHED_SUFFIX}（可用「tender sign」產生）。",
+            )
+        return PreCheck(
+            report.indication.value,
+            report.sub_indication.value if report.sub_indication else None,
+            report.signer_subject,
+            report.message_en,
+            report.message_zh,
+        )
