@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Any
 
@@ -12,13 +13,15 @@ from tender.audit.models import AuditEvent
 from tender.audit.service import verify_stored_chain
 from tender.bids.models import BidDocument
 from tender.clock import ManualClock
+from tender.errors import Conflict, Forbidden
 from tender.opening.models import OpeningResult
 from tender.opening.service import OpeningService
 from tender.platform import Platform
+from tender.signing.signer import sign_detached
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.tenders.models import TenderStatus
 from tests.conftest import People
-from tests.service.helpers import audit_kinds, published_tender, upload
+from tests.service.helpers import audit_kinds, published_tender, register_signer, upload
 
 
 def test_opening_before_the_deadline_does_nothing(
@@ -35,6 +38,9 @@ def test_opening_unseals_checks_and_verifies_every_bid(
     platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
 ) -> None:
     tender = published_tender(platform, people.officer, clock, hours=1)
+    register_signer(platform, people.alice, test_pki, "supplier-a")
+    # Bob registered a certificate, but from an authority the platform does not trust.
+    register_signer(platform, people.bob, test_pki, "untrusted-supplier")
     good = upload(
         platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-a", "A")]
     )
@@ -80,6 +86,7 @@ def test_opening_twice_gives_the_same_results_and_no_new_events(
     platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
 ) -> None:
     tender = published_tender(platform, people.officer, clock, hours=1)
+    register_signer(platform, people.alice, test_pki, "supplier-a")
     upload(platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-a", "A")])
     clock.set(tender.deadline + timedelta(seconds=1))
     platform.opening.open_tender(tender.id)
@@ -158,3 +165,98 @@ def test_file_that_differs_from_its_receipt_fails_with_hash_failure(
     assert result.indication == "TOTAL_FAILED"
     assert result.sub_indication == "HASH_FAILURE"
     assert "differs from the one on the receipt" in result.reason
+
+
+def test_valid_signature_by_someone_not_registered_fails(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
+) -> None:
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    register_signer(platform, people.alice, test_pki, "supplier-a")
+    receipt = upload(
+        platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-c", "C")]
+    )
+    assert receipt.signature_precheck is not None
+    assert receipt.signature_precheck.sub_indication == "SIGNER_NOT_REGISTERED"
+    clock.set(tender.deadline + timedelta(seconds=1))
+    platform.opening.open_tender(tender.id)
+    with platform.sessions.begin() as session:
+        result = session.get(OpeningResult, receipt.receipt_id)
+    assert result is not None
+    assert (result.indication, result.sub_indication) == ("TOTAL_FAILED", "SIGNER_NOT_REGISTERED")
+
+
+def test_detached_signature_and_its_file_are_opened_as_a_pair(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
+) -> None:
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    register_signer(platform, people.alice, test_pki, "supplier-a")
+    register_signer(platform, people.bob, test_pki, "supplier-b")
+    prices = b"item,price\nasphalt,1200\n" * 1000
+    p7s = io.BytesIO()
+    sign_detached(io.BytesIO(prices), p7s, test_pki.signer("supplier-a"))
+    content = upload(platform, people.alice, tender.id, "prices.csv", [prices])
+    signature = upload(platform, people.alice, tender.id, "prices.csv.p7s", [p7s.getvalue()])
+    orphan = upload(platform, people.bob, tender.id, "lonely.csv.p7s", [p7s.getvalue()])
+
+    assert content.signature_precheck is not None
+    assert content.signature_precheck.indication is None
+    assert "prices.csv.p7s" in content.signature_precheck.message_en
+    assert signature.signature_precheck is not None
+    assert signature.signature_precheck.indication == "TOTAL_PASSED"
+    assert orphan.signature_precheck is not None
+    assert orphan.signature_precheck.indication is None
+
+    clock.set(tender.deadline + timedelta(seconds=1))
+    platform.opening.open_tender(tender.id)
+    with platform.sessions.begin() as session:
+        results = {r.document_id: r for r in session.scalars(select(OpeningResult))}
+    assert results[content.receipt_id].indication == "TOTAL_PASSED"
+    assert results[signature.receipt_id].indication == "TOTAL_PASSED"
+    assert (results[orphan.receipt_id].indication, results[orphan.receipt_id].sub_indication) == (
+        "TOTAL_FAILED",
+        "SIGNED_DATA_NOT_FOUND",
+    )
+
+
+def test_evaluators_read_the_signed_revision_and_reads_are_audited(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
+) -> None:
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    register_signer(platform, people.alice, test_pki, "supplier-a")
+    signed = signed_pdf(test_pki, "supplier-a", "A")
+    appended = b"\n% appended after signing: a price change nobody signed\n"
+    receipt = upload(platform, people.alice, tender.id, "bid.pdf", [signed + appended])
+    with platform.sessions.begin() as session, pytest.raises(Conflict, match="not opened"):
+        platform.opening.document_for_evaluation(
+            session,
+            reader=people.officer,
+            tender_id=tender.id,
+            receipt_id=receipt.receipt_id,
+            as_received=False,
+        )
+    clock.set(tender.deadline + timedelta(seconds=1))
+    platform.opening.open_tender(tender.id)
+
+    def read(as_received: bool) -> bytes:
+        with platform.sessions.begin() as session:
+            name, chunks = platform.opening.document_for_evaluation(
+                session,
+                reader=people.officer,
+                tender_id=tender.id,
+                receipt_id=receipt.receipt_id,
+                as_received=as_received,
+            )
+        assert name == "bid.pdf"
+        return b"".join(chunks)
+
+    assert read(as_received=False) == signed
+    assert read(as_received=True) == signed + appended
+    assert audit_kinds(platform, tender.id).count("bid.read") == 2
+    with platform.sessions.begin() as session, pytest.raises(Forbidden):
+        platform.opening.document_for_evaluation(
+            session,
+            reader=people.alice,
+            tender_id=tender.id,
+            receipt_id=receipt.receipt_id,
+            as_received=False,
+        )

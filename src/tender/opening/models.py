@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, Uuid
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tender.db import Base, UTCDateTime
@@ -25,6 +25,9 @@ class OpeningResult(Base):
     signer_subject: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Bytes of the revision the last signature covers: what evaluators read (never bytes
+    # appended after signing). None where not a signed PDF.
+    signed_length: Mapped[int | None] = mapped_column(BigInteger)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -12,23 +12,35 @@ import io
 import json
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tender.accounts.models import User
+from tender.accounts.models import Role, User
+from tender.accounts.service import require_role, signer_binding
 from tender.audit import service as audit
 from tender.audit.chain import format_time
 from tender.audit.models import AuditEvent
 from tender.bids.models import BidDocument
+from tender.bids.precheck import signed_file_name
 from tender.bids.service import documents_to_open
 from tender.clock import Clock
-from tender.errors import Conflict
+from tender.errors import Conflict, NotFound
 from tender.opening.models import OpeningRecord, OpeningResult
-from tender.signing import DocumentReport, Indication, SubIndication, TrustStore, verify_document
+from tender.signing import (
+    DocumentReport,
+    Indication,
+    SignerBinding,
+    SubIndication,
+    TrustStore,
+    signed_revision_length,
+    verify_document,
+)
 from tender.storage.objectstore import ObjectStore
 from tender.storage.sealing import PlatformKey, SealError, TenderKey, unseal
 from tender.tenders.models import Tender, TenderStatus
@@ -77,13 +89,17 @@ class OpeningService:
             tender_key = TenderKey.unwrap(
                 tender.wrapped_private_key, self.platform_key, context=key_context(tender.id)
             )
-            pending = [
-                document
-                for document in documents_to_open(session, tender.id)
-                if session.get(OpeningResult, document.id) is None
-            ]
+            documents = documents_to_open(session, tender.id)
+            pending = [d for d in documents if session.get(OpeningResult, d.id) is None]
+            bindings = {
+                d.supplier_id: signer_binding(session, _organisation(session, d.supplier_id))
+                for d in pending
+            }
+        partners = _signature_partners(documents)
         for document in pending:
-            result = self._open_document(tender_key, document)
+            result = self._open_document(
+                tender_key, document, partners.get(document.id), bindings[document.supplier_id]
+            )
             with self.sessions.begin() as session:
                 get_tender(session, tender_id, for_update=True)
                 if session.get(OpeningResult, document.id) is None:
@@ -116,35 +132,82 @@ class OpeningService:
             },
         )
 
-    def _open_document(self, tender_key: TenderKey, document: BidDocument) -> OpeningResult:
-        """Unseal one document to a temporary file, check its hash, verify its signature."""
-        with tempfile.TemporaryFile() as plaintext:
-            digest = hashlib.sha256()
-            sealed = self.store.iter_version(
-                self.bucket, document.object_key, document.object_version
-            )
+    def _open_document(
+        self,
+        tender_key: TenderKey,
+        document: BidDocument,
+        partner: BidDocument | None,
+        binding: SignerBinding,
+    ) -> OpeningResult:
+        """Unseal a document (and its detached-signature partner), check, verify.
+
+        A detached signature ``X.p7s`` and the file ``X`` it signs are partners: each gets the
+        verdict of the pair. Validation is as of the signature's receipt time, which the
+        receipt proves.
+        """
+        with ExitStack() as files:
+            plaintext = files.enter_context(tempfile.TemporaryFile())
             try:
-                for piece in unseal(sealed, tender_key):
-                    digest.update(piece)
-                    plaintext.write(piece)
-            except SealError as exc:
-                return _failed(
-                    document,
-                    None,
-                    "The sealed file failed its integrity check when unsealed "
-                    f"({exc}); the stored bytes are not those received.",
-                )
-            computed = digest.hexdigest()
-            if computed != document.sha256:
-                return _failed(
-                    document,
-                    computed,
-                    "The unsealed file's SHA-256 differs from the one on the receipt.",
-                )
-            plaintext.seek(0)
-            # The receipt proves the file existed at received_at: validate as of that moment.
-            report = verify_document(plaintext, trust=self.trust, at=document.received_at)
-        return _from_report(document, computed, report)
+                computed = self._unseal_checked(tender_key, document, plaintext)
+                partner_plaintext: BinaryIO | None = None
+                if partner is not None:
+                    partner_plaintext = files.enter_context(tempfile.TemporaryFile())
+                    self._unseal_checked(tender_key, partner, partner_plaintext)
+            except _UnsealError as failure:
+                return _failed(document, failure.computed, failure.reason)
+            content: BinaryIO
+            signature: BinaryIO | None
+            if signed_file_name(document.file_name) is not None:  # this is the signature
+                if partner_plaintext is None:
+                    return _failed(
+                        document,
+                        computed,
+                        "This detached signature's file was not submitted: there is no "
+                        f"{signed_file_name(document.file_name)} from the same supplier.",
+                        hash_matches=True,
+                        sub_indication=SubIndication.SIGNED_DATA_NOT_FOUND,
+                    )
+                content, signature, signed_at = partner_plaintext, plaintext, document.received_at
+            else:
+                content, signature = plaintext, partner_plaintext
+                signed_at = partner.received_at if partner is not None else document.received_at
+            report = verify_document(
+                content,
+                detached_signature=signature,
+                trust=self.trust,
+                at=signed_at,
+                expected_signers=binding,
+            )
+            signed_length = None
+            if signature is None and report.signatures:
+                plaintext.seek(0)
+                signed_length = signed_revision_length(plaintext)
+        return _from_report(document, computed, report, signed_length)
+
+    def _unseal_checked(self, tender_key: TenderKey, document: BidDocument, sink: BinaryIO) -> str:
+        """Unseal into ``sink`` (left at its start); returns the SHA-256, checked against the
+        receipt. Raises ``_UnsealError`` saying what is wrong."""
+        digest = hashlib.sha256()
+        sealed = self.store.iter_version(self.bucket, document.object_key, document.object_version)
+        try:
+            for piece in unseal(sealed, tender_key):
+                digest.update(piece)
+                sink.write(piece)
+        except SealError as exc:
+            raise _UnsealError(
+                f"The sealed file {document.file_name} failed its integrity check when "
+                f"unsealed ({exc}); the stored bytes are not those received.",
+                None,
+            ) from exc
+        computed = digest.hexdigest()
+        if computed != document.sha256:
+            raise _UnsealError(
+                f"The unsealed file {document.file_name}'s SHA-256 differs from the one on "
+                "the receipt.",
+                computed,
+            )
+        sink.seek(0)
+        return computed
 
     def _record_result(
         self, session: Session, document: BidDocument, result: OpeningResult
@@ -206,6 +269,61 @@ class OpeningService:
                 "passed": sum(1 for bid in bids if bid["indication"] == Indication.TOTAL_PASSED),
             },
         )
+
+    def document_for_evaluation(
+        self,
+        session: Session,
+        *,
+        reader: User,
+        tender_id: uuid.UUID,
+        receipt_id: uuid.UUID,
+        as_received: bool,
+    ) -> tuple[str, Iterator[bytes]]:
+        """A bid document's name and its plain bytes, streamed, once the tender is opened.
+
+        Evaluators get the signed revision: for a signed PDF, exactly the bytes its last
+        signature covers, never anything appended after signing. ``as_received`` gives the
+        whole file as uploaded (both are kept: the sealed original is never changed). Each
+        read is audited, in the caller's transaction.
+        """
+        require_role(reader, [Role.OFFICER, Role.AUDITOR], "read bid documents")
+        tender = get_tender(session, tender_id)
+        document = session.get(BidDocument, receipt_id)
+        if document is None or document.tender_id != tender.id:
+            raise NotFound(
+                f"Tender {tender.reference} has no bid document {receipt_id}.",
+                "The receipt id does not belong to this tender.",
+                "Take the receipt id from the opening record.",
+                tender_id=tender.id,
+            )
+        if tender.status != TenderStatus.OPENED:
+            raise Conflict(
+                f"Tender {tender.reference} is not opened, so its bids are sealed.",
+                "Nobody can read a bid before the opening, which runs by itself after the "
+                f"deadline ({format_time(tender.deadline)}).",
+                "Wait for the opening.",
+                tender_id=tender.id,
+            )
+        result = session.get(OpeningResult, document.id)
+        limit = None if as_received or result is None else result.signed_length
+        tender_key = TenderKey.unwrap(
+            tender.wrapped_private_key, self.platform_key, context=key_context(tender.id)
+        )
+        audit.append(
+            session,
+            kind="bid.read",
+            actor=reader.actor,
+            at=self.clock.now(),
+            tender_id=tender.id,
+            payload={
+                "receipt_id": str(document.id),
+                "file_name": document.file_name,
+                "as_received": as_received,
+                "bytes": document.size if limit is None else limit,
+            },
+        )
+        sealed = self.store.iter_version(self.bucket, document.object_key, document.object_version)
+        return document.file_name, _first_bytes(unseal(sealed, tender_key), limit)
 
     def stored_record(self, session: Session, tender_id: uuid.UUID) -> dict[str, Any]:
         """The opening record as written to locked storage, checked against its recorded hash."""
@@ -285,21 +403,70 @@ def build_record(session: Session, tender: Tender) -> dict[str, Any]:
     }
 
 
-def _failed(document: BidDocument, computed: str | None, reason: str) -> OpeningResult:
+def _first_bytes(chunks: Iterator[bytes], limit: int | None) -> Iterator[bytes]:
+    """The stream cut after ``limit`` bytes (all of it for None)."""
+    remaining = limit
+    for chunk in chunks:
+        if remaining is None:
+            yield chunk
+            continue
+        yield chunk[:remaining]
+        remaining -= min(len(chunk), remaining)
+        if remaining == 0:
+            return
+
+
+class _UnsealError(Exception):
+    def __init__(self, reason: str, computed: str | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.computed = computed
+
+
+def _signature_partners(documents: list[BidDocument]) -> dict[uuid.UUID, BidDocument]:
+    """Pairs each detached signature ``X.p7s`` with the file ``X`` of the same supplier."""
+    by_name = {(d.supplier_id, d.file_name): d for d in documents}
+    partners: dict[uuid.UUID, BidDocument] = {}
+    for signature in documents:
+        name = signed_file_name(signature.file_name)
+        content = by_name.get((signature.supplier_id, name)) if name else None
+        if content is not None:
+            partners[signature.id] = content
+            partners[content.id] = signature
+    return partners
+
+
+def _organisation(session: Session, user_id: uuid.UUID) -> str:
+    user = session.get(User, user_id)
+    assert user is not None  # a foreign key guarantees it
+    return user.organisation
+
+
+def _failed(
+    document: BidDocument,
+    computed: str | None,
+    reason: str,
+    *,
+    hash_matches: bool = False,
+    sub_indication: SubIndication = SubIndication.HASH_FAILURE,
+) -> OpeningResult:
     return OpeningResult(
         document_id=document.id,
         tender_id=document.tender_id,
-        hash_matches=False,
+        hash_matches=hash_matches,
         computed_sha256=computed,
         indication=Indication.TOTAL_FAILED.value,
-        sub_indication=SubIndication.HASH_FAILURE.value,
+        sub_indication=sub_indication.value,
         signer_subject=None,
         reason=reason,
         report={},
+        signed_length=None,
     )
 
 
-def _from_report(document: BidDocument, computed: str, report: DocumentReport) -> OpeningResult:
+def _from_report(
+    document: BidDocument, computed: str, report: DocumentReport, signed_length: int | None
+) -> OpeningResult:
     return OpeningResult(
         document_id=document.id,
         tender_id=document.tender_id,
@@ -310,4 +477,5 @@ def _from_report(document: BidDocument, computed: str, report: DocumentReport) -
         signer_subject=report.signer_subject,
         reason=report.message_en,
         report=report.to_json(),
+        signed_length=signed_length,
     )
