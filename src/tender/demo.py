@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from asn1crypto import pem
 
 from tender.accounts.service import create_starter_accounts
 from tender.config import Settings
@@ -92,6 +93,11 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                     ("Alpha Engineering", alice, "supplier-a"),
                     ("Beta Builders", bob, "untrusted-supplier"),
                 ):
+                    certificate = pem.armor("CERTIFICATE", pki.certificate(signer).dump())
+                    registered = client.post(
+                        "/api/account/certificates", headers=_auth(token), content=certificate
+                    )
+                    check(f"{name} registers its signing certificate", registered.is_success)
                     body = signed_pdf(pki, signer, f"Bid of {name} for DEMO-2026-001")
                     answer = client.put(
                         f"/api/tenders/{tender_id}/bids/bid.pdf", headers=_auth(token), content=body
@@ -103,6 +109,10 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                         f"sha256 {receipt.get('sha256', '')[:16]}..."
                     )
                     check(f"the bid of {name} is received", answer.status_code == 201)
+                    precheck = receipt.get("signature_precheck") or {}
+                    print(
+                        f"  pre-check: {precheck.get('indication')}: {precheck.get('message_en')}"
+                    )
 
                 _wait_until(deadline + timedelta(seconds=1))
                 late = client.put(

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from asn1crypto import pem
 
 from tender.config import Settings
 from tender.demo import wait_for_status
@@ -61,6 +62,14 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(site: Site, test_pki: T
     published = client.post(f"/api/tenders/{tender_id}/publish", headers=auth(site.officer))
     assert published.json()["status"] == "published"
 
+    for token, signer in ((site.alice, "supplier-a"), (site.bob, "untrusted-supplier")):
+        registered = client.post(
+            "/api/account/certificates",
+            headers=auth(token),
+            content=pem.armor("CERTIFICATE", test_pki.certificate(signer).dump()),
+        )
+        assert registered.status_code == 201, registered.text
+
     valid = signed_pdf(test_pki, "supplier-a", "Alpha's bid")
     receipt = client.put(
         f"/api/tenders/{tender_id}/bids/alpha.pdf", headers=auth(site.alice), content=valid
@@ -74,6 +83,10 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(site: Site, test_pki: T
     assert untrusted.status_code == 201, untrusted.text
     assert receipt.json()["sha256"] == hashlib.sha256(valid).hexdigest()
     assert receipt.json()["size"] == len(valid)
+    # The pre-check tells each supplier, before the deadline, what the opening will say.
+    assert receipt.json()["signature_precheck"]["indication"] == "TOTAL_PASSED"
+    assert untrusted.json()["signature_precheck"]["indication"] == "INDETERMINATE"
+    assert "authority" in untrusted.json()["signature_precheck"]["message_en"]
 
     # Nothing returns bid content before (or after) the opening.
     assert client.get(
@@ -105,6 +118,13 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(site: Site, test_pki: T
     assert verdicts["beta.pdf"]["indication"] == "INDETERMINATE"
     assert verdicts["beta.pdf"]["sub_indication"] == "NO_CERTIFICATE_CHAIN_FOUND"
 
+    evaluated = client.get(
+        f"/api/tenders/{tender_id}/opening/documents/{receipt.json()['receipt_id']}",
+        headers=auth(site.officer),
+    )
+    assert evaluated.status_code == 200
+    assert evaluated.content == valid
+
     chain = client.get("/api/audit/verify", headers=auth(site.auditor)).json()
     assert chain["ok"] is True
     kinds = [e["kind"] for e in client.get("/api/audit/events", headers=auth(site.auditor)).json()]
@@ -113,6 +133,8 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(site: Site, test_pki: T
     assert [kind for kind in kinds if kind != "bid.refused"] == [
         "tender.created",
         "tender.published",
+        "certificate.registered",
+        "certificate.registered",
         "bid.received",
         "bid.received",
         "request.refused",  # the officer's attempt to read the record before the opening
@@ -121,6 +143,7 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(site: Site, test_pki: T
         "bid.opened",
         "bid.opened",
         "opening.finished",
+        "bid.read",
     ]
 
 
