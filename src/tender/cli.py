@@ -18,7 +18,7 @@ from tender.accounts.service import create_starter_accounts, create_user
 from tender.audit import service as audit
 from tender.audit.chain import verify_chain
 from tender.clock import SystemClock
-from tender.config import Settings
+from tender.config import Settings, SettingsError
 from tender.db import make_engine, make_sessionmaker
 
 
@@ -48,7 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = Settings.from_env()
+    try:
+        return _run(args, Settings.from_env())
+    except SettingsError as exc:
+        print(f"tender: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
         migrate.upgrade(settings.effective_database_url)
         print(f"Database is at the newest schema: {settings.effective_database_url}")

@@ -66,6 +66,11 @@ class Settings:
         return replace(self, **changes)
 
     @property
+    def embedded(self) -> bool:
+        """True when nothing external is configured: SQLite, SeaweedFS, in-process jobs."""
+        return not (self.database_url or self.s3_endpoint or self.broker_url)
+
+    @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'tender.db').resolve()}"
 

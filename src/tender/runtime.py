@@ -18,7 +18,7 @@ import uvicorn
 from tender import migrate
 from tender.app import create_app
 from tender.clock import Clock
-from tender.config import Settings
+from tender.config import Settings, SettingsError
 from tender.jobs import make_broker
 from tender.platform import Platform, build_platform
 from tender.signing import TrustStore
@@ -30,9 +30,20 @@ Say = Callable[[str], None]
 
 
 def load_trust(settings: Settings, say: Say) -> TrustStore:
-    """The configured trust anchors; the embedded default makes a test PKI, and says so."""
+    """The configured trust anchors; the embedded default makes a test PKI, and says so.
+
+    Anything but the embedded default refuses to start without ``TENDER_TRUST_DIR``: a
+    platform that trusted a test authority would pass signatures nobody can rely on.
+    """
     if settings.trust_dir is not None:
         return TrustStore.from_folder(settings.trust_dir)
+    if not settings.embedded:
+        raise SettingsError(
+            "TENDER_TRUST_DIR is not set. Signatures are verified against the certificate "
+            "authorities in that folder, and outside the embedded default there is no safe "
+            "guess. Set it to a folder of the PEM/DER CA certificates that bid signatures "
+            "must chain to."
+        )
     pki_dir = settings.data_dir / "test-pki"
     if not (pki_dir / "trust").is_dir():
         TestPKI.create(pki_dir)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,3 +40,21 @@ def test_values_are_parsed_by_type() -> None:
 def test_bad_value_names_the_variable() -> None:
     with pytest.raises(SettingsError, match="TENDER_PORT='eighty'"):
         Settings.from_env({"TENDER_PORT": "eighty"})
+
+
+def test_outside_the_embedded_default_a_trust_folder_is_required(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ["PATH"],
+        "TENDER_DATA_DIR": str(tmp_path),
+        "TENDER_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "TENDER_S3_ENDPOINT": "127.0.0.1:9",
+    }
+    refused = subprocess.run(
+        [sys.executable, "-m", "tender.cli", "worker"],
+        env={**env, "TENDER_BROKER_URL": "redis://127.0.0.1:9"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "TENDER_TRUST_DIR is not set" in refused.stderr
