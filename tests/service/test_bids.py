@@ -150,3 +150,30 @@ def test_storage_failure_means_no_receipt_and_says_so(
 
 async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
     yield data
+
+
+def test_upload_finishing_after_the_deadline_is_refused_and_names_its_locked_object(
+    platform: Platform, people: People, clock: ManualClock
+) -> None:
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    clock.set(tender.deadline - timedelta(seconds=1))
+
+    async def slow_upload() -> AsyncIterator[bytes]:
+        yield b"first half "
+        clock.set(tender.deadline + timedelta(seconds=1))  # the rest arrives too late
+        yield b"second half"
+
+    with pytest.raises(TenderClosed) as refused:
+        anyio.run(
+            lambda: platform.bids.submit(
+                supplier=people.alice, tender_id=tender.id, file_name="x.pdf", chunks=slow_upload()
+            )
+        )
+    orphan = refused.value.details["unopened_sealed_object"]
+    assert orphan["sha256"] == hashlib.sha256(b"first half second half").hexdigest()
+    mode, _ = platform.store.get_retention(
+        platform.settings.bucket, orphan["key"], orphan["version"]
+    )
+    assert mode == "COMPLIANCE"
+    with platform.sessions.begin() as session:
+        assert session.scalars(select(BidDocument)).all() == []

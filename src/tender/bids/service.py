@@ -268,7 +268,18 @@ class BidService:
             # Locking the tender row orders this commit against the opening job.
             tender = get_tender(session, document.tender_id, for_update=True)
             now = self.clock.now()
-            self._refuse_unless_open(tender, now)
+            try:
+                self._refuse_unless_open(tender, now)
+            except TenderClosed as refusal:
+                # The upload finished after the deadline. Its sealed object is already locked
+                # and can never be deleted; the audit trail names it so nobody mistakes it for
+                # a bid.
+                refusal.details["unopened_sealed_object"] = {
+                    "key": document.object_key,
+                    "version": document.object_version,
+                    "sha256": document.sha256,
+                }
+                raise
             document.received_at = now
             earlier = _current_document(session, tender.id, supplier.id, document.file_name)
             if earlier is not None:
