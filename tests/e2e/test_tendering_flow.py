@@ -131,6 +131,7 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(site: Site, test_pki: T
     # The late refusal lands somewhere during the opening, which starts at the deadline.
     assert kinds.count("bid.refused") == 1
     assert [kind for kind in kinds if kind != "bid.refused"] == [
+        *["user.created"] * 5,  # the starter accounts
         "tender.created",
         "tender.published",
         "certificate.registered",

@@ -54,3 +54,7 @@ def test_an_organisation_with_no_certificate_binds_no_signer(
 ) -> None:
     with platform.sessions.begin() as session:
         assert signer_binding(session, "Beta Ltd").fingerprints == frozenset()
+
+
+def test_every_new_account_is_audited(platform: Platform, people: People) -> None:
+    assert audit_kinds(platform) == ["user.created"] * 4

@@ -24,17 +24,34 @@ def _token_digest(token: str) -> str:
 def create_user(
     session: Session, *, name: str, organisation: str, role: Role, clock: Clock
 ) -> tuple[User, str]:
-    """Add a user and return it with its bearer token (shown once, stored only as a hash)."""
+    """Add a user and return it with its bearer token (shown once, stored only as a hash).
+
+    Accounts are made by the platform's operator (the command line), so the audit event
+    names the system as actor.
+    """
     token = secrets.token_urlsafe(32)
+    now = clock.now()
     user = User(
         name=name,
         organisation=organisation,
         role=role.value,
         token_sha256=_token_digest(token),
-        created_at=clock.now(),
+        created_at=now,
     )
     session.add(user)
     session.flush()
+    audit.append(
+        session,
+        kind="user.created",
+        actor=audit.SYSTEM_ACTOR,
+        at=now,
+        payload={
+            "user_id": str(user.id),
+            "name": name,
+            "organisation": organisation,
+            "role": role.value,
+        },
+    )
     return user, token
 
 
