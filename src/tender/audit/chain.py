@@ -1,20 +1,22 @@
 """The hash chain, independent of the database: canonical bytes, hashing and verification.
 
-An event's canonical bytes are its fields ``seq, at, actor, tender_id, kind, payload`` as JSON
-with sorted keys, no insignificant white space, UTF-8, times as ISO 8601 UTC with microseconds
-and a ``Z``. Its hash is ``SHA-256(prev_hash_bytes || canonical_bytes)``; the first event's
-``prev_hash`` is 32 zero bytes. Changing, removing, inserting or reordering any event changes
-every hash after it. (A Merkle tree with signed checkpoints replaces this in a later release.)
+An event's canonical bytes are its fields ``seq, at, actor, tender_id, kind, payload`` in the
+JSON Canonicalization Scheme (RFC 8785: sorted keys, no insignificant white space, UTF-8,
+ECMAScript number form), with times as ISO 8601 UTC strings with microseconds and a ``Z``.
+Its hash is ``SHA-256(prev_hash_bytes || canonical_bytes)``; the first event's ``prev_hash``
+is 32 zero bytes. Changing, removing, inserting or reordering any event changes every hash
+after it. (A Merkle tree with signed checkpoints builds on these same bytes.)
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import rfc8785
 
 GENESIS_HASH = "00" * 32
 CHAINED_FIELDS = ("seq", "at", "actor", "tender_id", "kind", "payload")
@@ -27,8 +29,7 @@ def format_time(moment: datetime) -> str:
 
 def canonical_bytes(event: Mapping[str, Any]) -> bytes:
     """The bytes of ``event`` (a dict with the chained fields, JSON-ready) that are hashed."""
-    body = {name: event[name] for name in CHAINED_FIELDS}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return rfc8785.dumps({name: event[name] for name in CHAINED_FIELDS})
 
 
 def chain_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
