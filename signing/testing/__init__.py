@@ -5,13 +5,22 @@ passphrase (:data:`P12_PASSPHRASE`). Never trust the test root outside tests and
 """
 
 from tender.signing.testing.documents import async_signed_pdf, make_pdf, signed_pdf
-from tender.signing.testing.pki import P12_PASSPHRASE, TRUSTED_CERTIFICATES, TestPKI
+from tender.signing.testing.pki import (
+    P12_PASSPHRASE,
+    REVOCATION_CRL,
+    TRUSTED_CERTIFICATES,
+    TestPKI,
+)
+from tender.signing.testing.services import ServedPKI, serve_pki
 
 __all__ = [
     "P12_PASSPHRASE",
+    "REVOCATION_CRL",
     "TRUSTED_CERTIFICATES",
+    "ServedPKI",
     "TestPKI",
     "async_signed_pdf",
     "make_pdf",
+    "serve_pki",
     "signed_pdf",
 ]

@@ -3,8 +3,13 @@
 Certomancer reads keys from files and cannot make them, and no private key belongs in the
 repository, so every key named in the YAML is generated here (EC P-256: fast, and as good
 as RSA for tests) into a temporary folder that is deleted as soon as Certomancer has loaded
-it. Validity bounds in the YAML are durations relative to a *reference time*, normally
-today, so the suppliers are valid around the real current time.
+it. Validity bounds and revocation times in the YAML are durations relative to a
+*reference time*, normally today, so the suppliers are valid around the real current time.
+
+The PKI publishes an OCSP responder, a CRL and a time-stamping authority for the issuing CA
+under a service URL. By default that URL leads nowhere (``http://pki.tender.invalid``);
+:func:`tender.signing.testing.serve_pki` builds the PKI with a URL on 127.0.0.1 and answers
+there for real.
 """
 
 from __future__ import annotations
@@ -26,15 +31,17 @@ from certomancer.registry import (
     CertomancerConfig,
     CertomancerObjectNotFoundError,
     PKIArchitecture,
+    ServiceLabel,
 )
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pyhanko.sign.signers import Signer
+from pyhanko.sign.timestamps import DummyTimeStamper, TimeStamper
 
 from tender.signing.signer import load_signer_pkcs12
 from tender.signing.trust import TrustStore
 
-__all__ = ["P12_PASSPHRASE", "TRUSTED_CERTIFICATES", "TestPKI"]
+__all__ = ["P12_PASSPHRASE", "REVOCATION_CRL", "TRUSTED_CERTIFICATES", "TestPKI"]
 
 P12_PASSPHRASE = b"tender-test-only"
 """Passphrase of every PKCS#12 file :meth:`TestPKI.create` writes."""
@@ -43,7 +50,14 @@ TRUSTED_CERTIFICATES = ("root", "interm")
 """The certificates written to the trust folder: the test root and its issuing CA. The
 ``untrusted-root`` hierarchy is deliberately left out."""
 
+REVOCATION_CRL = "interm.crl"
+"""File name, in :attr:`TestPKI.revocation_dir`, of the issuing CA's CRL."""
+
 _ARCHITECTURE = ArchLabel("tender-test")
+_CRL_REPOSITORY = ServiceLabel("interm")
+_TSA = ServiceLabel("tsa")
+# End-entity certificates that serve the PKI (time-stamps, OCSP) rather than sign bids.
+_SERVICE_CERTIFICATES = frozenset({"tsa", "interm-ocsp"})
 
 
 def _absolute(offset: str, reference_time: datetime) -> str:
@@ -57,7 +71,13 @@ def _absolute(offset: str, reference_time: datetime) -> str:
 def _write_keys(config: dict[str, Any], folder: Path) -> None:
     for key_set in config["keysets"].values():
         for key in key_set["keys"].values():
-            private_key = ec.generate_private_key(ec.SECP256R1())
+            # `rsa-bits` is ours, not Certomancer's: removed before it reads the config.
+            rsa_bits = key.pop("rsa-bits", None)
+            private_key = (
+                ec.generate_private_key(ec.SECP256R1())
+                if rsa_bits is None
+                else rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
+            )
             (folder / key["path"]).write_bytes(
                 private_key.private_bytes(
                     serialization.Encoding.PEM,
@@ -71,12 +91,14 @@ def _write_keys(config: dict[str, Any], folder: Path) -> None:
 class _Issued:
     architecture: PKIArchitecture
     signer_names: tuple[str, ...]
+    service_url: str
 
 
 @functools.cache
-def _issue(reference_time: datetime) -> _Issued:
-    # Cached: one PKI per reference time and process, so every TestPKI made for the same
-    # day shares keys and certificates (and a trust folder from one matches the others).
+def _issue(reference_time: datetime, service_url: str | None) -> _Issued:
+    # Cached: one PKI per reference time, service URL and process, so every TestPKI made
+    # for the same day shares keys and certificates (and a trust folder from one matches
+    # the others).
     config = yaml.safe_load(resources.files(__package__).joinpath("pki.yaml").read_text())
     cert_specs = config["pki-architectures"][_ARCHITECTURE]["certs"]
     for spec in cert_specs.values():
@@ -84,14 +106,21 @@ def _issue(reference_time: datetime) -> _Issued:
         if validity is not None:
             for bound in ("valid-from", "valid-to"):
                 validity[bound] = _absolute(validity[bound], reference_time)
+        revocation = spec.get("revocation")
+        if revocation is not None:
+            revocation["revoked-since"] = _absolute(revocation["revoked-since"], reference_time)
     with tempfile.TemporaryDirectory(prefix="tender-test-pki-") as folder:
         _write_keys(config, Path(folder))
         # Keys are read here, while the folder exists; certificates are issued from memory.
-        architecture = CertomancerConfig(config, key_search_dir=folder).get_pki_arch(_ARCHITECTURE)
+        architecture = CertomancerConfig(
+            config, key_search_dir=folder, external_url_prefix=service_url
+        ).get_pki_arch(_ARCHITECTURE)
     signer_names = tuple(
-        name for name in cert_specs if not architecture.get_cert(CertLabel(name)).ca
+        name
+        for name in cert_specs
+        if name not in _SERVICE_CERTIFICATES and not architecture.get_cert(CertLabel(name)).ca
     )
-    return _Issued(architecture, signer_names)
+    return _Issued(architecture, signer_names, service_url or config["external-url-prefix"])
 
 
 def _today() -> datetime:
@@ -105,8 +134,13 @@ class TestPKI:
     Certificates (names as in ``pki.yaml``): ``root`` and ``interm`` (trusted);
     ``supplier-a``, ``supplier-b``, ``supplier-c`` (valid from a year before the reference
     time to two years after it); ``supplier-expired`` (expired a year before it);
-    ``supplier-not-yet-valid`` (valid from a year after it); ``untrusted-root`` and
-    ``untrusted-supplier`` (a hierarchy outside the trust folder).
+    ``supplier-not-yet-valid`` (valid from a year after it); ``revoked-supplier``
+    (revoked 30 days before it: :meth:`revocation_time`); ``no-signing-usage`` (key usage
+    key encipherment only); ``rsa1024-supplier`` (a 1024-bit RSA key); ``untrusted-root`` and
+    ``untrusted-supplier`` (a hierarchy outside the trust folder). Not signers: ``tsa`` (the
+    time-stamping authority, issued by the root) and ``interm-ocsp`` (the issuing CA's OCSP
+    responder). Every supplier certificate points to the issuing CA's CRL and OCSP responder
+    under :attr:`service_url`.
     """
 
     __test__: ClassVar[bool] = False  # a library class, not a pytest test class
@@ -116,13 +150,22 @@ class TestPKI:
     _issued: _Issued
 
     @classmethod
-    def create(cls, directory: Path, *, reference_time: datetime | None = None) -> TestPKI:
+    def create(
+        cls,
+        directory: Path,
+        *,
+        reference_time: datetime | None = None,
+        service_url: str | None = None,
+    ) -> TestPKI:
         """Build (or reuse, within this process) the PKI and write its files.
 
-        Writes ``directory/trust/root.pem`` and ``directory/trust/interm.pem``, and
-        ``directory/<name>.p12`` for every signer, encrypted with :data:`P12_PASSPHRASE`.
-        ``reference_time`` (timezone-aware) anchors all validity periods; it defaults to
-        today, 00:00 UTC.
+        Writes ``directory/trust/root.pem`` and ``directory/trust/interm.pem``,
+        ``directory/<name>.p12`` for every signer, encrypted with :data:`P12_PASSPHRASE`,
+        and the issuing CA's CRL as of ``reference_time`` to
+        ``directory/revocation/`` :data:`REVOCATION_CRL`. ``reference_time``
+        (timezone-aware) anchors all validity periods and revocation times; it defaults to
+        today, 00:00 UTC. ``service_url`` (e.g. ``http://127.0.0.1:8123``) is where the
+        certificates say the OCSP responder, CRL and TSA are; by default nowhere.
 
         :raises ValueError: if ``reference_time`` is naive.
         """
@@ -131,7 +174,7 @@ class TestPKI:
         elif reference_time.tzinfo is None:
             raise ValueError("reference_time must be timezone-aware")
         reference_time = reference_time.astimezone(UTC)
-        pki = cls(directory, reference_time, _issue(reference_time))
+        pki = cls(directory, reference_time, _issue(reference_time, service_url))
         pki.trust_dir.mkdir(parents=True, exist_ok=True)
         for name in TRUSTED_CERTIFICATES:
             certificate = pki.certificate(name)
@@ -140,7 +183,50 @@ class TestPKI:
             pki.p12_path(name).write_bytes(
                 pki._issued.architecture.package_pkcs12(CertLabel(name), password=P12_PASSPHRASE)
             )
+        pki.revocation_dir.mkdir(exist_ok=True)
+        (pki.revocation_dir / REVOCATION_CRL).write_bytes(pki.crl(reference_time))
         return pki
+
+    @property
+    def architecture(self) -> PKIArchitecture:
+        """The Certomancer architecture behind this PKI (to serve its OCSP, CRL and TSA)."""
+        return self._issued.architecture
+
+    @property
+    def service_url(self) -> str:
+        """Where the certificates say the OCSP responder, CRLs and TSA answer."""
+        return self._issued.service_url
+
+    @property
+    def revocation_dir(self) -> Path:
+        """The folder with the issuing CA's CRL (for ``TrustStore(revocation_dir=...)``)."""
+        return self.directory / "revocation"
+
+    def revocation_time(self, name: str) -> datetime:
+        """When ``name``'s certificate was revoked.
+
+        :raises KeyError: if it is not revoked (or does not exist).
+        """
+        spec = self._issued.architecture.get_cert_spec(CertLabel(name))
+        if spec.revocation is None:
+            raise KeyError(f"{name!r} is not revoked")
+        revoked_since: datetime = spec.revocation.revoked_since
+        return revoked_since.astimezone(UTC)
+
+    def crl(self, at: datetime) -> bytes:
+        """DER of the issuing CA's CRL as it was published at ``at``: it lists every
+        certificate revoked by then."""
+        crl = self._issued.architecture.service_registry.get_crl(_CRL_REPOSITORY, at)
+        der: bytes = crl.dump()
+        return der
+
+    def timestamper(self) -> TimeStamper:
+        """An in-process RFC 3161 time-stamper signing with the ``tsa`` certificate."""
+        tsa = self._issued.architecture.service_registry.get_tsa_info(_TSA)
+        return DummyTimeStamper(
+            tsa_cert=self.certificate("tsa"),
+            tsa_key=self._issued.architecture.key_set.get_private_key(tsa.signing_key),
+        )
 
     @property
     def trust_dir(self) -> Path:

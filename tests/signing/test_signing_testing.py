@@ -26,6 +26,7 @@ def test_build_is_fast_and_dates_follow_the_reference_time(tmp_path: Path) -> No
     assert pki.certificate("supplier-a").not_valid_after == reference + 2 * year
     assert pki.certificate("supplier-expired").not_valid_after == reference - year
     assert pki.certificate("supplier-not-yet-valid").not_valid_before == reference + year
+    assert pki.revocation_time("revoked-supplier") == reference - timedelta(days=30)
 
 
 def test_default_pki_is_valid_now(pki: TestPKI) -> None:
@@ -37,6 +38,7 @@ def test_default_pki_is_valid_now(pki: TestPKI) -> None:
 
 def test_files_written(pki: TestPKI) -> None:
     assert sorted(path.name for path in pki.trust_dir.iterdir()) == ["interm.pem", "root.pem"]
+    assert [path.name for path in pki.revocation_dir.iterdir()] == ["interm.crl"]
     assert pki.signer_names == (
         "supplier-a",
         "supplier-b",
@@ -44,6 +46,9 @@ def test_files_written(pki: TestPKI) -> None:
         "supplier-expired",
         "supplier-not-yet-valid",
         "untrusted-supplier",
+        "revoked-supplier",
+        "no-signing-usage",
+        "rsa1024-supplier",
     )
     assert all(pki.p12_path(name).is_file() for name in pki.signer_names)
 
@@ -74,3 +79,15 @@ def test_make_pdf_is_a_readable_deterministic_page() -> None:
     assert rb"(Total: 100 NTD \\ incl. tax)" in data
     reader = PdfFileReader(BytesIO(data))
     assert len(reader.root["/Pages"]["/Kids"]) == 1
+
+
+def test_special_certificates_are_what_their_names_say(pki: TestPKI) -> None:
+    assert pki.certificate("no-signing-usage").key_usage_value.native == {"key_encipherment"}
+    assert pki.certificate("rsa1024-supplier").public_key.bit_size == 1024
+    assert pki.certificate("tsa").extended_key_usage_value.native == ["time_stamping"]
+    assert pki.certificate("interm-ocsp").extended_key_usage_value.native == ["ocsp_signing"]
+    assert pki.certificate("revoked-supplier").ocsp_urls == [
+        "http://pki.tender.invalid/tender-test/ocsp/interm"
+    ]
+    with pytest.raises(KeyError, match="not revoked"):
+        pki.revocation_time("supplier-a")
