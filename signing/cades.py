@@ -29,6 +29,7 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 from tender.signing.certificates import SignerBinding
 from tender.signing.messages import OPENING_DECIDES
 from tender.signing.report import Indication, SignatureReport, SubIndication
+from tender.signing.revocation import AllowListFetcherBackend, evidence_for
 from tender.signing.trust import TrustStore
 from tender.signing.verdicts import (
     Findings,
@@ -98,7 +99,11 @@ def _read_signed_data(detached_signature: BinaryIO) -> cms.SignedData:
 
 
 async def _findings(
-    signed_data: cms.SignedData, digests: Digests, trust: TrustStore, timing: ValidationTimingInfo
+    signed_data: cms.SignedData,
+    digests: Digests,
+    trust: TrustStore,
+    timing: ValidationTimingInfo,
+    fetcher: AllowListFetcherBackend | None,
 ) -> Findings:
     at = timing.validation_time
     signer_info = signed_data["signer_infos"][0]
@@ -123,7 +128,10 @@ async def _findings(
         claimed_signing_time = timing_status.get("signer_reported_dt")
         timestamp = timing_status.get("timestamp_validity")
         ades = await ades_basic_validation(
-            signed_data, trust.validation_spec(), timing_info=timing, raw_digest=raw_digest
+            signed_data,
+            trust.validation_spec(fetcher=fetcher),
+            timing_info=timing,
+            raw_digest=raw_digest,
         )
     except SignatureValidationError as error:
         return Findings(from_pyhanko(error.ades_subindication), signer, claimed_signing_time)
@@ -136,6 +144,7 @@ async def _findings(
         logger.exception("detached signature could not be validated")
         return Findings((Indication.INDETERMINATE, SubIndication.GENERIC), signer)
     status = ades.api_status
+    sources = [trust.revocation] + ([] if fetcher is None else [fetcher.fetched()])
     return Findings(
         ades_verdict(ades.ades_subindic, signer_certificate, at),
         signer,
@@ -144,6 +153,7 @@ async def _findings(
         intact=status is not None and status.intact,
         crypto_valid=status is not None and status.valid,
         trusted=status is not None and status.trusted,
+        revocation=evidence_for(signer_certificate, sources),
     )
 
 
@@ -153,8 +163,10 @@ async def verify_detached(
     trust: TrustStore,
     timing: ValidationTimingInfo,
     binding: SignerBinding | None,
+    fetcher: AllowListFetcherBackend | None = None,
 ) -> tuple[tuple[SignatureReport, ...], Refusal | None]:
-    """Validate each signer of the ``.p7s`` in ``detached_signature``, as of ``timing``.
+    """Validate each signer of the ``.p7s`` in ``detached_signature``, as of ``timing``,
+    with the trust store's revocation evidence and what ``fetcher`` fetches.
 
     ``digests`` gives the signed file's digests (:func:`content_digests`,
     :func:`known_digest`); a signer whose digest algorithm it cannot give gets
@@ -173,6 +185,6 @@ async def verify_detached(
         # pyHanko validates SignedData with exactly one signer: give it each in turn.
         single = signed_data.copy()
         single["signer_infos"] = cms.SignerInfos([signer_info])
-        findings = await _findings(single, digests, trust, timing)
+        findings = await _findings(single, digests, trust, timing, fetcher)
         reports.append(signature_report(findings, timing.validation_time, binding))
     return tuple(reports), None

@@ -41,6 +41,12 @@ from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 from tender.signing.certificates import SignerBinding
 from tender.signing.messages import APPENDED_BYTES, ENCRYPTED, UNREADABLE_SIGNATURE
 from tender.signing.report import Indication, SignatureReport, SubIndication
+from tender.signing.revocation import (
+    AllowListFetcherBackend,
+    RevocationData,
+    evidence_for,
+    read_dss,
+)
 from tender.signing.trust import TrustStore
 from tender.signing.verdicts import (
     PASSED,
@@ -106,16 +112,18 @@ async def _findings(
     trust: TrustStore,
     timing: ValidationTimingInfo,
     signature_fields: set[str],
+    embedded: RevocationData,
+    fetcher: AllowListFetcherBackend | None,
 ) -> Findings:
     at = timing.validation_time
     status: PdfSignatureStatus | None = None
     try:
         status = await async_validate_pdf_signature(
-            signature, signer_validation_context=trust.validation_context(at)
+            signature, signer_validation_context=trust.validation_context(at, embedded, fetcher)
         )
         ades = await ades_basic_validation(
             signature.signed_data,
-            trust.validation_spec(),
+            trust.validation_spec(embedded, fetcher),
             timing_info=timing,
             raw_digest=signature.compute_digest(),
         )
@@ -138,11 +146,15 @@ async def _findings(
         # get a report for this bid, and the log keeps the details.
         logger.exception("signature %r could not be validated", signature.field_name)
         verdict = Indication.INDETERMINATE, SubIndication.GENERIC
-    return _describe(signature, verdict, status)
+    sources = [trust.revocation, embedded] + ([] if fetcher is None else [fetcher.fetched()])
+    return _describe(signature, verdict, status, sources)
 
 
 def _describe(
-    signature: EmbeddedPdfSignature, verdict: Verdict, status: PdfSignatureStatus | None
+    signature: EmbeddedPdfSignature,
+    verdict: Verdict,
+    status: PdfSignatureStatus | None,
+    revocation_sources: list[RevocationData],
 ) -> Findings:
     # Hostile input can break any of these lookups; a report without the detail is still
     # a report, so each part is read on its own and left empty if it cannot be read.
@@ -151,11 +163,19 @@ def _describe(
     except (ValueError, PdfError):
         claimed_signing_time = None
     try:
-        signer = certificate_info(signature.signer_cert)
+        signer_certificate = signature.signer_cert
     except (ValueError, PdfError):
-        signer = None
+        signer_certificate = None
+    signer = certificate_info(signer_certificate)
+    revocation = evidence_for(signer_certificate, revocation_sources)
     if status is None:
-        return Findings(verdict, signer, claimed_signing_time, field_name=signature.field_name)
+        return Findings(
+            verdict,
+            signer,
+            claimed_signing_time,
+            field_name=signature.field_name,
+            revocation=revocation,
+        )
     return Findings(
         verdict,
         signer,
@@ -169,6 +189,7 @@ def _describe(
         if status.modification_level is None
         else status.modification_level.name,
         field_name=signature.field_name,
+        revocation=revocation,
     )
 
 
@@ -177,11 +198,14 @@ async def verify_pdf(
     trust: TrustStore,
     timing: ValidationTimingInfo,
     binding: SignerBinding | None,
+    fetcher: AllowListFetcherBackend | None = None,
 ) -> tuple[tuple[SignatureReport, ...], Refusal | None]:
     """Validate every signature of the PDF in ``content`` (seekable), as of ``timing``.
 
-    Returns the reports on the signatures pyHanko could read, and a refusal of the whole
-    document if there is one (see the module documentation).
+    Revocation evidence is the trust store's, the PDF's DSS, and what ``fetcher`` (see
+    :meth:`TrustStore.fetcher`) fetches. Returns the reports on the signatures pyHanko
+    could read, and a refusal of the whole document if there is one (see the module
+    documentation).
     """
     try:
         reader = PdfFileReader(content)
@@ -190,6 +214,7 @@ async def verify_pdf(
         signatures = reader.embedded_signatures
         declared = sum(1 for _ in enumerate_sig_fields(reader, filled_status=True))
         ends_at_eof = _ends_at_eof(content)
+        embedded = read_dss(reader)
     except Exception:
         # Whatever the reason a file cannot be read as a PDF with signature fields, the
         # answer for the supplier is the same.
@@ -205,7 +230,10 @@ async def verify_pdf(
         return (), refusal or Refusal((Indication.TOTAL_FAILED, SubIndication.NO_SIGNATURE_FOUND))
     signature_fields = {signature.field_name for signature in signatures}
     at = timing.validation_time
-    findings = [await _findings(each, trust, timing, signature_fields) for each in regular]
+    findings = [
+        await _findings(each, trust, timing, signature_fields, embedded, fetcher)
+        for each in regular
+    ]
     reports = tuple(signature_report(found, at, binding) for found in findings)
     return reports, refusal
 

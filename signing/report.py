@@ -95,15 +95,16 @@ def _value(member: StrEnum | None) -> str | None:
 
 @dataclass(frozen=True)
 class RevocationEvidence:
-    """One CRL or OCSP response the validation had for a certificate of the signer's chain.
+    """One CRL or OCSP response the validation had about the signer's certificate.
 
     ``kind`` is ``"CRL"`` or ``"OCSP"``; ``origin`` says where it came from: ``"offline"``
-    (the trust store's revocation folder), ``"embedded"`` (the signed document: the PDF's
-    DSS or the signature's own revocation attribute) or ``"fetched"`` (downloaded from an
-    allow-listed host). ``issuer`` is the RFC 4514 name of who issued it, ``issued_at`` its
-    thisUpdate (CRL) or producedAt (OCSP) time. ``status`` is what it says about
-    ``certificate_serial`` (lowercase hex): ``"good"`` or ``"revoked"`` (then ``revoked_at``
-    is set) for OCSP; for a CRL ``"revoked"`` if the serial is listed, else ``"good"``.
+    (the trust store's revocation folder), ``"embedded"`` (the PDF's DSS) or ``"fetched"``
+    (downloaded from an allow-listed host). ``issuer`` is the RFC 4514 name of who issued
+    it (for an OCSP response that embeds no certificate, its responder ID), ``issued_at``
+    its thisUpdate (CRL) or producedAt (OCSP) time. ``status`` is what it says about
+    ``certificate_serial`` (lowercase hex): ``"good"``, ``"unknown"`` or ``"revoked"`` (then
+    ``revoked_at`` is set) for OCSP; for a CRL ``"revoked"`` if the serial is listed, else
+    ``"good"``.
     ``sha256`` is the fingerprint of its DER encoding, so the evidence can be matched with
     a copy kept elsewhere.
     """

@@ -1,10 +1,13 @@
-"""Which certificate authorities the platform trusts, and the offline policy it validates with.
+"""Which certificate authorities the platform trusts, and the revocation policy it validates with.
 
-Validation never goes online: no certificates, CRLs or OCSP responses are fetched, since
-URLs inside a signature are chosen by whoever made it. Revocation is checked *softly* for
-now: a certificate that declares CRL/OCSP locations passes unless revocation information the
-platform already holds says it is revoked (this version holds none; supplying CRLs and OCSP
-responses offline comes with the revocation work).
+Revocation evidence is offline by default: CRLs and OCSP responses from the trust store's
+revocation folder and those embedded in the signed PDF. CRLs and OCSP responses are
+fetched live only from the hosts in ``fetch_allowed_hosts`` (URLs inside a signature are
+chosen by whoever made it); certificates (AIA ``caIssuers``) are never fetched.
+
+Revocation is checked *softly*: a certificate that declares CRL/OCSP locations passes if no
+evidence about it can be had, and fails if the evidence says it was revoked before the
+validation time. A revocation after the validation time does not count (point in time).
 """
 
 from __future__ import annotations
@@ -33,6 +36,13 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 from pyhanko_certvalidator.registry import SimpleTrustManager
+from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
+
+from tender.signing.revocation import (
+    AllowListFetcherBackend,
+    RevocationData,
+    read_revocation_folder,
+)
 
 __all__ = ["CERTIFICATE_SUFFIXES", "TrustStore", "TrustStoreError", "point_in_time"]
 
@@ -43,13 +53,18 @@ _SOFT_REVOCATION = CertRevTrustPolicy(
     RevocationCheckingPolicy(
         ee_certificate_rule=RevocationCheckingRule.CHECK_IF_DECLARED_SOFT,
         intermediate_ca_cert_rule=RevocationCheckingRule.CHECK_IF_DECLARED_SOFT,
-    )
+    ),
+    # Evidence is gathered at the opening, after the submission time it is applied to; a
+    # CRL or OCSP response issued later still tells whether (and since when) the
+    # certificate was revoked at that time, so its issue date must not disqualify it.
+    retroactive_revinfo=True,
 )
 
 _OFFLINE = RevocationInfoGatheringSpec(
     online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY,
     certificate_fetching_rule=CertificateFetchingRule.NEVER_FETCH,
 )
+_NO_REVOCATION_DATA = RevocationData("offline")
 
 
 class TrustStoreError(ValueError):
@@ -84,10 +99,15 @@ class TrustStore:
 
     Intermediates only help to build paths from a signer to a root; a signer's chain may
     also bring its own. Both are asn1crypto certificates, as pyHanko and certvalidator use.
+    ``revocation`` holds the CRLs and OCSP responses supplied offline;
+    ``fetch_allowed_hosts`` the hosts (``host`` or ``host:port``) CRLs and OCSP responses
+    may be fetched from during validation (none: never fetch).
     """
 
     roots: tuple[x509.Certificate, ...]
     intermediates: tuple[x509.Certificate, ...] = ()
+    revocation: RevocationData = _NO_REVOCATION_DATA
+    fetch_allowed_hosts: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.roots:
@@ -106,14 +126,23 @@ class TrustStore:
         return cls(roots=tuple(roots), intermediates=tuple(intermediates))
 
     @classmethod
-    def from_folder(cls, path: Path) -> TrustStore:
+    def from_folder(
+        cls,
+        path: Path,
+        *,
+        revocation_dir: Path | None = None,
+        fetch_allowed_hosts: frozenset[str] = frozenset(),
+    ) -> TrustStore:
         """Read every ``*.pem``, ``*.crt``, ``*.cer`` and ``*.der`` file directly in ``path``.
 
         PEM files may hold several certificates. Self-signed CA certificates become roots;
-        all others become intermediates. Sub-folders are not read.
+        all others become intermediates. Sub-folders are not read. From ``revocation_dir``,
+        if given, every ``*.crl`` (PEM or DER CRL) and ``*.ocsp`` / ``*.der`` (DER OCSP
+        response) becomes offline revocation evidence. CRLs and OCSP responses are fetched
+        live only from ``fetch_allowed_hosts`` (``host`` for any port, or ``host:port``).
 
-        :raises TrustStoreError: if ``path`` is not a folder, a file cannot be parsed, or
-            there is no root among the certificates.
+        :raises TrustStoreError: if ``path`` or ``revocation_dir`` is not a folder, a file
+            cannot be parsed, or there is no root among the certificates.
         """
         if not path.is_dir():
             raise TrustStoreError(f"trust folder {path} does not exist or is not a folder")
@@ -136,26 +165,76 @@ class TrustStore:
                 (roots if is_root else intermediates).append(certificate)
         if not roots:
             raise TrustStoreError(f"trust folder {path} holds no root (self-signed CA) certificate")
-        return cls(roots=tuple(roots), intermediates=tuple(intermediates))
+        revocation = _NO_REVOCATION_DATA
+        if revocation_dir is not None:
+            if not revocation_dir.is_dir():
+                raise TrustStoreError(f"revocation folder {revocation_dir} is not a folder")
+            try:
+                revocation = read_revocation_folder(revocation_dir)
+            except ValueError as error:
+                raise TrustStoreError(str(error)) from error
+        return cls(
+            roots=tuple(roots),
+            intermediates=tuple(intermediates),
+            revocation=revocation,
+            fetch_allowed_hosts=fetch_allowed_hosts,
+        )
 
-    def validation_spec(self) -> SignatureValidationSpec:
-        """pyHanko's AdES validation settings: these roots, offline, soft revocation."""
+    def fetcher(self) -> AllowListFetcherBackend | None:
+        """A fetcher backend restricted to :attr:`fetch_allowed_hosts`, or None if nothing
+        may be fetched. The caller closes it when its validations are done."""
+        if not self.fetch_allowed_hosts:
+            return None
+        return AllowListFetcherBackend(self.fetch_allowed_hosts)
+
+    def validation_spec(
+        self,
+        embedded: RevocationData | None = None,
+        fetcher: AllowListFetcherBackend | None = None,
+    ) -> SignatureValidationSpec:
+        """pyHanko's AdES validation settings: these roots, soft revocation, the offline
+        revocation evidence plus ``embedded`` (the signed document's), and live fetching
+        only through ``fetcher`` (see :meth:`fetcher`)."""
+        sources = [self.revocation] if embedded is None else [self.revocation, embedded]
+        gathering = _OFFLINE
+        if fetcher is not None:
+            # ALWAYS_FETCH: validation as of a past time is historical, and pyHanko's
+            # default rule never fetches for those; the backend's allow-list is the guard.
+            gathering = RevocationInfoGatheringSpec(
+                online_fetching_rule=RevinfoOnlineFetchingRule.ALWAYS_FETCH,
+                fetcher_backend=fetcher,
+                certificate_fetching_rule=CertificateFetchingRule.NEVER_FETCH,
+            )
         return SignatureValidationSpec(
             cert_validation_policy=CertValidationPolicySpec(
                 trust_manager=SimpleTrustManager.build(self.roots),
                 revinfo_policy=_SOFT_REVOCATION,
             ),
-            revinfo_gathering_policy=_OFFLINE,
-            local_knowledge=LocalKnowledge(known_certs=list(self.intermediates)),
+            revinfo_gathering_policy=gathering,
+            local_knowledge=LocalKnowledge(
+                known_certs=list(self.intermediates),
+                known_crls=[CRLContainer(c) for s in sources for c in s.crls],
+                known_ocsps=[
+                    single
+                    for source in sources
+                    for response in source.ocsps
+                    for single in OCSPContainer.load_multi(response)
+                ],
+            ),
         )
 
-    def validation_context(self, at: datetime) -> ValidationContext:
+    def validation_context(
+        self,
+        at: datetime,
+        embedded: RevocationData | None = None,
+        fetcher: AllowListFetcherBackend | None = None,
+    ) -> ValidationContext:
         """A fresh certvalidator context for validating as of ``at``, with the same policy
         as :meth:`validation_spec` (contexts keep state, so use one per validation).
 
         :raises ValueError: if ``at`` is naive.
         """
-        spec = self.validation_spec()
+        spec = self.validation_spec(embedded, fetcher)
         timing = point_in_time(at)
         return spec.cert_validation_policy.build_validation_context(
             timing_info=timing,

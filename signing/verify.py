@@ -5,7 +5,7 @@ as CAdES (:mod:`tender.signing.cades`). Either way every signature gets a report
 document gets the worst verdict among them (or a refusal of the whole document), and the
 supplier's registered certificates decide whose signature counts.
 
-Revocation is offline and soft for now; see :mod:`tender.signing.trust`.
+Revocation evidence and the soft-fail policy: see :mod:`tender.signing.trust`.
 """
 
 from __future__ import annotations
@@ -83,23 +83,32 @@ async def async_verify_document(
     """
     timing = point_in_time(at)
     at = timing.validation_time
+    # One fetcher per document: its HTTP session, opened on first use, lives exactly as
+    # long as the validations.
+    fetcher = trust.fetcher()
     if detached_signature is None:
         if content is None or content_sha256 is not None:
             raise ValueError("a PDF is verified from its content, without content_sha256")
-        signatures, refusal = await verify_pdf(content, trust, timing, expected_signers)
-        return _document("PAdES", signatures, refusal, at)
-    if content is not None and content_sha256 is None:
-        digests = content_digests(content)
-    elif content is None and content_sha256 is not None and len(content_sha256) == 32:
-        digests = known_digest(content_sha256)
+        kind, validation = "PAdES", verify_pdf(content, trust, timing, expected_signers, fetcher)
     else:
-        raise ValueError(
-            "a detached signature needs either the content or its 32-byte SHA-256, not both"
+        if content is not None and content_sha256 is None:
+            digests = content_digests(content)
+        elif content is None and content_sha256 is not None and len(content_sha256) == 32:
+            digests = known_digest(content_sha256)
+        else:
+            raise ValueError(
+                "a detached signature needs either the content or its 32-byte SHA-256, not both"
+            )
+        kind, validation = (
+            "CAdES",
+            verify_detached(detached_signature, digests, trust, timing, expected_signers, fetcher),
         )
-    signatures, refusal = await verify_detached(
-        detached_signature, digests, trust, timing, expected_signers
-    )
-    return _document("CAdES", signatures, refusal, at)
+    try:
+        signatures, refusal = await validation
+    finally:
+        if fetcher is not None:
+            await fetcher.close()  # type: ignore[no-untyped-call]
+    return _document(kind, signatures, refusal, at)
 
 
 def verify_document(
