@@ -39,6 +39,8 @@ class Settings:
     broker_url: str = ""  # empty: StubBroker with an in-process worker
     broker_namespace: str = "tender"
     trust_dir: Path | None = None  # empty: the embedded set-up makes a test PKI and says so
+    revocation_dir: Path | None = None  # CRLs and OCSP responses supplied offline
+    revocation_fetch_hosts: str = ""  # comma-separated host[:port] the server may fetch from
     platform_key_file: Path | None = None  # empty: data_dir/platform.key
     retention_days: int = SEVEN_YEARS_DAYS
     chunk_size: int = 64 * 1024
@@ -64,6 +66,10 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         """A copy with some fields changed (used by tests and the demo)."""
         return replace(self, **changes)
+
+    @property
+    def fetch_allowed_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip() for h in self.revocation_fetch_hosts.split(",") if h.strip())
 
     @property
     def embedded(self) -> bool:

@@ -36,7 +36,11 @@ def load_trust(settings: Settings, say: Say) -> TrustStore:
     platform that trusted a test authority would pass signatures nobody can rely on.
     """
     if settings.trust_dir is not None:
-        return TrustStore.from_folder(settings.trust_dir)
+        return TrustStore.from_folder(
+            settings.trust_dir,
+            revocation_dir=settings.revocation_dir,
+            fetch_allowed_hosts=settings.fetch_allowed_hosts,
+        )
     if not settings.embedded:
         raise SettingsError(
             "TENDER_TRUST_DIR is not set. Signatures are verified against the certificate "
@@ -51,7 +55,7 @@ def load_trust(settings: Settings, say: Say) -> TrustStore:
         f"No TENDER_TRUST_DIR set: trusting the throw-away TEST PKI in {pki_dir} "
         "(its suppliers' .p12 files are there). Never use this in production."
     )
-    return TrustStore.from_folder(pki_dir / "trust")
+    return TrustStore.from_folder(pki_dir / "trust", revocation_dir=pki_dir / "revocation")
 
 
 @contextmanager

@@ -58,3 +58,11 @@ def test_outside_the_embedded_default_a_trust_folder_is_required(tmp_path: Path)
     )
     assert refused.returncode == 2
     assert "TENDER_TRUST_DIR is not set" in refused.stderr
+
+
+def test_revocation_fetch_hosts_are_a_comma_separated_allow_list() -> None:
+    settings = Settings.from_env(
+        {"TENDER_REVOCATION_FETCH_HOSTS": " ocsp.ca.example, crl.ca:8080 ,"}
+    )
+    assert settings.fetch_allowed_hosts == {"ocsp.ca.example", "crl.ca:8080"}
+    assert Settings.from_env({}).fetch_allowed_hosts == frozenset()
