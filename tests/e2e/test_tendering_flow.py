@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asn1crypto import pem
 
+from tender.audit import merkle
 from tender.config import Settings
 from tender.demo import wait_for_status
 from tender.signing.testing import TestPKI, signed_pdf
@@ -87,6 +88,23 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(site: Site, test_pki: T
     assert receipt.json()["signature_precheck"]["indication"] == "TOTAL_PASSED"
     assert untrusted.json()["signature_precheck"]["indication"] == "INDETERMINATE"
     assert "authority" in untrusted.json()["signature_precheck"]["message_en"]
+
+    # The supplier can prove, from hashes alone, that its receipt's event is in the log.
+    proof = client.get(
+        "/api/audit/proofs/inclusion",
+        headers=auth(site.alice),
+        params={"seq": receipt.json()["audit_seq"]},
+    ).json()
+    head = client.get(
+        "/api/audit/tree", headers=auth(site.auditor), params={"size": proof["size"]}
+    ).json()
+    merkle.verify_inclusion(
+        bytes.fromhex(proof["leaf_hash"]),
+        proof["leaf_index"],
+        proof["size"],
+        [bytes.fromhex(node) for node in proof["proof"]],
+        bytes.fromhex(head["root"]),
+    )
 
     # Nothing returns bid content before (or after) the opening.
     assert client.get(

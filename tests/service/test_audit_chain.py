@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tender.audit import service as audit
-from tender.audit.chain import GENESIS_HASH, chain_hash, verify_chain
+from tender.audit.chain import GENESIS_HASH, chain_hash, leaf_hash, verify_chain
 from tender.clock import ManualClock
 from tender.platform import Platform
 
@@ -32,6 +32,7 @@ def _events(count: int) -> list[dict[str, Any]]:
             "prev_hash": prev,
         }
         event["hash"] = prev = chain_hash(prev, event)
+        event["leaf_hash"] = leaf_hash(event)
         events.append(event)
     return events
 
@@ -50,8 +51,9 @@ def test_intact_chain_verifies() -> None:
         (lambda e: e.pop(2), 4, "expected sequence number 3"),
         (lambda e: e.insert(1, e.pop(3)), 4, "expected sequence number 2"),
         (lambda e: e[4].update(prev_hash="11" * 32), 5, "prev_hash"),
+        (lambda e: e[1].update(leaf_hash="22" * 32), 2, "leaf_hash"),
     ],
-    ids=["changed", "removed", "reordered", "relinked"],
+    ids=["changed", "removed", "reordered", "relinked", "leaf-swapped"],
 )
 def test_tampering_is_detected(tamper: Any, bad_seq: int, problem: str) -> None:
     events = copy.deepcopy(_events(5))
@@ -91,8 +93,12 @@ def test_concurrent_appends_are_serialised_without_gaps(
     assert failures == []
     with platform.sessions.begin() as session:
         result = audit.verify_stored_chain(session)
+        head = audit.tree_head(session)
     assert result.ok
     assert result.events == writers * per_writer
+    # The Merkle tree over the same leaves is consistent and gap-free too.
+    assert head.size == writers * per_writer
+    assert head.root.hex() == result.merkle_root
 
 
 def test_cli_exports_and_verifies_the_trail(

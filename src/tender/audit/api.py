@@ -18,6 +18,8 @@ from tender.audit.models import AuditEvent
 from tender.platform import Platform
 
 READERS = [Role.OFFICER, Role.AUDITOR]
+# Proofs reveal only hashes, and suppliers need them to check that their receipt stays in the log.
+PROOF_READERS = [Role.OFFICER, Role.AUDITOR, Role.SUPPLIER]
 
 
 class AuditController(Controller):
@@ -49,3 +51,46 @@ class AuditController(Controller):
         require_role(user, READERS, "verify the audit trail")
         with platform.sessions.begin() as session:
             return asdict(service.verify_stored_chain(session))
+
+    @get("/tree", sync_to_thread=True, summary="The Merkle tree head (size and root) of the log")
+    def tree(
+        self,
+        user: NamedDependency[User],
+        platform: NamedDependency[Platform],
+        size: Annotated[int | None, QueryParameter(ge=0, description="default: all")] = None,
+    ) -> dict[str, Any]:
+        require_role(user, READERS, "read the audit trail")
+        with platform.sessions.begin() as session:
+            return service.tree_head(session, size).to_json()
+
+    @get(
+        "/proofs/inclusion",
+        sync_to_thread=True,
+        summary="RFC 9162 inclusion proof of an event in the tree of a given size",
+    )
+    def inclusion(
+        self,
+        user: NamedDependency[User],
+        platform: NamedDependency[Platform],
+        seq: Annotated[int, QueryParameter(ge=1, description="the event's sequence number")],
+        size: Annotated[int | None, QueryParameter(ge=1, description="default: all")] = None,
+    ) -> dict[str, Any]:
+        require_role(user, PROOF_READERS, "ask for audit proofs")
+        with platform.sessions.begin() as session:
+            return service.inclusion(session, seq=seq, size=size)
+
+    @get(
+        "/proofs/consistency",
+        sync_to_thread=True,
+        summary="RFC 9162 consistency proof between two tree sizes",
+    )
+    def consistency(
+        self,
+        user: NamedDependency[User],
+        platform: NamedDependency[Platform],
+        old_size: Annotated[int, QueryParameter(ge=1)],
+        new_size: Annotated[int | None, QueryParameter(ge=1, description="default: all")] = None,
+    ) -> dict[str, Any]:
+        require_role(user, PROOF_READERS, "ask for audit proofs")
+        with platform.sessions.begin() as session:
+            return service.consistency(session, old_size=old_size, new_size=new_size)

@@ -18,6 +18,8 @@ from typing import Any
 
 import rfc8785
 
+from tender.audit import merkle
+
 GENESIS_HASH = "00" * 32
 CHAINED_FIELDS = ("seq", "at", "actor", "tender_id", "kind", "payload")
 
@@ -37,44 +39,58 @@ def chain_hash(prev_hash: str, event: Mapping[str, Any]) -> str:
     return hashlib.sha256(bytes.fromhex(prev_hash) + canonical_bytes(event)).hexdigest()
 
 
+def leaf_hash(event: Mapping[str, Any]) -> str:
+    """The RFC 9162 leaf hash of ``event`` (hex): SHA-256(0x00 || canonical bytes)."""
+    return merkle.leaf_hash(canonical_bytes(event)).hex()
+
+
 @dataclass(frozen=True)
 class ChainVerification:
-    """What ``verify_chain`` found. ``ok`` is true only if every event checks out."""
+    """What ``verify_chain`` found. ``ok`` is true only if every event checks out.
+
+    ``merkle_root`` is the RFC 9162 root over the events verified (hex), to compare with a
+    signed checkpoint of the same size.
+    """
 
     ok: bool
     events: int
     head: str
+    merkle_root: str
     problem: str | None = None
     bad_seq: int | None = None
 
     def describe(self) -> str:
         if self.ok:
-            return f"OK: {self.events} events, chain intact, head {self.head}"
+            return (
+                f"OK: {self.events} events, chain intact, head {self.head}, "
+                f"Merkle root {self.merkle_root}"
+            )
         return f"FAILED at event {self.bad_seq}: {self.problem}"
 
 
 def verify_chain(events: Iterable[Mapping[str, Any]]) -> ChainVerification:
-    """Check exported events (dicts with the chained fields plus ``prev_hash`` and ``hash``).
-
-    Events must come in sequence order starting at 1.
-    """
+    """Check exported events (dicts with the chained fields, ``prev_hash``, ``hash`` and
+    ``leaf_hash``), recomputing every hash; events must come in sequence order from 1."""
     prev = GENESIS_HASH
-    count = 0
+    tree = merkle.MerkleAccumulator()
+
+    def failed(problem: str, seq: object) -> ChainVerification:
+        bad = seq if isinstance(seq, int) else None
+        return ChainVerification(False, tree.size, prev, tree.root().hex(), problem, bad)
+
     for event in events:
-        count += 1
         seq = event.get("seq")
-        if seq != count:
-            return ChainVerification(
-                False, count - 1, prev, f"expected sequence number {count}, found {seq}", seq
-            )
+        if seq != tree.size + 1:
+            return failed(f"expected sequence number {tree.size + 1}, found {seq}", seq)
         if event.get("prev_hash") != prev:
-            return ChainVerification(
-                False, count - 1, prev, "its prev_hash is not the hash of the event before", seq
-            )
-        expected = chain_hash(prev, event)
+            return failed("its prev_hash is not the hash of the event before", seq)
+        body = canonical_bytes(event)
+        expected = hashlib.sha256(bytes.fromhex(prev) + body).hexdigest()
         if event.get("hash") != expected:
-            return ChainVerification(
-                False, count - 1, prev, "its content does not match its hash (it was changed)", seq
-            )
+            return failed("its content does not match its hash (it was changed)", seq)
+        leaf = merkle.leaf_hash(body)
+        if event.get("leaf_hash") != leaf.hex():
+            return failed("its leaf_hash is not the RFC 9162 hash of its content", seq)
         prev = expected
-    return ChainVerification(True, count, prev)
+        tree.append(leaf)
+    return ChainVerification(True, tree.size, prev, tree.root().hex())

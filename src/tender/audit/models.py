@@ -1,4 +1,5 @@
-"""The audit trail: one row per state change or refusal, hash-chained in sequence order."""
+"""The audit trail: one row per state change or refusal, hash-chained in sequence order and
+the leaves of an RFC 9162 Merkle tree."""
 
 from __future__ import annotations
 
@@ -24,3 +25,5 @@ class AuditEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # RFC 9162 leaf hash of the same canonical bytes: event seq is leaf seq - 1 of the tree.
+    leaf_hash: Mapped[str] = mapped_column(String(64))

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from tender.audit import merkle
 from tender.audit.chain import (
     GENESIS_HASH,
     ChainVerification,
     chain_hash,
     format_time,
+    leaf_hash,
     verify_chain,
 )
 from tender.audit.models import AuditEvent
+from tender.errors import Invalid
 
 SYSTEM_ACTOR = "system"
 # Any fixed 64-bit number: the PostgreSQL advisory lock that serialises appends.
@@ -53,7 +57,9 @@ def append(
         payload=payload or {},
         prev_hash=prev_hash,
     )
-    event.hash = chain_hash(prev_hash, to_json(event))
+    body = to_json(event)
+    event.hash = chain_hash(prev_hash, body)
+    event.leaf_hash = leaf_hash(body)
     session.add(event)
     session.flush()
     return event
@@ -70,6 +76,7 @@ def to_json(event: AuditEvent) -> dict[str, Any]:
         "payload": event.payload,
         "prev_hash": event.prev_hash,
         "hash": event.hash,
+        "leaf_hash": event.leaf_hash,
     }
 
 
@@ -86,3 +93,82 @@ def iter_events(
 def verify_stored_chain(session: Session) -> ChainVerification:
     """Recompute the whole chain from the database."""
     return verify_chain(to_json(event) for event in iter_events(session))
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """The Merkle tree over the first ``size`` events."""
+
+    size: int
+    root: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {"size": self.size, "root": self.root.hex()}
+
+
+def log_size(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+def leaf_hashes(session: Session, size: int) -> list[bytes]:
+    """The first ``size`` leaf hashes (32 bytes each), in sequence order."""
+    query = select(AuditEvent.leaf_hash).where(AuditEvent.seq <= size).order_by(AuditEvent.seq)
+    return [bytes.fromhex(h) for h in session.scalars(query.execution_options(yield_per=5000))]
+
+
+def tree_head(session: Session, size: int | None = None) -> TreeHead:
+    """The tree head at ``size`` (default: the whole log)."""
+    current = log_size(session)
+    size = current if size is None else _check_size(size, current)
+    return TreeHead(size, merkle.root(leaf_hashes(session, size)))
+
+
+def inclusion(session: Session, *, seq: int, size: int | None = None) -> dict[str, Any]:
+    """Proof that event ``seq`` (leaf ``seq - 1``) is in the tree of ``size`` events."""
+    current = log_size(session)
+    size = current if size is None else _check_size(size, current)
+    if not 1 <= seq <= size:
+        raise Invalid(
+            f"Event {seq} is not in a tree of {size} events.",
+            "An inclusion proof needs an event the tree already holds.",
+            "Ask for a size at least as large as the event's sequence number.",
+        )
+    leaves = leaf_hashes(session, size)
+    return {
+        "seq": seq,
+        "leaf_index": seq - 1,
+        "leaf_hash": leaves[seq - 1].hex(),
+        "size": size,
+        "root": merkle.root(leaves).hex(),
+        "proof": [node.hex() for node in merkle.inclusion_proof(leaves, seq - 1)],
+    }
+
+
+def consistency(session: Session, *, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+    """Proof that the tree of ``old_size`` events is a prefix of the tree of ``new_size``."""
+    current = log_size(session)
+    new_size = current if new_size is None else _check_size(new_size, current)
+    if not 1 <= old_size <= new_size:
+        raise Invalid(
+            f"No consistency proof from {old_size} to {new_size} events.",
+            "The old size must be at least 1 and at most the new size.",
+            "Ask with 1 <= old_size <= new_size.",
+        )
+    leaves = leaf_hashes(session, new_size)
+    return {
+        "old_size": old_size,
+        "new_size": new_size,
+        "old_root": merkle.root(leaves[:old_size]).hex(),
+        "new_root": merkle.root(leaves).hex(),
+        "proof": [node.hex() for node in merkle.consistency_proof(leaves, old_size)],
+    }
+
+
+def _check_size(size: int, current: int) -> int:
+    if not 0 <= size <= current:
+        raise Invalid(
+            f"The log has {current} events, not {size}.",
+            "A tree head can only be given for a size the log has reached.",
+            f"Ask for a size between 0 and {current}.",
+        )
+    return size

@@ -1,8 +1,8 @@
-"""signing certificates, signature pre-check, signed revision length
+"""signing certificates, signature pre-check, signed revision, Merkle leaves
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 14:15:26.411434
+Create Date: 2026-11-27 14:38:03.153057
 """
 
 from collections.abc import Sequence
@@ -40,6 +40,9 @@ def upgrade() -> None:
     with op.batch_alter_table('signing_certificates', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_signing_certificates_organisation'), ['organisation'], unique=False)
 
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('leaf_hash', sa.String(length=64), nullable=False))
+
     with op.batch_alter_table('bid_documents', schema=None) as batch_op:
         batch_op.add_column(sa.Column('precheck', sa.JSON(), nullable=True))
 
@@ -56,6 +59,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table('bid_documents', schema=None) as batch_op:
         batch_op.drop_column('precheck')
+
+    with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_column('leaf_hash')
 
     with op.batch_alter_table('signing_certificates', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_signing_certificates_organisation'))
