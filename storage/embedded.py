@@ -57,8 +57,10 @@ _PORT_FLAGS = (
     "filer.port.grpc",
     "s3.port.grpc",
 )
-_PORT_TAKEN = "Port allocation failed"  # what weed logs before exiting when a port is taken
-_START_ATTEMPTS = 3
+# What weed logs before exiting when a port it was given is taken by then (ports are chosen
+# free, but another process can bind one before weed does).
+_PORT_TAKEN = ("Port allocation failed", "bind: address already in use")
+_START_ATTEMPTS = 5
 _STOP_TIMEOUT = 15.0
 _LOG_TAIL_BYTES = 4096
 
@@ -175,7 +177,7 @@ class EmbeddedS3:
                 return self._config
             _terminate(process)
             tail = self._log_tail(log_start)
-            if _PORT_TAKEN in tail and attempt < _START_ATTEMPTS:
+            if any(marker in tail for marker in _PORT_TAKEN) and attempt < _START_ATTEMPTS:
                 attempt += 1  # lost a race for a port against another process: choose again
                 continue
             raise EmbeddedS3Error(
