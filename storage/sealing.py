@@ -69,11 +69,9 @@ half is stored wrapped by the platform's symmetric key (:class:`PlatformKey`); s
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import struct
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -82,6 +80,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from tender.storage.keyfile import load_or_create_secret
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -172,53 +172,13 @@ class PlatformKey:
     def load_or_create(cls, path: Path) -> PlatformKey:
         """Load the platform key from ``path``, creating the file first if it does not exist.
 
-        The file holds the key in standard base64 (44 characters) and a newline. A new file is
-        created with mode 0600, written and flushed to disk under a temporary name and then
-        hard-linked into place, so a reader never sees a half-written key, and an existing key
-        is never replaced: if two processes race to create it, both end up with the one that
-        was linked first. A missing directory for the file is created with mode 0700.
+        See :func:`tender.storage.keyfile.load_or_create_secret` for how the file is written
+        safely (mode 0600, never replaced, never seen half-written).
 
         :param path: where the key lives.
         :raises ValueError: if the file exists but does not hold a base64-encoded 32-byte key.
         """
-        try:
-            return cls._load(path)
-        except FileNotFoundError:
-            pass
-        key = cls.generate()
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        temporary = Path(name)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as file:
-                file.write(base64.b64encode(key._key).decode("ascii") + "\n")
-                file.flush()
-                os.fsync(file.fileno())
-            try:
-                path.hardlink_to(temporary)
-            except FileExistsError:
-                return cls._load(path)
-        finally:
-            temporary.unlink()
-        # Losing this key loses every tender wrapped under it: make the new name durable too.
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-        return key
-
-    @classmethod
-    def _load(cls, path: Path) -> PlatformKey:
-        text = path.read_text(encoding="ascii", errors="replace").strip()
-        try:
-            return cls(base64.b64decode(text, validate=True))
-        except ValueError as exc:  # binascii.Error is a ValueError
-            raise ValueError(
-                f"platform key file {path} does not hold a base64-encoded {_KEY_SIZE}-byte key "
-                f"({exc}); restore it from your backup, or move it away to create a new key "
-                "(tenders wrapped under the old key can then no longer be opened)"
-            ) from None
+        return cls(load_or_create_secret(path, _KEY_SIZE, what="platform key"))
 
     @property
     def fingerprint(self) -> str:
