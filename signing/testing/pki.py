@@ -41,7 +41,7 @@ from pyhanko.sign.timestamps import DummyTimeStamper, TimeStamper
 from tender.signing.signer import load_signer_pkcs12
 from tender.signing.trust import TrustStore
 
-__all__ = ["P12_PASSPHRASE", "REVOCATION_CRL", "TRUSTED_CERTIFICATES", "TestPKI"]
+__all__ = ["P12_PASSPHRASE", "PLATFORM_SEAL", "REVOCATION_CRL", "TRUSTED_CERTIFICATES", "TestPKI"]
 
 P12_PASSPHRASE = b"tender-test-only"
 """Passphrase of every PKCS#12 file :meth:`TestPKI.create` writes."""
@@ -49,6 +49,11 @@ P12_PASSPHRASE = b"tender-test-only"
 TRUSTED_CERTIFICATES = ("root", "interm")
 """The certificates written to the trust folder: the test root and its issuing CA. The
 ``untrusted-root`` hierarchy is deliberately left out."""
+
+PLATFORM_SEAL = "platform"
+"""Name of the platform's organisation seal certificate (opening records, receipts). It can
+sign (:meth:`TestPKI.signer`) but is not a supplier, so it is not in
+:attr:`TestPKI.signer_names`."""
 
 REVOCATION_CRL = "interm.crl"
 """File name, in :attr:`TestPKI.revocation_dir`, of the issuing CA's CRL."""
@@ -58,6 +63,8 @@ _CRL_REPOSITORY = ServiceLabel("interm")
 _TSA = ServiceLabel("tsa")
 # End-entity certificates that serve the PKI (time-stamps, OCSP) rather than sign bids.
 _SERVICE_CERTIFICATES = frozenset({"tsa", "interm-ocsp"})
+# Signs for the platform, not for a supplier: loadable, but kept out of `signer_names`.
+_PLATFORM_CERTIFICATES = frozenset({PLATFORM_SEAL})
 
 
 def _absolute(offset: str, reference_time: datetime) -> str:
@@ -118,7 +125,8 @@ def _issue(reference_time: datetime, service_url: str | None) -> _Issued:
     signer_names = tuple(
         name
         for name in cert_specs
-        if name not in _SERVICE_CERTIFICATES and not architecture.get_cert(CertLabel(name)).ca
+        if name not in _SERVICE_CERTIFICATES | _PLATFORM_CERTIFICATES
+        and not architecture.get_cert(CertLabel(name)).ca
     )
     return _Issued(architecture, signer_names, service_url or config["external-url-prefix"])
 
@@ -140,7 +148,9 @@ class TestPKI:
     ``untrusted-supplier`` (a hierarchy outside the trust folder). Not signers: ``tsa`` (the
     time-stamping authority, issued by the root) and ``interm-ocsp`` (the issuing CA's OCSP
     responder). Every supplier certificate points to the issuing CA's CRL and OCSP responder
-    under :attr:`service_url`.
+    under :attr:`service_url`. ``platform`` (:data:`PLATFORM_SEAL`) is the platform's
+    organisation seal, issued by the trusted issuing CA: it signs (:meth:`signer`,
+    :meth:`p12_path`) but is not one of the suppliers in :attr:`signer_names`.
     """
 
     __test__: ClassVar[bool] = False  # a library class, not a pytest test class
@@ -160,8 +170,8 @@ class TestPKI:
         """Build (or reuse, within this process) the PKI and write its files.
 
         Writes ``directory/trust/root.pem`` and ``directory/trust/interm.pem``,
-        ``directory/<name>.p12`` for every signer, encrypted with :data:`P12_PASSPHRASE`,
-        and the issuing CA's CRL as of ``reference_time`` to
+        ``directory/<name>.p12`` for every signer and for the platform seal, encrypted with
+        :data:`P12_PASSPHRASE`, and the issuing CA's CRL as of ``reference_time`` to
         ``directory/revocation/`` :data:`REVOCATION_CRL`. ``reference_time``
         (timezone-aware) anchors all validity periods and revocation times; it defaults to
         today, 00:00 UTC. ``service_url`` (e.g. ``http://127.0.0.1:8123``) is where the
@@ -179,7 +189,7 @@ class TestPKI:
         for name in TRUSTED_CERTIFICATES:
             certificate = pki.certificate(name)
             (pki.trust_dir / f"{name}.pem").write_bytes(_pem(certificate))
-        for name in pki.signer_names:
+        for name in (*pki.signer_names, PLATFORM_SEAL):
             pki.p12_path(name).write_bytes(
                 pki._issued.architecture.package_pkcs12(CertLabel(name), password=P12_PASSPHRASE)
             )
@@ -235,7 +245,7 @@ class TestPKI:
 
     @property
     def signer_names(self) -> tuple[str, ...]:
-        """Names of the end-entity certificates, i.e. everyone who can sign."""
+        """Names of the suppliers' end-entity certificates, i.e. every supplier who can sign."""
         return self._issued.signer_names
 
     def certificate(self, name: str) -> x509.Certificate:
@@ -255,12 +265,14 @@ class TestPKI:
     def signer(self, name: str) -> Signer:
         """A pyHanko signer for ``name``, carrying its chain up to and including its root.
 
-        Loaded from the PKCS#12 file, the way a supplier's signer would be.
+        Loaded from the PKCS#12 file, the way a supplier's (or the platform's) signer would be.
 
-        :raises KeyError: if ``name`` is not one of :attr:`signer_names`.
+        :raises KeyError: if ``name`` is neither one of :attr:`signer_names` nor
+            :data:`PLATFORM_SEAL`.
         """
-        if name not in self.signer_names:
-            raise KeyError(f"{name!r} is not a signer; choose one of {self.signer_names}")
+        names = (*self.signer_names, PLATFORM_SEAL)
+        if name not in names:
+            raise KeyError(f"{name!r} is not a signer; choose one of {names}")
         return load_signer_pkcs12(self.p12_path(name), P12_PASSPHRASE)
 
     def p12_path(self, name: str) -> Path:
