@@ -1,0 +1,273 @@
+"""The opening record as a PDF a person reads, sealed with the platform's PAdES signature.
+
+The JSON record (:func:`tender.opening.service.build_record`) is the authoritative one; the PDF
+shows the same facts on A4 pages. It uses only the PDF standard fonts (Helvetica, Courier), so
+the file stays small and renders the same everywhere. Those fonts cannot show scripts such as
+Chinese: such text is transliterated to Latin letters (``anyascii``), marked with an asterisk,
+and a note says the JSON record holds the exact text.
+
+The PDF is a pure function of the record (its creation date is the opening's finish time), so
+an opening that is resumed and renders again writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, BinaryIO, Final
+
+from anyascii import anyascii
+from fpdf import FPDF, FontFace
+from pyhanko.sign.signers import Signer
+from pyhanko.sign.timestamps import TimeStamper
+
+from tender.signing import Indication, sign_pdf
+
+__all__ = ["SEAL_FIELD_NAME", "render_record_pdf", "seal_record_pdf"]
+
+SEAL_FIELD_NAME: Final = "PlatformSeal"
+"""Name of the signature field that holds the platform's seal."""
+
+# fpdf2 writes standard-font text in this encoding; it covers everything Latin-1 does plus
+# the typographic dash and quotes (e.g. the em dash of a signed-note checkpoint).
+_ENCODING: Final = "windows-1252"
+_TRANSLITERATED_MARK: Final = "*"
+_MONO: Final = FontFace(family="Courier", size_pt=7.5)
+_SMALL: Final = FontFace(family="Helvetica", size_pt=8)
+_HEADINGS: Final = FontFace(family="Helvetica", emphasis="BOLD", size_pt=8, fill_color=230)
+_COLUMNS: Final = ("#", "Supplier", "File", "Size (bytes)", "Received at (UTC)", "Verdict")
+_COLUMN_WIDTHS: Final = (8, 40, 32, 18, 28, 54)  # millimetres, adding up to the text width
+_LONGEST_SHOWN: Final = 200  # characters of a checkpoint field printed whole
+
+
+def render_record_pdf(record: dict[str, Any], output: BinaryIO) -> None:
+    """Write the opening ``record`` (as built by ``build_record``) to ``output`` as a PDF.
+
+    A4 pages: the tender and its times, a table with every opened document (supplier,
+    file, size, received at, full SHA-256, verdict and its reason), the totals, and the
+    audit log head and, if the record has one, ``record["checkpoint"]`` (a mapping such as
+    ``checkpoint_summary`` makes).
+    """
+    tender = record["tender"]
+    writer = _Writer(tender["reference"])
+    pdf = writer.pdf
+    pdf.set_title(f"Opening record of tender {writer.text(tender['reference'])}")
+    pdf.set_creation_date(_parse_time(tender["opened_at"]))
+    pdf.add_page()
+
+    pdf.set_font("Helvetica", "B", 18)
+    pdf.cell(text="Opening record", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    writer.fields(
+        [
+            ("Tender reference", tender["reference"]),
+            ("Title", tender["title"]),
+            ("Tender ID", tender["id"]),
+            ("Deadline", _utc(tender["deadline"])),
+            ("Opening started", _utc(tender["opening_started_at"])),
+            ("Opening finished", _utc(tender["opened_at"])),
+            ("Record format", record["format"]),
+        ]
+    )
+
+    bids: list[dict[str, Any]] = record["bids"]
+    writer.heading(f"Bid documents ({len(bids)})")
+    if bids:
+        writer.bids_table(bids)
+    else:
+        writer.paragraph("No bid document was submitted.")
+
+    writer.heading("Totals")
+    indications = [bid["indication"] for bid in bids]
+    writer.fields(
+        [
+            ("Documents", str(len(bids))),
+            ("Passed", str(indications.count(Indication.TOTAL_PASSED.value))),
+            ("Failed", str(indications.count(Indication.TOTAL_FAILED.value))),
+            ("Indeterminate", str(indications.count(Indication.INDETERMINATE.value))),
+        ]
+    )
+
+    writer.heading("Audit trail")
+    head = record["audit_head"]
+    writer.fields([("Log head", f"event {head['seq']}"), ("Event hash", head["hash"])])
+    checkpoint = record.get("checkpoint")
+    if checkpoint is not None:
+        writer.checkpoint(checkpoint)
+
+    writer.heading("Seal")
+    writer.paragraph(
+        "This record is sealed with the platform's electronic seal (PAdES signature field "
+        f"{SEAL_FIELD_NAME}). Check it with `tender verify` or any PAdES validator; any change "
+        "to the file after sealing breaks the seal. The JSON opening record, whose SHA-256 is "
+        "in the audit log, is the authoritative copy of these facts."
+    )
+    if writer.transliterated:
+        writer.paragraph(
+            f"{_TRANSLITERATED_MARK} Transliterated to Latin letters: this PDF's standard fonts "
+            "cannot show the original script. The JSON opening record holds the exact text."
+        )
+    output.write(bytes(pdf.output()))
+
+
+def seal_record_pdf(
+    pdf: BinaryIO,
+    output: BinaryIO,
+    signer: Signer,
+    *,
+    timestamper: TimeStamper | None = None,
+) -> None:
+    """Seal the rendered record ``pdf`` (seekable) into ``output`` with the platform's
+    invisible PAdES signature in the field :data:`SEAL_FIELD_NAME`.
+
+    With ``timestamper`` the seal gets an RFC 3161 time-stamp (PAdES B-T). Runs its own event
+    loop (:func:`tender.signing.sign_pdf`): from async code, call
+    :func:`tender.signing.async_sign_pdf` with the same field name instead.
+    """
+    sign_pdf(pdf, output, signer, field_name=SEAL_FIELD_NAME, timestamper=timestamper)
+
+
+class _Writer:
+    """Lays out the record's parts, keeping track of whether anything was transliterated."""
+
+    def __init__(self, reference: str) -> None:
+        self.transliterated = False
+        self.pdf = _RecordPdf(footer_text=f"Tender {self.text(reference)} - opening record")
+        self.pdf.core_fonts_encoding = _ENCODING
+        self.pdf.set_author("Tender e-procurement platform")
+        self.pdf.set_lang("en")
+        self.pdf.set_margins(15, 15, 15)
+        self.pdf.set_auto_page_break(auto=True, margin=15)
+
+    def text(self, value: object) -> str:
+        """``value`` as text the standard fonts can show; see the module docstring."""
+        text = str(value)
+        try:
+            text.encode(_ENCODING)
+        except UnicodeEncodeError:
+            self.transliterated = True
+            return f"{_transliterate(text)} {_TRANSLITERATED_MARK}"
+        return text
+
+    def heading(self, text: str) -> None:
+        self.pdf.ln(4)
+        self.pdf.set_font("Helvetica", "B", 12)
+        self.pdf.cell(text=text, new_x="LMARGIN", new_y="NEXT")
+        self.pdf.ln(1)
+
+    def paragraph(self, text: str) -> None:
+        self.pdf.set_font("Helvetica", "", 9)
+        self.pdf.multi_cell(0, 4.5, self.text(text), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.ln(1)
+
+    def fields(self, rows: list[tuple[str, str]]) -> None:
+        """Label/value lines, values wrapped in their own column."""
+        for label, value in rows:
+            self.pdf.set_font("Helvetica", "B", 9)
+            self.pdf.cell(38, 5, label)
+            self.pdf.set_font("Helvetica", "", 9)
+            self.pdf.multi_cell(0, 5, self.text(value), align="L", new_x="LMARGIN", new_y="NEXT")
+
+    def bids_table(self, bids: list[dict[str, Any]]) -> None:
+        """One block of rows per document: the facts, its full SHA-256, the verdict's reason."""
+        self.pdf.set_font("Helvetica", "", 8)
+        span = len(_COLUMNS)
+        with self.pdf.table(
+            col_widths=_COLUMN_WIDTHS,
+            headings_style=_HEADINGS,
+            line_height=4,
+            padding=1,
+            text_align="LEFT",
+        ) as table:
+            table.row(_COLUMNS)
+            for number, bid in enumerate(bids, start=1):
+                table.row(
+                    [
+                        str(number),
+                        self.text(bid["supplier_organisation"]),
+                        self.text(bid["file_name"]),
+                        f"{bid['size']:,}",
+                        _parse_time(bid["received_at"]).strftime("%Y-%m-%d\n%H:%M:%S.%f"),
+                        _verdict(bid),
+                    ]
+                )
+                table.row().cell(f"SHA-256 {bid['receipt_sha256']}", style=_MONO, colspan=span)
+                # Only a mismatch is worth a second line: otherwise both are the same hash.
+                if bid["computed_sha256"] != bid["receipt_sha256"]:
+                    opened = bid["computed_sha256"] or "not computed (the file did not unseal)"
+                    table.row().cell(f"Opened  {opened}", style=_MONO, colspan=span)
+                details = f"Reason: {bid['reason']}"
+                if bid.get("signer_subject"):
+                    details += f"\nSigner: {bid['signer_subject']}"
+                table.row().cell(self.text(details), style=_SMALL, colspan=span)
+
+    def checkpoint(self, checkpoint: Mapping[str, Any]) -> None:
+        """The checkpoint's fields: short ones as they are, multi-line text (the signed note)
+        verbatim, and long blobs (the time-stamp token) by size and SHA-256 only, since a
+        page of base64 helps no reader and the JSON record holds it whole."""
+        self.pdf.ln(1)
+        self.pdf.set_font("Helvetica", "B", 9)
+        self.pdf.cell(text="Checkpoint at opening", new_x="LMARGIN", new_y="NEXT")
+        self.pdf.ln(1)
+        for key, value in checkpoint.items():
+            text = str(value)
+            if "\n" in text:
+                self.fields([(key, "")])
+                self.pdf.set_font("Courier", "", 7.5)
+                self.pdf.multi_cell(0, 3.5, self.text(text), new_x="LMARGIN", new_y="NEXT")
+            elif len(text) > _LONGEST_SHOWN:
+                digest = hashlib.sha256(text.encode()).hexdigest()
+                self.fields(
+                    [(key, f"SHA-256 {digest}\n({len(text)} characters, whole in the JSON)")]
+                )
+            else:
+                self.fields([(key, text)])
+
+
+class _RecordPdf(FPDF):
+    """A4 portrait with a footer naming the tender and the page."""
+
+    def __init__(self, *, footer_text: str) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self._footer_text = footer_text
+
+    def footer(self) -> None:
+        self.set_y(-10)
+        self.set_font("Helvetica", "", 7)
+        self.cell(0, 4, f"{self._footer_text} - page {self.page_no()} of {{nb}}", align="C")
+
+
+def _transliterate(text: str) -> str:
+    """``text`` with each character the encoding lacks spelt in Latin letters; neighbouring
+    spelt characters are kept apart by spaces ("Tai Wan", not "TaiWan"), so that names read as
+    syllables and long ones can wrap."""
+    pieces: list[str] = []
+    previous_spelt = False
+    for character in text:
+        try:
+            character.encode(_ENCODING)
+        except UnicodeEncodeError:
+            spelt = anyascii(character) or "?"
+            pieces.append(f" {spelt}" if previous_spelt else spelt)
+            previous_spelt = True
+        else:
+            pieces.append(character)
+            previous_spelt = False
+    return "".join(pieces)
+
+
+def _verdict(bid: Mapping[str, Any]) -> str:
+    if bid["sub_indication"]:
+        return f"{bid['indication']}\n{bid['sub_indication']}"
+    return str(bid["indication"])
+
+
+def _parse_time(text: str) -> datetime:
+    """A time in the trail's text form (``format_time``), back as an aware datetime."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def _utc(text: str) -> str:
+    """A trail time for people: ``2026-11-27 13:40:19.123456 UTC``."""
+    return _parse_time(text).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
