@@ -119,11 +119,22 @@ def settings(tmp_path: Path, migrated_url: str, s3_config: S3Config) -> Settings
 
 @pytest.fixture
 def platform(
-    settings: Settings, s3_config: S3Config, trust: TrustStore, clock: ManualClock
+    settings: Settings,
+    s3_config: S3Config,
+    trust: TrustStore,
+    test_pki: TestPKI,
+    clock: ManualClock,
 ) -> Iterator[Platform]:
     """A platform on real parts with a manual clock; jobs go to a StubBroker nobody works."""
     settings.data_dir.mkdir(parents=True)
-    built = build_platform(settings, s3=s3_config, trust=trust, broker=StubBroker(), clock=clock)
+    built = build_platform(
+        settings,
+        s3=s3_config,
+        trust=trust,
+        timestamper=test_pki.timestamper(),
+        broker=StubBroker(),
+        clock=clock,
+    )
     yield built
     built.close()
 

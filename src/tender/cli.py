@@ -17,9 +17,12 @@ from tender.accounts.models import Role
 from tender.accounts.service import create_starter_accounts, create_user
 from tender.audit import service as audit
 from tender.audit.chain import verify_chain
+from tender.audit.checkpoint import NoteSigner
+from tender.bids.receipts import verify_receipt
 from tender.clock import SystemClock
 from tender.config import Settings, SettingsError
 from tender.db import make_engine, make_sessionmaker
+from tender.storage.keyfile import load_or_create_secret
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,11 +41,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
     export = audit_sub.add_parser("export", help="write every event as JSON lines")
     export.add_argument("--out", type=Path, required=True)
+    audit_sub.add_parser("public-key", help="print the platform's public key (platform.pub)")
     verify = audit_sub.add_parser("verify", help="recompute the hash chain")
     verify.add_argument("--file", type=Path, help="an export to verify (default: the database)")
     supplier_tools.add_commands(commands)
 
+    receipt = commands.add_parser("receipt", help="check a signed receipt, offline")
+    receipt_sub = receipt.add_subparsers(dest="receipt_command", required=True)
+    receipt_verify = receipt_sub.add_parser("verify", help="check a receipt with the public key")
+    receipt_verify.add_argument("receipt", type=Path, help="the receipt JSON, or its JWS")
+    receipt_verify.add_argument("--key", type=Path, required=True, help="platform.pub")
+
     args = parser.parse_args(argv)
+    if args.command == "receipt":  # offline: no settings, no server logs
+        return _receipt_verify(args.receipt, args.key)
     if args.command in supplier_tools.COMMANDS:  # offline tools: no settings, no server logs
         return supplier_tools.run(args)
     logging.basicConfig(
@@ -70,6 +82,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return run_demo(seconds_to_deadline=args.seconds)
     if args.command == "user":
         return _add_user(settings, args.name, args.organisation, Role(args.role))
+    if args.audit_command == "public-key":
+        return _public_key(settings)
     if args.audit_command == "export":
         return _audit_export(settings, args.out)
     return _audit_verify(settings, args.file)
@@ -136,6 +150,25 @@ def _audit_export(settings: Settings, out: Path) -> int:
     engine.dispose()
     print(f"Wrote {count} events to {out}")
     return 0
+
+
+def _public_key(settings: Settings) -> int:
+    secret = load_or_create_secret(
+        settings.effective_signing_key_file, 32, what="platform signing key"
+    )
+    print(NoteSigner.from_private_bytes(settings.log_origin, secret).verifier_key())
+    return 0
+
+
+def _receipt_verify(receipt: Path, key: Path) -> int:
+    text = receipt.read_text().strip()
+    signed = json.loads(text).get("signed_receipt", "") if text.startswith("{") else text
+    checks = verify_receipt(signed or "", key.read_text().strip())
+    for check in checks:
+        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    held = bool(checks) and all(check.ok for check in checks)
+    print("The receipt holds." if held else "The receipt does NOT hold.")
+    return 0 if held else 1
 
 
 def _audit_verify(settings: Settings, file: Path | None) -> int:

@@ -42,6 +42,10 @@ class Settings:
     revocation_dir: Path | None = None  # CRLs and OCSP responses supplied offline
     revocation_fetch_hosts: str = ""  # comma-separated host[:port] the server may fetch from
     platform_key_file: Path | None = None  # empty: data_dir/platform.key
+    signing_key_file: Path | None = None  # empty: data_dir/signing.key (Ed25519)
+    log_origin: str = "tender.invalid/audit-log"  # names this log in its checkpoints
+    tsa_url: str = ""  # empty: the platform's own test TSA time-stamps checkpoints, and says so
+    checkpoint_interval_seconds: float = 3600.0
     retention_days: int = SEVEN_YEARS_DAYS
     chunk_size: int = 64 * 1024
     max_bid_bytes: int = 4 * 1024**3
@@ -83,6 +87,10 @@ class Settings:
     @property
     def effective_platform_key_file(self) -> Path:
         return self.platform_key_file or self.data_dir / "platform.key"
+
+    @property
+    def effective_signing_key_file(self) -> Path:
+        return self.signing_key_file or self.data_dir / "signing.key"
 
 
 def _parse(name: str, raw: str, type_name: object) -> object:

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import dramatiq
+from pyhanko.sign.timestamps import TimeStamper
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from tender.audit.checkpoint import NoteSigner
+from tender.audit.checkpoints import Checkpointer
 from tender.bids.precheck import PreChecker
 from tender.bids.service import BidService
 from tender.clock import Clock, SystemClock
@@ -18,6 +21,7 @@ from tender.jobs import Jobs, declare_jobs
 from tender.opening.reconciler import Reconciler
 from tender.opening.service import OpeningService
 from tender.signing import TrustStore
+from tender.storage.keyfile import load_or_create_secret
 from tender.storage.objectstore import ObjectStore, S3Config
 from tender.storage.sealing import PlatformKey
 
@@ -33,6 +37,7 @@ class Platform:
     clock: Clock
     bids: BidService
     opening: OpeningService
+    checkpoints: Checkpointer
     jobs: Jobs
 
     def reconciler(self) -> Reconciler:
@@ -40,7 +45,9 @@ class Platform:
             sessions=self.sessions,
             clock=self.clock,
             jobs=self.jobs,
+            checkpoints=self.checkpoints,
             interval=self.settings.reconcile_interval_seconds,
+            checkpoint_interval=timedelta(seconds=self.settings.checkpoint_interval_seconds),
         )
 
     def close(self) -> None:
@@ -52,6 +59,7 @@ def build_platform(
     *,
     s3: S3Config,
     trust: TrustStore,
+    timestamper: TimeStamper,
     broker: dramatiq.Broker,
     clock: Clock | None = None,
 ) -> Platform:
@@ -63,6 +71,19 @@ def build_platform(
     store.ensure_bucket(settings.bucket)
     platform_key = PlatformKey.load_or_create(settings.effective_platform_key_file)
     retention = timedelta(days=settings.retention_days)
+    signer = NoteSigner.from_private_bytes(
+        settings.log_origin,
+        load_or_create_secret(settings.effective_signing_key_file, 32, what="platform signing key"),
+    )
+    checkpoints = Checkpointer(
+        sessions=sessions,
+        store=store,
+        bucket=settings.bucket,
+        signer=signer,
+        timestamper=timestamper,
+        clock=clock,
+        retention=retention,
+    )
     bids = BidService(
         sessions=sessions,
         store=store,
@@ -72,6 +93,7 @@ def build_platform(
         chunk_size=settings.chunk_size,
         max_bytes=settings.max_bid_bytes,
         prechecker=PreChecker(trust=trust, max_bytes=settings.precheck_max_bytes),
+        checkpoints=checkpoints,
     )
     opening = OpeningService(
         sessions=sessions,
@@ -81,6 +103,7 @@ def build_platform(
         trust=trust,
         clock=clock,
         retention=retention,
+        checkpoints=checkpoints,
     )
     jobs = declare_jobs(broker, lambda tender_id: opening.open_tender(tender_id).not_due_for)
     return Platform(
@@ -93,5 +116,6 @@ def build_platform(
         clock=clock,
         bids=bids,
         opening=opening,
+        checkpoints=checkpoints,
         jobs=jobs,
     )

@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import uvicorn
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
 from tender import migrate
 from tender.app import create_app
@@ -58,6 +59,18 @@ def load_trust(settings: Settings, say: Say) -> TrustStore:
     return TrustStore.from_folder(pki_dir / "trust", revocation_dir=pki_dir / "revocation")
 
 
+def load_timestamper(settings: Settings, say: Say) -> TimeStamper:
+    """The RFC 3161 authority that time-stamps checkpoints; by default the platform's own
+    test TSA, which it says."""
+    if settings.tsa_url:
+        return HTTPTimeStamper(settings.tsa_url)
+    say(
+        "No TENDER_TSA_URL set: checkpoints are time-stamped by the platform's own TEST TSA. "
+        "Set TENDER_TSA_URL to an RFC 3161 authority for time-stamps anyone else can rely on."
+    )
+    return TestPKI.create(settings.data_dir / "test-tsa").timestamper()
+
+
 @contextmanager
 def running_platform(
     settings: Settings,
@@ -100,7 +113,14 @@ def running_platform(
             migrate.upgrade(settings.effective_database_url)
         broker = make_broker(settings.broker_url, namespace=settings.broker_namespace)
         stack.callback(broker.close)
-        platform = build_platform(settings, s3=s3, trust=trust, broker=broker, clock=clock)
+        platform = build_platform(
+            settings,
+            s3=s3,
+            trust=trust,
+            timestamper=load_timestamper(settings, say),
+            broker=broker,
+            clock=clock,
+        )
         stack.callback(platform.close)
         if worker:
             job_worker = platform.jobs.worker()

@@ -14,7 +14,7 @@ from tender.clock import SystemClock
 from tender.config import Settings
 from tender.jobs import make_broker
 from tender.platform import Platform, build_platform
-from tender.signing import TrustStore
+from tender.signing.testing import TestPKI
 from tender.storage.objectstore import S3Config
 from tender.tenders import service as tenders
 from tender.tenders.models import Tender, TenderStatus
@@ -38,12 +38,20 @@ def broker(request: pytest.FixtureRequest) -> Iterator[dramatiq.Broker]:
 
 @pytest.fixture
 def live(
-    settings: Settings, s3_config: S3Config, trust: TrustStore, broker: dramatiq.Broker
+    settings: Settings,
+    s3_config: S3Config,
+    test_pki: TestPKI,
+    broker: dramatiq.Broker,
 ) -> Iterator[Platform]:
     """A platform on the real clock, with a worker consuming the opening queue."""
     settings.data_dir.mkdir(parents=True)
     platform = build_platform(
-        settings, s3=s3_config, trust=trust, broker=broker, clock=SystemClock()
+        settings,
+        s3=s3_config,
+        trust=test_pki.trust_store(),
+        timestamper=test_pki.timestamper(),
+        broker=broker,
+        clock=SystemClock(),
     )
     worker = platform.jobs.worker()
     worker.start()

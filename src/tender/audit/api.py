@@ -6,15 +6,16 @@ import uuid
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from litestar import Controller, get
+from litestar import Controller, MediaType, get
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import FromPath, QueryParameter
 from sqlalchemy import select
 
 from tender.accounts.models import Role, User
 from tender.accounts.service import require_role
-from tender.audit import service
+from tender.audit import checkpoints, service
 from tender.audit.models import AuditEvent
+from tender.errors import NotFound
 from tender.platform import Platform
 
 READERS = [Role.OFFICER, Role.AUDITOR]
@@ -94,3 +95,37 @@ class AuditController(Controller):
         require_role(user, PROOF_READERS, "ask for audit proofs")
         with platform.sessions.begin() as session:
             return service.consistency(session, old_size=old_size, new_size=new_size)
+
+    @get(
+        "/public-key",
+        media_type=MediaType.TEXT,
+        summary="The platform's public key (C2SP verifier key), for offline checks",
+    )
+    async def public_key(self, platform: NamedDependency[Platform]) -> str:
+        return platform.checkpoints.signer.verifier_key()
+
+    @get("/checkpoints/latest", sync_to_thread=True, summary="The newest signed checkpoint")
+    def latest_checkpoint(
+        self, user: NamedDependency[User], platform: NamedDependency[Platform]
+    ) -> dict[str, Any]:
+        require_role(user, PROOF_READERS, "read checkpoints")
+        with platform.sessions.begin() as session:
+            record = checkpoints.latest(session)
+            if record is None:
+                raise NotFound(
+                    "No checkpoint has been issued yet.",
+                    "The first is issued with the first receipt, deadline or opening.",
+                    "Try again later.",
+                )
+            return record.to_json()
+
+    @get("/checkpoints/{size:int}", sync_to_thread=True, summary="The checkpoint at a tree size")
+    def checkpoint(
+        self,
+        size: FromPath[int],
+        user: NamedDependency[User],
+        platform: NamedDependency[Platform],
+    ) -> dict[str, Any]:
+        require_role(user, PROOF_READERS, "read checkpoints")
+        with platform.sessions.begin() as session:
+            return checkpoints.at_size(session, size).to_json()

@@ -349,6 +349,11 @@ class NoteVerifier:
         """The 4-byte key ID."""
         return self._key_id
 
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        """The Ed25519 key itself, for other signatures made with it (receipts)."""
+        return self._key
+
     def verifier_key(self) -> str:
         """This key as a verifier key string (the inverse of :meth:`parse`)."""
         return (

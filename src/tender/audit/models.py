@@ -3,11 +3,12 @@ the leaves of an RFC 9162 Merkle tree."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Uuid
+from sqlalchemy import JSON, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tender.db import Base, UTCDateTime
@@ -27,3 +28,30 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     # RFC 9162 leaf hash of the same canonical bytes: event seq is leaf seq - 1 of the tree.
     leaf_hash: Mapped[str] = mapped_column(String(64))
+
+
+class CheckpointRecord(Base):
+    """A signed tree head: the C2SP signed note, its RFC 3161 token, and its locked copy."""
+
+    __tablename__ = "checkpoints"
+
+    size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str] = mapped_column(Text)
+    timestamp_token: Mapped[bytes] = mapped_column(LargeBinary)
+    object_key: Mapped[str] = mapped_column(String(300))
+    object_version: Mapped[str] = mapped_column(String(200))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "root": self.root,
+            "issued_at": self.issued_at.isoformat(),
+            "reason": self.reason,
+            "note": self.note,
+            "timestamp_token": base64.b64encode(self.timestamp_token).decode("ascii"),
+            "object_key": self.object_key,
+            "object_version": self.object_version,
+        }

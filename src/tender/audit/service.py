@@ -28,6 +28,13 @@ SYSTEM_ACTOR = "system"
 _APPEND_LOCK_KEY = 0x7E4DE2A0D17
 
 
+def lock_log(session: Session) -> None:
+    """Hold the log still until the transaction ends: appends wait, so what is read is one
+    consistent prefix. PostgreSQL: an advisory lock; SQLite: BEGIN IMMEDIATE already did."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+
+
 def append(
     session: Session,
     *,
@@ -42,8 +49,7 @@ def append(
     Appends are serialised: on PostgreSQL by a transaction-scoped advisory lock, on SQLite by the
     write lock every transaction takes at BEGIN IMMEDIATE.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+    lock_log(session)
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()

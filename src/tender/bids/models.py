@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Uuid
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tender.db import Base, UTCDateTime
@@ -34,3 +34,5 @@ class BidDocument(Base):
     audit_seq: Mapped[int] = mapped_column()
     # The advisory signature pre-check's verdict (never any content); see bids.precheck.
     precheck: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The platform-signed receipt (compact JWS); see bids.receipts.
+    signed_receipt: Mapped[str | None] = mapped_column(Text)

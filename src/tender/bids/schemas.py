@@ -50,6 +50,14 @@ class Receipt:
     audit_seq: int
     audit_hash: str
     signature_precheck: PreCheck | None
+    leaf_index: int
+    # A signed checkpoint covering the receipt's audit event, and the RFC 9162 inclusion proof
+    # of that event in it (given when the bid is received).
+    checkpoint: dict[str, Any] | None = None
+    inclusion_proof: list[str] | None = None
+    # All of the above, signed by the platform: a compact JWS (EdDSA) whose payload is the
+    # RFC 8785 JSON of the receipt. It alone is what `tender receipt verify` trusts.
+    signed_receipt: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ receipt.
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -25,9 +26,11 @@ from tender.accounts.models import Role, User
 from tender.accounts.service import require_role, signer_binding
 from tender.audit import service as audit
 from tender.audit.chain import format_time
+from tender.audit.checkpoints import Checkpointer, checkpoint_summary
 from tender.audit.models import AuditEvent
 from tender.bids.models import BidDocument
 from tender.bids.precheck import PreChecker, signed_file_name
+from tender.bids.receipts import receipt_payload
 from tender.bids.schemas import BidSummary, PreCheck, Receipt
 from tender.clock import Clock
 from tender.errors import Invalid, TenderClosed, Unavailable
@@ -38,6 +41,7 @@ from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender
 
 MAX_FILE_NAME = 255
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,7 @@ class BidService:
     chunk_size: int
     max_bytes: int
     prechecker: PreChecker
+    checkpoints: Checkpointer
 
     async def submit(
         self,
@@ -219,7 +224,37 @@ class BidService:
             retain_until=retain_until,
             precheck=precheck.to_json(),
         )
-        return await anyio.to_thread.run_sync(self._record, supplier, document)
+        receipt = await anyio.to_thread.run_sync(self._record, supplier, document)
+        return await anyio.to_thread.run_sync(self._prove_and_sign, receipt)
+
+    def _prove_and_sign(self, receipt: Receipt) -> Receipt:
+        """Add a signed checkpoint and the inclusion proof to the receipt, and sign it all.
+
+        The bid is already recorded: if this fails, the receipt goes back unproven (the proof
+        can be asked for later) rather than making the supplier think the bid was lost.
+        """
+        try:
+            checkpoint = self.checkpoints.issue("receipt")
+        except Exception:
+            log.exception(
+                "no checkpoint for receipt %s; returned without proof", receipt.receipt_id
+            )
+            return receipt
+        with self.sessions.begin() as session:
+            proof = audit.inclusion(session, seq=receipt.audit_seq, size=checkpoint.size)
+            event = session.get(AuditEvent, receipt.audit_seq)
+            document = session.get(BidDocument, receipt.receipt_id)
+            assert event is not None
+            assert document is not None
+            proven = replace(
+                receipt,
+                checkpoint=checkpoint_summary(checkpoint),
+                inclusion_proof=proof["proof"],
+            )
+            document.signed_receipt = self.checkpoints.sign_json(
+                receipt_payload(proven, audit.to_json(event))
+            )
+            return replace(proven, signed_receipt=document.signed_receipt)
 
     def _check_window(
         self, supplier: User, tender_id: uuid.UUID, file_name: str
@@ -344,6 +379,8 @@ def _receipt(tender: Tender, supplier: User, document: BidDocument, event: Audit
         audit_seq=event.seq,
         audit_hash=event.hash,
         signature_precheck=PreCheck.from_json(document.precheck) if document.precheck else None,
+        leaf_index=event.seq - 1,
+        signed_receipt=document.signed_receipt,
     )
 
 

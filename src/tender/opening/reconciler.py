@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tender.audit.checkpoints import Checkpointer
 from tender.clock import Clock
 from tender.jobs import Jobs
 from tender.tenders.service import tenders_due_for_opening
@@ -16,15 +18,25 @@ log = logging.getLogger(__name__)
 
 
 class Reconciler:
-    """Every ``interval`` seconds, asks for the opening of each tender past its deadline."""
+    """Every ``interval`` seconds, asks for the opening of each tender past its deadline, and
+    issues a signed checkpoint when one is due."""
 
     def __init__(
-        self, *, sessions: sessionmaker[Session], clock: Clock, jobs: Jobs, interval: float
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        jobs: Jobs,
+        checkpoints: Checkpointer,
+        interval: float,
+        checkpoint_interval: timedelta,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._jobs = jobs
+        self._checkpoints = checkpoints
         self._interval = interval
+        self._checkpoint_interval = checkpoint_interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -52,6 +64,8 @@ class Reconciler:
         while True:  # a round at start-up too: tenders may have come due while we were down
             try:
                 self.run_once()
+                # Signed tree heads at an interval too, so a quiet log is still pinned down.
+                self._checkpoints.issue_if_due(self._checkpoint_interval)
             except Exception:  # keep reconciling; the next round may succeed
                 log.exception("reconciler round failed")
             if self._stop.wait(self._interval):

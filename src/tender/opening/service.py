@@ -25,7 +25,8 @@ from tender.accounts.models import Role, User
 from tender.accounts.service import require_role, signer_binding
 from tender.audit import service as audit
 from tender.audit.chain import format_time
-from tender.audit.models import AuditEvent
+from tender.audit.checkpoints import Checkpointer, checkpoint_summary
+from tender.audit.models import AuditEvent, CheckpointRecord
 from tender.bids.models import BidDocument
 from tender.bids.precheck import signed_file_name
 from tender.bids.service import documents_to_open
@@ -74,6 +75,7 @@ class OpeningService:
     trust: TrustStore
     clock: Clock
     retention: timedelta
+    checkpoints: Checkpointer
 
     def open_tender(self, tender_id: uuid.UUID) -> OpeningOutcome:
         """Open ``tender_id`` if its deadline has passed; a no-op once it is opened."""
@@ -84,7 +86,8 @@ class OpeningService:
             now = self.clock.now()
             if now < tender.deadline:
                 return OpeningOutcome(tender.id, tender.status, 0, tender.deadline - now)
-            if tender.status == TenderStatus.PUBLISHED:
+            starting = tender.status == TenderStatus.PUBLISHED
+            if starting:
                 self._start(session, tender, now)
             tender_key = TenderKey.unwrap(
                 tender.wrapped_private_key, self.platform_key, context=key_context(tender.id)
@@ -95,6 +98,9 @@ class OpeningService:
                 d.supplier_id: signer_binding(session, _organisation(session, d.supplier_id))
                 for d in pending
             }
+        if starting:
+            # The deadline's checkpoint: every bid received is in the signed tree from here on.
+            self.checkpoints.issue("deadline")
         partners = _signature_partners(documents)
         for document in pending:
             result = self._open_document(
@@ -104,10 +110,12 @@ class OpeningService:
                 get_tender(session, tender_id, for_update=True)
                 if session.get(OpeningResult, document.id) is None:
                     self._record_result(session, document, result)
+        # Issued before the finishing transaction, which it would otherwise wait for.
+        checkpoint = self.checkpoints.issue("opening")
         with self.sessions.begin() as session:
             tender = get_tender(session, tender_id, for_update=True)
             if tender.status != TenderStatus.OPENED:
-                self._finish(session, tender)
+                self._finish(session, tender, checkpoint)
             return OpeningOutcome(tender.id, tender.status, len(pending))
 
     def _start(self, session: Session, tender: Tender, now: datetime) -> None:
@@ -232,10 +240,11 @@ class OpeningService:
             },
         )
 
-    def _finish(self, session: Session, tender: Tender) -> None:
+    def _finish(self, session: Session, tender: Tender, checkpoint: CheckpointRecord) -> None:
         now = self.clock.now()
         tender.opened_at = now
         record = build_record(session, tender)
+        record["checkpoint"] = checkpoint_summary(checkpoint)
         body = json.dumps(record, sort_keys=True, indent=2, ensure_ascii=False).encode()
         sha256 = hashlib.sha256(body).hexdigest()
         key = f"tenders/{tender.id}/opening-record.json"
