@@ -1,0 +1,359 @@
+"""What the audit trail costs: appending events, and verifying a large exported trail offline.
+
+1. Append throughput. Writer threads call ``tender.audit.service.append``, each event in its own
+   transaction as the platform does (one session, ``session.begin()``, commit), with a fixed
+   clock, on a fresh PostgreSQL database (created as ``tender_bench_<random>``, migrated with
+   ``tender.migrate.upgrade``, dropped at the end) and on a fresh SQLite file for comparison.
+   Appends are serialised (an advisory lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so
+   more writers mostly measure how well the lock hands over. Each backend's chain is then checked
+   with ``verify_stored_chain``; the script stops if it is not intact and complete.
+2. Offline verification. ``--verify-events`` events are generated the way ``chain.py`` expects
+   (chain hash and leaf hash computed once while generating) and written to a JSON-lines file,
+   then streamed back into ``verify_chain``, which recomputes every chain hash and the Merkle
+   root. The baseline is bare ``hashlib.sha256`` over the same leaf bytes (0x00 + canonical
+   bytes), held in memory: the hashing floor no verifier can go below. Reading and parsing the
+   file alone is timed too, to show how much of the gap is JSON.
+
+Every ratio is against a baseline measured in the same run.
+
+Run: ``.venv/bin/python bench/audit.py [--events 2000] [--writers 1,8]
+[--verify-events 1000000]``. Not a test: timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import resource
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from tender import migrate
+from tender.audit import merkle
+from tender.audit.chain import GENESIS_HASH, canonical_bytes, format_time, verify_chain
+from tender.audit.service import append, verify_stored_chain
+from tender.clock import ManualClock
+from tender.db import make_engine, make_sessionmaker
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TENDER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+CLOCK = ManualClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+SEED = 20261127
+
+
+# -- 1. Appends ---------------------------------------------------------------------------------
+
+
+def append_round(sessions: sessionmaker[Session], writers: int, events: int) -> float:
+    """Seconds for ``writers`` threads to append ``events`` events in all, one transaction each.
+
+    The clock starts when every thread is ready and stops when the last one is done."""
+    counts = [events // writers + (1 if i < events % writers else 0) for i in range(writers)]
+    ready = threading.Barrier(writers + 1)
+    errors: list[BaseException] = []
+
+    def work(index: int, count: int) -> None:
+        tender_id = uuid.UUID(int=SEED + index)
+        ready.wait()
+        try:
+            for number in range(count):
+                with sessions() as session, session.begin():
+                    append(
+                        session,
+                        kind="bid.read",
+                        actor=f"user:bench-{index}",
+                        at=CLOCK.now(),
+                        tender_id=tender_id,
+                        payload={
+                            "receipt_id": str(uuid.UUID(int=number)),
+                            "file_name": f"bid-{number}.pdf",
+                            "as_received": False,
+                            "bytes": 100_000 + number,
+                        },
+                    )
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=work, args=(index, count), daemon=True)
+        for index, count in enumerate(counts)
+    ]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        sys.exit(f"{len(errors)} of {writers} writers failed; first: {errors[0]!r}")
+    return elapsed
+
+
+def bench_appends(
+    name: str, url: str, writer_counts: list[int], events: int
+) -> list[tuple[str, int, float]]:
+    """Rows (backend, writers, seconds) for ``url``, already migrated; checks the chain after."""
+    # A pool as large as the writers, so that no round pays for reconnecting.
+    engine = make_engine(url, pool_size=max(writer_counts), max_overflow=0)
+    try:
+        sessions = make_sessionmaker(engine)
+        # Untimed: open every pooled connection and warm SQLAlchemy's statement caches.
+        warmup = 2 * max(writer_counts)
+        append_round(sessions, max(writer_counts), warmup)
+        rows = [
+            (name, writers, append_round(sessions, writers, events)) for writers in writer_counts
+        ]
+        with sessions() as session, session.begin():
+            start = time.perf_counter()
+            result = verify_stored_chain(session)
+            seconds = time.perf_counter() - start
+        expected = warmup + events * len(writer_counts)
+        if not result.ok or result.events != expected:
+            sys.exit(
+                f"{name}: chain check failed ({expected} events expected): {result.describe()}"
+            )
+        print(
+            f"{name}: verify_stored_chain OK over {result.events} events "
+            f"({result.events / seconds:,.0f} events/s)"
+        )
+        return rows
+    finally:
+        engine.dispose()
+
+
+def fresh_postgres() -> tuple[str, str]:
+    """Create ``tender_bench_<random>``; return its name and SQLAlchemy URL."""
+    name = f"tender_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
+    return name, url.render_as_string(hide_password=False)
+
+
+def drop_postgres(name: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def postgres_version() -> str:
+    with psycopg.connect(POSTGRES_ADMIN_URL) as connection:
+        number = connection.info.server_version  # e.g. 160004
+    return f"{number // 10000}.{number % 10000}"
+
+
+# -- 2. Offline verification --------------------------------------------------------------------
+
+KINDS = ("tender.created", "bid.received", "bid.read", "bid.refused", "tender.opened")
+FILE_NAMES = ("offer.pdf", "Angebot-Müller.pdf", "oferta_técnica.pdf", "bid-final-v2.pdf")
+
+
+def make_event(seq: int, rng: random.Random, tenders: list[str], start: datetime) -> dict[str, Any]:
+    """One event's chained fields, shaped like the platform's own events."""
+    kind = KINDS[rng.randrange(len(KINDS))]
+    tender_id = tenders[rng.randrange(len(tenders))]
+    payload: dict[str, Any]
+    if kind == "tender.created":
+        payload = {
+            "reference": f"T-2026-{seq:07d}",
+            "title": "Road maintenance, lot 3",
+            "deadline": format_time(start + timedelta(days=30)),
+            "public_key": rng.randbytes(32).hex(),
+        }
+    elif kind == "tender.opened":
+        payload = {"bids": rng.randrange(1, 40), "late": rng.randrange(3)}
+    else:
+        payload = {
+            "receipt_id": str(uuid.UUID(int=rng.getrandbits(128))),
+            "file_name": FILE_NAMES[rng.randrange(len(FILE_NAMES))],
+            "as_received": kind == "bid.read" and rng.random() < 0.1,
+            "bytes": rng.randrange(10_000, 50_000_000),
+        }
+    return {
+        "seq": seq,
+        "at": format_time(start + timedelta(microseconds=1237 * seq)),
+        "actor": f"user:{rng.randrange(1000):04d}",
+        "tender_id": None if rng.random() < 0.05 else tender_id,  # some events are platform-wide
+        "kind": kind,
+        "payload": payload,
+    }
+
+
+def generate(path: Path, count: int) -> tuple[list[bytes], str, str]:
+    """Write ``count`` exported events to ``path`` (JSON lines), hashing each once.
+
+    Returns the leaf bytes (0x00 + canonical bytes) for the baseline, the chain head and the
+    Merkle root, to compare with what ``verify_chain`` finds."""
+    rng = random.Random(SEED)  # noqa: S311 -- reproducible test data, not secrets
+    tenders = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(200)]
+    start = CLOCK.now()
+    sha256, tree, leaves = hashlib.sha256, merkle.MerkleAccumulator(), []
+    prev = GENESIS_HASH
+    with path.open("w", encoding="utf-8") as out:
+        for seq in range(1, count + 1):
+            event = make_event(seq, rng, tenders, start)
+            leaf_bytes = b"\x00" + canonical_bytes(event)
+            digest = sha256(bytes.fromhex(prev) + leaf_bytes[1:]).hexdigest()
+            leaf = sha256(leaf_bytes).digest()
+            event["prev_hash"], event["hash"], event["leaf_hash"] = prev, digest, leaf.hex()
+            out.write(json.dumps(event, separators=(",", ":")))
+            out.write("\n")
+            leaves.append(leaf_bytes)
+            tree.append(leaf)
+            prev = digest
+    return leaves, prev, tree.root().hex()
+
+
+def stream(path: Path) -> Iterator[dict[str, Any]]:
+    """The exported events, one line at a time: never the whole trail in memory."""
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            yield json.loads(line)
+
+
+def timed(run: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = run()
+    return time.perf_counter() - start, result
+
+
+def bench_verify(count: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="tender-bench-") as folder:
+        path = Path(folder) / "audit.jsonl"
+        generating, (leaves, head, root) = timed(lambda: generate(path, count))
+        size = path.stat().st_size
+
+        def bare() -> int:
+            sha256 = hashlib.sha256
+            for data in leaves:
+                sha256(data).digest()
+            return len(leaves)
+
+        baseline, _ = timed(bare)
+        parsing, parsed = timed(lambda: sum(1 for _ in stream(path)))
+        verifying, result = timed(lambda: verify_chain(stream(path)))
+    if parsed != count:
+        sys.exit(f"read back {parsed} events, not {count}; stopping")
+    if not (
+        result.ok and result.events == count and result.head == head and result.merkle_root == root
+    ):
+        sys.exit(f"verify_chain disagrees with the generator: {result.describe()}")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(
+        f"\n{count:,} events generated in {generating:.1f} s "
+        f"({size / 2**20:,.0f} MiB of JSON lines); verify_chain OK, head and Merkle root "
+        f"match; peak RSS {rss:,.0f} MiB"
+    )
+    rows = [
+        ("bare hashlib SHA-256 of leaf bytes (in memory)", baseline),
+        ("read + json.loads of the JSON lines only", parsing),
+        ("verify_chain over the JSON lines (chain+Merkle)", verifying),
+    ]
+    print(f"{'offline verification':48} {'seconds':>8} {'events/s':>12} {'vs bare':>9}")
+    for name, seconds in rows:
+        print(f"{name:48} {seconds:8.2f} {count / seconds:12,.0f} {seconds / baseline:8.1f}x")
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+def writer_list(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("give positive writer counts, comma-separated")
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--events", type=int, default=2000, help="events appended per round (default 2000)"
+    )
+    parser.add_argument(
+        "--writers",
+        type=writer_list,
+        default=[1, 8],
+        help="writer thread counts, one round each (default 1,8)",
+    )
+    parser.add_argument(
+        "--verify-events",
+        type=int,
+        default=1_000_000,
+        help="events in the offline verification (default 1000000; 0 skips it)",
+    )
+    parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite comparison")
+    args = parser.parse_args()
+    if args.events < max(args.writers):
+        parser.error("--events must be at least the largest writer count")
+    if args.verify_events < 0:
+        parser.error("--verify-events must not be negative")
+
+    began = time.perf_counter()
+    cores = os.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    print(
+        f"Python {sys.version.split()[0]}, {cores} cores ({usable} usable), "
+        f"PostgreSQL {postgres_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"SQLAlchemy {version('sqlalchemy')}, rfc8785 {version('rfc8785')}"
+    )
+
+    rows: list[tuple[str, int, float]] = []
+    name, url = fresh_postgres()
+    try:
+        migrate.upgrade(url)
+        rows += bench_appends("PostgreSQL", url, args.writers, args.events)
+    finally:
+        drop_postgres(name)
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory(prefix="tender-bench-") as folder:
+            url = f"sqlite:///{Path(folder) / 'tender.db'}"
+            migrate.upgrade(url)
+            rows += bench_appends("SQLite", url, args.writers, args.events)
+
+    base_name, base_writers, base_seconds = rows[0]
+    base_rate = args.events / base_seconds
+    print(
+        f"\n{args.events} appends per round, one transaction each, fixed clock "
+        "(ms/event = wall time / events)"
+    )
+    print(
+        f"{'backend':12} {'writers':>7} {'seconds':>8} {'events/s':>10} "
+        f"{'ms/event':>9} {'vs base':>8}"
+    )
+    for backend, writers, seconds in rows:
+        rate = args.events / seconds
+        print(
+            f"{backend:12} {writers:7} {seconds:8.2f} {rate:10,.0f} "
+            f"{seconds * 1000 / args.events:9.2f} {rate / base_rate:7.2f}x"
+        )
+    print(
+        f"(base: {base_name}, {base_writers} writer{'s' * (base_writers != 1)}; higher is faster)"
+    )
+
+    if args.verify_events:
+        bench_verify(args.verify_events)
+    print(f"\ntotal {time.perf_counter() - began:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
