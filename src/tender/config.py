@@ -43,6 +43,8 @@ class Settings:
     revocation_fetch_hosts: str = ""  # comma-separated host[:port] the server may fetch from
     platform_key_file: Path | None = None  # empty: data_dir/platform.key
     signing_key_file: Path | None = None  # empty: data_dir/signing.key (Ed25519)
+    platform_p12: Path | None = None  # the platform's organisation seal (opening record PDFs)
+    platform_p12_password_file: Path | None = None
     log_origin: str = "tender.invalid/audit-log"  # names this log in its checkpoints
     tsa_url: str = ""  # empty: the platform's own test TSA time-stamps checkpoints, and says so
     checkpoint_interval_seconds: float = 3600.0

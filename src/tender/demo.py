@@ -7,6 +7,7 @@ table and the audit-chain check. Exits 0 only when every outcome is the expected
 
 from __future__ import annotations
 
+import io
 import logging
 import tempfile
 import time
@@ -18,9 +19,11 @@ import httpx
 from asn1crypto import pem
 
 from tender.accounts.service import create_starter_accounts
+from tender.bids.receipts import verify_receipt
 from tender.config import Settings
 from tender.runtime import running_platform, serving
-from tender.signing.testing import TestPKI, signed_pdf
+from tender.signing import Indication, verify_document
+from tender.signing.testing import P12_PASSPHRASE, TestPKI, signed_pdf
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -66,8 +69,15 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
         print(
             "Made a throw-away PKI: a trusted root and intermediate, suppliers, and an untrusted CA"
         )
+        password_file = root / "platform-p12-password"
+        password_file.write_bytes(P12_PASSPHRASE)
         settings = Settings(
-            data_dir=root / "var", trust_dir=pki.trust_dir, reconcile_interval_seconds=2
+            data_dir=root / "var",
+            trust_dir=pki.trust_dir,
+            revocation_dir=pki.revocation_dir,
+            platform_p12=pki.p12_path("platform"),
+            platform_p12_password_file=password_file,
+            reconcile_interval_seconds=2,
         )
         with running_platform(settings, say=print) as platform, serving(platform) as base:
             with platform.sessions.begin() as session:
@@ -89,6 +99,7 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                 client.post(f"/api/tenders/{tender_id}/publish", headers=_auth(officer))
                 print(f"Tender DEMO-2026-001 published; deadline {deadline:%H:%M:%S.%f} UTC")
 
+                receipts: dict[str, dict[str, Any]] = {}
                 for name, token, signer in (
                     ("Alpha Engineering", alice, "supplier-a"),
                     ("Beta Builders", bob, "untrusted-supplier"),
@@ -103,6 +114,7 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                         f"/api/tenders/{tender_id}/bids/bid.pdf", headers=_auth(token), content=body
                     )
                     receipt = answer.json()
+                    receipts[name] = receipt
                     print(
                         f"{name} submitted bid.pdf ({len(body)} bytes, signed by {signer}): "
                         f"HTTP {answer.status_code}, receipt {receipt.get('receipt_id')}, "
@@ -158,6 +170,29 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                     verdicts.get("Beta Builders Ltd", ("", False))[0] == "INDETERMINATE",
                 )
                 check("Gamma's late bid is not in the opening", "Gamma Works Ltd" not in verdicts)
+
+                sealed = client.get(
+                    f"/api/tenders/{tender_id}/opening/record.pdf", headers=_auth(auditor)
+                ).content
+                seal = verify_document(
+                    io.BytesIO(sealed), trust=pki.trust_store(), at=datetime.now(UTC)
+                )
+                print(
+                    f"Opening record PDF ({len(sealed)} bytes): seal {seal.indication.value}, "
+                    f"by {seal.signer_subject}"
+                )
+                check(
+                    "the opening record PDF carries a valid platform seal",
+                    seal.indication == Indication.TOTAL_PASSED,
+                )
+
+                public_key = client.get("/api/audit/public-key").text
+                print(f"Platform public key: {public_key}")
+                print("Alpha's receipt, checked offline with nothing but that key:")
+                held = verify_receipt(receipts["Alpha Engineering"]["signed_receipt"], public_key)
+                for step in held:
+                    print(f"  {'PASS' if step.ok else 'FAIL'}  {step.name}: {step.detail}")
+                check("Alpha's signed receipt holds offline", all(step.ok for step in held))
 
                 chain = client.get("/api/audit/verify", headers=_auth(auditor)).json()
                 events = client.get("/api/audit/events", headers=_auth(auditor)).json()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import dramatiq
+from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import TimeStamper
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,6 +61,7 @@ def build_platform(
     s3: S3Config,
     trust: TrustStore,
     timestamper: TimeStamper,
+    seal: Signer,
     broker: dramatiq.Broker,
     clock: Clock | None = None,
 ) -> Platform:
@@ -104,6 +106,7 @@ def build_platform(
         clock=clock,
         retention=retention,
         checkpoints=checkpoints,
+        seal=seal,
     )
     jobs = declare_jobs(broker, lambda tender_id: opening.open_tender(tender_id).not_due_for)
     return Platform(

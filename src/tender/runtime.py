@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import uvicorn
+from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
 from tender import migrate
@@ -22,8 +23,8 @@ from tender.clock import Clock
 from tender.config import Settings, SettingsError
 from tender.jobs import make_broker
 from tender.platform import Platform, build_platform
-from tender.signing import TrustStore
-from tender.signing.testing import TestPKI
+from tender.signing import TrustStore, load_signer_pkcs12
+from tender.signing.testing import P12_PASSPHRASE, TestPKI
 from tender.storage.embedded import EmbeddedS3
 from tender.storage.objectstore import S3Config
 
@@ -57,6 +58,29 @@ def load_trust(settings: Settings, say: Say) -> TrustStore:
         "(its suppliers' .p12 files are there). Never use this in production."
     )
     return TrustStore.from_folder(pki_dir / "trust", revocation_dir=pki_dir / "revocation")
+
+
+def load_seal(settings: Settings, say: Say) -> Signer:
+    """The platform's organisation seal that signs opening records.
+
+    The embedded default uses the test PKI's ``platform`` certificate, and says so; anything
+    else refuses to start without ``TENDER_PLATFORM_P12``.
+    """
+    if settings.platform_p12 is not None:
+        password_file = settings.platform_p12_password_file
+        password = password_file.read_bytes().strip() if password_file else None
+        try:
+            return load_signer_pkcs12(settings.platform_p12, password)
+        except ValueError as exc:
+            raise SettingsError(f"TENDER_PLATFORM_P12 cannot be used: {exc}") from exc
+    if not settings.embedded:
+        raise SettingsError(
+            "TENDER_PLATFORM_P12 is not set. Opening records are sealed with the platform's "
+            "organisation certificate; set it to that .p12 (and TENDER_PLATFORM_P12_PASSWORD_FILE "
+            "to a file holding its password)."
+        )
+    say("Opening records are sealed with the TEST PKI's platform certificate.")
+    return load_signer_pkcs12(settings.data_dir / "test-pki" / "platform.p12", P12_PASSPHRASE)
 
 
 def load_timestamper(settings: Settings, say: Say) -> TimeStamper:
@@ -118,6 +142,7 @@ def running_platform(
             s3=s3,
             trust=trust,
             timestamper=load_timestamper(settings, say),
+            seal=load_seal(settings, say),
             broker=broker,
             clock=clock,
         )

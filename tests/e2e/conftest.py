@@ -18,7 +18,7 @@ from tender import migrate
 from tender.accounts.service import create_starter_accounts
 from tender.config import Settings
 from tender.runtime import running_platform, serving
-from tender.signing.testing import TestPKI
+from tender.signing.testing import P12_PASSPHRASE, TestPKI
 from tender.storage.objectstore import S3Config
 
 
@@ -51,6 +51,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         TENDER_BROKER_URL=settings.broker_url,
         TENDER_BROKER_NAMESPACE=settings.broker_namespace,
         TENDER_TRUST_DIR=str(settings.trust_dir or ""),
+        TENDER_PLATFORM_P12=str(settings.platform_p12 or ""),
+        TENDER_PLATFORM_P12_PASSWORD_FILE=str(settings.platform_p12_password_file or ""),
         TENDER_RECONCILE_INTERVAL_SECONDS=str(settings.reconcile_interval_seconds),
         TENDER_HOST=settings.host,
         TENDER_PORT=str(settings.port),
@@ -62,6 +64,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
 def e2e_settings(
     tmp_path: Path, database_url: str, s3_config: S3Config, test_pki: TestPKI
 ) -> Settings:
+    password_file = tmp_path / "platform-p12-password"
+    password_file.write_bytes(P12_PASSPHRASE)
     return Settings(
         data_dir=tmp_path / "var",
         database_url=database_url,
@@ -70,6 +74,8 @@ def e2e_settings(
         s3_secret_key=s3_config.secret_key,
         bucket=f"e2e-{datetime.now(UTC):%H%M%S%f}",
         trust_dir=test_pki.trust_dir,
+        platform_p12=test_pki.p12_path("platform"),
+        platform_p12_password_file=password_file,
         reconcile_interval_seconds=1.0,
     )
 

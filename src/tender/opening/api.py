@@ -32,6 +32,23 @@ class OpeningController(Controller):
             return platform.opening.stored_record(session, tender_id)
 
     @get(
+        "/record.pdf",
+        sync_to_thread=True,
+        media_type="application/pdf",
+        summary="The opening record as a PDF sealed by the platform (officers and auditors)",
+    )
+    def record_pdf(
+        self,
+        tender_id: FromPath[uuid.UUID],
+        user: NamedDependency[User],
+        platform: NamedDependency[Platform],
+    ) -> Stream:
+        require_role(user, [Role.OFFICER, Role.AUDITOR], "read opening records")
+        with platform.sessions.begin() as session:
+            chunks = platform.opening.stored_record_pdf(session, tender_id)
+        return Stream(chunks, media_type="application/pdf")
+
+    @get(
         "/documents/{receipt_id:uuid}",
         sync_to_thread=True,
         summary="Read an opened bid document (officers and auditors; audited)",

@@ -38,4 +38,8 @@ class OpeningRecord(Base):
     object_key: Mapped[str] = mapped_column(String(300))
     object_version: Mapped[str] = mapped_column(String(200))
     sha256: Mapped[str] = mapped_column(String(64))
+    # The same record as a PDF for people, sealed with the platform's PAdES signature.
+    pdf_object_key: Mapped[str] = mapped_column(String(300))
+    pdf_object_version: Mapped[str] = mapped_column(String(200))
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

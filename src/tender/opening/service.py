@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
+from pyhanko.sign.signers import Signer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +34,7 @@ from tender.bids.service import documents_to_open
 from tender.clock import Clock
 from tender.errors import Conflict, NotFound
 from tender.opening.models import OpeningRecord, OpeningResult
+from tender.opening.record_pdf import render_record_pdf, seal_record_pdf
 from tender.signing import (
     DocumentReport,
     Indication,
@@ -76,6 +78,7 @@ class OpeningService:
     clock: Clock
     retention: timedelta
     checkpoints: Checkpointer
+    seal: Signer  # the platform's organisation seal, for the opening record PDF
 
     def open_tender(self, tender_id: uuid.UUID) -> OpeningOutcome:
         """Open ``tender_id`` if its deadline has passed; a no-op once it is opened."""
@@ -241,26 +244,31 @@ class OpeningService:
         )
 
     def _finish(self, session: Session, tender: Tender, checkpoint: CheckpointRecord) -> None:
+        """Write the opening record, as JSON and as a PDF sealed by the platform, both under
+        Object Lock with their hashes in the log; then mark the tender opened."""
         now = self.clock.now()
         tender.opened_at = now
         record = build_record(session, tender)
         record["checkpoint"] = checkpoint_summary(checkpoint)
         body = json.dumps(record, sort_keys=True, indent=2, ensure_ascii=False).encode()
-        sha256 = hashlib.sha256(body).hexdigest()
-        key = f"tenders/{tender.id}/opening-record.json"
-        stored = self.store.put_locked(
-            self.bucket,
-            key,
-            io.BytesIO(body),
-            length=len(body),
-            retain_until=tender.deadline + self.retention,
+        rendered, sealed = io.BytesIO(), io.BytesIO()
+        render_record_pdf(record, rendered)
+        rendered.seek(0)
+        seal_record_pdf(rendered, sealed, self.seal, timestamper=self.checkpoints.timestamper)
+        retain_until = tender.deadline + self.retention
+        json_copy = self._lock(f"tenders/{tender.id}/opening-record.json", body, retain_until)
+        pdf_copy = self._lock(
+            f"tenders/{tender.id}/opening-record.pdf", sealed.getvalue(), retain_until
         )
         session.add(
             OpeningRecord(
                 tender_id=tender.id,
-                object_key=key,
-                object_version=stored.version_id,
-                sha256=sha256,
+                object_key=json_copy.key,
+                object_version=json_copy.version_id,
+                sha256=json_copy.sha256,
+                pdf_object_key=pdf_copy.key,
+                pdf_object_version=pdf_copy.version_id,
+                pdf_sha256=pdf_copy.sha256,
                 created_at=now,
             )
         )
@@ -272,12 +280,20 @@ class OpeningService:
             at=now,
             tender_id=tender.id,
             payload={
-                "record_sha256": sha256,
-                "record_object_version": stored.version_id,
+                "record_sha256": json_copy.sha256,
+                "record_object_version": json_copy.version_id,
+                "record_pdf_sha256": pdf_copy.sha256,
+                "record_pdf_object_version": pdf_copy.version_id,
                 "documents": len(bids),
                 "passed": sum(1 for bid in bids if bid["indication"] == Indication.TOTAL_PASSED),
             },
         )
+
+    def _lock(self, key: str, body: bytes, retain_until: datetime) -> _Locked:
+        stored = self.store.put_locked(
+            self.bucket, key, io.BytesIO(body), length=len(body), retain_until=retain_until
+        )
+        return _Locked(key, stored.version_id, hashlib.sha256(body).hexdigest())
 
     def document_for_evaluation(
         self,
@@ -334,8 +350,12 @@ class OpeningService:
         sealed = self.store.iter_version(self.bucket, document.object_key, document.object_version)
         return document.file_name, _first_bytes(unseal(sealed, tender_key), limit)
 
-    def stored_record(self, session: Session, tender_id: uuid.UUID) -> dict[str, Any]:
-        """The opening record as written to locked storage, checked against its recorded hash."""
+    def stored_record_pdf(self, session: Session, tender_id: uuid.UUID) -> Iterator[bytes]:
+        """The sealed PDF of the opening record, streamed from locked storage."""
+        row = self._record_row(session, tender_id)
+        return self.store.iter_version(self.bucket, row.pdf_object_key, row.pdf_object_version)
+
+    def _record_row(self, session: Session, tender_id: uuid.UUID) -> OpeningRecord:
         tender = get_tender(session, tender_id)
         row = session.get(OpeningRecord, tender_id)
         if row is None:
@@ -345,10 +365,15 @@ class OpeningService:
                 "Try again after the deadline.",
                 tender_id=tender.id,
             )
+        return row
+
+    def stored_record(self, session: Session, tender_id: uuid.UUID) -> dict[str, Any]:
+        """The opening record as written to locked storage, checked against its recorded hash."""
+        row = self._record_row(session, tender_id)
         body = b"".join(self.store.iter_version(self.bucket, row.object_key, row.object_version))
         if hashlib.sha256(body).hexdigest() != row.sha256:
             raise OpeningRecordMismatchError(
-                f"The stored opening record of tender {tender.reference} does not match the "
+                f"The stored opening record of tender {tender_id} does not match the "
                 "hash written when it was opened: the stored copy or the database was altered. "
                 "Report this to the auditor; the audit trail holds the original hash."
             )
@@ -423,6 +448,13 @@ def _first_bytes(chunks: Iterator[bytes], limit: int | None) -> Iterator[bytes]:
         remaining -= min(len(chunk), remaining)
         if remaining == 0:
             return
+
+
+@dataclass(frozen=True)
+class _Locked:
+    key: str
+    version_id: str
+    sha256: str
 
 
 class _UnsealError(Exception):
