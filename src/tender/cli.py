@@ -16,12 +16,14 @@ from tender import migrate, supplier_tools
 from tender.accounts.models import Role
 from tender.accounts.service import create_starter_accounts, create_user
 from tender.audit import service as audit
+from tender.audit.bundle import export_bundle, verify_bundle
 from tender.audit.chain import verify_chain
 from tender.audit.checkpoint import NoteSigner
 from tender.bids.receipts import verify_receipt
 from tender.clock import SystemClock
 from tender.config import Settings, SettingsError
 from tender.db import make_engine, make_sessionmaker
+from tender.errors import Refusal
 from tender.storage.keyfile import load_or_create_secret
 
 
@@ -39,11 +41,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     user.add_argument("--role", required=True, choices=[r.value for r in Role])
     audit_cmd = commands.add_parser("audit", help="export or verify the audit trail")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
-    export = audit_sub.add_parser("export", help="write every event as JSON lines")
-    export.add_argument("--out", type=Path, required=True)
+    export = audit_sub.add_parser(
+        "export", help="write the auditor's bundle (-o bundle.zip), or every event as JSON lines"
+    )
+    written = export.add_mutually_exclusive_group(required=True)
+    written.add_argument("-o", "--output", type=Path, help="the bundle to write (a .zip)")
+    written.add_argument("--out", type=Path, help="write only the events, as JSON lines")
+    export.add_argument("--tender", help="the tender reference (default: every tender)")
     audit_sub.add_parser("public-key", help="print the platform's public key (platform.pub)")
-    verify = audit_sub.add_parser("verify", help="recompute the hash chain")
-    verify.add_argument("--file", type=Path, help="an export to verify (default: the database)")
+    verify = audit_sub.add_parser(
+        "verify", help="check a bundle offline (BUNDLE --key), or recompute the hash chain"
+    )
+    verify.add_argument("bundle", type=Path, nargs="?", help="a bundle.zip to check offline")
+    verify.add_argument("--key", type=Path, help="platform.pub, for a bundle")
+    verify.add_argument("--file", type=Path, help="a JSON-lines export (default: the database)")
     supplier_tools.add_commands(commands)
 
     receipt = commands.add_parser("receipt", help="check a signed receipt, offline")
@@ -55,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "receipt":  # offline: no settings, no server logs
         return _receipt_verify(args.receipt, args.key)
+    if args.command == "audit" and args.audit_command == "verify" and args.bundle is not None:
+        if args.key is None:  # offline too: the key is all a bundle is checked with
+            parser.error("tender audit verify BUNDLE needs --key platform.pub")
+        return _bundle_verify(args.bundle, args.key)
     if args.command in supplier_tools.COMMANDS:  # offline tools: no settings, no server logs
         return supplier_tools.run(args)
     logging.basicConfig(
@@ -84,6 +99,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return _add_user(settings, args.name, args.organisation, Role(args.role))
     if args.audit_command == "public-key":
         return _public_key(settings)
+    if args.audit_command == "export" and args.output is not None:
+        return _bundle_export(settings, args.tender, args.output)
     if args.audit_command == "export":
         return _audit_export(settings, args.out)
     return _audit_verify(settings, args.file)
@@ -150,6 +167,38 @@ def _audit_export(settings: Settings, out: Path) -> int:
     engine.dispose()
     print(f"Wrote {count} events to {out}")
     return 0
+
+
+def _bundle_export(settings: Settings, tender: str | None, out: Path) -> int:
+    from tender.runtime import running_platform
+
+    def say(text: str) -> None:  # keep stdout for the result, as the other commands do
+        print(text, file=sys.stderr)
+
+    with running_platform(
+        settings, worker=False, reconciler=False, migrate_schema=False, say=say
+    ) as platform:
+        try:
+            export_bundle(platform, tender_reference=tender, out=out)
+        except Refusal as refusal:
+            print(f"tender: {refusal}", file=sys.stderr)
+            return 1
+    print(f"Wrote the audit bundle of {tender or 'every tender'} to {out}")
+    return 0
+
+
+def _bundle_verify(bundle: Path, key: Path) -> int:
+    checks = verify_bundle(bundle, key.read_text().strip())
+    for check in checks:
+        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    failed = sum(not check.ok for check in checks)
+    held = bool(checks) and not failed
+    print(
+        f"The bundle holds: {len(checks)} checks passed."
+        if held
+        else f"The bundle does NOT hold: {failed} of {len(checks)} checks failed."
+    )
+    return 0 if held else 1
 
 
 def _public_key(settings: Settings) -> int:
