@@ -35,7 +35,7 @@ from certomancer.registry import (
 )
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from pyhanko.sign.signers import Signer
+from pyhanko.sign.signers import Signer, SimpleSigner
 from pyhanko.sign.timestamps import DummyTimeStamper, TimeStamper
 
 from tender.signing.signer import load_signer_pkcs12
@@ -61,6 +61,8 @@ REVOCATION_CRL = "interm.crl"
 _ARCHITECTURE = ArchLabel("tender-test")
 _CRL_REPOSITORY = ServiceLabel("interm")
 _TSA = ServiceLabel("tsa")
+TSA_CERTIFICATE = "tsa"
+"""Name of the time-stamping authority's certificate (and of its ``.p12``)."""
 # End-entity certificates that serve the PKI (time-stamps, OCSP) rather than sign bids.
 _SERVICE_CERTIFICATES = frozenset({"tsa", "interm-ocsp"})
 # Signs for the platform, not for a supplier: loadable, but kept out of `signer_names`.
@@ -170,7 +172,8 @@ class TestPKI:
         """Build (or reuse, within this process) the PKI and write its files.
 
         Writes ``directory/trust/root.pem`` and ``directory/trust/interm.pem``,
-        ``directory/<name>.p12`` for every signer and for the platform seal, encrypted with
+        ``directory/<name>.p12`` for every signer, the platform seal and the TSA (so a
+        time-stamper can be loaded again later: see :meth:`load_timestamper`), encrypted with
         :data:`P12_PASSPHRASE`, and the issuing CA's CRL as of ``reference_time`` to
         ``directory/revocation/`` :data:`REVOCATION_CRL`. ``reference_time``
         (timezone-aware) anchors all validity periods and revocation times; it defaults to
@@ -189,7 +192,7 @@ class TestPKI:
         for name in TRUSTED_CERTIFICATES:
             certificate = pki.certificate(name)
             (pki.trust_dir / f"{name}.pem").write_bytes(_pem(certificate))
-        for name in (*pki.signer_names, PLATFORM_SEAL):
+        for name in (*pki.signer_names, PLATFORM_SEAL, TSA_CERTIFICATE):
             pki.p12_path(name).write_bytes(
                 pki._issued.architecture.package_pkcs12(CertLabel(name), password=P12_PASSPHRASE)
             )
@@ -237,6 +240,15 @@ class TestPKI:
             tsa_cert=self.certificate("tsa"),
             tsa_key=self._issued.architecture.key_set.get_private_key(tsa.signing_key),
         )
+
+    @staticmethod
+    def load_timestamper(directory: Path) -> TimeStamper:
+        """The test TSA of a PKI that :meth:`create` wrote to ``directory`` earlier (perhaps in
+        another process), loaded from its ``.p12``: tokens from it keep chaining to that PKI's
+        root across restarts."""
+        tsa = load_signer_pkcs12(directory / f"{TSA_CERTIFICATE}.p12", P12_PASSPHRASE)
+        assert isinstance(tsa, SimpleSigner)  # what load_signer_pkcs12 builds
+        return DummyTimeStamper(tsa_cert=tsa.signing_cert, tsa_key=tsa.signing_key)
 
     @property
     def trust_dir(self) -> Path:

@@ -25,6 +25,7 @@ from tender.jobs import make_broker
 from tender.platform import Platform, build_platform
 from tender.signing import TrustStore, load_signer_pkcs12
 from tender.signing.testing import P12_PASSPHRASE, TestPKI
+from tender.signing.testing.pki import TSA_CERTIFICATE
 from tender.storage.embedded import EmbeddedS3
 from tender.storage.objectstore import S3Config
 
@@ -88,11 +89,14 @@ def load_timestamper(settings: Settings, say: Say) -> TimeStamper:
     test TSA, which it says."""
     if settings.tsa_url:
         return HTTPTimeStamper(settings.tsa_url)
+    pki_dir = settings.data_dir / "test-pki"
+    if not (pki_dir / f"{TSA_CERTIFICATE}.p12").is_file():
+        TestPKI.create(pki_dir)
     say(
-        "No TENDER_TSA_URL set: checkpoints are time-stamped by the platform's own TEST TSA. "
+        f"No TENDER_TSA_URL set: checkpoints are time-stamped by the TEST TSA in {pki_dir}. "
         "Set TENDER_TSA_URL to an RFC 3161 authority for time-stamps anyone else can rely on."
     )
-    return TestPKI.create(settings.data_dir / "test-tsa").timestamper()
+    return TestPKI.load_timestamper(pki_dir)
 
 
 @contextmanager
