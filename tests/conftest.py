@@ -132,6 +132,7 @@ def platform(
         s3=s3_config,
         trust=trust,
         timestamper=test_pki.timestamper(),
+        timestamp_trust=test_pki.trust_store(),
         seal=test_pki.signer("platform"),
         broker=StubBroker(),
         clock=clock,

@@ -47,6 +47,7 @@ class Settings:
     platform_p12_password_file: Path | None = None
     log_origin: str = "tender.invalid/audit-log"  # names this log in its checkpoints
     tsa_url: str = ""  # empty: the platform's own test TSA time-stamps checkpoints, and says so
+    tsa_trust_dir: Path | None = None  # the TSA's CA certificates (default: trust_dir)
     checkpoint_interval_seconds: float = 3600.0
     retention_days: int = SEVEN_YEARS_DAYS
     chunk_size: int = 64 * 1024

@@ -61,6 +61,7 @@ def build_platform(
     s3: S3Config,
     trust: TrustStore,
     timestamper: TimeStamper,
+    timestamp_trust: TrustStore,
     seal: Signer,
     broker: dramatiq.Broker,
     clock: Clock | None = None,
@@ -83,6 +84,7 @@ def build_platform(
         bucket=settings.bucket,
         signer=signer,
         timestamper=timestamper,
+        timestamp_trust=timestamp_trust,
         clock=clock,
         retention=retention,
     )

@@ -84,11 +84,18 @@ def load_seal(settings: Settings, say: Say) -> Signer:
     return load_signer_pkcs12(settings.data_dir / "test-pki" / "platform.p12", P12_PASSPHRASE)
 
 
-def load_timestamper(settings: Settings, say: Say) -> TimeStamper:
-    """The RFC 3161 authority that time-stamps checkpoints; by default the platform's own
-    test TSA, which it says."""
+def load_timestamper(settings: Settings, say: Say) -> tuple[TimeStamper, TrustStore]:
+    """The RFC 3161 authority that time-stamps checkpoints and seals, and the anchors its
+    certificate chains to; by default the test PKI's TSA, which it says."""
     if settings.tsa_url:
-        return HTTPTimeStamper(settings.tsa_url)
+        anchors = settings.tsa_trust_dir or settings.trust_dir
+        if anchors is None:
+            raise SettingsError(
+                "TENDER_TSA_URL is set but not TENDER_TSA_TRUST_DIR: auditors need the "
+                "authorities the time-stamps chain to. Set it to a folder of their PEM/DER "
+                "certificates."
+            )
+        return HTTPTimeStamper(settings.tsa_url), TrustStore.from_folder(anchors)
     pki_dir = settings.data_dir / "test-pki"
     if not (pki_dir / f"{TSA_CERTIFICATE}.p12").is_file():
         TestPKI.create(pki_dir)
@@ -96,7 +103,7 @@ def load_timestamper(settings: Settings, say: Say) -> TimeStamper:
         f"No TENDER_TSA_URL set: checkpoints are time-stamped by the TEST TSA in {pki_dir}. "
         "Set TENDER_TSA_URL to an RFC 3161 authority for time-stamps anyone else can rely on."
     )
-    return TestPKI.load_timestamper(pki_dir)
+    return TestPKI.load_timestamper(pki_dir), TrustStore.from_folder(pki_dir / "trust")
 
 
 @contextmanager
@@ -141,11 +148,13 @@ def running_platform(
             migrate.upgrade(settings.effective_database_url)
         broker = make_broker(settings.broker_url, namespace=settings.broker_namespace)
         stack.callback(broker.close)
+        timestamper, timestamp_trust = load_timestamper(settings, say)
         platform = build_platform(
             settings,
             s3=s3,
             trust=trust,
-            timestamper=load_timestamper(settings, say),
+            timestamper=timestamper,
+            timestamp_trust=timestamp_trust,
             seal=load_seal(settings, say),
             broker=broker,
             clock=clock,

@@ -8,11 +8,13 @@ import hashlib
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from asn1crypto import pem
 
 from tender.audit import merkle
+from tender.audit.bundle import verify_bundle
 from tender.config import Settings
 from tender.demo import wait_for_status
 from tender.signing.testing import TestPKI, signed_pdf
@@ -48,7 +50,9 @@ def e2e_settings(e2e_settings: Settings, request: pytest.FixtureRequest) -> Sett
 
 
 @pytest.mark.slow
-def test_signed_bid_in_sealed_opened_at_deadline_audited(site: Site, test_pki: TestPKI) -> None:
+def test_signed_bid_in_sealed_opened_at_deadline_audited(
+    site: Site, test_pki: TestPKI, tmp_path: Path
+) -> None:
     client, auth = site.client, site.auth
     assert client.get("/schema/openapi.json").status_code == 200
 
@@ -142,6 +146,17 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(site: Site, test_pki: T
     )
     assert evaluated.status_code == 200
     assert evaluated.content == valid
+
+    # An auditor takes the bundle away and checks it with nothing but the platform's key.
+    bundle = tmp_path / "bundle.zip"
+    exported = client.get(
+        "/api/audit/export", headers=auth(site.auditor), params={"tender": "E2E-1"}
+    )
+    assert exported.status_code == 200
+    bundle.write_bytes(exported.content)
+    public_key = client.get("/api/audit/public-key").text
+    failed = [c for c in verify_bundle(bundle, public_key) if not c.ok]
+    assert failed == []
 
     chain = client.get("/api/audit/verify", headers=auth(site.auditor)).json()
     assert chain["ok"] is True

@@ -50,6 +50,7 @@ def live(
         s3=s3_config,
         trust=test_pki.trust_store(),
         timestamper=test_pki.timestamper(),
+        timestamp_trust=test_pki.trust_store(),
         seal=test_pki.signer("platform"),
         broker=broker,
         clock=SystemClock(),

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Annotated, Any
+from pathlib import Path
+from typing import IO, Annotated, Any
 
 from litestar import Controller, MediaType, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
+from litestar.response import Stream
 from sqlalchemy import select
 
 from tender.accounts.models import Role, User
 from tender.accounts.service import require_role
 from tender.audit import checkpoints, service
+from tender.audit.bundle import export_bundle
 from tender.audit.models import AuditEvent
 from tender.errors import NotFound
 from tender.platform import Platform
@@ -129,3 +134,32 @@ class AuditController(Controller):
         require_role(user, PROOF_READERS, "read checkpoints")
         with platform.sessions.begin() as session:
             return checkpoints.at_size(session, size).to_json()
+
+    @get(
+        "/export",
+        sync_to_thread=True,
+        media_type="application/zip",
+        summary="The audit bundle (tender-audit-bundle/1), for offline verification (auditors)",
+    )
+    def export(
+        self,
+        user: NamedDependency[User],
+        platform: NamedDependency[Platform],
+        tender: Annotated[str | None, QueryParameter(description="a tender reference")] = None,
+    ) -> Stream:
+        require_role(user, [Role.AUDITOR], "export the audit trail")
+        spool = tempfile.NamedTemporaryFile(suffix=".zip")  # noqa: SIM115 - closed by _chunks
+        export_bundle(platform, tender_reference=tender, out=Path(spool.name))
+        return Stream(
+            _chunks(spool),
+            media_type="application/zip",
+            headers={"Content-Disposition": 'attachment; filename="audit-bundle.zip"'},
+        )
+
+
+def _chunks(spool: IO[bytes], size: int = 1024 * 1024) -> Iterator[bytes]:
+    """Stream a temporary file, then close (and so delete) it."""
+    with spool:
+        spool.seek(0)
+        while chunk := spool.read(size):
+            yield chunk

@@ -152,9 +152,11 @@ def export_bundle(platform: Platform, *, tender_reference: str | None, out: Path
                     for event in audit.iter_events(session)
                 ),
             )
+        timestamp_trust = platform.checkpoints.timestamp_trust
         certificates = {
-            "trust": platform.trust.roots,
-            "intermediates": platform.trust.intermediates,
+            # The anchors signatures chain to, and those the time-stamping authority chains to.
+            "trust": (*platform.trust.roots, *timestamp_trust.roots),
+            "intermediates": (*platform.trust.intermediates, *timestamp_trust.intermediates),
             "tsa": tuple(c for token in tokens for c in _token_certificates(token)),
         }
         for folder, found in certificates.items():

@@ -32,6 +32,7 @@ from tender.audit.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from tender.audit.models import CheckpointRecord
 from tender.clock import Clock
 from tender.errors import NotFound
+from tender.signing import TrustStore
 from tender.storage.objectstore import ObjectStore
 
 
@@ -42,6 +43,8 @@ class Checkpointer:
     bucket: str
     signer: NoteSigner
     timestamper: TimeStamper
+    # The authorities the time-stamping authority's certificate chains to (for auditors).
+    timestamp_trust: TrustStore
     clock: Clock
     retention: timedelta
 
