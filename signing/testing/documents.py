@@ -8,7 +8,7 @@ from io import BytesIO
 from tender.signing.signer import async_sign_pdf, sign_pdf
 from tender.signing.testing.pki import TestPKI
 
-__all__ = ["async_signed_pdf", "make_pdf", "signed_pdf"]
+__all__ = ["async_signed_pdf", "make_pdf", "pdf_from_objects", "signed_pdf"]
 
 
 def _literal(line: str) -> bytes:
@@ -34,7 +34,15 @@ def make_pdf(text: str) -> bytes:
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         b"<< /Length %d >>\nstream\n%b\nendstream" % (len(content), content),
     ]
-    # Written by hand (it is that small) so that the bytes are plain and predictable.
+    return pdf_from_objects(objects, file_id=hashlib.md5(content, usedforsecurity=False).digest())
+
+
+def pdf_from_objects(objects: list[bytes], *, file_id: bytes | None = None) -> bytes:
+    """A classic PDF file (header, ``objects`` numbered from 1, xref table, trailer).
+
+    Object 1 must be the catalog. Written by hand (it is that small) so that the bytes are
+    plain and predictable; tests use it to build exactly the file they need.
+    """
     pdf = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -43,12 +51,11 @@ def make_pdf(text: str) -> bytes:
     xref_offset = len(pdf)
     pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    file_id = hashlib.md5(content, usedforsecurity=False).hexdigest().encode()
-    pdf += b"trailer\n<< /Size %d /Root 1 0 R /ID [<%b> <%b>] >>\n" % (
-        len(objects) + 1,
-        file_id,
-        file_id,
-    )
+    identifier = b""
+    if file_id is not None:
+        hex_id = file_id.hex().encode()
+        identifier = b" /ID [<%b> <%b>]" % (hex_id, hex_id)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R%b >>\n" % (len(objects) + 1, identifier)
     pdf += b"startxref\n%d\n%%%%EOF\n" % xref_offset
     return bytes(pdf)
 

@@ -20,6 +20,7 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from tender.signing import DocumentReport, Indication, SubIndication, signed_revision_length
 from tender.signing.signer import sign_pdf
 from tender.signing.testing import TestPKI, make_pdf, signed_pdf
+from tender.signing.testing.documents import pdf_from_objects
 
 Verify = Callable[..., DocumentReport]
 FAILED = Indication.TOTAL_FAILED
@@ -281,23 +282,15 @@ def _deflated_zeros(size: int, chunk: int = 16 * MiB) -> bytes:
 
 def _pdf_with_content(encoded: bytes) -> bytes:
     # Like make_pdf, but the page content is ``encoded`` behind /FlateDecode.
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%b\nendstream" % (len(encoded), encoded),
-    ]
-    pdf = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(pdf))
-        pdf += b"%d 0 obj\n%b\nendobj\n" % (number, body)
-    xref_offset = len(pdf)
-    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1)
-    pdf += b"startxref\n%d\n%%%%EOF\n" % xref_offset
-    return bytes(pdf)
+    return pdf_from_objects(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n%b\nendstream"
+            % (len(encoded), encoded),
+        ]
+    )
 
 
 def test_decompression_bomb_in_the_signed_revision_is_never_inflated(

@@ -273,9 +273,7 @@ class NoteSigner:
 
     def verifier_key(self) -> str:
         """The verifier key to publish: ``name+<hex key ID>+base64(0x01 || public key)``."""
-        return (
-            f"{self._name}+{self._key_id.hex()}+{_b64encode(bytes([ALG_ED25519]) + self._public)}"
-        )
+        return NoteVerifier(self._name, self._public).verifier_key()
 
     def sign(self, text: str) -> str:
         """Sign ``text`` and return the signed note (signed-note, "Format" and "Signatures").
