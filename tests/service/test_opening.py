@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -260,3 +261,9 @@ def test_evaluators_read_the_signed_revision_and_reads_are_audited(
             receipt_id=receipt.receipt_id,
             as_received=False,
         )
+
+
+def test_an_opening_message_for_an_unknown_tender_is_ignored(platform: Platform) -> None:
+    outcome = platform.opening.open_tender(uuid.uuid4())
+    assert outcome.status == "unknown"
+    assert outcome.not_due_for is None

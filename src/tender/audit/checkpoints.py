@@ -23,6 +23,7 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pyhanko.sign.timestamps import TimeStamper
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender.audit import jws
@@ -49,55 +50,63 @@ class Checkpointer:
     retention: timedelta
 
     def issue(self, reason: str) -> CheckpointRecord:
-        """Sign the current tree head (or return the checkpoint already issued at its size)."""
+        """Sign the current tree head (or return the checkpoint already issued at its size).
+
+        The log is held still only while its head is read; signing, the time-stamp request
+        (a network call in production) and the locked copy happen after, so appends never wait
+        on the time-stamping authority.
+        """
         with self.sessions.begin() as session:
             audit.lock_log(session)
             head = audit.tree_head(session)
             existing = session.get(CheckpointRecord, head.size)
             if existing is not None:
                 return existing
-            now = self.clock.now()
-            note = sign_checkpoint(
-                self.signer,
-                Checkpoint(
-                    origin=self.signer.name,
-                    size=head.size,
-                    root=head.root,
-                    extensions=(f"time {format_time(now)}",),
-                ),
-            )
-            token = asyncio.run(
-                self.timestamper.async_timestamp(hashlib.sha256(note.encode()).digest(), "sha256")
-            ).dump()
-            key = f"audit/checkpoints/{head.size:012d}.json"
-            body = json.dumps(
-                {
-                    "note": note,
-                    "timestamp_token": base64.b64encode(token).decode("ascii"),
-                    "issued_at": format_time(now),
-                    "reason": reason,
-                },
-                indent=2,
-            ).encode()
-            stored = self.store.put_locked(
-                self.bucket,
-                key,
-                io.BytesIO(body),
-                length=len(body),
-                retain_until=now + self.retention,
-            )
-            record = CheckpointRecord(
+        now = self.clock.now()
+        note = sign_checkpoint(
+            self.signer,
+            Checkpoint(
+                origin=self.signer.name,
                 size=head.size,
-                root=head.root.hex(),
-                issued_at=now,
-                reason=reason,
-                note=note,
-                timestamp_token=token,
-                object_key=key,
-                object_version=stored.version_id,
-            )
-            session.add(record)
-            return record
+                root=head.root,
+                extensions=(f"time {format_time(now)}",),
+            ),
+        )
+        token = asyncio.run(
+            self.timestamper.async_timestamp(hashlib.sha256(note.encode()).digest(), "sha256")
+        ).dump()
+        key = f"audit/checkpoints/{head.size:012d}.json"
+        body = json.dumps(
+            {
+                "note": note,
+                "timestamp_token": base64.b64encode(token).decode("ascii"),
+                "issued_at": format_time(now),
+                "reason": reason,
+            },
+            indent=2,
+        ).encode()
+        stored = self.store.put_locked(
+            self.bucket, key, io.BytesIO(body), length=len(body), retain_until=now + self.retention
+        )
+        record = CheckpointRecord(
+            size=head.size,
+            root=head.root.hex(),
+            issued_at=now,
+            reason=reason,
+            note=note,
+            timestamp_token=token,
+            object_key=key,
+            object_version=stored.version_id,
+        )
+        try:
+            with self.sessions.begin() as session:
+                session.add(record)
+        except IntegrityError:
+            # Another process issued this size meanwhile: theirs stands (our locked copy is an
+            # extra version nobody points at).
+            with self.sessions.begin() as session:
+                return at_size(session, head.size)
+        return record
 
     def sign_json(self, document: dict[str, Any]) -> str:
         """``document`` as RFC 8785 JSON in a compact JWS signed with the platform's key."""

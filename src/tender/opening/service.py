@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -50,6 +51,7 @@ from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender, key_context
 
 RECORD_FORMAT = "tender-opening-record/1"
+log = logging.getLogger(__name__)
 
 
 class OpeningRecordMismatchError(RuntimeError):
@@ -83,6 +85,11 @@ class OpeningService:
     def open_tender(self, tender_id: uuid.UUID) -> OpeningOutcome:
         """Open ``tender_id`` if its deadline has passed; a no-op once it is opened."""
         with self.sessions.begin() as session:
+            if session.get(Tender, tender_id) is None:
+                # A message for a tender this database does not have (another environment's,
+                # or a restored backup): nothing to open, and retrying will not change that.
+                log.error("opening requested for unknown tender %s; ignored", tender_id)
+                return OpeningOutcome(tender_id, "unknown", 0)
             tender = get_tender(session, tender_id, for_update=True)
             if tender.status in (TenderStatus.DRAFT, TenderStatus.OPENED):
                 return OpeningOutcome(tender.id, tender.status, 0)
