@@ -124,15 +124,13 @@ def leaf_hashes(session: Session, size: int) -> list[bytes]:
 
 def tree_head(session: Session, size: int | None = None) -> TreeHead:
     """The tree head at ``size`` (default: the whole log)."""
-    current = log_size(session)
-    size = current if size is None else _check_size(size, current)
+    size = _resolve_size(session, size)
     return TreeHead(size, merkle.root(leaf_hashes(session, size)))
 
 
 def inclusion(session: Session, *, seq: int, size: int | None = None) -> dict[str, Any]:
     """Proof that event ``seq`` (leaf ``seq - 1``) is in the tree of ``size`` events."""
-    current = log_size(session)
-    size = current if size is None else _check_size(size, current)
+    size = _resolve_size(session, size)
     if not 1 <= seq <= size:
         raise Invalid(
             f"Event {seq} is not in a tree of {size} events.",
@@ -152,8 +150,7 @@ def inclusion(session: Session, *, seq: int, size: int | None = None) -> dict[st
 
 def consistency(session: Session, *, old_size: int, new_size: int | None = None) -> dict[str, Any]:
     """Proof that the tree of ``old_size`` events is a prefix of the tree of ``new_size``."""
-    current = log_size(session)
-    new_size = current if new_size is None else _check_size(new_size, current)
+    new_size = _resolve_size(session, new_size)
     if not 1 <= old_size <= new_size:
         raise Invalid(
             f"No consistency proof from {old_size} to {new_size} events.",
@@ -170,7 +167,11 @@ def consistency(session: Session, *, old_size: int, new_size: int | None = None)
     }
 
 
-def _check_size(size: int, current: int) -> int:
+def _resolve_size(session: Session, size: int | None) -> int:
+    """``size``, or the whole log's for None; refused if the log has not reached it."""
+    current = log_size(session)
+    if size is None:
+        return current
     if not 0 <= size <= current:
         raise Invalid(
             f"The log has {current} events, not {size}.",
