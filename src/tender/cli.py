@@ -84,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # the embedded SQLite file lives there
         migrate.upgrade(settings.effective_database_url)
         print(f"Database is at the newest schema: {settings.effective_database_url}")
         return 0

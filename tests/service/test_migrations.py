@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -20,3 +25,17 @@ def test_upgrade_head_leaves_nothing_for_autogenerate(migrated_url: str) -> None
 
     assert differences == []
     assert set(Base.metadata.tables) <= tables
+
+
+def test_migrate_works_in_a_fresh_checkout_with_no_var_folder(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TENDER_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "tender.cli", "migrate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "var" / "tender.db").is_file()
