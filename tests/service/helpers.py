@@ -15,10 +15,11 @@ from tender.audit.models import AuditEvent
 from tender.bids.schemas import Receipt
 from tender.clock import ManualClock
 from tender.platform import Platform
-from tender.signing.testing import TestPKI
+from tender.signing.testing import TestPKI, signed_pdf
 from tender.tenders import service as tenders
 from tender.tenders.models import Tender
 from tender.tenders.schemas import TenderCreate
+from tests.conftest import People
 
 
 def published_tender(
@@ -69,3 +70,16 @@ def register_signer(platform: Platform, supplier: User, pki: TestPKI, signer: st
         register_certificate(
             session, actor=supplier, data=pki.certificate(signer).dump(), clock=platform.clock
         )
+
+
+def opened_with_one_valid_bid(
+    platform: Platform, people: People, clock: ManualClock, pki: TestPKI
+) -> Tender:
+    """A tender whose one bid (Alice's, signed with her registered certificate) was opened
+    one second after the deadline."""
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    register_signer(platform, people.alice, pki, "supplier-a")
+    upload(platform, people.alice, tender.id, "bid.pdf", [signed_pdf(pki, "supplier-a", "A")])
+    clock.set(tender.deadline + timedelta(seconds=1))
+    platform.opening.open_tender(tender.id)
+    return tender

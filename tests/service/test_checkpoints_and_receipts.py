@@ -11,16 +11,23 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from minio import Minio
+from sqlalchemy import select
 
 from tender.audit import checkpoints, jws
 from tender.audit.checkpoint import NoteVerifier, verify_checkpoint
+from tender.audit.models import CheckpointRecord
 from tender.bids.receipts import verify_receipt
 from tender.clock import ManualClock
 from tender.platform import Platform
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.storage.objectstore import S3Config
 from tests.conftest import People
-from tests.service.helpers import published_tender, register_signer, upload
+from tests.service.helpers import (
+    opened_with_one_valid_bid,
+    published_tender,
+    register_signer,
+    upload,
+)
 
 
 def _verifier(platform: Platform) -> NoteVerifier:
@@ -117,20 +124,12 @@ def test_the_signed_receipt_holds_offline_and_any_change_breaks_it(
 def test_the_opening_issues_deadline_and_opening_checkpoints_and_records_one(
     platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
 ) -> None:
-    tender = published_tender(platform, people.officer, clock, hours=1)
-    register_signer(platform, people.alice, test_pki, "supplier-a")
-    upload(platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-a", "A")])
-    clock.set(tender.deadline + timedelta(seconds=1))
-    platform.opening.open_tender(tender.id)
+    tender = opened_with_one_valid_bid(platform, people, clock, test_pki)
     with platform.sessions.begin() as session:
         record = platform.opening.stored_record(session, tender.id)
         reasons = [
             c.reason
-            for c in session.scalars(
-                checkpoints.select(checkpoints.CheckpointRecord).order_by(
-                    checkpoints.CheckpointRecord.size
-                )
-            )
+            for c in session.scalars(select(CheckpointRecord).order_by(CheckpointRecord.size))
         ]
     assert reasons[-2:] == ["deadline", "opening"]
     opened = verify_checkpoint(

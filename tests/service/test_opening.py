@@ -22,7 +22,13 @@ from tender.signing.signer import sign_detached
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.tenders.models import TenderStatus
 from tests.conftest import People
-from tests.service.helpers import audit_kinds, published_tender, register_signer, upload
+from tests.service.helpers import (
+    audit_kinds,
+    opened_with_one_valid_bid,
+    published_tender,
+    register_signer,
+    upload,
+)
 
 
 def test_opening_before_the_deadline_does_nothing(
@@ -86,11 +92,7 @@ def test_opening_unseals_checks_and_verifies_every_bid(
 def test_opening_twice_gives_the_same_results_and_no_new_events(
     platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
 ) -> None:
-    tender = published_tender(platform, people.officer, clock, hours=1)
-    register_signer(platform, people.alice, test_pki, "supplier-a")
-    upload(platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-a", "A")])
-    clock.set(tender.deadline + timedelta(seconds=1))
-    platform.opening.open_tender(tender.id)
+    tender = opened_with_one_valid_bid(platform, people, clock, test_pki)
     with platform.sessions.begin() as session:
         events_before = session.scalars(select(AuditEvent.hash).order_by(AuditEvent.seq)).all()
         record_before = platform.opening.stored_record(session, tender.id)
