@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -46,15 +46,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender import migrate
-from tender.audit import merkle
-from tender.audit.chain import GENESIS_HASH, canonical_bytes, format_time, verify_chain
 from tender.audit.service import append, verify_stored_chain
-from tender.clock import ManualClock
+from tender.clock import ManualClock, format_time
 from tender.db import make_engine, make_sessionmaker
+from tender.verifier import merkle
+from tender.verifier.chain import GENESIS_HASH, canonical_bytes, verify_chain
+from tender.verifier.kinds import EventKind
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TENDER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+T = TypeVar("T")
 CLOCK = ManualClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
 SEED = 20261127
 
@@ -78,7 +80,7 @@ def append_round(sessions: sessionmaker[Session], writers: int, events: int) -> 
                 with sessions() as session, session.begin():
                     append(
                         session,
-                        kind="bid.read",
+                        kind=EventKind.BID_READ,
                         actor=f"user:bench-{index}",
                         at=CLOCK.now(),
                         tender_id=tender_id,
@@ -231,7 +233,7 @@ def stream(path: Path) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
-def timed(run: Callable[[], object]) -> tuple[float, object]:
+def timed(run: Callable[[], T]) -> tuple[float, T]:
     start = time.perf_counter()
     result = run()
     return time.perf_counter() - start, result

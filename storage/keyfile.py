@@ -28,7 +28,7 @@ def load_or_create_secret(path: Path, size: int, *, what: str) -> bytes:
         ``size`` bytes.
     """
     try:
-        return _load(path, size, what)
+        return load_secret(path, size, what=what)
     except FileNotFoundError:
         pass
     secret = secrets.token_bytes(size)
@@ -43,7 +43,7 @@ def load_or_create_secret(path: Path, size: int, *, what: str) -> bytes:
         try:
             path.hardlink_to(temporary)
         except FileExistsError:
-            return _load(path, size, what)
+            return load_secret(path, size, what=what)
     finally:
         temporary.unlink()
     # Losing this key is losing what it protects: make the new name durable too.
@@ -55,7 +55,11 @@ def load_or_create_secret(path: Path, size: int, *, what: str) -> bytes:
     return secret
 
 
-def _load(path: Path, size: int, what: str) -> bytes:
+def load_secret(path: Path, size: int, *, what: str) -> bytes:
+    """The ``size``-byte secret in ``path``, which must exist (``FileNotFoundError`` if not).
+
+    :raises ValueError: as :func:`load_or_create_secret`.
+    """
     text = path.read_text(encoding="ascii", errors="replace").strip()
     try:
         secret = base64.b64decode(text, validate=True)

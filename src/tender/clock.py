@@ -1,11 +1,21 @@
-"""The clock that decides lateness. Passed in everywhere, so tests can set the time."""
+"""The clock that decides lateness, and how times are written.
+
+The clock is passed in everywhere, so tests can set the time.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
+def format_time(moment: datetime) -> str:
+    """The one text form of a time in the audit trail, receipts and records:
+    ISO 8601 in UTC with microseconds and a ``Z``, e.g. ``2026-11-27T13:40:19.123456Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@runtime_checkable  # dependency injection checks what it is given
 class Clock(Protocol):
     """Something that tells the current time as a timezone-aware UTC datetime."""
 

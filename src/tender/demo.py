@@ -18,12 +18,11 @@ from typing import Any
 import httpx
 from asn1crypto import pem
 
-from tender.accounts.service import create_starter_accounts
-from tender.bids.receipts import verify_receipt
 from tender.config import Settings
-from tender.runtime import running_platform, serving
+from tender.runtime import create_starter_accounts, running_platform, serving
 from tender.signing import Indication, verify_document
 from tender.signing.testing import P12_PASSPHRASE, TestPKI, signed_pdf
+from tender.verifier.receipt import verify_receipt
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -80,8 +79,7 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
             reconcile_interval_seconds=2,
         )
         with running_platform(settings, say=print) as platform, serving(platform) as base:
-            with platform.sessions.begin() as session:
-                accounts = create_starter_accounts(session, clock=platform.clock)
+            accounts = create_starter_accounts(platform)
             officer, alice, bob, carol, auditor = (token for _, token in accounts)
             with httpx.Client(base_url=base, timeout=60) as client:
                 deadline = datetime.now(UTC) + timedelta(seconds=seconds_to_deadline)

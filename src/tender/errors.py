@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from uuid import UUID
 
+from tender.verifier.kinds import EventKind
+
 
 class Refusal(Exception):  # noqa: N818 - a refusal is not an error of ours; the name says so
     """A request the platform will not carry out."""
@@ -25,7 +27,7 @@ class Refusal(Exception):  # noqa: N818 - a refusal is not an error of ours; the
         *,
         tender_id: UUID | None = None,
         details: dict[str, Any] | None = None,
-        audit_kind: str = "request.refused",
+        audit_kind: EventKind = EventKind.REQUEST_REFUSED,
     ) -> None:
         self.what = what
         self.why = why

@@ -1,4 +1,9 @@
-"""The platform's parts, built once from settings and passed to whatever needs them."""
+"""The composition root: the platform's long-lived parts, built once from settings.
+
+Only the top of the program (``app``, ``runtime``, ``cli``, ``demo``) sees :class:`Platform`;
+controllers are given the parts they use by dependency injection, and services are built per
+unit of work around a session.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +16,22 @@ from pyhanko.sign.timestamps import TimeStamper
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tender.audit.checkpoint import NoteSigner
-from tender.audit.checkpoints import Checkpointer
+from tender.audit.checkpointer import Checkpointer
+from tender.auditors.export import BundleExporter
+from tender.bids.intake import BidIntake
 from tender.bids.precheck import PreChecker
-from tender.bids.service import BidService
 from tender.clock import Clock, SystemClock
 from tender.config import Settings
 from tender.db import make_engine, make_sessionmaker
 from tender.jobs import Jobs, declare_jobs
 from tender.opening.reconciler import Reconciler
-from tender.opening.service import OpeningService
+from tender.opening.record import RecordWriter
+from tender.opening.run import Opener
 from tender.signing import TrustStore
 from tender.storage.keyfile import load_or_create_secret
 from tender.storage.objectstore import ObjectStore, S3Config
 from tender.storage.sealing import PlatformKey
+from tender.verifier.notes import NoteSigner
 
 
 @dataclass
@@ -36,9 +43,10 @@ class Platform:
     platform_key: PlatformKey
     trust: TrustStore
     clock: Clock
-    bids: BidService
-    opening: OpeningService
-    checkpoints: Checkpointer
+    checkpointer: Checkpointer
+    intake: BidIntake
+    opener: Opener
+    exporter: BundleExporter
     jobs: Jobs
 
     def reconciler(self) -> Reconciler:
@@ -46,7 +54,7 @@ class Platform:
             sessions=self.sessions,
             clock=self.clock,
             jobs=self.jobs,
-            checkpoints=self.checkpoints,
+            checkpoints=self.checkpointer,
             interval=self.settings.reconcile_interval_seconds,
             checkpoint_interval=timedelta(seconds=self.settings.checkpoint_interval_seconds),
         )
@@ -78,7 +86,7 @@ def build_platform(
         settings.log_origin,
         load_or_create_secret(settings.effective_signing_key_file, 32, what="platform signing key"),
     )
-    checkpoints = Checkpointer(
+    checkpointer = Checkpointer(
         sessions=sessions,
         store=store,
         bucket=settings.bucket,
@@ -88,7 +96,7 @@ def build_platform(
         clock=clock,
         retention=retention,
     )
-    bids = BidService(
+    intake = BidIntake(
         sessions=sessions,
         store=store,
         bucket=settings.bucket,
@@ -97,9 +105,9 @@ def build_platform(
         chunk_size=settings.chunk_size,
         max_bytes=settings.max_bid_bytes,
         prechecker=PreChecker(trust=trust, max_bytes=settings.precheck_max_bytes),
-        checkpoints=checkpoints,
+        checkpointer=checkpointer,
     )
-    opening = OpeningService(
+    opener = Opener(
         sessions=sessions,
         store=store,
         bucket=settings.bucket,
@@ -107,10 +115,21 @@ def build_platform(
         trust=trust,
         clock=clock,
         retention=retention,
-        checkpoints=checkpoints,
-        seal=seal,
+        checkpointer=checkpointer,
+        records=RecordWriter(
+            store=store, bucket=settings.bucket, seal=seal, timestamper=timestamper
+        ),
     )
-    jobs = declare_jobs(broker, lambda tender_id: opening.open_tender(tender_id).not_due_for)
+    exporter = BundleExporter(
+        sessions=sessions,
+        store=store,
+        bucket=settings.bucket,
+        clock=clock,
+        checkpointer=checkpointer,
+        trust=trust,
+        origin=settings.log_origin,
+    )
+    jobs = declare_jobs(broker, lambda tender_id: opener.open_tender(tender_id).not_due_for)
     return Platform(
         settings=settings,
         engine=engine,
@@ -119,8 +138,9 @@ def build_platform(
         platform_key=platform_key,
         trust=trust,
         clock=clock,
-        bids=bids,
-        opening=opening,
-        checkpoints=checkpoints,
+        checkpointer=checkpointer,
+        intake=intake,
+        opener=opener,
+        exporter=exporter,
         jobs=jobs,
     )

@@ -18,6 +18,8 @@ from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
 from tender import migrate
+from tender.accounts.models import User
+from tender.accounts.service import AccountService
 from tender.app import create_app
 from tender.clock import Clock
 from tender.config import Settings, SettingsError
@@ -169,6 +171,12 @@ def running_platform(
             reconciling.start()
             stack.callback(reconciling.stop)
         yield platform
+
+
+def create_starter_accounts(platform: Platform) -> list[tuple[User, str]]:
+    """The starter accounts and their tokens, on a platform with no users yet (else none)."""
+    with platform.sessions.begin() as session:
+        return AccountService(session=session, clock=platform.clock).create_starter_accounts()
 
 
 def free_port() -> int:

@@ -1,93 +1,105 @@
-"""What every feature's controllers share: who is calling, the platform, and refusals."""
+"""What every request shares: its unit of work, and how refusals are answered and audited.
+
+The transaction rule (README, "How it is built"): a request's unit of work is one transaction,
+opened by the ``db_session`` dependency and committed once after the handler returns, or
+rolled back if it raises. Services never commit.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from litestar import Request, Response
-from litestar.datastructures import State
-from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
+from litestar.types import ExceptionHandler
+from sqlalchemy.orm import Session, sessionmaker
 
 from tender.accounts.models import User
-from tender.accounts.service import authenticate
 from tender.audit import service as audit
-from tender.errors import BadRequest, NotAuthenticated, Refusal
-from tender.platform import Platform
+from tender.clock import Clock
+from tender.errors import BadRequest, Refusal
 
 ANONYMOUS = "anonymous"
+T = TypeVar("T")
 
 
-def provide_platform(state: State) -> Platform:
-    platform: Platform = state.platform
-    return platform
+def unit_of_work(sessions: sessionmaker[Session]) -> Callable[[], AsyncIterator[Session]]:
+    """The ``db_session`` dependency: a session whose transaction commits once the handler
+    has returned, and rolls back if it raised (the exception then goes on to the handlers)."""
+
+    async def provide_db_session() -> AsyncIterator[Session]:
+        session = sessions()
+        try:
+            yield session
+        except BaseException:
+            await anyio.to_thread.run_sync(session.rollback)
+            raise
+        else:
+            await anyio.to_thread.run_sync(session.commit)
+        finally:
+            await anyio.to_thread.run_sync(session.close)
+
+    return provide_db_session
 
 
-async def provide_user(
-    request: Request[Any, Any, Any], platform: NamedDependency[Platform]
-) -> User:
-    """The caller, from ``Authorization: Bearer <token>``."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated(
-            "You are not signed in.",
-            "This request needs a bearer token.",
-            "Send the header 'Authorization: Bearer <your token>'.",
-        )
+def part(value: T) -> Callable[[], T]:
+    """A dependency that gives one of the platform's long-lived parts (clock, store, ...)."""
 
-    def lookup() -> User | None:
-        with platform.sessions.begin() as session:
-            return authenticate(session, token.strip())
+    def provide() -> T:
+        return value
 
-    user = await anyio.to_thread.run_sync(lookup)
-    if user is None:
-        raise NotAuthenticated(
-            "Your token was not recognised.",
-            "It is mistyped, or the account was removed.",
-            "Check the token, or ask the platform administrator for a new one.",
-        )
-    request.state.actor = user.actor
-    return user
+    return provide
 
 
-def refusal_to_response(request: Request[Any, Any, Any], exc: Refusal) -> Response[Any]:
-    """Answer a refusal with its explanation, and write it to the audit trail.
+def refusal_handlers(
+    sessions: sessionmaker[Session], clock: Clock
+) -> dict[int | type[Exception], ExceptionHandler[Any]]:
+    """Exception handlers that answer a refusal with its explanation and write it to the audit
+    trail.
 
-    The change it refused was rolled back; the refusal is recorded in a transaction of its own.
+    The change it refused was rolled back with the request's unit of work; the refusal is
+    recorded in a transaction of its own (one of the few places with several transactions).
     """
-    platform: Platform = request.app.state.platform
-    with platform.sessions.begin() as session:
-        audit.append(
-            session,
-            kind=exc.audit_kind,
-            actor=request.state.get("actor", ANONYMOUS),
-            at=platform.clock.now(),
-            tender_id=exc.tender_id,
-            payload={
-                "method": request.method,
-                "path": request.url.path,
-                "status": exc.status_code,
-                "error": exc.kind,
-                "message": exc.message,
-                **exc.details,
-            },
+
+    def refusal_to_response(request: Request[Any, Any, Any], exc: Refusal) -> Response[Any]:
+        caller = request.scope.get("user")
+        with sessions.begin() as session:
+            audit.append(
+                session,
+                kind=exc.audit_kind,
+                actor=caller.actor if isinstance(caller, User) else ANONYMOUS,
+                at=clock.now(),
+                tender_id=exc.tender_id,
+                payload={
+                    "method": request.method,
+                    "path": request.url.path,
+                    "status": exc.status_code,
+                    "error": exc.kind,
+                    "message": exc.message,
+                    **exc.details,
+                },
+            )
+        return Response(exc.to_json(), status_code=exc.status_code)
+
+    def validation_to_response(
+        request: Request[Any, Any, Any], exc: ValidationException
+    ) -> Response[Any]:
+        """A request Litestar could not parse is a refusal too: explained and audited."""
+        problems = "; ".join(
+            f"{item.get('key', 'body')}: {item.get('message', '')}"
+            for item in (exc.extra if isinstance(exc.extra, list) else [])
+            if isinstance(item, dict)
         )
-    return Response(exc.to_json(), status_code=exc.status_code)
+        refusal = BadRequest(
+            "The request could not be read.",
+            f"{exc.detail}{': ' + problems if problems else ''}.",
+            "Correct the request as the API description at /schema says, and send it again.",
+        )
+        return refusal_to_response(request, refusal)
 
-
-def validation_to_response(
-    request: Request[Any, Any, Any], exc: ValidationException
-) -> Response[Any]:
-    """A request Litestar could not parse is a refusal too: explained and audited."""
-    problems = "; ".join(
-        f"{item.get('key', 'body')}: {item.get('message', '')}"
-        for item in (exc.extra if isinstance(exc.extra, list) else [])
-        if isinstance(item, dict)
-    )
-    refusal = BadRequest(
-        "The request could not be read.",
-        f"{exc.detail}{': ' + problems if problems else ''}.",
-        "Correct the request as the API description at /schema says, and send it again.",
-    )
-    return refusal_to_response(request, refusal)
+    return {
+        Refusal: refusal_to_response,
+        ValidationException: validation_to_response,
+    }

@@ -15,9 +15,8 @@ import httpx
 import pytest
 
 from tender import migrate
-from tender.accounts.service import create_starter_accounts
 from tender.config import Settings
-from tender.runtime import running_platform, serving
+from tender.runtime import create_starter_accounts, running_platform, serving
 from tender.signing.testing import P12_PASSPHRASE, TestPKI
 from tender.storage.objectstore import S3Config
 
@@ -120,8 +119,7 @@ def site(e2e_settings: Settings, worker_process: subprocess.Popen[str] | None) -
         ) as platform,
         serving(platform) as base,
     ):
-        with platform.sessions.begin() as session:
-            accounts = create_starter_accounts(session, clock=platform.clock)
+        accounts = create_starter_accounts(platform)
         officer, alice, bob, carol, auditor = (token for _, token in accounts)
         with httpx.Client(base_url=base, timeout=60) as client:
             yield Site(client, officer, alice, bob, carol, auditor)

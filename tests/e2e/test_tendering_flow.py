@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from asn1crypto import pem
 
-from tender.audit import merkle
-from tender.audit.bundle import verify_bundle
 from tender.config import Settings
 from tender.demo import wait_for_status
 from tender.signing.testing import TestPKI, signed_pdf
+from tender.verifier import merkle
+from tender.verifier.bundle import verify_bundle
 from tests.e2e.conftest import Site
 
 FLOWS = [

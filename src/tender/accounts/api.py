@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import Controller, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import RawBody
 
-import anyio.to_thread
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency
-
-from tender.accounts import service
-from tender.accounts.models import User
+from tender.accounts.dependencies import provide_account_service
+from tender.accounts.guards import EVERY_ROLE, allow
+from tender.accounts.models import Role, User
 from tender.accounts.schemas import AccountOut, CertificateOut
-from tender.platform import Platform
+from tender.accounts.service import AccountService
 
 MAX_CERTIFICATE_BYTES = 64 * 1024
 
@@ -19,14 +18,17 @@ MAX_CERTIFICATE_BYTES = 64 * 1024
 class AccountController(Controller):
     path = "/api/account"
     tags = ("account",)
+    dependencies = {"accounts": Provide(provide_account_service, sync_to_thread=False)}
 
-    @get("/", summary="Who you are")
+    @get("/", guards=allow(*EVERY_ROLE, to="see your account"), summary="Who you are")
     async def me(self, user: NamedDependency[User]) -> AccountOut:
         return AccountOut.of(user)
 
     @post(
         "/certificates",
+        guards=allow(Role.SUPPLIER, to="register signing certificates"),
         request_max_body_size=MAX_CERTIFICATE_BYTES,
+        sync_to_thread=True,
         summary="Register a signing certificate of your organisation (suppliers)",
         description=(
             "The body is the certificate, PEM or DER (not the .p12: never upload your key). "
@@ -34,28 +36,18 @@ class AccountController(Controller):
             "organisation's registered certificates."
         ),
     )
-    async def register(
-        self,
-        request: Request[Any, Any, Any],
-        user: NamedDependency[User],
-        platform: NamedDependency[Platform],
+    def register(
+        self, body: RawBody, user: NamedDependency[User], accounts: NamedDependency[AccountService]
     ) -> CertificateOut:
-        data = await request.body()  # a certificate is a few KiB; the route caps it at 64 KiB
+        return CertificateOut.of(accounts.register_certificate(actor=user, data=body))
 
-        def register() -> CertificateOut:
-            with platform.sessions.begin() as session:
-                certificate = service.register_certificate(
-                    session, actor=user, data=data, clock=platform.clock
-                )
-                return CertificateOut.of(certificate)
-
-        return await anyio.to_thread.run_sync(register)
-
-    @get("/certificates", sync_to_thread=True, summary="Your organisation's certificates")
+    @get(
+        "/certificates",
+        guards=allow(*EVERY_ROLE, to="list your organisation's certificates"),
+        sync_to_thread=True,
+        summary="Your organisation's certificates",
+    )
     def certificates(
-        self, user: NamedDependency[User], platform: NamedDependency[Platform]
+        self, user: NamedDependency[User], accounts: NamedDependency[AccountService]
     ) -> list[CertificateOut]:
-        with platform.sessions.begin() as session:
-            return [
-                CertificateOut.of(c) for c in service.certificates_of(session, user.organisation)
-            ]
+        return [CertificateOut.of(c) for c in accounts.certificates_of(user.organisation)]

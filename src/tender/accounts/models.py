@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tender.db import Base, UTCDateTime
+from tender.db import Base, UTCDateTime, enum_text
 
 
 class Role(StrEnum):
@@ -24,7 +24,7 @@ class User(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200))
     organisation: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[Role] = mapped_column(enum_text(Role))
     # Tokens are 256-bit random strings, so a plain SHA-256 is enough to keep them unguessable
     # from a database copy (no password stretching needed).
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)

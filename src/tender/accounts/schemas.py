@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from tender.accounts.models import SigningCertificate, User
+from tender.accounts.models import Role, SigningCertificate, User
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,7 @@ class AccountOut:
     id: uuid.UUID
     name: str
     organisation: str
-    role: str
+    role: Role
 
     @classmethod
     def of(cls, user: User) -> AccountOut:

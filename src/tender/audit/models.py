@@ -3,7 +3,6 @@ the leaves of an RFC 9162 Merkle tree."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Any
@@ -43,15 +42,3 @@ class CheckpointRecord(Base):
     timestamp_token: Mapped[bytes] = mapped_column(LargeBinary)
     object_key: Mapped[str] = mapped_column(String(300))
     object_version: Mapped[str] = mapped_column(String(200))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "size": self.size,
-            "root": self.root,
-            "issued_at": self.issued_at.isoformat(),
-            "reason": self.reason,
-            "note": self.note,
-            "timestamp_token": base64.b64encode(self.timestamp_token).decode("ascii"),
-            "object_key": self.object_key,
-            "object_version": self.object_version,
-        }

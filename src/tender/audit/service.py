@@ -1,4 +1,7 @@
-"""Appending to and reading the audit trail. Appends join the caller's transaction."""
+"""Appending to and reading the audit trail. Appends join the caller's transaction.
+
+``audit`` is a leaf of the service: every feature writes to it, and it imports no feature.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +14,19 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from tender.audit import merkle
-from tender.audit.chain import (
+from tender.audit.models import AuditEvent
+from tender.clock import format_time
+from tender.errors import Invalid
+from tender.verifier import merkle
+from tender.verifier.chain import (
     GENESIS_HASH,
     ChainVerification,
     chain_hash,
-    format_time,
     leaf_hash,
     verify_chain,
 )
-from tender.audit.models import AuditEvent
-from tender.errors import Invalid
+from tender.verifier.formats import ExportedEvent
+from tender.verifier.kinds import EventKind
 
 SYSTEM_ACTOR = "system"
 # Any fixed 64-bit number: the PostgreSQL advisory lock that serialises appends.
@@ -38,7 +43,7 @@ def lock_log(session: Session) -> None:
 def append(
     session: Session,
     *,
-    kind: str,
+    kind: EventKind,
     actor: str,
     at: datetime,
     tender_id: uuid.UUID | None = None,
@@ -59,7 +64,7 @@ def append(
         at=at,
         actor=actor,
         tender_id=tender_id,
-        kind=kind,
+        kind=kind.value,
         payload=payload or {},
         prev_hash=prev_hash,
     )
@@ -71,7 +76,7 @@ def append(
     return event
 
 
-def to_json(event: AuditEvent) -> dict[str, Any]:
+def to_json(event: AuditEvent) -> ExportedEvent:
     """The exported form of an event, the one the chain hash covers."""
     return {
         "seq": event.seq,
@@ -108,8 +113,28 @@ class TreeHead:
     size: int
     root: bytes
 
-    def to_json(self) -> dict[str, Any]:
-        return {"size": self.size, "root": self.root.hex()}
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """RFC 9162 proof that event ``seq`` (leaf ``leaf_index``) is in the tree of ``size``."""
+
+    seq: int
+    leaf_index: int
+    leaf_hash: str
+    size: int
+    root: str
+    proof: list[str]
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """RFC 9162 proof that the tree of ``old_size`` events is a prefix of ``new_size``'s."""
+
+    old_size: int
+    new_size: int
+    old_root: str
+    new_root: str
+    proof: list[str]
 
 
 def log_size(session: Session) -> int:
@@ -128,7 +153,7 @@ def tree_head(session: Session, size: int | None = None) -> TreeHead:
     return TreeHead(size, merkle.root(leaf_hashes(session, size)))
 
 
-def inclusion(session: Session, *, seq: int, size: int | None = None) -> dict[str, Any]:
+def inclusion(session: Session, *, seq: int, size: int | None = None) -> InclusionProof:
     """Proof that event ``seq`` (leaf ``seq - 1``) is in the tree of ``size`` events."""
     size = _resolve_size(session, size)
     if not 1 <= seq <= size:
@@ -138,17 +163,19 @@ def inclusion(session: Session, *, seq: int, size: int | None = None) -> dict[st
             "Ask for a size at least as large as the event's sequence number.",
         )
     leaves = leaf_hashes(session, size)
-    return {
-        "seq": seq,
-        "leaf_index": seq - 1,
-        "leaf_hash": leaves[seq - 1].hex(),
-        "size": size,
-        "root": merkle.root(leaves).hex(),
-        "proof": [node.hex() for node in merkle.inclusion_proof(leaves, seq - 1)],
-    }
+    return InclusionProof(
+        seq=seq,
+        leaf_index=seq - 1,
+        leaf_hash=leaves[seq - 1].hex(),
+        size=size,
+        root=merkle.root(leaves).hex(),
+        proof=[node.hex() for node in merkle.inclusion_proof(leaves, seq - 1)],
+    )
 
 
-def consistency(session: Session, *, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+def consistency(
+    session: Session, *, old_size: int, new_size: int | None = None
+) -> ConsistencyProof:
     """Proof that the tree of ``old_size`` events is a prefix of the tree of ``new_size``."""
     new_size = _resolve_size(session, new_size)
     if not 1 <= old_size <= new_size:
@@ -158,13 +185,13 @@ def consistency(session: Session, *, old_size: int, new_size: int | None = None)
             "Ask with 1 <= old_size <= new_size.",
         )
     leaves = leaf_hashes(session, new_size)
-    return {
-        "old_size": old_size,
-        "new_size": new_size,
-        "old_root": merkle.root(leaves[:old_size]).hex(),
-        "new_root": merkle.root(leaves).hex(),
-        "proof": [node.hex() for node in merkle.consistency_proof(leaves, old_size)],
-    }
+    return ConsistencyProof(
+        old_size=old_size,
+        new_size=new_size,
+        old_root=merkle.root(leaves[:old_size]).hex(),
+        new_root=merkle.root(leaves).hex(),
+        proof=[node.hex() for node in merkle.consistency_proof(leaves, old_size)],
+    )
 
 
 def _resolve_size(session: Session, size: int | None) -> int:

@@ -6,22 +6,27 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, put
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 
-from tender.accounts.models import User
+from tender.accounts.guards import EVERY_ROLE, allow
+from tender.accounts.models import Role, User
+from tender.bids.dependencies import provide_bid_service
+from tender.bids.intake import BidIntake
 from tender.bids.schemas import BidSummary, Receipt
-from tender.platform import Platform
+from tender.bids.service import BidService
 
 
 class BidController(Controller):
     path = "/api/tenders/{tender_id:uuid}/bids"
     tags = ("bids",)
+    dependencies = {"bids": Provide(provide_bid_service, sync_to_thread=False)}
 
     @put(
         "/{file_name:str}",
+        guards=allow(Role.SUPPLIER, to="submit bids"),
         status_code=201,
-        # The service enforces TENDER_MAX_BID_BYTES while streaming; Litestar's 10 MB default
+        # The intake enforces TENDER_MAX_BID_BYTES while streaming; Litestar's 10 MB default
         # would refuse ordinary bids.
         request_max_body_size=None,
         summary="Upload one bid document (suppliers); the body is the file's raw bytes",
@@ -36,14 +41,15 @@ class BidController(Controller):
         tender_id: FromPath[uuid.UUID],
         file_name: FromPath[str],
         user: NamedDependency[User],
-        platform: NamedDependency[Platform],
+        bid_intake: NamedDependency[BidIntake],
     ) -> Receipt:
-        return await platform.bids.submit(
+        return await bid_intake.submit(
             supplier=user, tender_id=tender_id, file_name=file_name, chunks=request.stream()
         )
 
     @get(
         "/",
+        guards=allow(*EVERY_ROLE, to="see what a tender received"),
         sync_to_thread=True,
         summary="How many documents were received, and your own receipts",
     )
@@ -51,6 +57,6 @@ class BidController(Controller):
         self,
         tender_id: FromPath[uuid.UUID],
         user: NamedDependency[User],
-        platform: NamedDependency[Platform],
+        bids: NamedDependency[BidService],
     ) -> BidSummary:
-        return platform.bids.summary(viewer=user, tender_id=tender_id)
+        return bids.summary(viewer=user, tender_id=tender_id)

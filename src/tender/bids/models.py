@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tender.db import Base, UTCDateTime
+from tender.verifier.formats import PreCheckJSON
 
 
 class BidDocument(Base):
@@ -33,6 +33,6 @@ class BidDocument(Base):
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     audit_seq: Mapped[int] = mapped_column()
     # The advisory signature pre-check's verdict (never any content); see bids.precheck.
-    precheck: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    precheck: Mapped[PreCheckJSON | None] = mapped_column(JSON)
     # The platform-signed receipt (compact JWS); see bids.receipts.
     signed_receipt: Mapped[str | None] = mapped_column(Text)

@@ -1,142 +1,38 @@
-"""Signed receipts, and their offline verification (``tender receipt verify``).
+"""Signed receipts: what the platform signs for a supplier (format ``tender-receipt/1``).
 
-A signed receipt is a compact JWS (EdDSA, see :mod:`tender.audit.jws`) made with the platform's
-signing key. Its payload is the RFC 8785 JSON of the receipt (format ``tender-receipt/1``):
-every field of the receipt, the ``bid.received`` audit event it records, a C2SP signed
-checkpoint, and the RFC 9162 inclusion proof of that event's leaf in the checkpoint's tree.
-With only the receipt and the platform's public key (``tender audit public-key``), anyone can
-check that the bid was in the log, received before the deadline, with this hash.
+Checked offline by :func:`tender.verifier.receipt.verify_receipt`.
 """
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import hashlib
-import json
-import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
-from asn1crypto import cms
-
-from tender.audit import jws, merkle
-from tender.audit.chain import canonical_bytes, format_time
-from tender.audit.checkpoint import CheckpointError, NoteVerifier, verify_checkpoint
 from tender.bids.schemas import Receipt
+from tender.clock import format_time
+from tender.verifier.formats import ExportedEvent, ReceiptPayload
+from tender.verifier.receipt import RECEIPT_FORMAT
 
-RECEIPT_FORMAT = "tender-receipt/1"
 
-
-def receipt_payload(receipt: Receipt, audit_event: dict[str, Any]) -> dict[str, Any]:
+def receipt_payload(receipt: Receipt, audit_event: ExportedEvent) -> ReceiptPayload:
     """The JSON the platform signs: the receipt's fields and the audit event it records."""
-    fields = {
-        field.name: _jsonable(getattr(receipt, field.name))
-        for field in dataclasses.fields(receipt)
-        if field.name != "signed_receipt"
+    precheck = receipt.signature_precheck
+    return {
+        "format": RECEIPT_FORMAT,
+        "receipt_id": str(receipt.receipt_id),
+        "tender_id": str(receipt.tender_id),
+        "tender_reference": receipt.tender_reference,
+        "supplier": receipt.supplier,
+        "supplier_organisation": receipt.supplier_organisation,
+        "file_name": receipt.file_name,
+        "sha256": receipt.sha256,
+        "size": receipt.size,
+        "received_at": format_time(receipt.received_at),
+        "deadline": format_time(receipt.deadline),
+        "sealed_object_version": receipt.sealed_object_version,
+        "retained_until": format_time(receipt.retained_until),
+        "audit_seq": receipt.audit_seq,
+        "audit_hash": receipt.audit_hash,
+        "signature_precheck": None if precheck is None else precheck.to_json(),
+        "leaf_index": receipt.leaf_index,
+        "checkpoint": receipt.checkpoint,
+        "inclusion_proof": receipt.inclusion_proof,
+        "audit_event": audit_event,
     }
-    return {"format": RECEIPT_FORMAT, **fields, "audit_event": audit_event}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return format_time(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return value
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-
-
-def verify_receipt(signed_receipt: str, verifier_key: str) -> list[Check]:
-    """Every check of a signed receipt, offline; the receipt holds only if all pass."""
-    checks: list[Check] = []
-
-    def check(name: str, ok: bool, detail: str) -> bool:
-        checks.append(Check(name, ok, detail))
-        return ok
-
-    try:
-        verifier = NoteVerifier.parse(verifier_key)
-    except CheckpointError as exc:
-        check("platform key", False, f"not a verifier key: {exc}")
-        return checks
-    try:
-        payload = json.loads(jws.verify(signed_receipt.strip(), verifier.public_key))
-    except (jws.JWSError, ValueError) as exc:
-        check("platform signature", False, str(exc))
-        return checks
-    check("platform signature", True, f"signed by {verifier.name}+{verifier.key_id.hex()}")
-    if not check(
-        "format", payload.get("format") == RECEIPT_FORMAT, f"format {payload.get('format')!r}"
-    ):
-        return checks
-    event = payload["audit_event"]
-    bid = event.get("payload", {})
-    same = (
-        all(bid.get(name) == payload[name] for name in ("file_name", "sha256", "size"))
-        and bid.get("receipt_id") == payload["receipt_id"]
-    )
-    check(
-        "audit event",
-        event.get("kind") == "bid.received" and same and event.get("seq") == payload["audit_seq"],
-        f"event {event.get('seq')} ({event.get('kind')}) records this file, hash and size"
-        if same
-        else "the audit event does not record this receipt's file, hash or size",
-    )
-    check(
-        "on time",
-        event.get("at") == payload["received_at"] and payload["received_at"] <= payload["deadline"],
-        f"received {payload['received_at']}, deadline {payload['deadline']}",
-    )
-    checkpoint_data = payload.get("checkpoint")
-    if not check(
-        "checkpoint present", checkpoint_data is not None, "the receipt carries a checkpoint"
-    ):
-        return checks
-    try:
-        checkpoint = verify_checkpoint(verifier, checkpoint_data["note"], origin=verifier.name)
-    except CheckpointError as exc:
-        check("checkpoint signature", False, str(exc))
-        return checks
-    check("checkpoint signature", True, f"tree of {checkpoint.size} events signed by the platform")
-    leaf = merkle.leaf_hash(canonical_bytes(event))
-    try:
-        merkle.verify_inclusion(
-            leaf,
-            payload["leaf_index"],
-            checkpoint.size,
-            [bytes.fromhex(node) for node in payload["inclusion_proof"]],
-            checkpoint.root,
-        )
-        check("inclusion", True, f"leaf {payload['leaf_index']} is in the signed tree")
-    except (merkle.ProofError, ValueError) as exc:
-        check("inclusion", False, str(exc))
-    check("time-stamp", *_timestamp_covers(checkpoint_data, checkpoint_data["note"]))
-    return checks
-
-
-def _timestamp_covers(checkpoint: dict[str, Any], note: str) -> tuple[bool, str]:
-    """Whether the RFC 3161 token's message imprint is the SHA-256 of the signed note.
-
-    (The authority's own signature and certificate are checked by ``tender audit verify``
-    against its trust anchors; this checks that the token is about this checkpoint.)
-    """
-    try:
-        token = cms.ContentInfo.load(base64.b64decode(checkpoint["timestamp_token"]))
-        info = token["content"]["encap_content_info"]["content"].parsed
-        imprint = info["message_imprint"]["hashed_message"].native
-        when = info["gen_time"].native
-    except (ValueError, KeyError, TypeError) as exc:
-        return False, f"unreadable time-stamp token: {exc}"
-    if imprint != hashlib.sha256(note.encode()).digest():
-        return False, "the time-stamp token is about something else"
-    return True, f"time-stamped at {when.isoformat()}"

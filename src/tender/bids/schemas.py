@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+
+from tender.verifier.formats import CheckpointSummary, PreCheckJSON
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,18 @@ class PreCheck:
     message_zh: str
     advisory: bool = True
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_json(self) -> PreCheckJSON:
+        return {
+            "indication": self.indication,
+            "sub_indication": self.sub_indication,
+            "signer_subject": self.signer_subject,
+            "message_en": self.message_en,
+            "message_zh": self.message_zh,
+            "advisory": self.advisory,
+        }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PreCheck:
+    def from_json(cls, data: PreCheckJSON) -> PreCheck:
         return cls(**data)
 
 
@@ -53,7 +61,7 @@ class Receipt:
     leaf_index: int
     # A signed checkpoint covering the receipt's audit event, and the RFC 9162 inclusion proof
     # of that event in it (given when the bid is received).
-    checkpoint: dict[str, Any] | None = None
+    checkpoint: CheckpointSummary | None = None
     inclusion_proof: list[str] | None = None
     # All of the above, signed by the platform: a compact JWS (EdDSA) whose payload is the
     # RFC 8785 JSON of the receipt. It alone is what `tender receipt verify` trusts.

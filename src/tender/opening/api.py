@@ -1,55 +1,55 @@
-"""HTTP API of the opening record."""
+"""HTTP API of the opening record, and of bid documents once opened."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
 from urllib.parse import quote
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
+from tender.accounts.guards import allow
 from tender.accounts.models import Role, User
-from tender.accounts.service import require_role
-from tender.platform import Platform
+from tender.opening.dependencies import provide_opening_service
+from tender.opening.service import OpeningService
+from tender.verifier.formats import OpeningRecordDocument
+
+RECORD_READERS = (Role.OFFICER, Role.AUDITOR)
 
 
 class OpeningController(Controller):
     path = "/api/tenders/{tender_id:uuid}/opening"
     tags = ("opening",)
+    dependencies = {"opening": Provide(provide_opening_service, sync_to_thread=False)}
 
-    @get("/", sync_to_thread=True, summary="The opening record (officers and auditors)")
+    @get(
+        "/",
+        guards=allow(*RECORD_READERS, to="read opening records"),
+        sync_to_thread=True,
+        summary="The opening record (officers and auditors)",
+    )
     def record(
-        self,
-        tender_id: FromPath[uuid.UUID],
-        user: NamedDependency[User],
-        platform: NamedDependency[Platform],
-    ) -> dict[str, Any]:
-        require_role(user, [Role.OFFICER, Role.AUDITOR], "read opening records")
-        with platform.sessions.begin() as session:
-            return platform.opening.stored_record(session, tender_id)
+        self, tender_id: FromPath[uuid.UUID], opening: NamedDependency[OpeningService]
+    ) -> OpeningRecordDocument:
+        return opening.stored_record(tender_id)
 
     @get(
         "/record.pdf",
+        guards=allow(*RECORD_READERS, to="read opening records"),
         sync_to_thread=True,
         media_type="application/pdf",
         summary="The opening record as a PDF sealed by the platform (officers and auditors)",
     )
     def record_pdf(
-        self,
-        tender_id: FromPath[uuid.UUID],
-        user: NamedDependency[User],
-        platform: NamedDependency[Platform],
+        self, tender_id: FromPath[uuid.UUID], opening: NamedDependency[OpeningService]
     ) -> Stream:
-        require_role(user, [Role.OFFICER, Role.AUDITOR], "read opening records")
-        with platform.sessions.begin() as session:
-            chunks = platform.opening.stored_record_pdf(session, tender_id)
-        return Stream(chunks, media_type="application/pdf")
+        return Stream(opening.stored_record_pdf(tender_id), media_type="application/pdf")
 
     @get(
         "/documents/{receipt_id:uuid}",
+        guards=allow(*RECORD_READERS, to="read bid documents"),
         sync_to_thread=True,
         summary="Read an opened bid document (officers and auditors; audited)",
         description=(
@@ -62,19 +62,16 @@ class OpeningController(Controller):
         tender_id: FromPath[uuid.UUID],
         receipt_id: FromPath[uuid.UUID],
         user: NamedDependency[User],
-        platform: NamedDependency[Platform],
+        opening: NamedDependency[OpeningService],
         as_received: FromQuery[bool] = False,
     ) -> Stream:
-        with platform.sessions.begin() as session:
-            name, chunks = platform.opening.document_for_evaluation(
-                session,
-                reader=user,
-                tender_id=tender_id,
-                receipt_id=receipt_id,
-                as_received=as_received,
-            )
+        copy = opening.document_for_evaluation(
+            reader=user, tender_id=tender_id, receipt_id=receipt_id, as_received=as_received
+        )
         return Stream(
-            chunks,
+            copy.chunks,
             media_type="application/octet-stream",
-            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+            headers={
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(copy.file_name)}"
+            },
         )

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tender.db import Base, UTCDateTime
+from tender.db import Base, UTCDateTime, enum_text
+from tender.signing import Indication, SubIndication
 
 
 class OpeningResult(Base):
@@ -20,8 +21,8 @@ class OpeningResult(Base):
     tender_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     hash_matches: Mapped[bool] = mapped_column()
     computed_sha256: Mapped[str | None] = mapped_column(String(64))
-    indication: Mapped[str] = mapped_column(String(30))
-    sub_indication: Mapped[str | None] = mapped_column(String(60))
+    indication: Mapped[Indication] = mapped_column(enum_text(Indication, 30))
+    sub_indication: Mapped[SubIndication | None] = mapped_column(enum_text(SubIndication, 60))
     signer_subject: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)

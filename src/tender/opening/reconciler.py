@@ -1,4 +1,7 @@
-"""The reconciler: a lost or early-dropped message never leaves a tender unopened."""
+"""The reconciler: a lost or early-dropped message never leaves a tender unopened.
+
+A background job, so it owns its (read-only) transactions.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tender.audit.checkpoints import Checkpointer
+from tender.audit.checkpointer import Checkpointer
 from tender.clock import Clock
 from tender.jobs import Jobs
 from tender.tenders.service import tenders_due_for_opening

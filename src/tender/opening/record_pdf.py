@@ -1,6 +1,6 @@
 """The opening record as a PDF a person reads, sealed with the platform's PAdES signature.
 
-The JSON record (:func:`tender.opening.service.build_record`) is the authoritative one; the PDF
+The JSON record (:func:`tender.opening.record.build_record`) is the authoritative one; the PDF
 shows the same facts on A4 pages. It uses only the PDF standard fonts (Helvetica, Courier), so
 the file stays small and renders the same everywhere. Those fonts cannot show scripts such as
 Chinese: such text is transliterated to Latin letters (``anyascii``), marked with an asterisk,
@@ -41,7 +41,7 @@ _COLUMN_WIDTHS: Final = (8, 40, 32, 18, 28, 54)  # millimetres, adding up to the
 _LONGEST_SHOWN: Final = 200  # characters of a checkpoint field printed whole
 
 
-def render_record_pdf(record: dict[str, Any], output: BinaryIO) -> None:
+def render_record_pdf(record: Mapping[str, Any], output: BinaryIO) -> None:
     """Write the opening ``record`` (as built by ``build_record``) to ``output`` as a PDF.
 
     A4 pages: the tender and its times, a table with every opened document (supplier,

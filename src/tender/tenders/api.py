@@ -5,38 +5,38 @@ from __future__ import annotations
 import uuid
 
 from litestar import Controller, get, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from tender.accounts.models import User
-from tender.platform import Platform
-from tender.tenders import service
+from tender.accounts.guards import EVERY_ROLE, allow
+from tender.accounts.models import Role, User
+from tender.tenders.dependencies import provide_tender_service
 from tender.tenders.schemas import TenderCreate, TenderOut
+from tender.tenders.service import TenderService
 
 
 class TenderController(Controller):
     path = "/api/tenders"
     tags = ("tenders",)
+    dependencies = {"tenders": Provide(provide_tender_service, sync_to_thread=False)}
 
-    @post("/", sync_to_thread=True, summary="Create a draft tender (officers)")
+    @post(
+        "/",
+        guards=allow(Role.OFFICER, to="create tenders"),
+        sync_to_thread=True,
+        summary="Create a draft tender (officers)",
+    )
     def create(
         self,
         data: JSONBody[TenderCreate],
         user: NamedDependency[User],
-        platform: NamedDependency[Platform],
+        tenders: NamedDependency[TenderService],
     ) -> TenderOut:
-        with platform.sessions.begin() as session:
-            tender = service.create_tender(
-                session,
-                actor=user,
-                data=data,
-                clock=platform.clock,
-                platform_key=platform.platform_key,
-            )
-            return TenderOut.of(tender)
+        return TenderOut.of(tenders.create(actor=user, data=data))
 
     @post(
         "/{tender_id:uuid}/publish",
+        guards=allow(Role.OFFICER, to="publish tenders"),
         status_code=200,
         sync_to_thread=True,
         summary="Publish a tender: it takes bids until the deadline, then opens by itself",
@@ -45,32 +45,26 @@ class TenderController(Controller):
         self,
         tender_id: FromPath[uuid.UUID],
         user: NamedDependency[User],
-        platform: NamedDependency[Platform],
+        tenders: NamedDependency[TenderService],
     ) -> TenderOut:
-        with platform.sessions.begin() as session:
-            tender = service.publish_tender(
-                session, actor=user, tender_id=tender_id, clock=platform.clock
-            )
-        # After commit: a message for an uncommitted tender would find nothing. If this send is
-        # lost, the reconciler opens the tender anyway.
-        platform.jobs.schedule_opening(
-            tender.id, deadline=tender.deadline, now=platform.clock.now()
-        )
-        return TenderOut.of(tender)
+        return TenderOut.of(tenders.publish(actor=user, tender_id=tender_id))
 
-    @get("/", sync_to_thread=True, summary="List tenders")
-    def list_all(
-        self, user: NamedDependency[User], platform: NamedDependency[Platform]
-    ) -> list[TenderOut]:
-        with platform.sessions.begin() as session:
-            return [TenderOut.of(t) for t in service.list_tenders(session)]
+    @get(
+        "/",
+        guards=allow(*EVERY_ROLE, to="list tenders"),
+        sync_to_thread=True,
+        summary="List tenders",
+    )
+    def list_all(self, tenders: NamedDependency[TenderService]) -> list[TenderOut]:
+        return [TenderOut.of(t) for t in tenders.list()]
 
-    @get("/{tender_id:uuid}", sync_to_thread=True, summary="One tender")
+    @get(
+        "/{tender_id:uuid}",
+        guards=allow(*EVERY_ROLE, to="read tenders"),
+        sync_to_thread=True,
+        summary="One tender",
+    )
     def get_one(
-        self,
-        tender_id: FromPath[uuid.UUID],
-        user: NamedDependency[User],
-        platform: NamedDependency[Platform],
+        self, tender_id: FromPath[uuid.UUID], tenders: NamedDependency[TenderService]
     ) -> TenderOut:
-        with platform.sessions.begin() as session:
-            return TenderOut.of(service.get_tender(session, tender_id))
+        return TenderOut.of(tenders.get(tender_id))

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tender.db import Base, UTCDateTime
+from tender.db import Base, UTCDateTime, enum_text
 
 
 class TenderStatus(StrEnum):
@@ -27,7 +27,7 @@ class Tender(Base):
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[TenderStatus] = mapped_column(enum_text(TenderStatus), index=True)
     created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

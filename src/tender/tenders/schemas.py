@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from tender.tenders.models import Tender
+from tender.tenders.models import Tender, TenderStatus
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class TenderOut:
     title: str
     description: str
     deadline: datetime
-    status: str
+    status: TenderStatus
     created_at: datetime
     published_at: datetime | None
     opening_started_at: datetime | None

@@ -1,0 +1,84 @@
+"""Who may call which route: the one place role rules live.
+
+Every route handler carries exactly one rule: ``guards=allow(Role.X, ..., to="do what")`` for
+signed-in callers with one of those roles, or ``opt=PUBLIC`` for a route anyone may call
+signed in or not (it then skips authentication). :func:`routes_without_a_rule` finds a route
+that has neither; the app refuses to start with one, so a new route cannot forget its rule.
+What depends on the objects (whose receipt, which tender) is checked by the services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Final
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
+
+from tender.accounts.models import Role, User
+from tender.errors import Forbidden
+
+PUBLIC_KEY: Final = "public"
+PUBLIC: Final = {PUBLIC_KEY: True}
+"""``opt`` of a route that anyone may call without signing in."""
+
+EVERY_ROLE: Final = tuple(Role)
+"""For ``allow(*EVERY_ROLE, ...)``: any signed-in caller."""
+
+
+class RoleGuard:
+    """A Litestar guard: only signed-in callers with one of ``roles`` pass.
+
+    Anyone else is refused with 403 (a :class:`~tender.errors.Forbidden`, so it is explained
+    and audited like every refusal).
+    """
+
+    def __init__(self, roles: Iterable[Role], action: str) -> None:
+        self.roles = frozenset(roles)
+        if not self.roles:
+            raise ValueError("a role guard needs at least one role")
+        self.action = action
+
+    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        user: User = connection.user  # set by the authentication middleware
+        if user.role in self.roles:
+            return
+        allowed = " or ".join(repr(role.value) for role in sorted(self.roles))
+        tender_id = connection.path_params.get("tender_id")
+        raise Forbidden(
+            f"You cannot {self.action}.",
+            f"Your account ({user.name}, {user.organisation}) has the role '{user.role.value}', "
+            f"and this needs {allowed}.",
+            "Ask the platform administrator for an account with that role.",
+            tender_id=tender_id,
+        )
+
+
+def allow(*roles: Role, to: str) -> list[Guard]:
+    """The guards of a route that callers with ``roles`` may use; ``to`` says what it does
+    ("publish tenders"), for the refusal others get."""
+    return [RoleGuard(roles, to)]
+
+
+def rule_of(handler: BaseRouteHandler) -> frozenset[Role] | None:
+    """The roles ``handler`` admits: None for a public route; empty if it has no rule."""
+    if handler.opt.get(PUBLIC_KEY):
+        return None
+    # The guards as declared on the handler and its controller (Litestar wraps the resolved
+    # ones, which hides what they are).
+    declared = (guard for layer in handler.ownership_layers for guard in layer.guards or ())
+    return frozenset().union(*(g.roles for g in declared if isinstance(g, RoleGuard)))
+
+
+def routes_without_a_rule(handlers: Iterable[BaseRouteHandler]) -> list[str]:
+    """Handlers that are neither public nor guarded by roles (named by method and path).
+
+    Litestar's own OPTIONS handlers are left out: they answer CORS preflights with nothing.
+    """
+    return [
+        f"{', '.join(sorted(methods))} {sorted(handler.paths)}"
+        for handler in handlers
+        if (methods := set(getattr(handler, "http_methods", ()))) != {"OPTIONS"}
+        and rule_of(handler) == frozenset()
+    ]

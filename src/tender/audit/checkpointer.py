@@ -1,0 +1,159 @@
+"""Signed checkpoints of the audit log: issued, time-stamped, and copied under Object Lock.
+
+A checkpoint is the C2SP tlog-checkpoint of the Merkle tree over the whole log at that moment
+(origin, size, root, and an extension line ``time <issued at>``), signed with the platform's
+Ed25519 key as a C2SP signed note, time-stamped by an RFC 3161 authority over the SHA-256 of
+the signed note, and written to object-locked storage. A database rewritten afterwards
+disagrees with the locked copies. One checkpoint per tree size: issuing twice at the same size
+returns the first.
+
+The checkpointer is one of the few parts that owns its transactions (see README, "How it is
+built"): it reads the head in one short transaction, signs, time-stamps and writes the locked
+copy with none open, and records the checkpoint in a second, so appends never wait on the
+time-stamping authority.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pyhanko.sign.timestamps import TimeStamper
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tender.audit import service as audit
+from tender.audit.models import CheckpointRecord
+from tender.clock import Clock, format_time
+from tender.errors import NotFound
+from tender.signing import TrustStore
+from tender.storage.objectstore import ObjectStore
+from tender.verifier import jws
+from tender.verifier.formats import CheckpointCopy, CheckpointSummary
+from tender.verifier.notes import Checkpoint, NoteSigner, sign_checkpoint
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checkpointer:
+    """Issues signed checkpoints; built once per platform, safe to share between threads."""
+
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+    bucket: str
+    signer: NoteSigner
+    timestamper: TimeStamper
+    # The authorities the time-stamping authority's certificate chains to (for auditors).
+    timestamp_trust: TrustStore
+    clock: Clock
+    retention: timedelta
+
+    def issue(self, reason: str) -> CheckpointRecord:
+        """Sign the current tree head (or return the checkpoint already issued at its size).
+
+        The log is held still only while its head is read; signing, the time-stamp request
+        (a network call in production) and the locked copy happen after, so appends never wait
+        on the time-stamping authority.
+        """
+        with self.sessions.begin() as session:
+            audit.lock_log(session)
+            head = audit.tree_head(session)
+            existing = session.get(CheckpointRecord, head.size)
+            if existing is not None:
+                return existing
+        now = self.clock.now()
+        note = sign_checkpoint(
+            self.signer,
+            Checkpoint(
+                origin=self.signer.name,
+                size=head.size,
+                root=head.root,
+                extensions=(f"time {format_time(now)}",),
+            ),
+        )
+        token = asyncio.run(
+            self.timestamper.async_timestamp(hashlib.sha256(note.encode()).digest(), "sha256")
+        ).dump()
+        key = f"audit/checkpoints/{head.size:012d}.json"
+        copy: CheckpointCopy = {
+            "note": note,
+            "timestamp_token": base64.b64encode(token).decode("ascii"),
+            "issued_at": format_time(now),
+            "reason": reason,
+        }
+        body = json.dumps(copy, indent=2).encode()
+        stored = self.store.put_locked(
+            self.bucket, key, io.BytesIO(body), length=len(body), retain_until=now + self.retention
+        )
+        record = CheckpointRecord(
+            size=head.size,
+            root=head.root.hex(),
+            issued_at=now,
+            reason=reason,
+            note=note,
+            timestamp_token=token,
+            object_key=key,
+            object_version=stored.version_id,
+        )
+        try:
+            with self.sessions.begin() as session:
+                session.add(record)
+        except IntegrityError:
+            # Another process issued this size meanwhile: theirs stands (our locked copy is an
+            # extra version nobody points at).
+            with self.sessions.begin() as session:
+                return at_size(session, head.size)
+        return record
+
+    def sign_json(self, document: Mapping[str, Any]) -> str:
+        """``document`` as RFC 8785 JSON in a compact JWS signed with the platform's key."""
+        key = Ed25519PrivateKey.from_private_bytes(self.signer.private_key_bytes())
+        return jws.sign(rfc8785.dumps(document), key, kid=key_label(self.signer))
+
+    def issue_if_due(self, interval: timedelta) -> CheckpointRecord | None:
+        """A checkpoint if the log grew and the last one is older than ``interval``."""
+        with self.sessions.begin() as session:
+            last = latest(session)
+            size = audit.log_size(session)
+        if last is not None and (last.size == size or self.clock.now() - last.issued_at < interval):
+            return None
+        return self.issue("interval")
+
+
+def latest(session: Session) -> CheckpointRecord | None:
+    return session.scalar(select(CheckpointRecord).order_by(CheckpointRecord.size.desc()).limit(1))
+
+
+def at_size(session: Session, size: int) -> CheckpointRecord:
+    record = session.get(CheckpointRecord, size)
+    if record is None:
+        raise NotFound(
+            f"No checkpoint was issued at tree size {size}.",
+            "Checkpoints are issued at receipts, deadlines, openings and at an interval.",
+            "GET /api/audit/checkpoints/latest gives the newest; prove consistency from there.",
+        )
+    return record
+
+
+def key_label(signer: NoteSigner) -> str:
+    """``name+keyid``: how receipts and checkpoints name the key that signed them."""
+    return f"{signer.name}+{signer.key_id.hex()}"
+
+
+def checkpoint_summary(record: CheckpointRecord) -> CheckpointSummary:
+    """What a receipt or opening record carries of a checkpoint."""
+    return {
+        "size": record.size,
+        "root": record.root,
+        "note": record.note,
+        "timestamp_token": base64.b64encode(record.timestamp_token).decode("ascii"),
+    }

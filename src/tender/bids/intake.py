@@ -1,0 +1,240 @@
+"""Bid upload: check the window, seal while streaming, lock the object, record and receipt.
+
+The order matters. Bytes are hashed and sealed chunk by chunk into a temporary file of
+ciphertext (memory stays one chunk), the sealed object is written under Object Lock, and only
+then, in one transaction, are the document row and its audit event committed, with the deadline
+checked again by the clock at that moment. A failure before that commit leaves no row and no
+receipt.
+
+An upload streams for as long as the file takes, so it cannot be one transaction (on SQLite
+that would hold the write lock for minutes): the intake is one of the few parts that owns its
+transactions (see README, "How it is built"). Each is short and uses :class:`BidService`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import BinaryIO
+
+import anyio.to_thread
+from sqlalchemy.orm import Session, sessionmaker
+
+from tender.accounts.models import User
+from tender.audit.checkpointer import Checkpointer
+from tender.bids.models import BidDocument
+from tender.bids.precheck import PreChecker
+from tender.bids.schemas import Receipt
+from tender.bids.service import BidService, SubmissionWindow
+from tender.clock import Clock
+from tender.errors import Invalid, Unavailable
+from tender.storage.objectstore import ObjectStore, ObjectStoreError
+from tender.storage.sealing import Sealer
+from tender.verifier.kinds import EventKind
+
+MAX_FILE_NAME = 255
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SealedSpool:
+    """A bid's ciphertext in a temporary file, with the digest and size of its plaintext.
+
+    ``plaintext`` is a second temporary file with the plain bytes, kept only for the signature
+    pre-check and only for files up to the pre-check limit (pyHanko needs random access); it
+    is unlinked on creation and closed as soon as the pre-check is done.
+    """
+
+    file: BinaryIO
+    plaintext: BinaryIO | None
+    sha256: str
+    size: int
+    sealed_size: int
+
+    def close(self) -> None:
+        self.file.close()
+        if self.plaintext is not None:
+            self.plaintext.close()
+
+
+async def seal_to_spool(
+    chunks: AsyncIterator[bytes],
+    public_key: bytes,
+    *,
+    chunk_size: int,
+    max_bytes: int,
+    plaintext_limit: int,
+) -> SealedSpool:
+    """Hash and seal a stream into a temporary file, keeping a plain copy for the pre-check."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
+    plaintext: BinaryIO | None = tempfile.TemporaryFile()  # noqa: SIM115 - likewise
+    try:
+        sealer = Sealer(public_key, chunk_size=chunk_size)
+        digest = hashlib.sha256()
+        size = 0
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise Invalid(
+                    "The file is too large.",
+                    f"This platform accepts bid files of up to {max_bytes:,} bytes.",
+                    "Split the bid into several files, or ask the procuring entity.",
+                )
+            digest.update(chunk)
+            spool.write(sealer.update(chunk))
+            if plaintext is not None:
+                if size > plaintext_limit:
+                    plaintext.close()
+                    plaintext = None
+                else:
+                    plaintext.write(chunk)
+        if size == 0:
+            raise Invalid(
+                "The file is empty.",
+                "No bytes arrived, so there is nothing to seal.",
+                "Check that you chose the right file and upload it again.",
+            )
+        spool.write(sealer.finalize())
+        sealed_size = spool.tell()
+        spool.seek(0)
+        if plaintext is not None:
+            plaintext.seek(0)
+    except BaseException:
+        spool.close()
+        if plaintext is not None:
+            plaintext.close()
+        raise
+    return SealedSpool(spool, plaintext, digest.hexdigest(), size, sealed_size)
+
+
+def check_file_name(file_name: str) -> str:
+    name = file_name.strip()
+    if (
+        not name
+        or len(name) > MAX_FILE_NAME
+        or any(c in name for c in "/\\\x00")
+        or name in {".", ".."}
+    ):
+        raise Invalid(
+            f"The file name {file_name!r} cannot be used.",
+            f"A file name must be 1 to {MAX_FILE_NAME} characters without slashes.",
+            "Rename the file and upload it again.",
+        )
+    return name
+
+
+@dataclass(frozen=True, kw_only=True)
+class BidIntake:
+    """Receives bid uploads for all tenders; built once per platform."""
+
+    sessions: sessionmaker[Session]
+    store: ObjectStore
+    bucket: str
+    clock: Clock
+    retention: timedelta
+    chunk_size: int
+    max_bytes: int
+    prechecker: PreChecker
+    checkpointer: Checkpointer
+
+    async def submit(
+        self,
+        *,
+        supplier: User,
+        tender_id: uuid.UUID,
+        file_name: str,
+        chunks: AsyncIterator[bytes],
+    ) -> Receipt:
+        """Receive one bid document and return its receipt, with the signature pre-check."""
+        name = check_file_name(file_name)
+        window = await anyio.to_thread.run_sync(self._window, supplier, tender_id, name)
+        spool = await seal_to_spool(
+            chunks,
+            window.public_key,
+            chunk_size=self.chunk_size,
+            max_bytes=self.max_bytes,
+            plaintext_limit=self.prechecker.max_bytes,
+        )
+        document_id = uuid.uuid4()
+        key = f"tenders/{tender_id}/bids/{document_id}.sealed"
+        retain_until = window.deadline + self.retention
+        try:
+            precheck = await self.prechecker.check(
+                spool.plaintext,
+                file_name=name,
+                at=self.clock.now(),
+                binding=window.binding,
+                signed_file_sha256=window.signed_file_sha256,
+            )
+            if spool.plaintext is not None:
+                spool.plaintext.close()  # the plain copy lives no longer than the pre-check
+            stored = await anyio.to_thread.run_sync(
+                lambda: self.store.put_locked(
+                    self.bucket,
+                    key,
+                    spool.file,
+                    length=spool.sealed_size,
+                    retain_until=retain_until,
+                )
+            )
+        except ObjectStoreError as exc:
+            raise Unavailable(
+                f"Your file {name} was received but could not be stored, so it is NOT "
+                "submitted and no receipt was issued.",
+                f"The platform's sealed storage failed: {exc}",
+                "Upload the file again; if this keeps happening before the deadline, "
+                "contact the procuring entity at once.",
+                tender_id=tender_id,
+                audit_kind=EventKind.BID_REFUSED,
+            ) from exc
+        finally:
+            spool.close()
+        document = BidDocument(
+            id=document_id,
+            tender_id=tender_id,
+            supplier_id=supplier.id,
+            file_name=name,
+            sha256=spool.sha256,
+            size=spool.size,
+            sealed_size=spool.sealed_size,
+            object_key=key,
+            object_version=stored.version_id,
+            retain_until=retain_until,
+            precheck=precheck.to_json(),
+        )
+        receipt = await anyio.to_thread.run_sync(self._record, supplier, document)
+        return await anyio.to_thread.run_sync(self._prove_and_sign, receipt)
+
+    def _window(self, supplier: User, tender_id: uuid.UUID, file_name: str) -> SubmissionWindow:
+        with self.sessions.begin() as session:
+            return self._bids(session).window(
+                supplier=supplier, tender_id=tender_id, file_name=file_name
+            )
+
+    def _record(self, supplier: User, document: BidDocument) -> Receipt:
+        with self.sessions.begin() as session:
+            return self._bids(session).record(supplier=supplier, document=document)
+
+    def _prove_and_sign(self, receipt: Receipt) -> Receipt:
+        """Add a signed checkpoint and the inclusion proof to the receipt, and sign it all.
+
+        The bid is already recorded: if this fails, the receipt goes back unproven (the proof
+        can be asked for later) rather than making the supplier think the bid was lost.
+        """
+        try:
+            checkpoint = self.checkpointer.issue("receipt")
+        except Exception:
+            log.exception(
+                "no checkpoint for receipt %s; returned without proof", receipt.receipt_id
+            )
+            return receipt
+        with self.sessions.begin() as session:
+            return self._bids(session).prove(receipt, checkpoint, self.checkpointer.sign_json)
+
+    def _bids(self, session: Session) -> BidService:
+        return BidService(session=session, clock=self.clock)

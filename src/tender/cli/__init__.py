@@ -1,0 +1,65 @@
+"""The ``tender`` command: one tree of sub-commands, each with ``--help``.
+
+What goes wrong is told in a sentence that says what to do, never as a Python traceback
+(``TENDER_DEBUG=1`` shows one, for developers). Exit codes: 0 done, 1 the command ran and what
+it checked does not hold (or it failed), 2 it cannot run as given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from tender.cli import audit_commands, platform_commands, supplier
+from tender.cli.common import EXIT_FAILED, EXIT_USAGE, CommandError
+from tender.config import SettingsError
+
+DEBUG_VARIABLE = "TENDER_DEBUG"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tender",
+        description="Tender: signed bids, sealed on arrival, opened at the deadline, audited.",
+        epilog="Every command has --help.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    platform_commands.register(commands)
+    audit_commands.register(commands)
+    supplier.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "logs", False):  # the commands that run the platform log what it does
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    name = " ".join(
+        part for part in (args.command, getattr(args, "audit_command", None)) if part is not None
+    )
+    try:
+        code: int = args.run(args)
+    except CommandError as error:
+        print(f"tender {name}: {error}", file=sys.stderr)
+        return error.exit_code
+    except SettingsError as error:
+        print(f"tender {name}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("Stopped.", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        print(
+            f"tender {name}: it failed unexpectedly ({type(error).__name__}: {error}). Nothing "
+            f"more was done. Run it again with {DEBUG_VARIABLE}=1 to see where, and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return code

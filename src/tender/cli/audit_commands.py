@@ -1,0 +1,206 @@
+"""``tender audit export|verify|public-key`` and ``tender receipt verify``.
+
+The two ``verify`` commands that take a bundle or a receipt run offline: no settings, no
+database, no server; only the file and the platform's public key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tender.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CommandError,
+    SubParsers,
+    add_json_flag,
+    print_json,
+    report_checks,
+    say_to_stderr,
+    settings_of_existing_platform,
+)
+from tender.db import make_engine, make_sessionmaker
+from tender.errors import Refusal
+from tender.storage.keyfile import load_secret
+from tender.verifier.bundle import verify_bundle
+from tender.verifier.chain import verify_chain
+from tender.verifier.notes import NoteSigner
+from tender.verifier.receipt import verify_receipt
+
+
+def register(commands: SubParsers) -> None:
+    """Add ``audit`` and ``receipt`` to the ``tender`` command."""
+    audit = commands.add_parser(
+        "audit",
+        help="export or verify the audit trail",
+        description="Export the audit trail, check it, or print the platform's public key.",
+    )
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    export = audit_commands.add_parser(
+        "export",
+        help="write the auditor's bundle (-o bundle.zip), or every event as JSON lines",
+        description="Write the auditor's bundle (tender-audit-bundle/1) of one tender or of "
+        "all, or with --out only the events as JSON lines.",
+    )
+    written = export.add_mutually_exclusive_group(required=True)
+    written.add_argument("-o", "--output", type=Path, help="the bundle to write (a .zip)")
+    written.add_argument("--out", type=Path, help="write only the events, as JSON lines")
+    export.add_argument("--tender", help="the tender reference (default: every tender)")
+    export.set_defaults(run=_export)
+    public_key = audit_commands.add_parser(
+        "public-key",
+        help="print the platform's public key (platform.pub)",
+        description="Print the platform's public key (a C2SP verifier key), with which "
+        "receipts, checkpoints and bundles are checked offline.",
+    )
+    add_json_flag(public_key)
+    public_key.set_defaults(run=_public_key)
+    verify = audit_commands.add_parser(
+        "verify",
+        help="check a bundle offline (BUNDLE --key), or recompute the hash chain",
+        description="With BUNDLE and --key: check an audit bundle offline, one PASS/FAIL line "
+        "per check. Without: recompute the hash chain of the database, or of --file.",
+    )
+    verify.add_argument("bundle", type=Path, nargs="?", help="a bundle.zip to check offline")
+    verify.add_argument("--key", type=Path, help="platform.pub, for a bundle")
+    verify.add_argument("--file", type=Path, help="a JSON-lines export (default: the database)")
+    add_json_flag(verify)
+    verify.set_defaults(run=_verify)
+
+    receipt = commands.add_parser(
+        "receipt",
+        help="check a signed receipt, offline",
+        description="Check a signed receipt with nothing but the platform's public key.",
+    )
+    receipt_commands = receipt.add_subparsers(
+        dest="receipt_command", required=True, metavar="COMMAND"
+    )
+    receipt_verify = receipt_commands.add_parser(
+        "verify",
+        help="check a receipt with the public key",
+        description="Check a receipt (its JSON, or the signed JWS alone) offline: the "
+        "platform's signature, the checkpoint, the inclusion proof, the time-stamp, on time.",
+    )
+    receipt_verify.add_argument("receipt", type=Path, help="the receipt JSON, or its JWS")
+    receipt_verify.add_argument("--key", type=Path, required=True, help="platform.pub")
+    add_json_flag(receipt_verify)
+    receipt_verify.set_defaults(run=_receipt_verify)
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "it is not text"
+        raise CommandError(f"cannot read {what} {path}: {reason}; check the path") from None
+
+
+def _export(args: argparse.Namespace) -> int:
+    settings = settings_of_existing_platform()
+    if args.output is None:
+        return _export_events(settings.effective_database_url, args.out)
+    from tender.runtime import running_platform
+
+    with running_platform(
+        settings, worker=False, reconciler=False, migrate_schema=False, say=say_to_stderr
+    ) as platform:
+        try:
+            platform.exporter.export(tender_reference=args.tender, out=args.output)
+        except Refusal as refusal:
+            raise CommandError(refusal.message, exit_code=EXIT_FAILED) from None
+    print(f"Wrote the audit bundle of {args.tender or 'every tender'} to {args.output}")
+    return EXIT_OK
+
+
+def _export_events(database_url: str, out: Path) -> int:
+    from tender.audit import service as audit
+
+    engine = make_engine(database_url)
+    count = 0
+    try:
+        with make_sessionmaker(engine).begin() as session, out.open("w") as sink:
+            for event in audit.iter_events(session):
+                sink.write(json.dumps(audit.to_json(event), ensure_ascii=False) + "\n")
+                count += 1
+    finally:
+        engine.dispose()
+    print(f"Wrote {count} events to {out}")
+    return EXIT_OK
+
+
+def _public_key(args: argparse.Namespace) -> int:
+    settings = settings_of_existing_platform()
+    path = settings.effective_signing_key_file
+    try:
+        secret = load_secret(path, 32, what="platform signing key")
+    except FileNotFoundError:
+        raise CommandError(
+            f"the platform's signing key {path} does not exist. Run this where the platform "
+            "runs (or set TENDER_DATA_DIR / TENDER_SIGNING_KEY_FILE); a new key would sign "
+            "nothing the platform signed."
+        ) from None
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    verifier_key = NoteSigner.from_private_bytes(settings.log_origin, secret).verifier_key()
+    if args.json:
+        print_json({"verifier_key": verifier_key, "origin": settings.log_origin})
+    else:
+        print(verifier_key)
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if args.bundle is not None:
+        if args.key is None:  # offline: the key is all a bundle is checked with
+            raise CommandError(
+                "a bundle is checked with the platform's key: add --key platform.pub"
+            )
+        key = _read_text(args.key, "the key file")
+        if not args.bundle.is_file():
+            raise CommandError(f"cannot read the bundle {args.bundle}: no such file")
+        return report_checks(
+            verify_bundle(args.bundle, key),
+            as_json=args.json,
+            holds="The bundle holds: {total} checks passed.",
+            does_not_hold="The bundle does NOT hold: {failed} of {total} checks failed.",
+        )
+    if args.file is not None:
+        lines = _read_text(args.file, "the export").splitlines()
+        try:
+            result = verify_chain(json.loads(line) for line in lines if line.strip())
+        except ValueError as error:
+            raise CommandError(f"{args.file} is not a JSON-lines export: {error}") from None
+    else:
+        from tender.audit import service as audit
+
+        engine = make_engine(settings_of_existing_platform().effective_database_url)
+        try:
+            with make_sessionmaker(engine).begin() as session:
+                result = audit.verify_stored_chain(session)
+        finally:
+            engine.dispose()
+    if args.json:
+        print_json(result)
+    else:
+        print(result.describe())
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _receipt_verify(args: argparse.Namespace) -> int:
+    text = _read_text(args.receipt, "the receipt")
+    key = _read_text(args.key, "the key file")
+    if text.startswith("{"):
+        try:
+            signed = str(json.loads(text).get("signed_receipt") or "")
+        except (ValueError, AttributeError):
+            raise CommandError(f"{args.receipt} is neither receipt JSON nor a JWS") from None
+    else:
+        signed = text
+    return report_checks(
+        verify_receipt(signed, key),
+        as_json=args.json,
+        holds="The receipt holds.",
+        does_not_hold="The receipt does NOT hold.",
+    )

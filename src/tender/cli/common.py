@@ -1,0 +1,83 @@
+"""What every ``tender`` command shares: its errors, its output, finding the platform's data."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TypeAlias
+
+from tender.config import Settings
+from tender.verifier.checks import Check
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+Command = Callable[[argparse.Namespace], int]
+SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+class CommandError(Exception):
+    """The command cannot do what was asked; the message says what happened and what to do.
+
+    ``exit_code`` is 2 when the command cannot run as given, 1 when it ran and did not succeed.
+    """
+
+    def __init__(self, message: str, *, exit_code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=_jsonable))
+
+
+def _jsonable(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return str(value)
+
+
+def report_checks(checks: Sequence[Check], *, as_json: bool, holds: str, does_not_hold: str) -> int:
+    """Print one PASS/FAIL line per check (or JSON) and a last line; 0 only if all passed."""
+    failed = sum(not check.ok for check in checks)
+    held = bool(checks) and not failed
+    if as_json:
+        print_json({"holds": held, "checks": list(checks)})
+    else:
+        for check in checks:
+            print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        print(
+            holds.format(total=len(checks))
+            if held
+            else does_not_hold.format(failed=failed, total=len(checks))
+        )
+    return EXIT_OK if held else EXIT_FAILED
+
+
+def settings_of_existing_platform() -> Settings:
+    """Settings from the environment, for a command that reads a platform that already runs.
+
+    With the embedded SQLite default, a missing database means the command runs in the wrong
+    folder: refuse rather than create an empty platform there.
+    """
+    settings = Settings.from_env()
+    if not settings.database_url:
+        database = (settings.data_dir / "tender.db").resolve()
+        if not database.is_file():
+            raise CommandError(
+                f"there is no platform here: {database} does not exist. Run this in the folder "
+                "where 'tender up' runs, or set TENDER_DATA_DIR (or TENDER_DATABASE_URL) to "
+                "that platform's."
+            )
+    return settings
+
+
+def say_to_stderr(text: str) -> None:
+    """For status lines of commands whose standard output is their result."""
+    print(text, file=sys.stderr)

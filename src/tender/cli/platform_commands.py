@@ -1,0 +1,143 @@
+"""``tender migrate``, ``up``, ``worker``, ``demo`` and ``user``: running the platform."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from tender import migrate
+from tender.accounts.models import Role
+from tender.accounts.service import AccountService
+from tender.cli.common import (
+    EXIT_OK,
+    CommandError,
+    SubParsers,
+    add_json_flag,
+    print_json,
+    settings_of_existing_platform,
+)
+from tender.clock import SystemClock
+from tender.config import Settings
+from tender.db import make_engine, make_sessionmaker
+
+
+def register(commands: SubParsers) -> None:
+    """Add the commands that run the platform to the ``tender`` command."""
+    commands.add_parser(
+        "migrate",
+        help="upgrade the database schema to the newest version",
+        description="Upgrade the database (TENDER_DATABASE_URL, or the embedded SQLite file) "
+        "to the newest schema. Safe to run again.",
+    ).set_defaults(run=_migrate, logs=True)
+    commands.add_parser(
+        "up",
+        help="run the whole platform (embedded defaults unless configured)",
+        description="Run the API; with the in-process broker also the opening worker and the "
+        "reconciler. Prints the starter accounts' tokens on first start.",
+    ).set_defaults(run=_up, logs=True)
+    commands.add_parser(
+        "worker",
+        help="run the opening worker and reconciler (Redis/RabbitMQ)",
+        description="Run the opening worker and the reconciler against TENDER_BROKER_URL.",
+    ).set_defaults(run=_worker, logs=True)
+    demo = commands.add_parser(
+        "demo",
+        help="run the whole story once, in a temporary folder",
+        description="Run the whole story on embedded parts in a temporary folder; exit 0 only "
+        "if every outcome is the expected one.",
+    )
+    demo.add_argument("--seconds", type=float, default=5.0, help="time until the deadline")
+    demo.set_defaults(run=_demo, logs=True)
+    user = commands.add_parser(
+        "user",
+        help="add a user and print their bearer token",
+        description="Add a user to the platform of this folder (or TENDER_DATABASE_URL) and "
+        "print their bearer token, which is shown only once.",
+    )
+    user.add_argument("--name", required=True)
+    user.add_argument("--organisation", required=True)
+    user.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add_json_flag(user)
+    user.set_defaults(run=_add_user)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # the embedded SQLite file lives there
+    migrate.upgrade(settings.effective_database_url)
+    print(f"Database is at the newest schema: {settings.effective_database_url}")
+    return EXIT_OK
+
+
+def _up(args: argparse.Namespace) -> int:
+    from tender.runtime import create_starter_accounts, running_platform, serve_forever
+
+    settings = Settings.from_env()
+    with running_platform(settings) as platform:
+        accounts = create_starter_accounts(platform)
+        if accounts:
+            tokens = settings.data_dir / "tokens.txt"
+            lines = [f"{u.role.value:9} {u.name:16} {u.organisation:24} {t}" for u, t in accounts]
+            tokens.write_text("\n".join(lines) + "\n")
+            tokens.chmod(0o600)
+            print(f"Starter accounts (bearer tokens, also saved in {tokens}):")
+            print("\n".join("  " + line for line in lines))
+        base = f"http://{settings.host}:{settings.port}"
+        print(f"Tender is up: API docs at {base}/schema/swagger")
+        print(f"OpenAPI description: {base}/schema/openapi.json")
+        serve_forever(platform)
+    return EXIT_OK
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from tender.runtime import running_platform
+
+    settings = Settings.from_env()
+    if not settings.broker_url:
+        raise CommandError(
+            "it needs TENDER_BROKER_URL (redis://... or amqp://...): with the in-process "
+            "broker, 'tender up' runs the worker itself."
+        )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    say = lambda text: print(text, flush=True)  # noqa: E731 - a one-line logger
+    with running_platform(settings, migrate_schema=False, say=say):
+        print("Tender worker: waiting for openings (Ctrl-C to stop)", flush=True)
+        stop.wait()
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tender.demo import run_demo
+
+    return run_demo(seconds_to_deadline=args.seconds)
+
+
+def _add_user(args: argparse.Namespace) -> int:
+    settings = settings_of_existing_platform()
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_sessionmaker(engine).begin() as session:
+            user, token = AccountService(session=session, clock=SystemClock()).create_user(
+                name=args.name, organisation=args.organisation, role=Role(args.role)
+            )
+    finally:
+        engine.dispose()
+    if args.json:
+        print_json(
+            {
+                "id": str(user.id),
+                "name": user.name,
+                "organisation": user.organisation,
+                "role": user.role.value,
+                "token": token,
+            }
+        )
+    else:
+        print(
+            f"Added {user.name} ({user.organisation}) as {user.role.value}. "
+            f"Bearer token (shown only now):\n{token}"
+        )
+    return EXIT_OK

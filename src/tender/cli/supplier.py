@@ -1,0 +1,365 @@
+"""``tender sign`` and ``tender verify``: a supplier signs a bid and checks it before submitting.
+
+``tender verify`` runs the same verification as the opening
+(:func:`tender.signing.verify_document`), so what it says is what the opening will say, given
+the same trust folder and time.
+
+Exit codes: 0 done (for ``verify``: the signature is TOTAL_PASSED); 1 ``verify`` found the
+signature not passed, or ``sign`` could not sign a readable input (broken PDF, time-stamp
+server unreachable); 2 the command cannot run as given (missing file, wrong PKCS#12 password,
+no trust folder, bad time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import enumerate_sig_fields
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers import Signer
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
+
+from tender.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CommandError,
+    SubParsers,
+    add_json_flag,
+    print_json,
+)
+from tender.signing import (
+    DocumentReport,
+    Indication,
+    SubIndication,
+    TrustStore,
+    TrustStoreError,
+    verify_document,
+)
+from tender.signing.signer import load_signer_pkcs12, sign_detached, sign_pdf
+
+__all__ = ["describe", "register"]
+
+TRUST_DIR_VARIABLE = "TENDER_TRUST_DIR"
+
+_VISIBLE_BOX = (36, 36, 276, 96)  # bottom left of the first page, 240 x 60 points
+_PDF_MAGIC = b"%PDF-"
+# PDF readers accept the header anywhere in the first 1024 bytes (some files start with junk).
+_PDF_HEADER_WINDOW = 1024
+
+
+def _signing_failed(message: str) -> CommandError:
+    """The inputs are readable but signing did not succeed (exit code 1)."""
+    return CommandError(message, exit_code=EXIT_FAILED)
+
+
+def register(commands: SubParsers) -> None:
+    """Add ``sign`` and ``verify`` to the ``tender`` command."""
+    sign = commands.add_parser(
+        "sign",
+        help="sign a bid file: PAdES inside a PDF, a detached CAdES FILE.p7s for anything else",
+        description="Sign FILE with the key and certificate in a PKCS#12 file. A PDF gets "
+        "its signature inside (written to --out, default NAME-signed.pdf); any other file "
+        "gets a detached signature FILE.p7s to submit with it. Exit code 0 when signed, 1 "
+        "if signing failed, 2 if the command cannot run as given.",
+    )
+    sign.add_argument("file", type=Path, metavar="FILE", help="the bid file to sign")
+    sign.add_argument(
+        "--p12",
+        type=Path,
+        required=True,
+        metavar="CERT.p12",
+        help="PKCS#12 (.p12/.pfx) file with your signing key and certificate",
+    )
+    sign.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="F",
+        help="file holding the PKCS#12 password (default: ask for it)",
+    )
+    sign.add_argument("--tsa", metavar="URL", help="RFC 3161 time-stamp server to use")
+    sign.add_argument("--out", type=Path, metavar="OUT", help="where to write the result")
+    sign.add_argument(
+        "--visible", action="store_true", help="PDF only: show the signature on the first page"
+    )
+    verify = commands.add_parser(
+        "verify",
+        help="check a signed bid the way the opening will",
+        description="Verify the signatures of FILE (a signed PDF, or any file with its "
+        "detached .p7s) as of a point in time. Exit code 0 only if the verdict is "
+        "TOTAL_PASSED, 1 otherwise, 2 if the command cannot run as given.",
+    )
+    verify.add_argument("file", type=Path, metavar="FILE", help="the signed file to check")
+    verify.add_argument(
+        "--p7s",
+        type=Path,
+        metavar="SIG",
+        help="detached signature over FILE (default for a non-PDF: FILE.p7s if it exists)",
+    )
+    verify.add_argument(
+        "--trust",
+        type=Path,
+        metavar="DIR",
+        help=f"folder of trusted CA certificates, PEM or DER (default: ${TRUST_DIR_VARIABLE})",
+    )
+    verify.add_argument(
+        "--at",
+        metavar="ISO-TIME",
+        help="validate as of this time, with its zone, e.g. 2026-11-27T09:00:00Z (default: now)",
+    )
+    add_json_flag(verify)
+    sign.set_defaults(run=_sign)
+    verify.set_defaults(run=_verify)
+
+
+def _open_input(path: Path, what: str) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except OSError as error:
+        raise CommandError(f"cannot read {what} {path}: {error.strerror}; check the path") from None
+
+
+def _is_pdf(stream: BinaryIO) -> bool:
+    found = _PDF_MAGIC in stream.read(_PDF_HEADER_WINDOW)
+    stream.seek(0)
+    return found
+
+
+# ---- sign ---------------------------------------------------------------------------------
+
+
+def _passphrase(password_file: Path | None, p12: Path) -> bytes | None:
+    if password_file is None:
+        if not sys.stdin.isatty():
+            raise CommandError(
+                f"there is no terminal to ask for the password of {p12}; put the password in a "
+                "file readable only by you and pass --password-file FILE"
+            )
+        typed = getpass.getpass(f"Password for {p12}: ").encode()
+    else:
+        try:
+            typed = password_file.read_bytes().rstrip(b"\r\n")
+        except OSError as error:
+            raise CommandError(
+                f"cannot read password file {password_file}: {error.strerror}; check the path"
+            ) from None
+    # An empty password means an unencrypted PKCS#12 file, which the loader wants as None.
+    return typed or None
+
+
+def _signer(p12: Path, password_file: Path | None) -> Signer:
+    if not p12.is_file():
+        raise CommandError(
+            f"PKCS#12 file {p12} does not exist; give the .p12/.pfx file holding your "
+            "signing key and certificate"
+        )
+    try:
+        return load_signer_pkcs12(p12, _passphrase(password_file, p12))
+    except ValueError as error:
+        raise CommandError(
+            f"{error}; check the password (file) and that {p12} is the .p12/.pfx file "
+            "your certificate authority issued"
+        ) from None
+
+
+@contextmanager
+def _atomic_output(out: Path) -> Iterator[BinaryIO]:
+    """A temporary file that becomes ``out`` only if the block finishes: a failed signing
+    never leaves a half-written signature where the supplier would pick it up."""
+    try:
+        descriptor, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
+    except OSError as error:
+        raise CommandError(f"cannot write to {out.parent}: {error.strerror}") from None
+    temporary = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as output:
+            yield output
+        temporary.replace(out)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _free_field_name(pdf: BinaryIO) -> str:
+    """``Signature<n>`` not yet used in ``pdf``, so that a co-signer adds a signature beside
+    the first instead of failing on a field that is filled already."""
+    try:
+        taken = {name for name, *_ in enumerate_sig_fields(PdfFileReader(pdf))}
+    except (PdfError, ValueError) as error:
+        raise _signing_failed(
+            f"cannot read the PDF: {error}; open and save it again with a PDF program"
+        ) from None
+    finally:
+        pdf.seek(0)
+    return next(f"Signature{n}" for n in range(1, len(taken) + 2) if f"Signature{n}" not in taken)
+
+
+def _sign(args: argparse.Namespace) -> int:
+    file: Path = args.file
+    with _open_input(file, "file") as content:
+        is_pdf = _is_pdf(content)
+        if args.visible and not is_pdf:
+            raise CommandError(f"--visible works only for PDFs, and {file} is not a PDF")
+        out: Path = args.out or (
+            file.with_name(f"{file.stem}-signed.pdf") if is_pdf else Path(f"{file}.p7s")
+        )
+        if out.resolve() == file.resolve():
+            raise CommandError(f"--out {out} would overwrite the file being signed")
+        signer = _signer(args.p12, args.password_file)
+        timestamper = None if args.tsa is None else HTTPTimeStamper(args.tsa)
+        try:
+            if is_pdf:
+                field_name = _free_field_name(content)
+                with _atomic_output(out) as output:
+                    sign_pdf(
+                        content,
+                        output,
+                        signer,
+                        field_name=field_name,
+                        timestamper=timestamper,
+                        visible_box=_VISIBLE_BOX if args.visible else None,
+                    )
+            else:
+                with _atomic_output(out) as output:
+                    sign_detached(content, output, signer, timestamper=timestamper)
+        except TimestampRequestError as error:
+            raise _signing_failed(
+                f"the time-stamp server {args.tsa} did not answer with a time-stamp ({error}); "
+                "check the URL and your connection, or sign without --tsa"
+            ) from None
+        except (SigningError, PdfError) as error:
+            raise _signing_failed(f"signing {file} failed: {error}") from None
+    kind = "PAdES signature, inside the PDF" if is_pdf else "detached CAdES signature"
+    certificate = signer.signing_cert  # a PKCS#12 signer always has one; pyHanko allows None
+    subject = "an unknown signer" if certificate is None else certificate.subject.human_friendly
+    print(f"Signed {file} as {subject}: {kind}, written to {out}")
+    return EXIT_OK
+
+
+# ---- verify -------------------------------------------------------------------------------
+
+
+def _trust(folder: Path | None) -> TrustStore:
+    if folder is None:
+        configured = os.environ.get(TRUST_DIR_VARIABLE)
+        if not configured:
+            raise CommandError(
+                "a trust folder is needed: the certificates (PEM or DER) of the certificate "
+                "authorities the platform accepts. Pass --trust DIR or set "
+                f"{TRUST_DIR_VARIABLE}; the tender's documents say which authorities count."
+            )
+        folder = Path(configured)
+    try:
+        return TrustStore.from_folder(folder)
+    except TrustStoreError as error:
+        raise CommandError(f"{error}; point --trust at a folder of CA certificates") from None
+
+
+def _validation_time(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(
+            f"--at {text!r} is not an ISO 8601 time; write e.g. 2026-11-27T09:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        raise CommandError(
+            f"--at {text!r} has no time zone, so it could mean different moments; add one, "
+            "e.g. Z for UTC or +08:00"
+        )
+    return moment
+
+
+def _detached_signature_path(args: argparse.Namespace, content: BinaryIO) -> Path | None:
+    if args.p7s is not None:
+        return Path(args.p7s)
+    beside = Path(f"{args.file}.p7s")
+    if not _is_pdf(content) and beside.is_file():
+        # `tender sign` writes FILE.p7s for a non-PDF; finding it spares the second argument.
+        print(f"Using the detached signature {beside}", file=sys.stderr)
+        return beside
+    return None
+
+
+def _verify(args: argparse.Namespace) -> int:
+    trust = _trust(args.trust)
+    at = _validation_time(args.at)
+    with ExitStack() as stack:
+        content = stack.enter_context(_open_input(args.file, "file"))
+        p7s_path = _detached_signature_path(args, content)
+        detached = (
+            None
+            if p7s_path is None
+            else stack.enter_context(_open_input(p7s_path, "detached signature"))
+        )
+        report = verify_document(content, detached_signature=detached, trust=trust, at=at)
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print(describe(report))
+    return EXIT_OK if report.indication is Indication.TOTAL_PASSED else EXIT_FAILED
+
+
+def _verdict(indication: Indication, sub_indication: SubIndication | None) -> str:
+    return indication.value if sub_indication is None else f"{indication.value} / {sub_indication}"
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def describe(report: DocumentReport) -> str:
+    """The report as a few lines for people: verdict, what to do, then each signature."""
+    lines = [
+        f"Verdict ({report.kind}): {_verdict(report.indication, report.sub_indication)}",
+        f"  {report.message_en}",
+        f"  {report.message_zh}",
+        f"Validated as of: {report.validated_at.isoformat()}",
+    ]
+    for number, signature in enumerate(report.signatures, start=1):
+        field = f" (field {signature.field_name})" if signature.field_name else ""
+        claimed = signature.claimed_signing_time
+        timestamp = (
+            "none"
+            if signature.timestamp_time is None
+            else f"{signature.timestamp_time.isoformat()} by {signature.timestamp_authority}"
+        )
+        lines += [
+            f"Signature {number}{field}: "
+            f"{_verdict(signature.indication, signature.sub_indication)}",
+            f"  Signer:  {signature.signer_subject or 'unknown'}",
+            f"  Issuer:  {signature.signer_issuer or 'unknown'}",
+            f"  Serial:  {signature.signer_serial or 'unknown'}",
+            f"  SHA-256: {signature.signer_sha256 or 'unknown'}",
+            "  Signing time claimed by the signer (not proof): "
+            + (claimed.isoformat() if claimed else "none"),
+            f"  Time-stamp: {timestamp}",
+            f"  Proven to exist at: {signature.best_signature_time.isoformat()}",
+            f"  Intact: {_yes(signature.intact)}, signature value valid: "
+            f"{_yes(signature.crypto_valid)}, trusted: {_yes(signature.trusted)}",
+        ]
+        if signature.coverage or signature.modification_level:
+            lines.append(
+                f"  Coverage: {signature.coverage or 'unknown'}, changes after signing: "
+                f"{signature.modification_level or 'unknown'}"
+            )
+        lines += [
+            f"  Revocation: {evidence.kind} ({evidence.origin}) of {evidence.issued_at.isoformat()}"
+            f" says {evidence.status}"
+            for evidence in signature.revocation
+        ]
+        if len(report.signatures) > 1 and signature.indication is not Indication.TOTAL_PASSED:
+            lines += [f"  {signature.message_en}", f"  {signature.message_zh}"]
+    return "\n".join(lines)

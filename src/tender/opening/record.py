@@ -1,0 +1,128 @@
+"""The opening record: built from the results, sealed as a PDF, both locked in storage.
+
+The JSON record (format ``tender-opening-record/1``, :class:`OpeningRecordDocument`) is the
+authoritative one; the PDF (:mod:`tender.opening.record_pdf`) shows the same facts to people
+and carries the platform's seal. Sealing (a time-stamp request) and the writes to storage
+take time, so :class:`RecordWriter` runs with no transaction open and no lock held.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from pyhanko.sign.signers import Signer
+from pyhanko.sign.timestamps import TimeStamper
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tender.accounts.models import User
+from tender.audit.models import AuditEvent
+from tender.bids.models import BidDocument
+from tender.clock import format_time
+from tender.opening.models import OpeningResult
+from tender.opening.record_pdf import render_record_pdf, seal_record_pdf
+from tender.storage.objectstore import ObjectStore
+from tender.tenders.models import Tender
+from tender.verifier.formats import CheckpointSummary, OpeningRecordDocument
+
+RECORD_FORMAT = "tender-opening-record/1"
+
+
+def build_record(
+    session: Session, tender: Tender, *, opened_at: datetime, checkpoint: CheckpointSummary
+) -> OpeningRecordDocument:
+    """The opening record: the tender, every opened document and its verdict, the audit head
+    and the opening's checkpoint."""
+    rows = session.execute(
+        select(BidDocument, OpeningResult, User)
+        .join(OpeningResult, OpeningResult.document_id == BidDocument.id)
+        .join(User, User.id == BidDocument.supplier_id)
+        .where(BidDocument.tender_id == tender.id)
+        .order_by(BidDocument.received_at)
+    ).all()
+    head = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).one()
+    assert tender.opening_started_at is not None  # the opening started before any result
+    return {
+        "format": RECORD_FORMAT,
+        "tender": {
+            "id": str(tender.id),
+            "reference": tender.reference,
+            "title": tender.title,
+            "deadline": format_time(tender.deadline),
+            "opening_started_at": format_time(tender.opening_started_at),
+            "opened_at": format_time(opened_at),
+        },
+        "bids": [
+            {
+                "receipt_id": str(document.id),
+                "supplier": supplier.name,
+                "supplier_organisation": supplier.organisation,
+                "file_name": document.file_name,
+                "size": document.size,
+                "received_at": format_time(document.received_at),
+                "receipt_sha256": document.sha256,
+                "computed_sha256": result.computed_sha256,
+                "hash_matches": result.hash_matches,
+                "indication": result.indication.value,
+                "sub_indication": result.sub_indication.value if result.sub_indication else None,
+                "signer_subject": result.signer_subject,
+                "reason": result.reason,
+                "signature_report": result.report,
+            }
+            for document, result, supplier in rows
+        ],
+        "audit_head": {"seq": head.seq, "hash": head.hash},
+        "checkpoint": checkpoint,
+    }
+
+
+@dataclass(frozen=True)
+class LockedCopy:
+    """One object written under Object Lock, and the SHA-256 of its bytes."""
+
+    key: str
+    version_id: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    json: LockedCopy
+    pdf: LockedCopy
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordWriter:
+    """Writes opening records: the JSON, and the PDF sealed with the platform's seal."""
+
+    store: ObjectStore
+    bucket: str
+    seal: Signer  # the platform's organisation seal
+    timestamper: TimeStamper
+
+    def write(
+        self, record: OpeningRecordDocument, *, tender_id: uuid.UUID, retain_until: datetime
+    ) -> StoredRecord:
+        body = json.dumps(record, sort_keys=True, indent=2, ensure_ascii=False).encode()
+        rendered, sealed = io.BytesIO(), io.BytesIO()
+        render_record_pdf(record, rendered)
+        rendered.seek(0)
+        seal_record_pdf(rendered, sealed, self.seal, timestamper=self.timestamper)
+        prefix = f"tenders/{tender_id}/opening-record"
+        return StoredRecord(
+            json=self._lock(f"{prefix}.json", body, retain_until),
+            pdf=self._lock(f"{prefix}.pdf", sealed.getvalue(), retain_until),
+        )
+
+    def _lock(self, key: str, body: bytes, retain_until: datetime) -> LockedCopy:
+        stored = self.store.put_locked(
+            self.bucket, key, io.BytesIO(body), length=len(body), retain_until=retain_until
+        )
+        return LockedCopy(key, stored.version_id, hashlib.sha256(body).hexdigest())

@@ -1,0 +1,504 @@
+"""The auditor's bundle, verified offline: ``tender audit verify bundle.zip --key platform.pub``.
+
+:func:`verify_bundle` needs no database, no server and no network, and trusts only the
+platform's verifier key. The bundle is written by the platform (``tender audit export``,
+:mod:`tender.auditors.export`). Format ``tender-audit-bundle/1``::
+
+    manifest.json                 format, exported_at, vkey, origin, tender, SHA-256 of each file
+    manifest.jws                  the manifest, signed by the platform (compact JWS, EdDSA)
+    events.jsonl                  the WHOLE audit log, one event per line (hashes, never bid bytes)
+    checkpoints/<size>.json       the Object-Locked copy of every signed checkpoint
+    receipts/<receipt id>.jws     the platform-signed receipt of every bid (of the tender)
+    opening/<tender>/record.json  the opening record, from locked storage
+    opening/<tender>/record.pdf   the same record as a sealed PDF, from locked storage
+    certificates/trust/*.pem      the platform's trust anchors
+    certificates/intermediates/*.pem, certificates/tsa/*.pem
+                                  helper certificates, and those of the time-stamp authority
+
+The log is exported whole because every checkpoint signs a tree over every event before it.
+Checkpoints come from the locked copies (read by the version the database names), not from the
+database, so a database rewritten afterwards disagrees with them. ``<size>`` is zero-padded to
+12 digits and ``<tender>`` is the reference, percent-encoded, so names sort and never nest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import hashlib
+import io
+import itertools
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote
+
+from asn1crypto import cms, x509
+from pyhanko.keys import load_certs_from_pemder_data
+from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+
+from tender.signing import TrustStore, TrustStoreError
+from tender.verifier import jws, merkle
+from tender.verifier.chain import canonical_bytes, verify_chain
+from tender.verifier.checks import Check, Checker, collector
+from tender.verifier.kinds import EventKind
+from tender.verifier.notes import CheckpointError, NoteVerifier, verify_checkpoint
+from tender.verifier.receipt import receipt_seq, verify_receipt
+
+BUNDLE_FORMAT = "tender-audit-bundle/1"
+MANIFEST = "manifest.json"
+MANIFEST_SIGNATURE = "manifest.jws"
+EVENTS = "events.jsonl"
+
+
+def checkpoint_name(size: int) -> str:
+    return f"checkpoints/{size:012d}.json"
+
+
+def opening_dir(reference: str) -> str:
+    return f"opening/{quote(reference, safe='')}"
+
+
+# --- verification ------------------------------------------------------------------------------
+
+
+@dataclass
+class _TenderFacts:
+    """What the log says about one tender, gathered in one pass over the events."""
+
+    reference: str | None = None
+    deadline: str | None = None
+    # (seq, received at, receipt id, the deadline in force then)
+    bids: list[tuple[int, str, str, str | None]] = field(default_factory=list)
+    opened: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    opening_started: tuple[int, str] | None = None
+    opening_finished: tuple[int, dict[str, Any]] | None = None
+
+
+class _Log:
+    """Leaf hashes and facts collected while :func:`verify_chain` reads the events."""
+
+    def __init__(self, checkpoint_sizes: set[int], keep: set[int]) -> None:
+        self.leaves: list[bytes] = []
+        self.roots: dict[int, bytes] = {}
+        self.kept: dict[int, dict[str, Any]] = {}
+        self.tenders: dict[str, _TenderFacts] = {}
+        self._tree = merkle.MerkleAccumulator()
+        self._sizes = checkpoint_sizes
+        self._keep = keep
+
+    def add(self, event: dict[str, Any]) -> None:
+        # The leaf is recomputed from the content, never taken from the event's leaf_hash
+        # field: a checkpoint is compared with what the events say, not with what they claim.
+        leaf = merkle.leaf_hash(canonical_bytes(event))
+        self.leaves.append(leaf)
+        self._tree.append(leaf)
+        if self._tree.size in self._sizes:
+            self.roots[self._tree.size] = self._tree.root()
+        seq = len(self.leaves)
+        if seq in self._keep:
+            self.kept[seq] = event
+        tender_id = event.get("tender_id")
+        if tender_id is None:
+            return
+        facts = self.tenders.setdefault(tender_id, _TenderFacts())
+        kind, payload = event["kind"], event["payload"]
+        if kind == EventKind.TENDER_CREATED:
+            facts.reference = payload.get("reference")
+        if kind in (EventKind.TENDER_CREATED, EventKind.TENDER_PUBLISHED) and "deadline" in payload:
+            facts.deadline = payload["deadline"]
+        elif kind == EventKind.BID_RECEIVED:
+            facts.bids.append((seq, event["at"], payload.get("receipt_id"), facts.deadline))
+        elif kind == EventKind.BID_OPENED:
+            facts.opened.append((seq, payload))
+        elif kind == EventKind.OPENING_STARTED:
+            facts.opening_started = (seq, event["at"])
+        elif kind == EventKind.OPENING_FINISHED:
+            facts.opening_finished = (seq, payload)
+
+
+class _UnreadableError(ValueError):
+    """A bundle file that cannot be read as what it should be."""
+
+
+def verify_bundle(path: Path, verifier_key: str) -> list[Check]:
+    """Check an audit bundle offline, trusting only ``verifier_key`` (``platform.pub``).
+
+    Returns one :class:`Check` per finding, in the order a reader wants them; the bundle holds
+    only if every check passes.
+    """
+    checks: list[Check] = []
+    check = collector(checks)
+    try:
+        verifier = NoteVerifier.parse(verifier_key.strip())
+    except CheckpointError as exc:
+        check("platform key", False, f"{verifier_key.strip()!r} is not a verifier key: {exc}")
+        return checks
+    try:
+        bundle = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        check("bundle", False, f"{path} is not a readable zip file: {exc}")
+        return checks
+    with bundle:
+        manifest = _check_manifest(bundle, verifier, check)
+        if manifest is None:
+            return checks
+        names = set(bundle.namelist())
+        checkpoints = _read_checkpoints(bundle, names, check)
+        receipts = {
+            name.removeprefix("receipts/").removesuffix(".jws"): bundle.read(name).decode().strip()
+            for name in sorted(names)
+            if name.startswith("receipts/") and name.endswith(".jws")
+        }
+        receipt_seqs = {receipt_seq(signed) for signed in receipts.values()}
+        log = _Log(set(checkpoints), {seq for seq in receipt_seqs if seq is not None})
+        if not _check_log(bundle, log, check):
+            return checks
+        _check_checkpoints(checkpoints, log, verifier, check)
+        _check_timestamps(bundle, names, checkpoints, check)
+        for receipt_id, signed in receipts.items():
+            _check_receipt(receipt_id, signed, verifier_key, log, check)
+        _check_tenders(bundle, names, manifest.get("tender"), log, check)
+    return checks
+
+
+def _check_manifest(
+    bundle: zipfile.ZipFile, verifier: NoteVerifier, check: Checker
+) -> dict[str, Any] | None:
+    """The manifest, if it is the platform's and every file matches it (else None)."""
+    try:
+        manifest: dict[str, Any] = json.loads(bundle.read(MANIFEST))
+        signed = bundle.read(MANIFEST_SIGNATURE).decode().strip()
+    except (KeyError, ValueError) as exc:
+        check("manifest", False, f"no readable {MANIFEST} and {MANIFEST_SIGNATURE}: {exc}")
+        return None
+    if not check(
+        "bundle format",
+        manifest.get("format") == BUNDLE_FORMAT,
+        f"format {manifest.get('format')!r}, this verifier reads {BUNDLE_FORMAT!r}",
+    ):
+        return None
+    try:
+        same = json.loads(jws.verify(signed, verifier.public_key)) == manifest
+        check(
+            "manifest signature",
+            same,
+            f"{MANIFEST} is signed by {verifier.label}"
+            if same
+            else f"{MANIFEST_SIGNATURE} is the platform's signature over another manifest",
+        )
+    except (jws.JWSError, ValueError) as exc:
+        check("manifest signature", False, f"{MANIFEST_SIGNATURE}: {exc}")
+    check(
+        "platform key",
+        manifest.get("vkey") == verifier.verifier_key() and manifest.get("origin") == verifier.name,
+        f"the bundle names key {manifest.get('vkey')} and log {manifest.get('origin')!r}; "
+        f"checking with {verifier.verifier_key()}",
+    )
+    listed: dict[str, str] = manifest.get("files", {})
+    present = set(bundle.namelist()) - {MANIFEST, MANIFEST_SIGNATURE}
+    problems = [f"{name} is missing" for name in sorted(set(listed) - present)]
+    problems += [f"{name} is not in the manifest" for name in sorted(present - set(listed))]
+    for name in sorted(present & set(listed)):
+        digest = hashlib.sha256()
+        with bundle.open(name) as source:
+            for chunk in iter(lambda: source.read(1 << 20), b""):
+                digest.update(chunk)
+        if digest.hexdigest() != listed[name]:
+            problems.append(f"{name} has SHA-256 {digest.hexdigest()}, manifest {listed[name]}")
+    check(
+        "file hashes",
+        not problems,
+        "; ".join(problems) if problems else f"all {len(listed)} files match the manifest",
+    )
+    return manifest
+
+
+def _read_checkpoints(
+    bundle: zipfile.ZipFile, names: set[str], check: Checker
+) -> dict[int, dict[str, Any]]:
+    """The locked checkpoint copies by the size their file is named for."""
+    found: dict[int, dict[str, Any]] = {}
+    for name in sorted(n for n in names if n.startswith("checkpoints/")):
+        stem = name.removeprefix("checkpoints/").removesuffix(".json")
+        try:
+            found[int(stem)] = json.loads(bundle.read(name))
+        except ValueError as exc:
+            check(f"checkpoint {stem}", False, f"{name} is not a checkpoint copy: {exc}")
+    if not found:
+        check("checkpoints", False, "the bundle holds no checkpoint: nothing signs the log")
+    return found
+
+
+def _check_log(bundle: zipfile.ZipFile, log: _Log, check: Checker) -> bool:
+    """Recompute the hash chain and the leaves of ``events.jsonl`` (the whole log); False if
+    it cannot even be read, so nothing can be compared with it."""
+
+    def events(lines: IO[str]) -> Iterator[dict[str, Any]]:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                event = json.loads(line)
+                log.add(event)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise _UnreadableError(
+                    f"{EVENTS} line {number} is not an audit event: {exc}"
+                ) from exc
+            yield event
+
+    try:
+        with bundle.open(EVENTS) as raw, io.TextIOWrapper(raw, encoding="utf-8") as lines:
+            stream = events(lines)
+            chain = verify_chain(stream)
+            for _ in stream:  # verify_chain stops at the first break; the tree needs them all
+                pass
+    except (KeyError, _UnreadableError) as exc:
+        return check("hash chain", False, str(exc))
+    check("hash chain", chain.ok, chain.describe())
+    # A broken chain still has leaves: the checkpoints say which signed trees they break.
+    return True
+
+
+def _check_checkpoints(
+    checkpoints: dict[int, dict[str, Any]], log: _Log, verifier: NoteVerifier, check: Checker
+) -> None:
+    """Each checkpoint signed by the platform, over the tree the events give; and successive
+    checkpoints consistent (an RFC 9162 proof made from the events, checked on signed roots)."""
+    signed_roots: dict[int, bytes] = {}
+    for size, copy in sorted(checkpoints.items()):
+        try:
+            checkpoint = verify_checkpoint(verifier, copy["note"], origin=verifier.name)
+        except (CheckpointError, KeyError, TypeError) as exc:
+            check(f"checkpoint {size} signature", False, f"{checkpoint_name(size)}: {exc}")
+            continue
+        if not check(
+            f"checkpoint {size} signature",
+            checkpoint.size == size,
+            f"{checkpoint_name(size)} is signed by {verifier.label}"
+            if checkpoint.size == size
+            else f"{checkpoint_name(size)} holds a checkpoint of size {checkpoint.size}",
+        ):
+            continue
+        signed_roots[size] = checkpoint.root
+        if size > len(log.leaves):
+            check(
+                f"checkpoint {size} root",
+                False,
+                f"the platform signed a tree of {size} events, but the log has only "
+                f"{len(log.leaves)}: events were removed from its end",
+            )
+            continue
+        recomputed = log.roots.get(size, merkle.EMPTY_ROOT)
+        check(
+            f"checkpoint {size} root",
+            recomputed == checkpoint.root,
+            f"the first {size} events give the signed root {recomputed.hex()}"
+            if recomputed == checkpoint.root
+            else f"the platform signed root {checkpoint.root.hex()} for the first {size} events, "
+            f"but they give {recomputed.hex()}: the log was rewritten",
+        )
+    sizes = [s for s in sorted(signed_roots) if 0 < s <= len(log.leaves)]
+    for old, new in itertools.pairwise(sizes):
+        try:
+            proof = merkle.consistency_proof(log.leaves[:new], old)
+            merkle.verify_consistency(old, new, signed_roots[old], signed_roots[new], proof)
+            check(
+                f"consistency {old} -> {new}",
+                True,
+                f"the signed tree of {new} events extends the signed tree of {old}",
+            )
+        except merkle.ProofError as exc:
+            check(f"consistency {old} -> {new}", False, str(exc))
+
+
+def _check_timestamps(
+    bundle: zipfile.ZipFile,
+    names: set[str],
+    checkpoints: dict[int, dict[str, Any]],
+    check: Checker,
+) -> None:
+    """Each checkpoint's RFC 3161 token: about this note, signed intact, by a trusted TSA.
+
+    Trust is judged against the bundle's ``certificates/trust`` anchors, with the platform's
+    own policy (:class:`TrustStore`: offline, revocation checked if declared, softly).
+    """
+
+    def certificates(folder: str) -> list[x509.Certificate]:
+        return [
+            c
+            for n in sorted(names)
+            if n.startswith(f"certificates/{folder}/")
+            for c in load_certs_from_pemder_data(bundle.read(n))
+        ]
+
+    try:
+        trust: TrustStore | None = TrustStore.from_certificates(
+            certificates("trust"), [*certificates("intermediates"), *certificates("tsa")]
+        )
+    except TrustStoreError:
+        trust = None
+    for size, copy in sorted(checkpoints.items()):
+        name = f"time-stamp {size}"
+        try:
+            note = copy["note"].encode()
+            signed = cms.ContentInfo.load(base64.b64decode(copy["timestamp_token"]))["content"]
+            info = signed["encap_content_info"]["content"].parsed
+            imprint = info["message_imprint"]["hashed_message"].native
+            when: datetime = info["gen_time"].native
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            check(name, False, f"{checkpoint_name(size)}: unreadable time-stamp token: {exc}")
+            continue
+        if imprint != hashlib.sha256(note).digest():
+            check(
+                name,
+                False,
+                f"{checkpoint_name(size)}: the token's message imprint {imprint.hex()} is not "
+                "the SHA-256 of the signed note: it time-stamps something else",
+            )
+            continue
+        if trust is None:
+            check(name, False, "the bundle has no certificates/trust anchor to judge the TSA by")
+            continue
+        try:
+            status = asyncio.run(
+                validate_tst_signed_data(
+                    signed,
+                    trust.validation_context(when),
+                    functools.partial(_digest, data=note),
+                )
+            )
+        except SignatureValidationError as exc:
+            check(name, False, f"{checkpoint_name(size)}: {exc}")
+            continue
+        tsa = status["signing_cert"].subject.human_friendly
+        if not (status["intact"] and status["valid"]):
+            check(name, False, f"the signature of {tsa} over the token does not verify")
+        elif status["trust_problem_indic"] is not None:
+            check(
+                name,
+                False,
+                f"signed by {tsa}, which does not chain to a trust anchor in the bundle "
+                f"({status['trust_problem_indic']})",
+            )
+        else:
+            check(name, True, f"note time-stamped at {when.isoformat()} by {tsa}")
+
+
+def _digest(algorithm: str, *, data: bytes) -> bytes:
+    return hashlib.new(algorithm, data).digest()
+
+
+def _check_receipt(
+    receipt_id: str, signed: str, verifier_key: str, log: _Log, check: Checker
+) -> None:
+    """A receipt holds on its own (:func:`verify_receipt`) and records the event of the log."""
+    failed = [c for c in verify_receipt(signed, verifier_key) if not c.ok]
+    if failed:
+        check(
+            f"receipt {receipt_id}",
+            False,
+            f"receipts/{receipt_id}.jws: " + "; ".join(f"{c.name}: {c.detail}" for c in failed),
+        )
+        return
+    seq = receipt_seq(signed)
+    event = json.loads(jws.b64url_decode(signed.split(".")[1]))["audit_event"]
+    same = seq is not None and log.kept.get(seq) == event
+    check(
+        f"receipt {receipt_id}",
+        same,
+        f"signed by the platform, in the signed tree, and the same as event {seq} of the log"
+        if same
+        else f"receipts/{receipt_id}.jws records an event {seq} that is not event {seq} of the log",
+    )
+
+
+def _check_tenders(
+    bundle: zipfile.ZipFile, names: set[str], reference: str | None, log: _Log, check: Checker
+) -> None:
+    """Per tender: bids on time, opening after the deadline, opened intact, record hashes."""
+    tenders = [
+        facts for facts in log.tenders.values() if reference is None or facts.reference == reference
+    ]
+    if reference is not None and not tenders:
+        check(f"tender {reference}", False, f"no tender.created event names {reference!r}")
+    for facts in tenders:
+        ref = facts.reference or "(unnamed)"
+        for seq, received_at, receipt_id, deadline in facts.bids:
+            on_time = deadline is not None and _time(received_at) <= _time(deadline)
+            check(
+                f"bid {receipt_id} on time",
+                on_time,
+                f"event {seq}: received {received_at}, deadline {deadline}"
+                if deadline is not None
+                else f"event {seq}: no tender.created or tender.published event before it "
+                f"gives tender {ref}'s deadline",
+            )
+        for seq, payload in facts.opened:
+            intact = payload.get("hash_matches") is True
+            check(
+                f"bid {payload.get('receipt_id')} opened intact",
+                intact,
+                f"event {seq}: the unsealed file's SHA-256 is the receipt's"
+                if intact
+                else f"event {seq}: {payload.get('file_name')} opened with SHA-256 "
+                f"{payload.get('computed_sha256')}, the receipt says "
+                f"{payload.get('receipt_sha256')} ({payload.get('sub_indication')})",
+            )
+        if facts.opening_started is not None:
+            seq, started = facts.opening_started
+            after = facts.deadline is not None and _time(started) >= _time(facts.deadline)
+            check(
+                f"opening {ref} after deadline",
+                after,
+                f"event {seq}: opening started {started}, deadline {facts.deadline}",
+            )
+        _check_record(bundle, names, ref, facts, check)
+
+
+def _check_record(
+    bundle: zipfile.ZipFile, names: set[str], reference: str, facts: _TenderFacts, check: Checker
+) -> None:
+    """The opening record's JSON and PDF hash to what the opening.finished event recorded."""
+    folder = opening_dir(reference)
+    files = {"JSON": f"{folder}/record.json", "PDF": f"{folder}/record.pdf"}
+    if facts.opening_finished is None:
+        for what, name in files.items():
+            if name in names:
+                check(
+                    f"opening record {what} {reference}",
+                    False,
+                    f"{name} is in the bundle but no opening.finished event records its hash",
+                )
+        return
+    seq, payload = facts.opening_finished
+    fields = {"JSON": "record_sha256", "PDF": "record_pdf_sha256"}
+    for what, name in files.items():
+        expected = payload.get(fields[what])
+        if expected is None and what == "PDF" and name not in names:
+            continue  # opened before records had a PDF
+        if name not in names:
+            check(f"opening record {what} {reference}", False, f"{name} is not in the bundle")
+            continue
+        actual = hashlib.sha256(bundle.read(name)).hexdigest()
+        check(
+            f"opening record {what} {reference}",
+            actual == expected,
+            f"{name} has the SHA-256 that opening.finished (event {seq}) recorded"
+            if actual == expected
+            else f"{name} has SHA-256 {actual}, but opening.finished (event {seq}) recorded "
+            f"{expected}",
+        )
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+__all__ = ["BUNDLE_FORMAT", "EVENTS", "MANIFEST", "MANIFEST_SIGNATURE", "verify_bundle"]

@@ -1,0 +1,133 @@
+"""The JSON documents the platform writes and auditors read, as named types.
+
+These describe what the platform produces; a verifier still checks every field it reads,
+since a document in an auditor's hands may have been altered. Times are the log's text form,
+ISO 8601 UTC with microseconds and a ``Z`` (``2026-11-27T13:40:19.123456Z``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class ExportedEvent(TypedDict):
+    """One audit event as exported (a line of ``events.jsonl``). The chain hash and the Merkle
+    leaf cover ``seq, at, actor, tender_id, kind, payload`` (see :mod:`.chain`)."""
+
+    seq: int
+    at: str
+    actor: str
+    tender_id: str | None
+    kind: str
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+    leaf_hash: str
+
+
+class CheckpointCopy(TypedDict):
+    """The Object-Locked copy of a signed checkpoint (``checkpoints/<size>.json``)."""
+
+    note: str  # the C2SP signed note
+    timestamp_token: str  # base64 of the RFC 3161 token over SHA-256(note)
+    issued_at: str
+    reason: str
+
+
+class CheckpointSummary(TypedDict):
+    """What a receipt or an opening record carries of a checkpoint."""
+
+    size: int
+    root: str
+    note: str
+    timestamp_token: str
+
+
+class PreCheckJSON(TypedDict):
+    """The advisory signature pre-check in a receipt."""
+
+    indication: str | None
+    sub_indication: str | None
+    signer_subject: str | None
+    message_en: str
+    message_zh: str
+    advisory: bool
+
+
+class ReceiptPayload(TypedDict):
+    """The payload of a signed receipt (format ``tender-receipt/1``), a compact JWS."""
+
+    format: str
+    receipt_id: str
+    tender_id: str
+    tender_reference: str
+    supplier: str
+    supplier_organisation: str
+    file_name: str
+    sha256: str
+    size: int
+    received_at: str
+    deadline: str
+    sealed_object_version: str
+    retained_until: str
+    audit_seq: int
+    audit_hash: str
+    signature_precheck: PreCheckJSON | None
+    leaf_index: int
+    checkpoint: CheckpointSummary | None
+    inclusion_proof: list[str] | None
+    audit_event: ExportedEvent
+
+
+class RecordTender(TypedDict):
+    id: str
+    reference: str
+    title: str
+    deadline: str
+    opening_started_at: str
+    opened_at: str
+
+
+class RecordBid(TypedDict):
+    """One opened bid document in the opening record."""
+
+    receipt_id: str
+    supplier: str
+    supplier_organisation: str
+    file_name: str
+    size: int
+    received_at: str
+    receipt_sha256: str
+    computed_sha256: str | None
+    hash_matches: bool
+    indication: str
+    sub_indication: str | None
+    signer_subject: str | None
+    reason: str
+    signature_report: dict[str, Any]
+
+
+class AuditHead(TypedDict):
+    seq: int
+    hash: str
+
+
+class OpeningRecordDocument(TypedDict):
+    """The opening record (format ``tender-opening-record/1``), written as JSON and as PDF."""
+
+    format: str
+    tender: RecordTender
+    bids: list[RecordBid]
+    audit_head: AuditHead
+    checkpoint: CheckpointSummary
+
+
+class BundleManifest(TypedDict):
+    """``manifest.json`` of an audit bundle (format ``tender-audit-bundle/1``)."""
+
+    format: str
+    exported_at: str
+    vkey: str
+    origin: str
+    tender: str | None
+    files: dict[str, str]  # name -> SHA-256

@@ -1,0 +1,22 @@
+"""The kinds of audit event: the one list of names the platform writes and the verifiers read."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    """What an audit event records. The value is the ``kind`` field of the exported event."""
+
+    USER_CREATED = "user.created"
+    CERTIFICATE_REGISTERED = "certificate.registered"
+    TENDER_CREATED = "tender.created"
+    TENDER_PUBLISHED = "tender.published"
+    BID_RECEIVED = "bid.received"
+    BID_REFUSED = "bid.refused"
+    OPENING_STARTED = "opening.started"
+    TENDER_KEY_RELEASED = "tender.key_released"
+    BID_OPENED = "bid.opened"
+    OPENING_FINISHED = "opening.finished"
+    BID_READ = "bid.read"
+    REQUEST_REFUSED = "request.refused"

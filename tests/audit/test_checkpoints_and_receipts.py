@@ -1,0 +1,142 @@
+"""Signed checkpoints and signed receipts: what a supplier and an auditor check offline."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from minio import Minio
+from sqlalchemy import select
+
+from tender.audit import checkpointer
+from tender.audit.models import CheckpointRecord
+from tender.clock import ManualClock
+from tender.platform import Platform
+from tender.signing.testing import TestPKI, signed_pdf
+from tender.storage.objectstore import S3Config
+from tender.verifier import jws
+from tender.verifier.notes import NoteVerifier, verify_checkpoint
+from tender.verifier.receipt import verify_receipt
+from tests.conftest import People
+from tests.helpers import (
+    opened_with_one_valid_bid,
+    published_tender,
+    register_signer,
+    unit_of_work,
+    upload,
+)
+
+
+def _verifier(platform: Platform) -> NoteVerifier:
+    return NoteVerifier.parse(platform.checkpointer.signer.verifier_key())
+
+
+def test_a_checkpoint_is_signed_time_stamped_and_locked(
+    platform: Platform, people: People, clock: ManualClock, s3_config: S3Config
+) -> None:
+    record = platform.checkpointer.issue("test")
+    again = platform.checkpointer.issue("test")
+
+    assert again.size == record.size == 4  # the four accounts made by `people`
+    checkpoint = verify_checkpoint(
+        _verifier(platform), record.note, origin=platform.settings.log_origin
+    )
+    with platform.sessions.begin() as session:
+        assert checkpoint.root.hex() == record.root == session.get(type(record), record.size).root  # type: ignore[union-attr]
+    raw = Minio(s3_config.endpoint, s3_config.access_key, s3_config.secret_key, secure=False)
+    locked = raw.get_object(
+        platform.settings.bucket, record.object_key, version_id=record.object_version
+    )
+    stored = json.loads(locked.read())
+    locked.close()
+    assert stored["note"] == record.note
+    assert base64.b64decode(stored["timestamp_token"]) == record.timestamp_token
+    mode, _ = platform.store.get_retention(
+        platform.settings.bucket, record.object_key, record.object_version
+    )
+    assert mode == "COMPLIANCE"
+
+
+def test_interval_checkpoints_only_when_the_log_grew(
+    platform: Platform, people: People, clock: ManualClock
+) -> None:
+    first = platform.checkpointer.issue_if_due(timedelta(hours=1))
+    assert first is not None
+    clock.advance(timedelta(hours=2))
+    assert platform.checkpointer.issue_if_due(timedelta(hours=1)) is None  # nothing new
+    with platform.sessions.begin() as session:
+        assert checkpointer.latest(session) is not None
+
+
+def test_the_signed_receipt_holds_offline_and_any_change_breaks_it(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    tender = published_tender(platform, people.officer, clock)
+    register_signer(platform, people.alice, test_pki, "supplier-a")
+    receipt = upload(
+        platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-a", "A")]
+    )
+    assert receipt.signed_receipt is not None
+    assert receipt.checkpoint is not None
+    vkey = platform.checkpointer.signer.verifier_key()
+
+    checks = verify_receipt(receipt.signed_receipt, vkey)
+    assert [c.name for c in checks if not c.ok] == []
+    assert {c.name for c in checks} >= {
+        "platform signature",
+        "audit event",
+        "on time",
+        "checkpoint signature",
+        "inclusion",
+        "time-stamp",
+    }
+
+    # A receipt re-signed by anyone but the platform is refused.
+    _, payload, _ = receipt.signed_receipt.split(".")
+    forged_payload = json.loads(jws.b64url_decode(payload))
+    forged_payload["sha256"] = "0" * 64
+    forged = jws.sign(json.dumps(forged_payload).encode(), Ed25519PrivateKey.generate())
+    assert not all(c.ok for c in verify_receipt(forged, vkey))
+
+    # The command line says the same, with nothing but the receipt and the public key.
+    key_file = tmp_path / "platform.pub"
+    key_file.write_text(vkey + "\n")
+    good = tmp_path / "receipt.json"
+    good.write_text(json.dumps({"signed_receipt": receipt.signed_receipt}))
+    bad = tmp_path / "forged.json"
+    bad.write_text(json.dumps({"signed_receipt": forged}))
+    command = [sys.executable, "-m", "tender.cli", "receipt", "verify"]
+    held = subprocess.run(
+        [*command, str(good), "--key", str(key_file)], capture_output=True, text=True
+    )
+    assert held.returncode == 0, held.stdout + held.stderr
+    assert "The receipt holds." in held.stdout
+    broken = subprocess.run(
+        [*command, str(bad), "--key", str(key_file)], capture_output=True, text=True
+    )
+    assert broken.returncode == 1
+    assert "FAIL  platform signature" in broken.stdout
+
+
+def test_the_opening_issues_deadline_and_opening_checkpoints_and_records_one(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
+) -> None:
+    tender = opened_with_one_valid_bid(platform, people, clock, test_pki)
+    with unit_of_work(platform) as services:
+        record = services.opening.stored_record(tender.id)
+        reasons = [
+            c.reason
+            for c in services.session.scalars(
+                select(CheckpointRecord).order_by(CheckpointRecord.size)
+            )
+        ]
+    assert reasons[-2:] == ["deadline", "opening"]
+    opened = verify_checkpoint(
+        _verifier(platform), record["checkpoint"]["note"], origin=platform.settings.log_origin
+    )
+    assert opened.size == record["checkpoint"]["size"]

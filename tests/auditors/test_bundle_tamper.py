@@ -1,0 +1,330 @@
+"""The auditor's bundle, and the tamper suite: every kind of tampering is caught, precisely.
+
+Each test runs a real opening (SeaweedFS with Object Lock, SQLite and PostgreSQL), tampers with
+one thing the way an attacker with that access could, exports the bundle and checks it offline
+with nothing but the platform's public key.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, func, select, update
+
+from tender.audit import service as audit
+from tender.audit.models import AuditEvent, CheckpointRecord
+from tender.bids.models import BidDocument
+from tender.clock import ManualClock
+from tender.opening.models import OpeningResult
+from tender.platform import Platform
+from tender.signing.testing import TestPKI, signed_pdf
+from tender.storage.sealing import seal
+from tender.tenders.models import Tender
+from tender.verifier import jws
+from tender.verifier.bundle import verify_bundle
+from tender.verifier.chain import GENESIS_HASH, chain_hash, leaf_hash
+from tender.verifier.checks import Check
+from tender.verifier.notes import Checkpoint, NoteSigner, sign_checkpoint
+from tests.conftest import People
+from tests.helpers import published_tender, register_signer, upload
+
+
+def _opened_tender(platform: Platform, people: People, clock: ManualClock, pki: TestPKI) -> Tender:
+    """A tender with two signed bids, opened one second after its deadline."""
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    register_signer(platform, people.alice, pki, "supplier-a")
+    register_signer(platform, people.bob, pki, "supplier-b")
+    upload(platform, people.alice, tender.id, "bid.pdf", [signed_pdf(pki, "supplier-a", "A")])
+    clock.advance(timedelta(minutes=5))
+    upload(platform, people.bob, tender.id, "offer.pdf", [signed_pdf(pki, "supplier-b", "B")])
+    clock.set(tender.deadline + timedelta(seconds=1))
+    platform.opener.open_tender(tender.id)
+    return tender
+
+
+def _verify(platform: Platform, tmp_path: Path, ref: str = "T-1") -> list[Check]:
+    bundle = tmp_path / "bundle.zip"
+    platform.exporter.export(tender_reference=ref, out=bundle)
+    return verify_bundle(bundle, platform.checkpointer.signer.verifier_key())
+
+
+def test_an_untampered_bundle_passes_every_check(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    _opened_tender(platform, people, clock, test_pki)
+    checks = _verify(platform, tmp_path)
+
+    assert _failures(checks) == {}
+    names = [c.name for c in checks]
+    assert {"manifest signature", "file hashes", "hash chain"} <= set(names)
+    assert {
+        "opening T-1 after deadline",
+        "opening record JSON T-1",
+        "opening record PDF T-1",
+    } <= set(names)
+    for kind in ("checkpoint", "time-stamp", "consistency", "receipt", "bid"):
+        assert any(n.startswith(kind) for n in names), kind
+
+
+def _failures(checks: list[Check]) -> dict[str, str]:
+    return {c.name: c.detail for c in checks if not c.ok}
+
+
+def _rewrite(bundle: Path, name: str, change: Callable[[bytes], bytes]) -> Path:
+    """A copy of ``bundle`` with the file ``name`` changed (the manifest left as it was)."""
+    tampered = bundle.with_name("tampered.zip")
+    with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(tampered, "w") as sink:
+        for item in source.infolist():
+            body = source.read(item)
+            sink.writestr(item, change(body) if item.filename == name else body)
+    return tampered
+
+
+def _event(platform: Platform, kind: str) -> AuditEvent:
+    with platform.sessions.begin() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.kind == kind).order_by(AuditEvent.seq)
+        ).first()
+        assert event is not None
+        session.expunge(event)
+        return event
+
+
+def _last_checkpoint(platform: Platform) -> int:
+    with platform.sessions.begin() as session:
+        size: int | None = session.scalar(select(func.max(CheckpointRecord.size)))
+    assert size is not None
+    return size
+
+
+def test_an_edited_event_payload_breaks_the_chain_at_that_event(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    _opened_tender(platform, people, clock, test_pki)
+    bid = _event(platform, "bid.received")
+    with platform.sessions.begin() as session:
+        session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.seq == bid.seq)
+            .values(payload={**bid.payload, "sha256": "0" * 64})
+        )
+
+    failed = _failures(_verify(platform, tmp_path))
+
+    assert f"FAILED at event {bid.seq}: its content does not match its hash" in failed["hash chain"]
+    assert "the log was rewritten" in failed[f"checkpoint {_last_checkpoint(platform)} root"]
+
+
+def test_a_deleted_event_leaves_a_gap(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    _opened_tender(platform, people, clock, test_pki)
+    seq = _event(platform, "opening.started").seq
+    with platform.sessions.begin() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.seq == seq))
+
+    failed = _failures(_verify(platform, tmp_path))
+
+    assert f"expected sequence number {seq}, found {seq + 1}" in failed["hash chain"]
+
+
+def test_two_swapped_events_break_the_chain_where_they_were(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    _opened_tender(platform, people, clock, test_pki)
+    first = _event(platform, "bid.received").seq  # Alice's bid, then Bob's
+    with platform.sessions.begin() as session:  # renumbered through -1: seq is the key
+        for old, new in ((first, -1), (first + 1, first), (-1, first + 1)):
+            session.execute(update(AuditEvent).where(AuditEvent.seq == old).values(seq=new))
+
+    failed = _failures(_verify(platform, tmp_path))
+
+    assert f"FAILED at event {first}: its prev_hash" in failed["hash chain"]
+
+
+def test_a_truncated_log_is_shorter_than_a_locked_checkpoint(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    _opened_tender(platform, people, clock, test_pki)
+    size = _last_checkpoint(platform)
+    with platform.sessions.begin() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.seq > size - 2))
+
+    checks = _verify(platform, tmp_path)
+    failed = _failures(checks)
+
+    assert "hash chain" not in failed  # what is left chains perfectly...
+    assert (  # ...but the platform signed more than is left
+        f"the platform signed a tree of {size} events, but the log has only {size - 2}"
+        in failed[f"checkpoint {size} root"]
+    )
+    assert "no opening.finished event" in failed["opening record JSON T-1"]
+
+
+def test_a_consistently_rehashed_log_disagrees_with_the_locked_checkpoints(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    """An insider with the database AND the platform key rewrites an event, re-hashes every
+    event after it and re-signs the checkpoints in the database: the locked copies remain."""
+    _opened_tender(platform, people, clock, test_pki)
+    bid = _event(platform, "bid.received")
+    signer = platform.checkpointer.signer
+    with platform.sessions.begin() as session:
+        prev = GENESIS_HASH
+        for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
+            if event.seq == bid.seq:
+                event.payload = {**event.payload, "sha256": "0" * 64}
+            event.prev_hash = prev
+            body = audit.to_json(event)
+            event.hash, event.leaf_hash = chain_hash(prev, body), leaf_hash(body)
+            prev = event.hash
+        session.flush()
+        for record in session.scalars(select(CheckpointRecord)):
+            root = audit.tree_head(session, record.size).root
+            record.root = root.hex()
+            record.note = sign_checkpoint(
+                signer, Checkpoint(origin=signer.name, size=record.size, root=root)
+            )
+    with platform.sessions.begin() as session:
+        assert audit.verify_stored_chain(session).ok  # the database alone looks perfect
+
+    failed = _failures(_verify(platform, tmp_path))
+
+    assert "hash chain" not in failed
+    for size in (s for s in _checkpoint_sizes(platform) if s >= bid.seq):
+        assert "the log was rewritten" in failed[f"checkpoint {size} root"]
+
+
+def _checkpoint_sizes(platform: Platform) -> list[int]:
+    with platform.sessions.begin() as session:
+        return list(session.scalars(select(CheckpointRecord.size)))
+
+
+def test_a_checkpoint_forged_with_another_key_is_refused(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    _opened_tender(platform, people, clock, test_pki)
+    size = _last_checkpoint(platform)
+    bundle = tmp_path / "bundle.zip"
+    platform.exporter.export(tender_reference="T-1", out=bundle)
+    impostor = NoteSigner.generate(platform.checkpointer.signer.name)
+
+    def forge(body: bytes) -> bytes:
+        copy = json.loads(body)
+        text = copy["note"].split("\n\n")[0] + "\n"
+        copy["note"] = sign_checkpoint(impostor, Checkpoint.parse(text))
+        return json.dumps(copy).encode()
+
+    tampered = _rewrite(bundle, f"checkpoints/{size:012d}.json", forge)
+    failed = _failures(verify_bundle(tampered, platform.checkpointer.signer.verifier_key()))
+
+    assert "no signature from key" in failed[f"checkpoint {size} signature"]
+    assert f"checkpoints/{size:012d}.json has SHA-256" in failed["file hashes"]
+
+
+def test_a_replaced_bid_object_fails_its_hash_at_the_opening(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    """Someone with bucket access writes a new version of a bid (sealed to the tender's public
+    key, so it unseals) and points the document row at it. Object Lock kept the original."""
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    register_signer(platform, people.alice, test_pki, "supplier-a")
+    receipt = upload(
+        platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-a", "A")]
+    )
+    bucket = platform.settings.bucket
+    with platform.sessions.begin() as session:
+        document = session.get(BidDocument, receipt.receipt_id)
+        assert document is not None
+        other = b"".join(seal([signed_pdf(test_pki, "supplier-a", "cheaper")], tender.public_key))
+        replaced = platform.store.put_locked(
+            bucket,
+            document.object_key,
+            io.BytesIO(other),
+            length=len(other),
+            retain_until=document.retain_until,
+        )
+        document.object_version = replaced.version_id
+    clock.set(tender.deadline + timedelta(seconds=1))
+    platform.opener.open_tender(tender.id)
+
+    with platform.sessions.begin() as session:
+        result = session.get(OpeningResult, receipt.receipt_id)
+        assert result is not None
+        assert (result.hash_matches, result.sub_indication) == (False, "HASH_FAILURE")
+        assert "differs from the one on the receipt" in result.reason
+    original = b"".join(
+        platform.store.iter_version(bucket, document.object_key, receipt.sealed_object_version)
+    )
+    assert original != other  # the bytes received are still there, untouched
+    failed = _failures(_verify(platform, tmp_path))
+    assert "HASH_FAILURE" in failed[f"bid {receipt.receipt_id} opened intact"]
+    assert set(failed) == {f"bid {receipt.receipt_id} opened intact"}
+
+
+def test_an_altered_opening_record_pdf_in_the_bundle_is_caught(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    _opened_tender(platform, people, clock, test_pki)
+    bundle = tmp_path / "bundle.zip"
+    platform.exporter.export(tender_reference="T-1", out=bundle)
+
+    tampered = _rewrite(bundle, "opening/T-1/record.pdf", lambda pdf: pdf + b"%altered\n")
+    failed = _failures(verify_bundle(tampered, platform.checkpointer.signer.verifier_key()))
+
+    assert "opening/T-1/record.pdf has SHA-256" in failed["opening record PDF T-1"]
+    assert "but opening.finished (event" in failed["opening record PDF T-1"]
+
+
+def test_an_altered_receipt_in_the_bundle_is_caught(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    _opened_tender(platform, people, clock, test_pki)
+    bundle = tmp_path / "bundle.zip"
+    platform.exporter.export(tender_reference="T-1", out=bundle)
+    name = next(n for n in zipfile.ZipFile(bundle).namelist() if n.startswith("receipts/"))
+
+    def alter(token: bytes) -> bytes:
+        header, payload, signature = token.decode().strip().split(".")
+        receipt = json.loads(jws.b64url_decode(payload))
+        receipt["sha256"] = "0" * 64
+        return f"{header}.{jws.b64url(json.dumps(receipt).encode())}.{signature}".encode()
+
+    tampered = _rewrite(bundle, name, alter)
+    failed = _failures(verify_bundle(tampered, platform.checkpointer.signer.verifier_key()))
+
+    receipt_id = name.removeprefix("receipts/").removesuffix(".jws")
+    assert "platform signature: the signature does not verify" in failed[f"receipt {receipt_id}"]
+
+
+def test_the_command_line_prints_a_line_per_check_and_fails_on_any(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    _opened_tender(platform, people, clock, test_pki)
+    bundle = tmp_path / "bundle.zip"
+    platform.exporter.export(tender_reference="T-1", out=bundle)
+    key = tmp_path / "platform.pub"
+    key.write_text(platform.checkpointer.signer.verifier_key() + "\n")
+    command = [sys.executable, "-m", "tender.cli", "audit", "verify"]
+
+    held = subprocess.run(
+        [*command, str(bundle), "--key", str(key)], capture_output=True, text=True
+    )
+    tampered = _rewrite(bundle, "opening/T-1/record.pdf", lambda pdf: pdf + b"%altered\n")
+    broken = subprocess.run(
+        [*command, str(tampered), "--key", str(key)], capture_output=True, text=True
+    )
+
+    assert held.returncode == 0, held.stdout + held.stderr
+    assert "PASS  hash chain: OK" in held.stdout
+    assert "The bundle holds" in held.stdout
+    assert broken.returncode == 1
+    assert "FAIL  opening record PDF T-1: opening/T-1/record.pdf has SHA-256" in broken.stdout
+    assert "The bundle does NOT hold" in broken.stdout

@@ -1,0 +1,121 @@
+"""Small steps many tests take: services in a transaction, a published tender, an upload."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import anyio
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tender.accounts.models import User
+from tender.accounts.service import AccountService
+from tender.audit.models import AuditEvent
+from tender.auditors.service import TrailService
+from tender.bids.schemas import Receipt
+from tender.bids.service import BidService
+from tender.clock import ManualClock
+from tender.opening.service import OpeningService
+from tender.platform import Platform
+from tender.signing.testing import TestPKI, signed_pdf
+from tender.tenders.models import Tender
+from tender.tenders.schemas import TenderCreate
+from tender.tenders.service import TenderService
+from tests.conftest import People
+
+
+@dataclass(frozen=True)
+class Services:
+    """Every feature's service on one session, as a request's unit of work has them."""
+
+    session: Session
+    accounts: AccountService
+    tenders: TenderService
+    bids: BidService
+    opening: OpeningService
+    trail: TrailService
+
+
+@contextmanager
+def unit_of_work(platform: Platform) -> Iterator[Services]:
+    """One transaction, committed at the end (rolled back if the block raises)."""
+    with platform.sessions.begin() as session:
+        clock = platform.clock
+        yield Services(
+            session=session,
+            accounts=AccountService(session=session, clock=clock),
+            tenders=TenderService(
+                session=session, clock=clock, platform_key=platform.platform_key, jobs=platform.jobs
+            ),
+            bids=BidService(session=session, clock=clock),
+            opening=OpeningService(
+                session=session,
+                clock=clock,
+                store=platform.store,
+                bucket=platform.settings.bucket,
+                platform_key=platform.platform_key,
+            ),
+            trail=TrailService(session=session),
+        )
+
+
+def published_tender(
+    platform: Platform, officer: User, clock: ManualClock, *, hours: float = 2, ref: str = "T-1"
+) -> Tender:
+    with unit_of_work(platform) as services:
+        tender = services.tenders.create(
+            actor=officer,
+            data=TenderCreate(
+                reference=ref, title="Road works", deadline=clock.now() + timedelta(hours=hours)
+            ),
+        )
+        return services.tenders.publish(actor=officer, tender_id=tender.id)
+
+
+async def chunks_of(parts: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+def upload(
+    platform: Platform, supplier: User, tender_id: uuid.UUID, name: str, parts: Iterable[bytes]
+) -> Receipt:
+    """Submit ``parts`` as one streamed document through the bid intake."""
+
+    async def go() -> Receipt:
+        return await platform.intake.submit(
+            supplier=supplier, tender_id=tender_id, file_name=name, chunks=chunks_of(parts)
+        )
+
+    return anyio.run(go)
+
+
+def audit_kinds(platform: Platform, tender_id: uuid.UUID | None = None) -> list[str]:
+    query = select(AuditEvent.kind).order_by(AuditEvent.seq)
+    if tender_id is not None:
+        query = query.where(AuditEvent.tender_id == tender_id)
+    with platform.sessions.begin() as session:
+        return list(session.scalars(query))
+
+
+def register_signer(platform: Platform, supplier: User, pki: TestPKI, signer: str) -> None:
+    """Register ``signer``'s certificate from the test PKI for ``supplier``'s organisation."""
+    with unit_of_work(platform) as services:
+        services.accounts.register_certificate(actor=supplier, data=pki.certificate(signer).dump())
+
+
+def opened_with_one_valid_bid(
+    platform: Platform, people: People, clock: ManualClock, pki: TestPKI
+) -> Tender:
+    """A tender whose one bid (Alice's, signed with her registered certificate) was opened
+    one second after the deadline."""
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    register_signer(platform, people.alice, pki, "supplier-a")
+    upload(platform, people.alice, tender.id, "bid.pdf", [signed_pdf(pki, "supplier-a", "A")])
+    clock.set(tender.deadline + timedelta(seconds=1))
+    platform.opener.open_tender(tender.id)
+    return tender
