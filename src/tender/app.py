@@ -13,7 +13,6 @@ from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.routes import HTTPRoute
 
 from tender.accounts.api import AccountController
 from tender.accounts.authentication import BearerTokenAuthentication
@@ -80,12 +79,7 @@ def create_app(platform: Platform) -> Litestar:
             path=SCHEMA_PATH,
         ),
     )
-    unguarded = routes_without_a_rule(
-        handler
-        for route in app.routes
-        if isinstance(route, HTTPRoute) and not route.path.startswith(SCHEMA_PATH)
-        for handler in route.route_handlers
-    )
+    unguarded = routes_without_a_rule(app, except_under=SCHEMA_PATH)
     if unguarded:
         raise RuntimeError(
             "These routes have no authorisation rule; give each guards=allow(...) or "

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
+from litestar import Litestar
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
+from litestar.routes import HTTPRoute
 from litestar.types import Guard
 
 from tender.accounts.models import Role, User
@@ -71,14 +73,15 @@ def rule_of(handler: BaseRouteHandler) -> frozenset[Role] | None:
     return frozenset().union(*(g.roles for g in declared if isinstance(g, RoleGuard)))
 
 
-def routes_without_a_rule(handlers: Iterable[BaseRouteHandler]) -> list[str]:
-    """Handlers that are neither public nor guarded by roles (named by method and path).
-
-    Litestar's own OPTIONS handlers are left out: they answer CORS preflights with nothing.
-    """
+def routes_without_a_rule(app: Litestar, *, except_under: str) -> list[str]:
+    """Routes of ``app`` that are neither public nor guarded by roles ("GET /path"), leaving
+    out those under ``except_under`` (the OpenAPI pages) and Litestar's own OPTIONS
+    handlers, which answer CORS preflights with nothing."""
     return [
-        f"{', '.join(sorted(methods))} {sorted(handler.paths)}"
-        for handler in handlers
-        if (methods := set(getattr(handler, "http_methods", ()))) != {"OPTIONS"}
-        and rule_of(handler) == frozenset()
+        f"{method} {route.path}"
+        for route in app.routes
+        if isinstance(route, HTTPRoute) and not route.path.startswith(except_under)
+        for handler in route.route_handlers
+        if rule_of(handler) == frozenset()
+        for method in sorted(handler.http_methods - {"OPTIONS"})
     ]

@@ -1,0 +1,148 @@
+"""The ``tender`` command tree: every command has --help, data comes as --json on request,
+and what goes wrong is a sentence that says what to do, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tender.cli import build_parser, main
+from tender.verifier.chain import GENESIS_HASH, chain_hash, leaf_hash
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder with no platform in it, and no TENDER_* settings."""
+    for name in list(os.environ):
+        if name.startswith("TENDER_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _commands(
+    parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name)
+                yield from _commands(sub, (*prefix, name))
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    commands = list(_commands(build_parser()))
+    assert {("sign",), ("verify",), ("audit", "verify"), ("receipt", "verify"), ("up",)} <= set(
+        commands
+    )
+    for command in commands:
+        with pytest.raises(SystemExit) as done:
+            main([*command, "--help"])
+        assert done.value.code == 0, command
+        assert "usage: tender" in capsys.readouterr().out
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_signing_without_a_terminal_asks_for_a_password_file(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (elsewhere / "bid.csv").write_text("a,b\n")
+    (elsewhere / "key.p12").write_bytes(b"not read before the password")
+
+    code, _, err = _run(capsys, "sign", "bid.csv", "--p12", "key.p12")
+
+    assert code == 2
+    assert "no terminal to ask for the password" in err
+    assert "--password-file" in err
+
+
+def test_a_missing_receipt_is_named(elsewhere: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (elsewhere / "platform.pub").write_text("origin+00000000+AQ==\n")
+
+    code, _, err = _run(capsys, "receipt", "verify", "nope.json", "--key", "platform.pub")
+
+    assert code == 2
+    assert "cannot read the receipt nope.json" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("audit", "verify"),
+        ("audit", "public-key"),
+        ("user", "--name", "N", "--organisation", "O", "--role", "officer"),
+        ("audit", "export", "--out", "x.jsonl"),
+    ],
+)
+def test_in_a_folder_without_a_platform_nothing_is_created(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    code, _, err = _run(capsys, *command)
+
+    assert code == 2
+    assert "there is no platform here" in err
+    assert "TENDER_DATA_DIR" in err
+    assert list(elsewhere.iterdir()) == []  # no database, no key, no var/
+
+
+def _exported(count: int) -> list[dict[str, object]]:
+    events, prev = [], GENESIS_HASH
+    for seq in range(1, count + 1):
+        event: dict[str, object] = {
+            "seq": seq,
+            "at": f"2026-11-27T10:00:{seq:02d}.000000Z",
+            "actor": "system",
+            "tender_id": None,
+            "kind": "user.created",
+            "payload": {"n": seq},
+            "prev_hash": prev,
+        }
+        event["hash"] = prev = chain_hash(prev, event)
+        event["leaf_hash"] = leaf_hash(event)
+        events.append(event)
+    return events
+
+
+def test_results_come_as_json_on_request(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = elsewhere / "trail.jsonl"
+    export.write_text("".join(json.dumps(e) + "\n" for e in _exported(3)))
+    (elsewhere / "platform.pub").write_text("origin+00000000+AQ==\n")
+    (elsewhere / "receipt.jws").write_text("a.b.c\n")
+
+    chain_code, chain, _ = _run(capsys, "audit", "verify", "--file", str(export), "--json")
+    receipt_code, receipt, _ = _run(
+        capsys, "receipt", "verify", "receipt.jws", "--key", "platform.pub", "--json"
+    )
+
+    assert chain_code == 0
+    assert json.loads(chain)["ok"] is True
+    assert json.loads(chain)["events"] == 3
+    assert receipt_code == 1
+    assert json.loads(receipt)["holds"] is False
+    assert json.loads(receipt)["checks"][0]["name"] == "platform key"
+
+
+def test_an_unexpected_failure_is_one_sentence(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = elsewhere / "trail.jsonl"
+    export.write_text(json.dumps({"seq": 1, "prev_hash": GENESIS_HASH}) + "\n")  # half an event
+
+    code, _, err = _run(capsys, "audit", "verify", "--file", str(export))
+
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "TENDER_DEBUG=1" in err
