@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tender.cli import build_parser, main
-from tender.verifier.chain import GENESIS_HASH, chain_hash, leaf_hash
+from tender.verifier.chain import GENESIS_HASH
+from tests.verifier.chains import exported_chain
 
 
 @pytest.fixture
@@ -96,29 +97,11 @@ def test_in_a_folder_without_a_platform_nothing_is_created(
     assert list(elsewhere.iterdir()) == []  # no database, no key, no var/
 
 
-def _exported(count: int) -> list[dict[str, object]]:
-    events, prev = [], GENESIS_HASH
-    for seq in range(1, count + 1):
-        event: dict[str, object] = {
-            "seq": seq,
-            "at": f"2026-11-27T10:00:{seq:02d}.000000Z",
-            "actor": "system",
-            "tender_id": None,
-            "kind": "user.created",
-            "payload": {"n": seq},
-            "prev_hash": prev,
-        }
-        event["hash"] = prev = chain_hash(prev, event)
-        event["leaf_hash"] = leaf_hash(event)
-        events.append(event)
-    return events
-
-
 def test_results_come_as_json_on_request(
     elsewhere: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     export = elsewhere / "trail.jsonl"
-    export.write_text("".join(json.dumps(e) + "\n" for e in _exported(3)))
+    export.write_text("".join(json.dumps(e) + "\n" for e in exported_chain(3)))
     (elsewhere / "platform.pub").write_text("origin+00000000+AQ==\n")
     (elsewhere / "receipt.jws").write_text("a.b.c\n")
 

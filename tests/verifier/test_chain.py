@@ -7,32 +7,15 @@ from typing import Any
 
 import pytest
 
-from tender.verifier.chain import GENESIS_HASH, chain_hash, leaf_hash, verify_chain
-
-
-def _events(count: int) -> list[dict[str, Any]]:
-    events, prev = [], GENESIS_HASH
-    for seq in range(1, count + 1):
-        event: dict[str, Any] = {
-            "seq": seq,
-            "at": f"2026-11-27T10:00:{seq:02d}.000000Z",
-            "actor": "system",
-            "tender_id": None,
-            "kind": "test.event",
-            "payload": {"n": seq, "text": "開標"},
-            "prev_hash": prev,
-        }
-        event["hash"] = prev = chain_hash(prev, event)
-        event["leaf_hash"] = leaf_hash(event)
-        events.append(event)
-    return events
+from tender.verifier.chain import verify_chain
+from tests.verifier.chains import exported_chain
 
 
 def test_intact_chain_verifies() -> None:
-    result = verify_chain(_events(5))
+    result = verify_chain(exported_chain(5))
     assert result.ok
     assert result.events == 5
-    assert result.head == _events(5)[-1]["hash"]
+    assert result.head == exported_chain(5)[-1]["hash"]
 
 
 @pytest.mark.parametrize(
@@ -47,7 +30,7 @@ def test_intact_chain_verifies() -> None:
     ids=["changed", "removed", "reordered", "relinked", "leaf-swapped"],
 )
 def test_tampering_is_detected(tamper: Any, bad_seq: int, problem: str) -> None:
-    events = copy.deepcopy(_events(5))
+    events = copy.deepcopy(exported_chain(5))
     tamper(events)
     result = verify_chain(events)
     assert not result.ok
