@@ -61,7 +61,6 @@ _PORT_FLAGS = (
 # free, but another process can bind one before weed does).
 _PORT_TAKEN = ("Port allocation failed", "bind: address already in use")
 _START_ATTEMPTS = 5
-_STOP_TIMEOUT = 15.0
 _LOG_TAIL_BYTES = 4096
 
 
@@ -111,6 +110,7 @@ class EmbeddedS3:
         s3_port: int | None = None,
         max_volumes: int = 1000,
         startup_timeout: float = 30.0,
+        stop_timeout: float = 15.0,
     ) -> None:
         """Describe the server; nothing runs until :meth:`start`.
 
@@ -121,6 +121,8 @@ class EmbeddedS3:
             chosen free.
         :param max_volumes: cap on SeaweedFS volumes; each bucket uses at least one.
         :param startup_timeout: seconds to wait for the S3 endpoint to answer.
+        :param stop_timeout: seconds :meth:`stop` lets the server shut down on its own before
+            it kills it (a server with throw-away data, as in tests, need not wait long).
         """
         self._data_dir = data_dir.resolve()
         self._access_key = access_key
@@ -128,6 +130,7 @@ class EmbeddedS3:
         self._s3_port = s3_port
         self._max_volumes = max_volumes
         self._startup_timeout = startup_timeout
+        self._stop_timeout = stop_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._config: S3Config | None = None
 
@@ -175,7 +178,7 @@ class EmbeddedS3:
                     secret_key=self._secret_key,
                 )
                 return self._config
-            _terminate(process)
+            _terminate(process, self._stop_timeout)
             tail = self._log_tail(log_start)
             if any(marker in tail for marker in _PORT_TAKEN) and attempt < _START_ATTEMPTS:
                 attempt += 1  # lost a race for a port against another process: choose again
@@ -186,13 +189,13 @@ class EmbeddedS3:
             )
 
     def stop(self) -> None:
-        """Stop the server: SIGTERM, then SIGKILL if it has not exited after 15 s.
+        """Stop the server: SIGTERM, then SIGKILL if it has not exited after ``stop_timeout``.
 
         Does nothing if it is not running.
         """
         process, self._process, self._config = self._process, None, None
         if process is not None:
-            _terminate(process)
+            _terminate(process, self._stop_timeout)
 
     def __enter__(self) -> EmbeddedS3:
         self.start()
@@ -305,10 +308,10 @@ def _wait_until_answering(
     return f"http://{_HOST}:{port}/ did not answer within {timeout:g} s"
 
 
-def _terminate(process: subprocess.Popen[bytes]) -> None:
+def _terminate(process: subprocess.Popen[bytes], timeout: float) -> None:
     process.terminate()
     try:
-        process.wait(timeout=_STOP_TIMEOUT)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

@@ -23,6 +23,7 @@ def s3_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Config]:
         access_key="tender-test",
         secret_key="tender-test-secret",
         startup_timeout=90.0,  # generous: CI shares two cores among several test workers
+        stop_timeout=2.0,  # its data is thrown away; after heavy use it can take 10 s to stop
     )
     with server:
         yield server.config
