@@ -32,8 +32,8 @@ from tender.signing.report import Indication, SignatureReport, SubIndication
 from tender.signing.revocation import AllowListFetcherBackend, evidence_for
 from tender.signing.trust import TrustStore
 from tender.signing.verdicts import (
+    DocumentVerdict,
     Findings,
-    Refusal,
     Verdict,
     ades_verdict,
     certificate_info,
@@ -164,7 +164,7 @@ async def verify_detached(
     timing: ValidationTimingInfo,
     binding: SignerBinding | None,
     fetcher: AllowListFetcherBackend | None = None,
-) -> tuple[tuple[SignatureReport, ...], Refusal | None]:
+) -> tuple[tuple[SignatureReport, ...], DocumentVerdict | None]:
     """Validate each signer of the ``.p7s`` in ``detached_signature``, as of ``timing``,
     with the trust store's revocation evidence and what ``fetcher`` fetches.
 
@@ -176,10 +176,10 @@ async def verify_detached(
         signed_data = _read_signed_data(detached_signature)
     except Exception:
         logger.info("not a readable CMS signature", exc_info=True)
-        return (), Refusal(_FORMAT_FAILURE)
+        return (), DocumentVerdict(_FORMAT_FAILURE)
     signer_infos = list(signed_data["signer_infos"])
     if not signer_infos:
-        return (), Refusal((Indication.TOTAL_FAILED, SubIndication.NO_SIGNATURE_FOUND))
+        return (), DocumentVerdict((Indication.TOTAL_FAILED, SubIndication.NO_SIGNATURE_FOUND))
     reports = []
     for signer_info in signer_infos:
         # pyHanko validates SignedData with exactly one signer: give it each in turn.

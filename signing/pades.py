@@ -50,8 +50,8 @@ from tender.signing.revocation import (
 from tender.signing.trust import TrustStore
 from tender.signing.verdicts import (
     PASSED,
+    DocumentVerdict,
     Findings,
-    Refusal,
     Verdict,
     ades_verdict,
     certificate_info,
@@ -199,18 +199,18 @@ async def verify_pdf(
     timing: ValidationTimingInfo,
     binding: SignerBinding | None,
     fetcher: AllowListFetcherBackend | None = None,
-) -> tuple[tuple[SignatureReport, ...], Refusal | None]:
+) -> tuple[tuple[SignatureReport, ...], DocumentVerdict | None]:
     """Validate every signature of the PDF in ``content`` (seekable), as of ``timing``.
 
     Revocation evidence is the trust store's, the PDF's DSS, and what ``fetcher`` (see
     :meth:`TrustStore.fetcher`) fetches. Returns the reports on the signatures pyHanko
-    could read, and a refusal of the whole document if there is one (see the module
+    could read, and a verdict on the whole document if there is one (see the module
     documentation).
     """
     try:
         reader = PdfFileReader(content)
         if reader.encrypted:
-            return (), Refusal(_FORMAT_FAILURE, ENCRYPTED)
+            return (), DocumentVerdict(_FORMAT_FAILURE, ENCRYPTED)
         signatures = reader.embedded_signatures
         declared = sum(1 for _ in enumerate_sig_fields(reader, filled_status=True))
         ends_at_eof = _ends_at_eof(content)
@@ -219,15 +219,17 @@ async def verify_pdf(
         # Whatever the reason a file cannot be read as a PDF with signature fields, the
         # answer for the supplier is the same.
         logger.info("not a readable PDF", exc_info=True)
-        return (), Refusal(_FORMAT_FAILURE)
-    refusal = None
+        return (), DocumentVerdict(_FORMAT_FAILURE)
+    document_verdict = None
     if declared > len(signatures):
-        refusal = Refusal(_FORMAT_FAILURE, UNREADABLE_SIGNATURE)
+        document_verdict = DocumentVerdict(_FORMAT_FAILURE, UNREADABLE_SIGNATURE)
     elif not ends_at_eof:
-        refusal = Refusal(_MODIFIED, APPENDED_BYTES)
+        document_verdict = DocumentVerdict(_MODIFIED, APPENDED_BYTES)
     regular = [signature for signature in signatures if signature.sig_object_type == "/Sig"]
     if not regular:
-        return (), refusal or Refusal((Indication.TOTAL_FAILED, SubIndication.NO_SIGNATURE_FOUND))
+        return (), document_verdict or DocumentVerdict(
+            (Indication.TOTAL_FAILED, SubIndication.NO_SIGNATURE_FOUND)
+        )
     signature_fields = {signature.field_name for signature in signatures}
     at = timing.validation_time
     findings = [
@@ -235,7 +237,7 @@ async def verify_pdf(
         for each in regular
     ]
     reports = tuple(signature_report(found, at, binding) for found in findings)
-    return reports, refusal
+    return reports, document_verdict
 
 
 def signed_revision_length(content: BinaryIO) -> int | None:

@@ -22,8 +22,8 @@ from tender.signing.report import Indication, RevocationEvidence, SignatureRepor
 
 __all__ = [
     "PASSED",
+    "DocumentVerdict",
     "Findings",
-    "Refusal",
     "Verdict",
     "ades_verdict",
     "certificate_info",
@@ -76,7 +76,7 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict:
 
 
 @dataclass(frozen=True)
-class Refusal:
+class DocumentVerdict:
     """A verdict on the document as a whole (unreadable, encrypted, nothing signed, ...),
     with a sentence of its own if :func:`~tender.signing.messages.explain` has none fit."""
 

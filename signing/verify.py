@@ -2,7 +2,7 @@
 
 A PDF is verified as PAdES (:mod:`tender.signing.pades`); any file with a detached ``.p7s``
 as CAdES (:mod:`tender.signing.cades`). Either way every signature gets a report, the
-document gets the worst verdict among them (or a refusal of the whole document), and the
+document gets the worst verdict among them (or a verdict on the whole document), and the
 supplier's registered certificates decide whose signature counts.
 
 Revocation evidence and the soft-fail policy: see :mod:`tender.signing.trust`.
@@ -20,7 +20,7 @@ from tender.signing.messages import explain
 from tender.signing.pades import verify_pdf
 from tender.signing.report import DocumentReport, SignatureReport
 from tender.signing.trust import TrustStore, point_in_time
-from tender.signing.verdicts import Refusal, worst
+from tender.signing.verdicts import DocumentVerdict, worst
 
 __all__ = ["async_verify_document", "verify_document"]
 
@@ -28,12 +28,14 @@ __all__ = ["async_verify_document", "verify_document"]
 def _document(
     kind: str,
     signatures: tuple[SignatureReport, ...],
-    refusal: Refusal | None,
+    document_verdict: DocumentVerdict | None,
     at: datetime,
 ) -> DocumentReport:
-    # The refusal comes first: it names a problem of the whole document, which no
+    # The document's own verdict comes first: it names a problem of the whole document, which no
     # signature's verdict can make up for.
-    candidates = [] if refusal is None else [(refusal.verdict, refusal.message)]
+    candidates = (
+        [] if document_verdict is None else [(document_verdict.verdict, document_verdict.message)]
+    )
     candidates += [
         ((report.indication, report.sub_indication), (report.message_en, report.message_zh))
         for report in signatures
@@ -104,11 +106,11 @@ async def async_verify_document(
             verify_detached(detached_signature, digests, trust, timing, expected_signers, fetcher),
         )
     try:
-        signatures, refusal = await validation
+        signatures, document_verdict = await validation
     finally:
         if fetcher is not None:
             await fetcher.close()  # type: ignore[no-untyped-call]
-    return _document(kind, signatures, refusal, at)
+    return _document(kind, signatures, document_verdict, at)
 
 
 def verify_document(

@@ -22,6 +22,7 @@ from tender.config import Settings
 from tender.runtime import create_starter_accounts, running_platform, serving
 from tender.signing import Indication, verify_document
 from tender.signing.testing import P12_PASSPHRASE, TestPKI, signed_pdf
+from tender.verifier.kinds import EventKind
 from tender.verifier.receipt import verify_receipt
 
 
@@ -200,7 +201,8 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                 print(f"Audit chain: {'intact' if chain['ok'] else 'BROKEN'}, head {chain['head']}")
                 check("the audit chain verifies", chain["ok"])
                 check(
-                    "the late refusal is audited", any(e["kind"] == "bid.refused" for e in events)
+                    "the late refusal is audited",
+                    any(e["kind"] == EventKind.BID_REFUSED for e in events),
                 )
     failed = [what for what, ok in checks if not ok]
     print(f"\nDemo finished in {time.monotonic() - started:.1f} s: ", end="")
