@@ -15,6 +15,7 @@ there for real.
 from __future__ import annotations
 
 import functools
+import os
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -87,13 +88,22 @@ def _write_keys(config: dict[str, Any], folder: Path) -> None:
                 if rsa_bits is None
                 else rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
             )
-            (folder / key["path"]).write_bytes(
+            _write_owner_only(
+                folder / key["path"],
                 private_key.private_bytes(
                     serialization.Encoding.PEM,
                     serialization.PrivateFormat.PKCS8,
                     serialization.NoEncryption(),
-                )
+                ),
             )
+
+
+def _write_owner_only(path: Path, data: bytes) -> None:
+    """Write a private key or PKCS#12 file readable and writable by its owner only (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that already exists
+        file.write(data)
 
 
 @dataclass(frozen=True)
@@ -193,8 +203,9 @@ class TestPKI:
             certificate = pki.certificate(name)
             (pki.trust_dir / f"{name}.pem").write_bytes(_pem(certificate))
         for name in (*pki.signer_names, PLATFORM_SEAL, TSA_CERTIFICATE):
-            pki.p12_path(name).write_bytes(
-                pki._issued.architecture.package_pkcs12(CertLabel(name), password=P12_PASSPHRASE)
+            _write_owner_only(  # its passphrase is public: the file mode is all that guards it
+                pki.p12_path(name),
+                pki._issued.architecture.package_pkcs12(CertLabel(name), password=P12_PASSPHRASE),
             )
         pki.revocation_dir.mkdir(exist_ok=True)
         (pki.revocation_dir / REVOCATION_CRL).write_bytes(pki.crl(reference_time))

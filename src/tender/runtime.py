@@ -125,7 +125,8 @@ def running_platform(
     ``migrate_schema`` upgrades the database first; ``tender worker`` leaves that to
     ``tender migrate`` so that two processes never migrate at once.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Keys, tokens, the embedded database and object store live there: the owner's only.
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with ExitStack() as stack:
         if settings.s3_endpoint:
             s3 = S3Config(
@@ -208,6 +209,10 @@ def serving(platform: Platform, *, host: str = "127.0.0.1", port: int = 0) -> It
 
 
 def serve_forever(platform: Platform, **uvicorn_options: Any) -> None:
-    """Serve the API in the foreground until interrupted."""
+    """Serve the API in the foreground until interrupted.
+
+    On SIGINT or SIGTERM uvicorn shuts down gracefully, puts back the handler it found and
+    raises the signal again: what the caller installed (or Python's default) then applies.
+    """
     settings = platform.settings
     uvicorn.run(create_app(platform), host=settings.host, port=settings.port, **uvicorn_options)

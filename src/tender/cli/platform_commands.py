@@ -64,7 +64,8 @@ def register(commands: SubParsers) -> None:
 
 def _migrate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)  # the embedded SQLite file lives there
+    # The embedded SQLite file lives there; so do keys and tokens: the owner's only.
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     migrate.upgrade(settings.effective_database_url)
     print(f"Database is at the newest schema: {settings.effective_database_url}")
     return EXIT_OK
@@ -73,6 +74,14 @@ def _migrate(args: argparse.Namespace) -> int:
 def _up(args: argparse.Namespace) -> int:
     from tender.runtime import create_starter_accounts, running_platform, serve_forever
 
+    def stop_on_sigterm(signum: int, frame: object) -> None:
+        # SIGTERM's default action ends Python on the spot, skipping every `finally`, and the
+        # SeaweedFS child would outlive `tender up`. An exception unwinds running_platform,
+        # which stops it. (While serving, uvicorn shuts down first, then re-raises SIGTERM.)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut that short
+        raise SystemExit(EXIT_OK)  # a stop on request is a normal end
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     settings = Settings.from_env()
     with running_platform(settings) as platform:
         accounts = create_starter_accounts(platform)
