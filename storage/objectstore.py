@@ -243,6 +243,26 @@ class ObjectStore:
                 response.close()
                 response.release_conn()
 
+    def list_versions(self, bucket: str, prefix: str) -> list[tuple[str, str]]:
+        """Every version of every object whose key starts with ``prefix``, as ``(key,
+        version_id)`` pairs, oldest key first.
+
+        Versions, not only the newest: a locked version that a later write hid is still there,
+        and a reader that trusts a pointer to one version can be shown another.
+
+        :raises ObjectStoreError: if the listing fails.
+        """
+        with self._errors(f"listing {bucket}/{prefix}"):
+            return sorted(
+                (item.object_name, item.version_id)
+                for item in self._client.list_objects(
+                    bucket, prefix=prefix, recursive=True, include_version=True
+                )
+                if item.object_name is not None
+                and item.version_id is not None
+                and not item.is_delete_marker
+            )
+
     def get_retention(self, bucket: str, key: str, version_id: str) -> tuple[str, datetime]:
         """Read the retention of one version, as the server enforces it.
 

@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 
 from tender.accounts.api import AccountController
@@ -67,9 +68,14 @@ def create_app(platform: Platform) -> Litestar:
             },
         },
         middleware=[
+            *(
+                [RateLimitConfig(rate_limit=("minute", limit)).middleware]
+                if (limit := platform.settings.rate_limit_per_minute)
+                else []
+            ),
             DefineMiddleware(
                 BearerTokenAuthentication, sessions=platform.sessions, exclude=[f"^{SCHEMA_PATH}"]
-            )
+            ),
         ],
         exception_handlers=refusal_handlers(platform.sessions, platform.clock),
         openapi_config=OpenAPIConfig(

@@ -48,12 +48,16 @@ class Settings:
     log_origin: str = "tender.invalid/audit-log"  # names this log in its checkpoints
     tsa_url: str = ""  # empty: the platform's own test TSA time-stamps checkpoints, and says so
     tsa_trust_dir: Path | None = None  # the TSA's CA certificates (default: trust_dir)
-    checkpoint_interval_seconds: float = 3600.0
+    checkpoint_interval_seconds: float = 1.0  # while the log grows; receipts wait for one
+    orphan_sweep_after_seconds: float = (
+        600.0  # an unrecorded stored object older than this is named
+    )
     retention_days: int = SEVEN_YEARS_DAYS
     chunk_size: int = 64 * 1024
     max_bid_bytes: int = 4 * 1024**3
     precheck_max_bytes: int = 256 * 1024**2  # larger files are verified at the opening only
     reconcile_interval_seconds: float = 30.0
+    rate_limit_per_minute: int = 600  # requests per client address; 0: no limit
     host: str = "127.0.0.1"
     port: int = 8000
 

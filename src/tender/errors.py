@@ -88,6 +88,11 @@ class Invalid(Refusal):
     kind = "invalid"
 
 
+class TooManyRequests(Refusal):
+    status_code = 429
+    kind = "too_many_requests"
+
+
 class Unavailable(Refusal):
     """A part the platform needs is down; nothing was changed, and trying again is safe."""
 

@@ -16,7 +16,7 @@ from pyhanko.sign.timestamps import TimeStamper
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tender.audit.checkpointer import Checkpointer
+from tender.audit.checkpointer import Checkpointer, CheckpointSchedule
 from tender.auditors.export import BundleExporter
 from tender.bids.intake import BidIntake
 from tender.bids.precheck import PreChecker
@@ -44,6 +44,7 @@ class Platform:
     trust: TrustStore
     clock: Clock
     checkpointer: Checkpointer
+    schedule: CheckpointSchedule
     intake: BidIntake
     opener: Opener
     exporter: BundleExporter
@@ -54,10 +55,20 @@ class Platform:
             sessions=self.sessions,
             clock=self.clock,
             jobs=self.jobs,
-            checkpoints=self.checkpointer,
             interval=self.settings.reconcile_interval_seconds,
-            checkpoint_interval=timedelta(seconds=self.settings.checkpoint_interval_seconds),
+            duties=[self.sweep_orphans],
         )
+
+    def sweep_orphans(self) -> list[str]:
+        return self.intake.sweep_orphans(
+            older_than=timedelta(seconds=self.settings.orphan_sweep_after_seconds)
+        )
+
+    def recover(self) -> None:
+        """What start-up does before serving: name orphaned objects, and sign every receipt a
+        crash left unsigned (against a checkpoint that covers it)."""
+        self.sweep_orphans()
+        self.intake.complete_receipts(self.checkpointer.issue("recovery"))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -96,6 +107,7 @@ def build_platform(
         clock=clock,
         retention=retention,
     )
+    schedule = CheckpointSchedule(checkpointer, interval=settings.checkpoint_interval_seconds)
     intake = BidIntake(
         sessions=sessions,
         store=store,
@@ -106,7 +118,9 @@ def build_platform(
         max_bytes=settings.max_bid_bytes,
         prechecker=PreChecker(trust=trust, max_bytes=settings.precheck_max_bytes),
         checkpointer=checkpointer,
+        schedule=schedule,
     )
+    schedule.on_issued = intake.complete_receipts
     opener = Opener(
         sessions=sessions,
         store=store,
@@ -139,6 +153,7 @@ def build_platform(
         trust=trust,
         clock=clock,
         checkpointer=checkpointer,
+        schedule=schedule,
         intake=intake,
         opener=opener,
         exporter=exporter,

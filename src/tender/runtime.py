@@ -116,6 +116,7 @@ def running_platform(
     worker: bool = True,
     reconciler: bool = True,
     migrate_schema: bool = True,
+    recover: bool = True,
     say: Say = print,
 ) -> Iterator[Platform]:
     """Start everything ``settings`` asks for, yield the platform, stop it all on exit.
@@ -123,7 +124,9 @@ def running_platform(
     ``worker`` and ``reconciler`` run them in this process (``tender up`` does so with the
     in-process broker; with Redis or RabbitMQ they are the separate ``tender worker``).
     ``migrate_schema`` upgrades the database first; ``tender worker`` leaves that to
-    ``tender migrate`` so that two processes never migrate at once.
+    ``tender migrate`` so that two processes never migrate at once. ``recover`` runs the
+    start-up recovery (see :meth:`Platform.recover`) and the checkpoint schedule; a one-off
+    command that only reads leaves both out.
     """
     # Keys, tokens, the embedded database and object store live there: the owner's only.
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -163,6 +166,10 @@ def running_platform(
             clock=clock,
         )
         stack.callback(platform.close)
+        if recover:
+            platform.recover()  # before serving: no receipt unsigned, no stored object unnamed
+            platform.schedule.start()
+            stack.callback(platform.schedule.stop)
         if worker:
             job_worker = platform.jobs.worker()
             job_worker.start()

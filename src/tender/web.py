@@ -7,22 +7,27 @@ rolled back if it raises. Services never commit.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import anyio.to_thread
 from litestar import Request, Response
-from litestar.exceptions import ValidationException
+from litestar.exceptions import TooManyRequestsException, ValidationException
 from litestar.types import ExceptionHandler
 from sqlalchemy.orm import Session, sessionmaker
 
-from tender.accounts.models import User
+from tender.accounts.models import Role, User
 from tender.audit import service as audit
+from tender.audit.sealed import seal_fields
 from tender.clock import Clock
-from tender.errors import BadRequest, Refusal
+from tender.errors import BadRequest, Refusal, TooManyRequests
+from tender.tenders.models import Tender, TenderStatus
 
-ANONYMOUS = "anonymous"
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def unit_of_work(sessions: sessionmaker[Session]) -> Callable[[], AsyncIterator[Session]]:
@@ -53,6 +58,56 @@ def part(value: T) -> Callable[[], T]:
     return provide
 
 
+MAX_LOGGED_PATH = 200  # characters of a refused request's path kept in a log
+
+
+def _refusal_payload(request: Request[Any, Any, Any], exc: Refusal) -> dict[str, Any]:
+    path = request.url.path
+    return {
+        "method": request.method,
+        "path": path if len(path) <= MAX_LOGGED_PATH else path[:MAX_LOGGED_PATH] + "…",
+        "status": exc.status_code,
+        "error": exc.kind,
+        "message": exc.message,
+        **exc.details,
+    }
+
+
+class AnonymousRefusals:
+    """The operational log of refusals to callers who are not signed in: at most
+    ``per_minute`` lines a minute per client address, then one line counting the rest."""
+
+    def __init__(self, per_minute: int = 10) -> None:
+        self.per_minute = per_minute
+        self._lock = threading.Lock()
+        self._window: dict[str, tuple[float, int]] = {}
+
+    def note(self, request: Request[Any, Any, Any], exc: Refusal) -> None:
+        client = request.client.host if request.client else "unknown"
+        now = time.monotonic()
+        with self._lock:
+            started, count = self._window.get(client, (now, 0))
+            if now - started >= 60:
+                if count > self.per_minute:
+                    log.warning(
+                        "%d more refusals to %s not logged", count - self.per_minute, client
+                    )
+                started, count = now, 0
+            count += 1
+            self._window[client] = (started, count)
+            if len(self._window) > MAX_TRACKED_CLIENTS:  # forget the oldest, memory stays bounded
+                del self._window[min(self._window, key=lambda c: self._window[c][0])]
+        if count <= self.per_minute:
+            path = request.url.path[:MAX_LOGGED_PATH]
+            log.warning(
+                "refused %s %s from %s: %s (%s)", request.method, path, client, exc.kind, exc.what
+            )
+
+
+MAX_TRACKED_CLIENTS = 10_000
+anonymous_refusals = AnonymousRefusals()
+
+
 def refusal_handlers(
     sessions: sessionmaker[Session], clock: Clock
 ) -> dict[int | type[Exception], ExceptionHandler[Any]]:
@@ -65,21 +120,39 @@ def refusal_handlers(
 
     def refusal_to_response(request: Request[Any, Any, Any], exc: Refusal) -> Response[Any]:
         caller = request.scope.get("user")
+        if not isinstance(caller, User):
+            # Nobody signed in: nothing to hold anyone to, and anyone could fill the permanent
+            # log with such refusals; they go to the operational log, rate-limited.
+            anonymous_refusals.note(request, exc)
+            return Response(exc.to_json(), status_code=exc.status_code)
         with sessions.begin() as session:
+            actor, payload = caller.actor, _refusal_payload(request, exc)
+            # Locked, so that the opening (which locks it too) reveals this event if it is
+            # sealed, or has begun and this one need not be.
+            tender = (
+                session.get(Tender, exc.tender_id, with_for_update=True) if exc.tender_id else None
+            )
+            if (
+                caller.role == Role.SUPPLIER
+                and tender is not None
+                and tender.status in (TenderStatus.DRAFT, TenderStatus.PUBLISHED)
+            ):
+                # Which supplier was refused what, before the opening, is sealed like a bid.
+                actor, payload = (
+                    audit.SEALED_ACTOR,
+                    seal_fields(
+                        tender.public_key,
+                        {**payload, "actor": caller.actor},
+                        public={"status": exc.status_code, "error": exc.kind},
+                    ).payload,
+                )
             audit.append(
                 session,
                 kind=exc.audit_kind,
-                actor=caller.actor if isinstance(caller, User) else ANONYMOUS,
+                actor=actor,
                 at=clock.now(),
                 tender_id=exc.tender_id,
-                payload={
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": exc.status_code,
-                    "error": exc.kind,
-                    "message": exc.message,
-                    **exc.details,
-                },
+                payload=payload,
             )
         return Response(exc.to_json(), status_code=exc.status_code)
 
@@ -99,7 +172,21 @@ def refusal_handlers(
         )
         return refusal_to_response(request, refusal)
 
+    def too_many_to_response(
+        request: Request[Any, Any, Any], exc: TooManyRequestsException
+    ) -> Response[Any]:
+        refusal = TooManyRequests(
+            "Too many requests came from your address.",
+            "The platform limits how often one address may call it, so that nobody can "
+            "crowd others out.",
+            "Wait a minute and try again.",
+        )
+        response = refusal_to_response(request, refusal)
+        response.headers.update(exc.headers or {})
+        return response
+
     return {
         Refusal: refusal_to_response,
         ValidationException: validation_to_response,
+        TooManyRequestsException: too_many_to_response,
     }

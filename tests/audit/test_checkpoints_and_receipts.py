@@ -6,7 +6,6 @@ import base64
 import json
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -62,15 +61,16 @@ def test_a_checkpoint_is_signed_time_stamped_and_locked(
     assert mode == "COMPLIANCE"
 
 
-def test_interval_checkpoints_only_when_the_log_grew(
+def test_scheduled_checkpoints_only_when_the_log_grew(
     platform: Platform, people: People, clock: ManualClock
 ) -> None:
-    first = platform.checkpointer.issue_if_due(timedelta(hours=1))
+    first = platform.schedule.run_once()
     assert first is not None
-    clock.advance(timedelta(hours=2))
-    assert platform.checkpointer.issue_if_due(timedelta(hours=1)) is None  # nothing new
+    assert first.reason == "schedule"
+    assert platform.schedule.run_once() is None  # nothing new
     with platform.sessions.begin() as session:
-        assert checkpointer.latest(session) is not None
+        assert (latest := checkpointer.latest(session)) is not None
+        assert latest.size == first.size
 
 
 def test_the_signed_receipt_holds_offline_and_any_change_breaks_it(
@@ -78,14 +78,14 @@ def test_the_signed_receipt_holds_offline_and_any_change_breaks_it(
 ) -> None:
     tender = published_tender(platform, people.officer, clock)
     register_signer(platform, people.alice, test_pki, "supplier-a")
-    receipt = upload(
-        platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-a", "A")]
-    )
+    bid = signed_pdf(test_pki, "supplier-a", "A")
+    receipt = upload(platform, people.alice, tender.id, "bid.pdf", [bid])
     assert receipt.signed_receipt is not None
     assert receipt.checkpoint is not None
     vkey = platform.checkpointer.signer.verifier_key()
+    anchors = test_pki.trust_store()
 
-    checks = verify_receipt(receipt.signed_receipt, vkey)
+    checks = verify_receipt(receipt.signed_receipt, vkey, tsa_trust=anchors)
     assert [c.name for c in checks if not c.ok] == []
     assert {c.name for c in checks} >= {
         "platform signature",
@@ -95,30 +95,57 @@ def test_the_signed_receipt_holds_offline_and_any_change_breaks_it(
         "inclusion",
         "time-stamp",
     }
+    # Without the time-stamping authority's anchors, who time-stamped it cannot be judged.
+    unjudged = verify_receipt(receipt.signed_receipt, vkey)
+    assert [c.name for c in unjudged if not c.ok] == ["time-stamp"]
 
     # A receipt re-signed by anyone but the platform is refused.
     _, payload, _ = receipt.signed_receipt.split(".")
     forged_payload = json.loads(jws.b64url_decode(payload))
     forged_payload["sha256"] = "0" * 64
     forged = jws.sign(json.dumps(forged_payload).encode(), Ed25519PrivateKey.generate())
-    assert not all(c.ok for c in verify_receipt(forged, vkey))
+    assert not all(c.ok for c in verify_receipt(forged, vkey, tsa_trust=anchors))
 
-    # The command line says the same, with nothing but the receipt and the public key.
+    # The command line says the same, with nothing but the receipt, the public key, the
+    # authority's certificates and the supplier's own file; it prints what was signed.
     key_file = tmp_path / "platform.pub"
     key_file.write_text(vkey + "\n")
+    visible = {
+        "receipt_id": str(receipt.receipt_id),
+        "file_name": receipt.file_name,
+        "size": receipt.size,
+        "sha256": receipt.sha256,
+        "signed_receipt": receipt.signed_receipt,
+    }
     good = tmp_path / "receipt.json"
-    good.write_text(json.dumps({"signed_receipt": receipt.signed_receipt}))
+    good.write_text(json.dumps(visible))
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps({**visible, "size": receipt.size + 1}))
     bad = tmp_path / "forged.json"
     bad.write_text(json.dumps({"signed_receipt": forged}))
+    own_copy = tmp_path / "bid.pdf"
+    own_copy.write_bytes(bid)
+    other_copy = tmp_path / "other.pdf"
+    other_copy.write_bytes(bid + b"%changed")
     command = [sys.executable, "-m", "tender.cli", "receipt", "verify"]
-    held = subprocess.run(
-        [*command, str(good), "--key", str(key_file)], capture_output=True, text=True
-    )
+    options = ["--key", str(key_file), "--tsa-trust", str(test_pki.trust_dir)]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*command, *args, *options], capture_output=True, text=True)
+
+    held = run(str(good), "--file", str(own_copy))
     assert held.returncode == 0, held.stdout + held.stderr
     assert "The receipt holds." in held.stdout
-    broken = subprocess.run(
-        [*command, str(bad), "--key", str(key_file)], capture_output=True, text=True
-    )
+    assert f"sha256                 {receipt.sha256}" in held.stdout
+    assert "PASS  your file: your file is the one received" in held.stdout
+    assert "PASS  time-stamp: time-stamped at" in held.stdout
+    shown_wrong = run(str(edited))
+    assert shown_wrong.returncode == 1
+    assert f"FAIL  shown values: size shows {receipt.size + 1}" in shown_wrong.stdout
+    not_mine = run(str(good), "--file", str(other_copy))
+    assert not_mine.returncode == 1
+    assert "FAIL  your file" in not_mine.stdout
+    broken = run(str(bad))
     assert broken.returncode == 1
     assert "FAIL  platform signature" in broken.stdout
 

@@ -229,11 +229,12 @@ def test_a_checkpoint_forged_with_another_key_is_refused(
     assert f"checkpoints/{size:012d}.json has SHA-256" in failed["file hashes"]
 
 
-def test_a_replaced_bid_object_fails_its_hash_at_the_opening(
+def test_a_replaced_bid_object_is_never_opened_and_the_opening_says_why(
     platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
 ) -> None:
     """Someone with bucket access writes a new version of a bid (sealed to the tender's public
-    key, so it unseals) and points the document row at it. Object Lock kept the original."""
+    key, so it would unseal) and points the document row at it. The log names the version
+    received, Object Lock kept it, and the opening stops rather than open anything else."""
     tender = published_tender(platform, people.officer, clock, hours=1)
     register_signer(platform, people.alice, test_pki, "supplier-a")
     receipt = upload(
@@ -253,20 +254,23 @@ def test_a_replaced_bid_object_fails_its_hash_at_the_opening(
         )
         document.object_version = replaced.version_id
     clock.set(tender.deadline + timedelta(seconds=1))
-    platform.opener.open_tender(tender.id)
 
+    outcome = platform.opener.open_tender(tender.id)
+
+    assert outcome.halted
     with platform.sessions.begin() as session:
-        result = session.get(OpeningResult, receipt.receipt_id)
-        assert result is not None
-        assert (result.hash_matches, result.sub_indication) == (False, "HASH_FAILURE")
-        assert "differs from the one on the receipt" in result.reason
+        assert session.get(OpeningResult, receipt.receipt_id) is None
+    halted = _event(platform, "opening.halted")
+    assert halted.payload["problems"] == [
+        f"receipt {receipt.receipt_id}: bid_documents says object_version "
+        f"{replaced.version_id!r}, the log {receipt.sealed_object_version!r}"
+    ]
     original = b"".join(
         platform.store.iter_version(bucket, document.object_key, receipt.sealed_object_version)
     )
     assert original != other  # the bytes received are still there, untouched
     failed = _failures(_verify(platform, tmp_path))
-    assert "HASH_FAILURE" in failed[f"bid {receipt.receipt_id} opened intact"]
-    assert set(failed) == {f"bid {receipt.receipt_id} opened intact"}
+    assert "bid_documents says object_version" in failed["opening T-1 halted"]
 
 
 def test_an_altered_opening_record_pdf_in_the_bundle_is_caught(

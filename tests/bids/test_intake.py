@@ -117,7 +117,9 @@ def test_reupload_supersedes_the_earlier_file(
 
     with unit_of_work(platform) as services:
         summary = services.bids.summary(viewer=people.alice, tender_id=tender.id)
-    assert summary.documents_received == 2  # Alice's latest and Bob's
+        counted = services.bids.summary(viewer=people.officer, tender_id=tender.id)
+    assert summary.documents_received is None  # a supplier is not told how many others bid
+    assert counted.documents_received == 2  # Alice's latest and Bob's
     assert [r.receipt_id for r in summary.own_receipts] == [first.receipt_id, second.receipt_id]
     with platform.sessions.begin() as session:
         old = session.get(BidDocument, first.receipt_id)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tender.db import Base, UTCDateTime, enum_text
@@ -44,11 +44,11 @@ class SigningCertificate(Base):
     """
 
     __tablename__ = "signing_certificates"
-    __table_args__ = (UniqueConstraint("organisation", "sha256"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     organisation: Mapped[str] = mapped_column(String(200), index=True)
-    sha256: Mapped[str] = mapped_column(String(64))
+    # One organisation per certificate: a certificate names one signer.
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
     subject: Mapped[str] = mapped_column(Text)
     issuer: Mapped[str] = mapped_column(Text)
     serial: Mapped[str] = mapped_column(String(100))
@@ -57,3 +57,17 @@ class SigningCertificate(Base):
     der: Mapped[bytes] = mapped_column(LargeBinary)
     registered_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CertificateChallenge(Base):
+    """A one-time text a supplier signs with a certificate's key to register that certificate:
+    proof that they hold the key, not only a copy of the certificate."""
+
+    __tablename__ = "certificate_challenges"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -20,7 +20,10 @@ import base64
 import hashlib
 import io
 import json
-from collections.abc import Mapping
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -41,6 +44,9 @@ from tender.storage.objectstore import ObjectStore
 from tender.verifier import jws
 from tender.verifier.formats import CheckpointCopy, CheckpointSummary
 from tender.verifier.notes import Checkpoint, NoteSigner, sign_checkpoint
+
+log = logging.getLogger(__name__)
+COVERING_POLL_SECONDS = 0.25  # how often a waiting receipt looks for another process's checkpoint
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,14 +125,89 @@ class Checkpointer:
         key = Ed25519PrivateKey.from_private_bytes(self.signer.private_key_bytes())
         return jws.sign(rfc8785.dumps(document), key, kid=key_label(self.signer))
 
-    def issue_if_due(self, interval: timedelta) -> CheckpointRecord | None:
-        """A checkpoint if the log grew and the last one is older than ``interval``."""
-        with self.sessions.begin() as session:
+
+class CheckpointSchedule:
+    """Signed checkpoints on a schedule: one every ``interval`` seconds while the log grows.
+
+    Not one per receipt, so that a checkpoint does not time-stamp each bid on its own; a
+    receipt waits for the next checkpoint (:meth:`covering`). ``on_issued`` runs after each
+    scheduled checkpoint (the platform completes any receipt still unsigned).
+    """
+
+    def __init__(
+        self,
+        checkpointer: Checkpointer,
+        *,
+        interval: float,
+        on_issued: Callable[[CheckpointRecord], object] | None = None,
+    ) -> None:
+        self.checkpointer = checkpointer
+        self.interval = interval
+        self.on_issued = on_issued
+        self._issued = threading.Condition()
+        self._latest_size = -1
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="tender-checkpoints", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def run_once(self) -> CheckpointRecord | None:
+        """A checkpoint if the log grew since the last one; else None."""
+        with self.checkpointer.sessions.begin() as session:
             last = latest(session)
             size = audit.log_size(session)
-        if last is not None and (last.size == size or self.clock.now() - last.issued_at < interval):
+        if last is not None and last.size >= size:
+            self._note(last.size)
             return None
-        return self.issue("interval")
+        record = self.checkpointer.issue("schedule")
+        self._note(record.size)
+        if self.on_issued is not None:
+            self.on_issued(record)
+        return record
+
+    def covering(self, seq: int, *, timeout: float) -> CheckpointRecord | None:
+        """The first checkpoint whose tree holds event ``seq``, waiting up to ``timeout``
+        seconds for the schedule (of this process or another) to issue one; None if none
+        came."""
+        give_up = time.monotonic() + timeout
+        while True:
+            with self.checkpointer.sessions.begin() as session:
+                found = session.scalar(
+                    select(CheckpointRecord)
+                    .where(CheckpointRecord.size >= seq)
+                    .order_by(CheckpointRecord.size)
+                    .limit(1)
+                )
+            left = give_up - time.monotonic()
+            if found is not None or left <= 0:
+                return found
+            with self._issued:  # woken by this process's schedule; others are polled for
+                self._issued.wait_for(
+                    lambda: self._latest_size >= seq, timeout=min(left, COVERING_POLL_SECONDS)
+                )
+
+    def _note(self, size: int) -> None:
+        with self._issued:
+            self._latest_size = max(self._latest_size, size)
+            self._issued.notify_all()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.run_once()
+            except Exception:  # the next round may succeed; receipts wait or fall back
+                log.exception("scheduled checkpoint failed")
 
 
 def latest(session: Session) -> CheckpointRecord | None:
@@ -138,7 +219,8 @@ def at_size(session: Session, size: int) -> CheckpointRecord:
     if record is None:
         raise NotFound(
             f"No checkpoint was issued at tree size {size}.",
-            "Checkpoints are issued at receipts, deadlines, openings and at an interval.",
+            "Checkpoints are issued on a schedule while the log grows, and at deadlines and "
+            "openings.",
             "GET /api/audit/checkpoints/latest gives the newest; prove consistency from there.",
         )
     return record

@@ -29,6 +29,9 @@ from tender.verifier.formats import ExportedEvent
 from tender.verifier.kinds import EventKind
 
 SYSTEM_ACTOR = "system"
+# How events of an unopened tender name a supplier: not at all; who it was is sealed in the
+# event (see audit.sealed) until the opening reveals it.
+SEALED_ACTOR = "bidder"
 # Any fixed 64-bit number: the PostgreSQL advisory lock that serialises appends.
 _APPEND_LOCK_KEY = 0x7E4DE2A0D17
 
@@ -99,6 +102,11 @@ def iter_events(
     if tender_id is not None:
         query = query.where(AuditEvent.tender_id == tender_id)
     yield from session.scalars(query.execution_options(yield_per=batch))
+
+
+def tender_events(session: Session, tender_id: uuid.UUID) -> list[ExportedEvent]:
+    """Every event of one tender, in sequence order, as exported."""
+    return [to_json(event) for event in iter_events(session, tender_id=tender_id)]
 
 
 def verify_stored_chain(session: Session) -> ChainVerification:

@@ -23,21 +23,26 @@ from datetime import timedelta
 from typing import BinaryIO
 
 import anyio.to_thread
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender.accounts.models import User
-from tender.audit.checkpointer import Checkpointer
-from tender.bids.models import BidDocument
+from tender.audit import service as audit
+from tender.audit.checkpointer import Checkpointer, CheckpointSchedule
+from tender.audit.models import CheckpointRecord
+from tender.bids.models import BidDocument, StorageIntent
 from tender.bids.precheck import PreChecker
 from tender.bids.schemas import Receipt
 from tender.bids.service import BidService, SubmissionWindow
-from tender.clock import Clock
-from tender.errors import Invalid, Unavailable
+from tender.clock import Clock, format_time
+from tender.errors import Invalid, TenderClosed, Unavailable
 from tender.storage.objectstore import ObjectStore, ObjectStoreError
 from tender.storage.sealing import Sealer
 from tender.verifier.kinds import EventKind
 
 MAX_FILE_NAME = 255
+# How many checkpoint intervals a receipt waits for the schedule before issuing one itself.
+RECEIPT_WAIT_INTERVALS = 5
 log = logging.getLogger(__name__)
 
 
@@ -141,6 +146,9 @@ class BidIntake:
     max_bytes: int
     prechecker: PreChecker
     checkpointer: Checkpointer
+    # Receipts wait for the next scheduled checkpoint; without a running schedule (a test, a
+    # one-off command) the intake issues one itself.
+    schedule: CheckpointSchedule | None = None
 
     async def submit(
         self,
@@ -173,6 +181,8 @@ class BidIntake:
             )
             if spool.plaintext is not None:
                 spool.plaintext.close()  # the plain copy lives no longer than the pre-check
+            # Committed before the write, so a crash after it leaves an object the sweep names.
+            await anyio.to_thread.run_sync(self._intend, tender_id, key)
             stored = await anyio.to_thread.run_sync(
                 lambda: self.store.put_locked(
                     self.bucket,
@@ -216,25 +226,117 @@ class BidIntake:
                 supplier=supplier, tender_id=tender_id, file_name=file_name
             )
 
-    def _record(self, supplier: User, document: BidDocument) -> Receipt:
+    def _intend(self, tender_id: uuid.UUID, key: str) -> None:
         with self.sessions.begin() as session:
-            return self._bids(session).record(supplier=supplier, document=document)
+            session.add(
+                StorageIntent(tender_id=tender_id, object_key=key, created_at=self.clock.now())
+            )
+
+    def _record(self, supplier: User, document: BidDocument) -> Receipt:
+        try:
+            with self.sessions.begin() as session:
+                receipt = self._bids(session).record(supplier=supplier, document=document)
+                _resolve(session, document.object_key, "recorded", self.clock)
+                return receipt
+        except TenderClosed:
+            # Too late: the refusal (audited by the web layer) names the locked object.
+            with self.sessions.begin() as session:
+                _resolve(session, document.object_key, "refused", self.clock)
+            raise
 
     def _prove_and_sign(self, receipt: Receipt) -> Receipt:
         """Add a signed checkpoint and the inclusion proof to the receipt, and sign it all.
 
-        The bid is already recorded: if this fails, the receipt goes back unproven (the proof
-        can be asked for later) rather than making the supplier think the bid was lost.
+        The bid is already recorded: if this fails, the receipt goes back unproven, and is
+        completed by the next scheduled checkpoint (or at start-up), rather than making the
+        supplier think the bid was lost.
         """
         try:
-            checkpoint = self.checkpointer.issue("receipt")
+            checkpoint = self._checkpoint_covering(receipt.audit_seq)
         except Exception:
-            log.exception(
-                "no checkpoint for receipt %s; returned without proof", receipt.receipt_id
-            )
+            log.exception("no checkpoint for receipt %s yet", receipt.receipt_id)
             return receipt
         with self.sessions.begin() as session:
             return self._bids(session).prove(receipt, checkpoint, self.checkpointer.sign_json)
 
+    def _checkpoint_covering(self, seq: int) -> CheckpointRecord:
+        if self.schedule is not None and self.schedule.running:
+            found = self.schedule.covering(
+                seq, timeout=RECEIPT_WAIT_INTERVALS * self.schedule.interval
+            )
+            if found is not None:
+                return found
+        return self.checkpointer.issue("receipt")
+
+    def complete_receipts(self, checkpoint: CheckpointRecord) -> int:
+        """Sign every recorded receipt still unsigned that ``checkpoint`` covers (after a crash
+        between recording and signing, or a failed signing); returns how many."""
+        with self.sessions.begin() as session:
+            unsigned = list(
+                session.scalars(
+                    select(BidDocument).where(
+                        BidDocument.signed_receipt.is_(None),
+                        BidDocument.audit_seq <= checkpoint.size,
+                    )
+                )
+            )
+            bids = self._bids(session)
+            for document in unsigned:
+                bids.prove(bids.receipt_of(document), checkpoint, self.checkpointer.sign_json)
+        if unsigned:
+            log.info("completed %d receipts left unsigned", len(unsigned))
+        return len(unsigned)
+
+    def sweep_orphans(self, *, older_than: timedelta) -> list[str]:
+        """Name in the audit trail every stored object no bid was recorded for.
+
+        An intent older than ``older_than`` that was never resolved belongs to an upload whose
+        process died between storing and recording; if its object exists (locked, it cannot be
+        removed) a ``storage.orphaned`` event names it. Returns the keys named.
+        """
+        cutoff = self.clock.now() - older_than
+        with self.sessions.begin() as session:
+            stale = list(
+                session.scalars(
+                    select(StorageIntent).where(
+                        StorageIntent.resolved_at.is_(None), StorageIntent.created_at <= cutoff
+                    )
+                )
+            )
+        named = []
+        for intent in stale:
+            versions = [v for k, v in self.store.list_versions(self.bucket, intent.object_key)]
+            with self.sessions.begin() as session:
+                if versions:
+                    audit.append(
+                        session,
+                        kind=EventKind.STORAGE_ORPHANED,
+                        actor=audit.SYSTEM_ACTOR,
+                        at=self.clock.now(),
+                        tender_id=intent.tender_id,
+                        payload={
+                            "object_key": intent.object_key,
+                            "object_versions": versions,
+                            "intended_at": format_time(intent.created_at),
+                            "why": "stored, but the upload stopped before the bid was "
+                            "recorded: it is not a bid and is never opened",
+                        },
+                    )
+                    named.append(intent.object_key)
+                _resolve(
+                    session,
+                    intent.object_key,
+                    "orphaned" if versions else "never stored",
+                    self.clock,
+                )
+        return named
+
     def _bids(self, session: Session) -> BidService:
         return BidService(session=session, clock=self.clock)
+
+
+def _resolve(session: Session, object_key: str, resolution: str, clock: Clock) -> None:
+    intent = session.scalar(select(StorageIntent).where(StorageIntent.object_key == object_key))
+    if intent is not None and intent.resolved_at is None:
+        intent.resolved_at = clock.now()
+        intent.resolution = resolution

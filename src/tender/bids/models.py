@@ -36,3 +36,21 @@ class BidDocument(Base):
     precheck: Mapped[PreCheckJSON | None] = mapped_column(JSON)
     # The platform-signed receipt (compact JWS); see bids.receipts.
     signed_receipt: Mapped[str | None] = mapped_column(Text)
+    # The salt of the bid.received event's commitment (see audit.sealed): the receipt proves
+    # with it that the event commits to this document, while the log tells nobody else.
+    commitment_salt: Mapped[str | None] = mapped_column(String(64))
+
+
+class StorageIntent(Base):
+    """Written, and committed, before a sealed object is stored: if the process dies between
+    storing and recording, the sweep at start-up finds the object by its key and names it in
+    the audit trail. Resolved when the bid is recorded or refused, or the orphan named."""
+
+    __tablename__ = "storage_intents"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    tender_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    object_key: Mapped[str] = mapped_column(String(300), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    resolution: Mapped[str | None] = mapped_column(String(30))

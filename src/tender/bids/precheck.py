@@ -7,6 +7,7 @@ bytes it reads come from the upload's own temporary copy and are discarded right
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,26 @@ from tender.bids.schemas import PreCheck
 from tender.signing import SignerBinding, TrustStore, async_verify_document
 
 log = logging.getLogger(__name__)
+_CHECKING = contextvars.ContextVar("tender_precheck_running", default=False)
+
+
+class _NoSignerNames(logging.Filter):
+    """pyHanko logs the subject of a certificate it cannot build a path for. During a pre-check
+    that would name a bidder in the server's logs before the opening: such records are dropped.
+    (The opening verifies again, and may log freely: by then the bidders are public.)"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _CHECKING.get()
+
+
+def _quiet_pyhanko_during_prechecks() -> None:
+    quiet = _NoSignerNames()
+    names = [name for name in logging.Logger.manager.loggerDict if name.startswith("pyhanko")]
+    for name in ["pyhanko", "pyhanko_certvalidator", *names]:
+        logging.getLogger(name).addFilter(quiet)
+
+
+_quiet_pyhanko_during_prechecks()
 
 DETACHED_SUFFIX = ".p7s"
 PDF_MAGIC = b"%PDF-"
@@ -47,6 +68,7 @@ class PreChecker:
         signed_file_sha256: str | None,
     ) -> PreCheck:
         """Pre-check one uploaded file. Never raises: a failed pre-check only says so."""
+        checking = _CHECKING.set(True)
         try:
             return await self._check(
                 plaintext,
@@ -56,12 +78,14 @@ class PreChecker:
                 signed_file_sha256=signed_file_sha256,
             )
         except Exception:  # the upload must not fail because its advisory check did
-            log.exception("pre-check of %s failed", file_name)
+            log.exception("a pre-check failed")  # no file name: it may say who bid
             return _not_checked(
                 "The signature could not be pre-checked because of an error on our side; "
                 "the opening will verify it.",
-                "因本平台發生錯誤，簽章未能預先檢查；開標時將會驗證。",
+                "因本平台發生錯誤，簽署未能預先檢查；開標時將會驗證。",
             )
+        finally:
+            _CHECKING.reset(checking)
 
     async def _check(
         self,
@@ -76,7 +100,7 @@ class PreChecker:
             return _not_checked(
                 f"The file is larger than {self.max_bytes:,} bytes, too large to pre-check; "
                 "the opening will verify its signature. Check it yourself with 'tender verify'.",
-                f"檔案大於 {self.max_bytes:,} 位元組，無法預先檢查；開標時將驗證其簽章。"
+                f"檔案大於 {self.max_bytes:,} 位元組，無法預先檢查；開標時將驗證其簽署。"
                 "您可用「tender verify」自行檢查。",
             )
         signed_name = signed_file_name(file_name)
@@ -86,8 +110,8 @@ class PreChecker:
                     f"This signature file was received, but the file it signs ({signed_name}) "
                     "has not been uploaded yet, so it could not be pre-checked. Upload "
                     f"{signed_name}, then this signature again to have it pre-checked.",
-                    f"已收到此簽章檔，但其所簽署的檔案（{signed_name}）尚未上傳，故無法預先檢查。"
-                    f"請先上傳 {signed_name}，再重新上傳此簽章檔以進行預先檢查。",
+                    f"已收到此簽署檔，但其所簽署的檔案（{signed_name}）尚未上傳，故無法預先檢查。"
+                    f"請先上傳 {signed_name}，再重新上傳此簽署檔以進行預先檢查。",
                 )
             report = await async_verify_document(
                 None,
@@ -106,7 +130,7 @@ class PreChecker:
             return _not_checked(
                 f"This file is not a PDF, so its signature must come as a separate file: "
                 f"upload {file_name}{DETACHED_SUFFIX} ('tender sign' makes one) after it.",
-                f"此檔案不是 PDF，其簽章須以獨立檔案提交：請於其後上傳 "
+                f"此檔案不是 PDF，其簽署須以獨立檔案提交：請於其後上傳 "
                 f"{file_name}{DETACHED_SUFFIX}（可用「tender sign」產生）。",
             )
         return PreCheck(

@@ -32,6 +32,8 @@ def receipt_payload(receipt: Receipt, audit_event: ExportedEvent) -> ReceiptPayl
         "audit_hash": receipt.audit_hash,
         "signature_precheck": None if precheck is None else precheck.to_json(),
         "leaf_index": receipt.leaf_index,
+        "commitment_salt": receipt.commitment_salt,
+        "committed_fields": receipt.committed_fields,
         "checkpoint": receipt.checkpoint,
         "inclusion_proof": receipt.inclusion_proof,
         "audit_event": audit_event,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tender.verifier.formats import CheckpointSummary, PreCheckJSON
 
@@ -59,6 +60,10 @@ class Receipt:
     audit_hash: str
     signature_precheck: PreCheck | None
     leaf_index: int
+    # The log's bid.received event holds only a commitment to who sent what (it is sealed
+    # until the opening); with the salt, this receipt proves the commitment is to these fields.
+    commitment_salt: str | None
+    committed_fields: dict[str, Any] | None
     # A signed checkpoint covering the receipt's audit event, and the RFC 9162 inclusion proof
     # of that event in it (given when the bid is received).
     checkpoint: CheckpointSummary | None = None
@@ -70,8 +75,9 @@ class Receipt:
 
 @dataclass(frozen=True)
 class BidSummary:
-    """What anyone may know about bids before the opening: how many, not who or what."""
+    """What the caller may know about a tender's bids: never who or what before the opening;
+    how many only for officers and auditors (a supplier sees only its own receipts)."""
 
     tender_id: uuid.UUID
-    documents_received: int
+    documents_received: int | None
     own_receipts: list[Receipt]

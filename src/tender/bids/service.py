@@ -6,19 +6,22 @@ it calls this service in short transactions of its own.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tender.accounts.models import User
+from tender.accounts.models import Role, User
 from tender.accounts.service import AccountService
 from tender.audit import service as audit
 from tender.audit.checkpointer import checkpoint_summary
 from tender.audit.models import AuditEvent, CheckpointRecord
+from tender.audit.sealed import seal_fields
 from tender.bids.models import BidDocument
 from tender.bids.precheck import signed_file_name
 from tender.bids.receipts import receipt_payload
@@ -28,6 +31,7 @@ from tender.errors import TenderClosed
 from tender.signing import SignerBinding
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender
+from tender.verifier.commitments import SALT_BYTES
 from tender.verifier.formats import ReceiptPayload
 from tender.verifier.kinds import EventKind
 
@@ -87,30 +91,38 @@ class BidService:
             }
             raise
         document.received_at = now
+        document.commitment_salt = secrets.token_bytes(SALT_BYTES).hex()
         earlier = current_document(self.session, tender.id, supplier.id, document.file_name)
-        if earlier is not None:
-            earlier.superseded_at = now
+        # Who bid, and what, is sealed to the tender's key until the opening (see audit.sealed);
+        # the log holds a commitment, the receipt id and the time.
         event = audit.append(
             self.session,
             kind=EventKind.BID_RECEIVED,
-            actor=supplier.actor,
+            actor=audit.SEALED_ACTOR,
             at=now,
             tender_id=tender.id,
-            payload={
-                "receipt_id": str(document.id),
-                "supplier_organisation": supplier.organisation,
-                "file_name": document.file_name,
-                "sha256": document.sha256,
-                "size": document.size,
-                "object_key": document.object_key,
-                "object_version": document.object_version,
-                "signature_precheck": document.precheck["indication"]
-                if document.precheck
-                else None,
-            },
+            payload=seal_fields(
+                tender.public_key,
+                receipt_fields(document, supplier),
+                public={"receipt_id": str(document.id)},
+                salt=bytes.fromhex(document.commitment_salt),
+            ).payload,
         )
         document.audit_seq = event.seq
         self.session.add(document)
+        if earlier is not None:
+            earlier.superseded_at = now
+            audit.append(
+                self.session,
+                kind=EventKind.BID_SUPERSEDED,
+                actor=audit.SEALED_ACTOR,
+                at=now,
+                tender_id=tender.id,
+                payload=seal_fields(
+                    tender.public_key,
+                    {"receipt_id": str(earlier.id), "superseded_by": str(document.id)},
+                ).payload,
+            )
         self.session.flush()
         return _receipt(tender, supplier, document, event)
 
@@ -133,13 +145,27 @@ class BidService:
         document.signed_receipt = sign(receipt_payload(proven, audit.to_json(event)))
         return replace(proven, signed_receipt=document.signed_receipt)
 
+    def receipt_of(self, document: BidDocument) -> Receipt:
+        """The receipt of a recorded document, as it was given (before its proof)."""
+        tender = get_tender(self.session, document.tender_id)
+        supplier = self.session.get(User, document.supplier_id)
+        event = self.session.get(AuditEvent, document.audit_seq)
+        assert supplier is not None  # foreign keys guarantee both
+        assert event is not None
+        return _receipt(tender, supplier, document, event)
+
     def summary(self, *, viewer: User, tender_id: uuid.UUID) -> BidSummary:
-        """How many documents a tender has, and the viewer's own receipts."""
+        """The viewer's own receipts; for officers and auditors, how many documents a tender
+        has (suppliers are not told how many others bid)."""
         tender = get_tender(self.session, tender_id)
-        count = self.session.scalar(
-            select(func.count())
-            .select_from(BidDocument)
-            .where(BidDocument.tender_id == tender_id, BidDocument.superseded_at.is_(None))
+        count = (
+            None
+            if viewer.role == Role.SUPPLIER
+            else self.session.scalar(
+                select(func.count())
+                .select_from(BidDocument)
+                .where(BidDocument.tender_id == tender_id, BidDocument.superseded_at.is_(None))
+            )
         )
         rows = self.session.execute(
             select(BidDocument, AuditEvent)
@@ -148,7 +174,7 @@ class BidService:
             .order_by(BidDocument.received_at)
         ).all()
         receipts = [_receipt(tender, viewer, doc, event) for doc, event in rows]
-        return BidSummary(tender_id=tender_id, documents_received=count or 0, own_receipts=receipts)
+        return BidSummary(tender_id=tender_id, documents_received=count, own_receipts=receipts)
 
     def _refuse_unless_open(self, tender: Tender, now: datetime) -> None:
         if tender.status == TenderStatus.DRAFT:
@@ -173,6 +199,22 @@ class BidService:
             )
 
 
+def receipt_fields(document: BidDocument, supplier: User) -> dict[str, Any]:
+    """What a ``bid.received`` event commits to, and the opening reveals: everything that says
+    who sent what, and where its sealed bytes are."""
+    return {
+        "receipt_id": str(document.id),
+        "supplier_id": str(supplier.id),
+        "supplier_organisation": supplier.organisation,
+        "file_name": document.file_name,
+        "sha256": document.sha256,
+        "size": document.size,
+        "object_key": document.object_key,
+        "object_version": document.object_version,
+        "signature_precheck": document.precheck["indication"] if document.precheck else None,
+    }
+
+
 def _receipt(tender: Tender, supplier: User, document: BidDocument, event: AuditEvent) -> Receipt:
     return Receipt(
         receipt_id=document.id,
@@ -191,6 +233,8 @@ def _receipt(tender: Tender, supplier: User, document: BidDocument, event: Audit
         audit_hash=event.hash,
         signature_precheck=PreCheck.from_json(document.precheck) if document.precheck else None,
         leaf_index=event.seq - 1,
+        commitment_salt=document.commitment_salt,
+        committed_fields=receipt_fields(document, supplier),
         signed_receipt=document.signed_receipt,
     )
 
@@ -207,13 +251,3 @@ def current_document(
             BidDocument.superseded_at.is_(None),
         )
     )
-
-
-def documents_to_open(session: Session, tender_id: uuid.UUID) -> list[BidDocument]:
-    """The documents the opening unseals: every upload not superseded by a later one."""
-    query = (
-        select(BidDocument)
-        .where(BidDocument.tender_id == tender_id, BidDocument.superseded_at.is_(None))
-        .order_by(BidDocument.received_at)
-    )
-    return list(session.scalars(query))

@@ -7,8 +7,10 @@ database, no server; only the file and the platform's public key.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
+from typing import Any
 
 from tender.cli.common import (
     EXIT_FAILED,
@@ -23,11 +25,12 @@ from tender.cli.common import (
 )
 from tender.db import make_engine, make_sessionmaker
 from tender.errors import Refusal
+from tender.signing import TrustStore, TrustStoreError
 from tender.storage.keyfile import load_secret
 from tender.verifier.bundle import verify_bundle
 from tender.verifier.chain import verify_chain
 from tender.verifier.notes import NoteSigner
-from tender.verifier.receipt import verify_receipt
+from tender.verifier.receipt import SHOWN_FIELDS, signed_payload, verify_receipt
 
 
 def register(commands: SubParsers) -> None:
@@ -85,6 +88,16 @@ def register(commands: SubParsers) -> None:
     )
     receipt_verify.add_argument("receipt", type=Path, help="the receipt JSON, or its JWS")
     receipt_verify.add_argument("--key", type=Path, required=True, help="platform.pub")
+    receipt_verify.add_argument(
+        "--tsa-trust",
+        type=Path,
+        metavar="DIR",
+        help="CA certificates (PEM/DER) of the time-stamping authority; the platform serves "
+        "them at /api/audit/tsa-certificates",
+    )
+    receipt_verify.add_argument(
+        "--file", type=Path, metavar="BID", help="your own copy of the bid file, to compare"
+    )
     add_json_flag(receipt_verify)
     receipt_verify.set_defaults(run=_receipt_verify)
 
@@ -104,7 +117,12 @@ def _export(args: argparse.Namespace) -> int:
     from tender.runtime import running_platform
 
     with running_platform(
-        settings, worker=False, reconciler=False, migrate_schema=False, say=say_to_stderr
+        settings,
+        worker=False,
+        reconciler=False,
+        migrate_schema=False,
+        recover=False,
+        say=say_to_stderr,
     ) as platform:
         try:
             platform.exporter.export(tender_reference=args.tender, out=args.output)
@@ -191,16 +209,42 @@ def _verify(args: argparse.Namespace) -> int:
 def _receipt_verify(args: argparse.Namespace) -> int:
     text = _read_text(args.receipt, "the receipt")
     key = _read_text(args.key, "the key file")
+    visible: dict[str, Any] | None = None
     if text.startswith("{"):
         try:
-            signed = str(json.loads(text).get("signed_receipt") or "")
-        except (ValueError, AttributeError):
+            visible = json.loads(text)
+            signed = str(visible.get("signed_receipt") or "") if isinstance(visible, dict) else ""
+        except ValueError:
             raise CommandError(f"{args.receipt} is neither receipt JSON nor a JWS") from None
     else:
         signed = text
+    tsa_trust = None
+    if args.tsa_trust is not None:
+        try:
+            tsa_trust = TrustStore.from_folder(args.tsa_trust)
+        except TrustStoreError as error:
+            raise CommandError(
+                f"{error}; point --tsa-trust at a folder of CA certificates"
+            ) from None
+    with contextlib.ExitStack() as files:
+        own_file = None
+        if args.file is not None:
+            try:
+                own_file = files.enter_context(args.file.open("rb"))
+            except OSError as error:
+                raise CommandError(f"cannot read {args.file}: {error.strerror}") from None
+        checks = verify_receipt(
+            signed, key, visible=visible, tsa_trust=tsa_trust, own_file=own_file
+        )
+    values = signed_payload(signed, key)
+    if values is not None and not args.json:
+        print("The platform signed:")
+        for name in SHOWN_FIELDS:
+            print(f"  {name:22} {values.get(name)}")
     return report_checks(
-        verify_receipt(signed, key),
+        checks,
         as_json=args.json,
         holds="The receipt holds.",
         does_not_hold="The receipt does NOT hold.",
+        extra={"signed": values} if args.json else None,
     )

@@ -43,12 +43,20 @@ def _jsonable(value: object) -> object:
     return str(value)
 
 
-def report_checks(checks: Sequence[Check], *, as_json: bool, holds: str, does_not_hold: str) -> int:
-    """Print one PASS/FAIL line per check (or JSON) and a last line; 0 only if all passed."""
+def report_checks(
+    checks: Sequence[Check],
+    *,
+    as_json: bool,
+    holds: str,
+    does_not_hold: str,
+    extra: dict[str, Any] | None = None,
+) -> int:
+    """Print one PASS/FAIL line per check (or JSON, with ``extra``) and a last line; 0 only if
+    all passed."""
     failed = sum(not check.ok for check in checks)
     held = bool(checks) and not failed
     if as_json:
-        print_json({"holds": held, "checks": list(checks)})
+        print_json({"holds": held, "checks": list(checks), **(extra or {})})
     else:
         for check in checks:
             print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")

@@ -1,6 +1,7 @@
 """The reconciler: a lost or early-dropped message never leaves a tender unopened.
 
-A background job, so it owns its (read-only) transactions.
+A background job, so it owns its transactions. Each round also runs the platform's other
+periodic duties (the sweep that names stored objects no bid was recorded for).
 """
 
 from __future__ import annotations
@@ -8,11 +9,10 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from datetime import timedelta
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tender.audit.checkpointer import Checkpointer
 from tender.clock import Clock
 from tender.jobs import Jobs
 from tender.tenders.service import tenders_due_for_opening
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 class Reconciler:
     """Every ``interval`` seconds, asks for the opening of each tender past its deadline, and
-    issues a signed checkpoint when one is due."""
+    runs each of ``duties``."""
 
     def __init__(
         self,
@@ -30,16 +30,14 @@ class Reconciler:
         sessions: sessionmaker[Session],
         clock: Clock,
         jobs: Jobs,
-        checkpoints: Checkpointer,
         interval: float,
-        checkpoint_interval: timedelta,
+        duties: Sequence[Callable[[], object]] = (),
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._jobs = jobs
-        self._checkpoints = checkpoints
         self._interval = interval
-        self._checkpoint_interval = checkpoint_interval
+        self._duties = tuple(duties)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -67,8 +65,8 @@ class Reconciler:
         while True:  # a round at start-up too: tenders may have come due while we were down
             try:
                 self.run_once()
-                # Signed tree heads at an interval too, so a quiet log is still pinned down.
-                self._checkpoints.issue_if_due(self._checkpoint_interval)
+                for duty in self._duties:
+                    duty()
             except Exception:  # keep reconciling; the next round may succeed
                 log.exception("reconciler round failed")
             if self._stop.wait(self._interval):

@@ -23,33 +23,27 @@ database, so a database rewritten afterwards disagrees with them. ``<size>`` is 
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import functools
 import hashlib
 import io
 import itertools
 import json
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-from asn1crypto import cms, x509
+from asn1crypto import x509
 from pyhanko.keys import load_certs_from_pemder_data
-from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 
 from tender.signing import TrustStore, TrustStoreError
 from tender.verifier import jws, merkle
 from tender.verifier.chain import canonical_bytes, verify_chain
 from tender.verifier.checks import Check, Checker, collector
-from tender.verifier.kinds import EventKind
+from tender.verifier.ledger import TenderLedger, parse_time
 from tender.verifier.notes import CheckpointError, NoteVerifier, verify_checkpoint
 from tender.verifier.receipt import receipt_seq, verify_receipt
+from tender.verifier.timestamps import check_timestamp
 
 BUNDLE_FORMAT = "tender-audit-bundle/1"
 MANIFEST = "manifest.json"
@@ -68,19 +62,6 @@ def opening_dir(reference: str) -> str:
 # --- verification ------------------------------------------------------------------------------
 
 
-@dataclass
-class _TenderFacts:
-    """What the log says about one tender, gathered in one pass over the events."""
-
-    reference: str | None = None
-    deadline: str | None = None
-    # (seq, received at, receipt id, the deadline in force then)
-    bids: list[tuple[int, str, str, str | None]] = field(default_factory=list)
-    opened: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    opening_started: tuple[int, str] | None = None
-    opening_finished: tuple[int, dict[str, Any]] | None = None
-
-
 class _Log:
     """Leaf hashes and facts collected while :func:`verify_chain` reads the events."""
 
@@ -88,7 +69,7 @@ class _Log:
         self.leaves: list[bytes] = []
         self.roots: dict[int, bytes] = {}
         self.kept: dict[int, dict[str, Any]] = {}
-        self.tenders: dict[str, _TenderFacts] = {}
+        self.tenders: dict[str, TenderLedger] = {}
         self._tree = merkle.MerkleAccumulator()
         self._sizes = checkpoint_sizes
         self._keep = keep
@@ -105,22 +86,8 @@ class _Log:
         if seq in self._keep:
             self.kept[seq] = event
         tender_id = event.get("tender_id")
-        if tender_id is None:
-            return
-        facts = self.tenders.setdefault(tender_id, _TenderFacts())
-        kind, payload = event["kind"], event["payload"]
-        if kind == EventKind.TENDER_CREATED:
-            facts.reference = payload.get("reference")
-        if kind in (EventKind.TENDER_CREATED, EventKind.TENDER_PUBLISHED) and "deadline" in payload:
-            facts.deadline = payload["deadline"]
-        elif kind == EventKind.BID_RECEIVED:
-            facts.bids.append((seq, event["at"], payload.get("receipt_id"), facts.deadline))
-        elif kind == EventKind.BID_OPENED:
-            facts.opened.append((seq, payload))
-        elif kind == EventKind.OPENING_STARTED:
-            facts.opening_started = (seq, event["at"])
-        elif kind == EventKind.OPENING_FINISHED:
-            facts.opening_finished = (seq, payload)
+        if tender_id is not None:
+            self.tenders.setdefault(tender_id, TenderLedger()).add(event)
 
 
 class _UnreadableError(ValueError):
@@ -161,9 +128,10 @@ def verify_bundle(path: Path, verifier_key: str) -> list[Check]:
         if not _check_log(bundle, log, check):
             return checks
         _check_checkpoints(checkpoints, log, verifier, check)
-        _check_timestamps(bundle, names, checkpoints, check)
+        trust = _bundle_trust(bundle, names)
+        _check_timestamps(checkpoints, trust, check)
         for receipt_id, signed in receipts.items():
-            _check_receipt(receipt_id, signed, verifier_key, log, check)
+            _check_receipt(receipt_id, signed, verifier_key, trust, log, check)
         _check_tenders(bundle, names, manifest.get("tender"), log, check)
     return checks
 
@@ -318,17 +286,8 @@ def _check_checkpoints(
             check(f"consistency {old} -> {new}", False, str(exc))
 
 
-def _check_timestamps(
-    bundle: zipfile.ZipFile,
-    names: set[str],
-    checkpoints: dict[int, dict[str, Any]],
-    check: Checker,
-) -> None:
-    """Each checkpoint's RFC 3161 token: about this note, signed intact, by a trusted TSA.
-
-    Trust is judged against the bundle's ``certificates/trust`` anchors, with the platform's
-    own policy (:class:`TrustStore`: offline, revocation checked if declared, softly).
-    """
+def _bundle_trust(bundle: zipfile.ZipFile, names: set[str]) -> TrustStore | None:
+    """The anchors the bundle carries for the time-stamping authority (None if none)."""
 
     def certificates(folder: str) -> list[x509.Certificate]:
         return [
@@ -339,67 +298,37 @@ def _check_timestamps(
         ]
 
     try:
-        trust: TrustStore | None = TrustStore.from_certificates(
+        return TrustStore.from_certificates(
             certificates("trust"), [*certificates("intermediates"), *certificates("tsa")]
         )
     except TrustStoreError:
-        trust = None
+        return None
+
+
+def _check_timestamps(
+    checkpoints: dict[int, dict[str, Any]], trust: TrustStore | None, check: Checker
+) -> None:
+    """Each checkpoint's RFC 3161 token: about this note, signed intact, by a trusted TSA."""
+    if trust is None:
+        check(
+            "time-stamps", False, "the bundle has no certificates/trust anchor to judge the TSA by"
+        )
+        return
     for size, copy in sorted(checkpoints.items()):
-        name = f"time-stamp {size}"
-        try:
-            note = copy["note"].encode()
-            signed = cms.ContentInfo.load(base64.b64decode(copy["timestamp_token"]))["content"]
-            info = signed["encap_content_info"]["content"].parsed
-            imprint = info["message_imprint"]["hashed_message"].native
-            when: datetime = info["gen_time"].native
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            check(name, False, f"{checkpoint_name(size)}: unreadable time-stamp token: {exc}")
-            continue
-        if imprint != hashlib.sha256(note).digest():
-            check(
-                name,
-                False,
-                f"{checkpoint_name(size)}: the token's message imprint {imprint.hex()} is not "
-                "the SHA-256 of the signed note: it time-stamps something else",
-            )
-            continue
-        if trust is None:
-            check(name, False, "the bundle has no certificates/trust anchor to judge the TSA by")
-            continue
-        try:
-            status = asyncio.run(
-                validate_tst_signed_data(
-                    signed,
-                    trust.validation_context(when),
-                    functools.partial(_digest, data=note),
-                )
-            )
-        except SignatureValidationError as exc:
-            check(name, False, f"{checkpoint_name(size)}: {exc}")
-            continue
-        tsa = status["signing_cert"].subject.human_friendly
-        if not (status["intact"] and status["valid"]):
-            check(name, False, f"the signature of {tsa} over the token does not verify")
-        elif status["trust_problem_indic"] is not None:
-            check(
-                name,
-                False,
-                f"signed by {tsa}, which does not chain to a trust anchor in the bundle "
-                f"({status['trust_problem_indic']})",
-            )
-        else:
-            check(name, True, f"note time-stamped at {when.isoformat()} by {tsa}")
-
-
-def _digest(algorithm: str, *, data: bytes) -> bytes:
-    return hashlib.new(algorithm, data).digest()
+        ok, detail = check_timestamp(copy.get("timestamp_token", ""), copy.get("note", ""), trust)
+        check(f"time-stamp {size}", ok, f"{checkpoint_name(size)}: {detail}")
 
 
 def _check_receipt(
-    receipt_id: str, signed: str, verifier_key: str, log: _Log, check: Checker
+    receipt_id: str,
+    signed: str,
+    verifier_key: str,
+    trust: TrustStore | None,
+    log: _Log,
+    check: Checker,
 ) -> None:
     """A receipt holds on its own (:func:`verify_receipt`) and records the event of the log."""
-    failed = [c for c in verify_receipt(signed, verifier_key) if not c.ok]
+    failed = [c for c in verify_receipt(signed, verifier_key, tsa_trust=trust) if not c.ok]
     if failed:
         check(
             f"receipt {receipt_id}",
@@ -422,28 +351,51 @@ def _check_receipt(
 def _check_tenders(
     bundle: zipfile.ZipFile, names: set[str], reference: str | None, log: _Log, check: Checker
 ) -> None:
-    """Per tender: bids on time, opening after the deadline, opened intact, record hashes."""
+    """Per tender: bids on time, commitments opened, every bid due opened and nothing else,
+    opened intact, opening after the deadline, record hashes."""
     tenders = [
-        facts for facts in log.tenders.values() if reference is None or facts.reference == reference
+        ledger
+        for ledger in log.tenders.values()
+        if reference is None or ledger.reference == reference
     ]
     if reference is not None and not tenders:
         check(f"tender {reference}", False, f"no tender.created event names {reference!r}")
-    for facts in tenders:
-        ref = facts.reference or "(unnamed)"
-        for seq, received_at, receipt_id, deadline in facts.bids:
-            on_time = deadline is not None and _time(received_at) <= _time(deadline)
+    for ledger in tenders:
+        ref = ledger.reference or "(unnamed)"
+        for bid in ledger.bids.values():
             check(
-                f"bid {receipt_id} on time",
-                on_time,
-                f"event {seq}: received {received_at}, deadline {deadline}"
-                if deadline is not None
-                else f"event {seq}: no tender.created or tender.published event before it "
+                f"bid {bid.receipt_id} on time",
+                bid.on_time,
+                f"event {bid.seq}: received {bid.at}, deadline {bid.deadline}"
+                if bid.deadline is not None
+                else f"event {bid.seq}: no tender.created or tender.published event before it "
                 f"gives tender {ref}'s deadline",
             )
-        for seq, payload in facts.opened:
+        if ledger.opening_started is not None:
+            seq, started = ledger.opening_started
+            after = ledger.deadline is not None and parse_time(started) >= parse_time(
+                ledger.deadline
+            )
+            check(
+                f"opening {ref} after deadline",
+                after,
+                f"event {seq}: opening started {started}, deadline {ledger.deadline}",
+            )
+        if ledger.halted is not None and ledger.opening_finished is None:
+            seq, payload = ledger.halted
+            check(
+                f"opening {ref} halted",
+                False,
+                f"event {seq}: the opening stopped because the tables disagree with the log: "
+                + "; ".join(map(str, payload.get("problems", []))),
+            )
+        if ledger.opening_finished is not None:
+            _check_commitments(ledger, ref, check)
+            _check_complete(ledger, ref, check)
+        for receipt_id, (seq, payload) in ledger.opened.items():
             intact = payload.get("hash_matches") is True
             check(
-                f"bid {payload.get('receipt_id')} opened intact",
+                f"bid {receipt_id} opened intact",
                 intact,
                 f"event {seq}: the unsealed file's SHA-256 is the receipt's"
                 if intact
@@ -451,24 +403,50 @@ def _check_tenders(
                 f"{payload.get('computed_sha256')}, the receipt says "
                 f"{payload.get('receipt_sha256')} ({payload.get('sub_indication')})",
             )
-        if facts.opening_started is not None:
-            seq, started = facts.opening_started
-            after = facts.deadline is not None and _time(started) >= _time(facts.deadline)
-            check(
-                f"opening {ref} after deadline",
-                after,
-                f"event {seq}: opening started {started}, deadline {facts.deadline}",
-            )
-        _check_record(bundle, names, ref, facts, check)
+        _check_record(bundle, names, ref, ledger, check)
+
+
+def _check_commitments(ledger: TenderLedger, reference: str, check: Checker) -> None:
+    """After the opening, every sealed event of the tender is revealed, and each reveal opens
+    exactly what the event committed to."""
+    unrevealed = ledger.unrevealed()
+    check(
+        f"commitments {reference}",
+        not unrevealed,
+        f"all {len(ledger.sealed)} sealed events were revealed, each as committed"
+        if not unrevealed
+        else f"events {', '.join(map(str, unrevealed))} were never revealed, or their reveal "
+        "does not open their commitment: what they recorded is unknown",
+    )
+
+
+def _check_complete(ledger: TenderLedger, reference: str, check: Checker) -> None:
+    """The opening opened exactly what the log says was due: the latest on-time receipt per
+    supplier and file name; no receipt went missing and nothing else was opened."""
+    due = {bid.receipt_id for bid in ledger.to_open()}
+    opened = set(ledger.opened)
+    missing = sorted(due - opened)
+    unknown = sorted(opened - set(ledger.bids))
+    not_due = sorted((opened & set(ledger.bids)) - due)
+    problems = [f"on-time receipt {r} has no opening result" for r in missing]
+    problems += [f"opening result {r} has no receipt in the log" for r in unknown]
+    problems += [f"receipt {r} was opened but was superseded or late" for r in not_due]
+    check(
+        f"opening {reference} complete",
+        not problems,
+        f"the {len(due)} receipts due were opened, and nothing else"
+        if not problems
+        else "; ".join(problems),
+    )
 
 
 def _check_record(
-    bundle: zipfile.ZipFile, names: set[str], reference: str, facts: _TenderFacts, check: Checker
+    bundle: zipfile.ZipFile, names: set[str], reference: str, ledger: TenderLedger, check: Checker
 ) -> None:
     """The opening record's JSON and PDF hash to what the opening.finished event recorded."""
     folder = opening_dir(reference)
     files = {"JSON": f"{folder}/record.json", "PDF": f"{folder}/record.pdf"}
-    if facts.opening_finished is None:
+    if ledger.opening_finished is None:
         for what, name in files.items():
             if name in names:
                 check(
@@ -477,7 +455,7 @@ def _check_record(
                     f"{name} is in the bundle but no opening.finished event records its hash",
                 )
         return
-    seq, payload = facts.opening_finished
+    seq, payload = ledger.opening_finished
     fields = {"JSON": "record_sha256", "PDF": "record_pdf_sha256"}
     for what, name in files.items():
         expected = payload.get(fields[what])
@@ -495,10 +473,6 @@ def _check_record(
             else f"{name} has SHA-256 {actual}, but opening.finished (event {seq}) recorded "
             f"{expected}",
         )
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 __all__ = ["BUNDLE_FORMAT", "EVENTS", "MANIFEST", "MANIFEST_SIGNATURE", "verify_bundle"]

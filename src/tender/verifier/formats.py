@@ -55,7 +55,11 @@ class PreCheckJSON(TypedDict):
 
 
 class ReceiptPayload(TypedDict):
-    """The payload of a signed receipt (format ``tender-receipt/1``), a compact JWS."""
+    """The payload of a signed receipt (format ``tender-receipt/2``), a compact JWS.
+
+    ``audit_event`` is the ``bid.received`` event as logged: before the opening it holds only a
+    commitment to who sent what; ``committed_fields`` and ``commitment_salt`` open it.
+    """
 
     format: str
     receipt_id: str
@@ -74,6 +78,8 @@ class ReceiptPayload(TypedDict):
     audit_hash: str
     signature_precheck: PreCheckJSON | None
     leaf_index: int
+    commitment_salt: str | None
+    committed_fields: dict[str, Any] | None
     checkpoint: CheckpointSummary | None
     inclusion_proof: list[str] | None
     audit_event: ExportedEvent

@@ -1,34 +1,78 @@
 """Offline verification of a signed receipt (``tender receipt verify``).
 
 A signed receipt is a compact JWS (EdDSA, see :mod:`.jws`) made with the platform's signing
-key. Its payload is the RFC 8785 JSON of the receipt (format ``tender-receipt/1``,
+key. Its payload is the RFC 8785 JSON of the receipt (format ``tender-receipt/2``,
 :class:`~.formats.ReceiptPayload`): every field of the receipt, the ``bid.received`` audit
-event it records, a C2SP signed checkpoint, and the RFC 9162 inclusion proof of that event's
-leaf in the checkpoint's tree. With only the receipt and the platform's public key (``tender
-audit public-key``), anyone can check that the bid was in the log, received before the
-deadline, with this hash.
+event it records (which, until the tender's opening, holds only a commitment to who sent what),
+the salt and fields that open that commitment, a C2SP signed checkpoint and the RFC 9162
+inclusion proof of the event's leaf in the checkpoint's tree. With only the receipt, the
+platform's public key (``tender audit public-key``) and the time-stamping authority's
+certificates, anyone can check that the bid was in the log, received before the deadline, with
+this hash; with the supplier's own file, that it is the file received.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, BinaryIO
 
-from asn1crypto import cms
-
+from tender.signing import TrustStore
 from tender.verifier import jws, merkle
 from tender.verifier.chain import canonical_bytes
-from tender.verifier.checks import Check, collector
+from tender.verifier.checks import Check, Checker, collector
+from tender.verifier.commitments import opens
 from tender.verifier.kinds import EventKind
 from tender.verifier.notes import CheckpointError, NoteVerifier, verify_checkpoint
+from tender.verifier.timestamps import check_timestamp
 
-RECEIPT_FORMAT = "tender-receipt/1"
+RECEIPT_FORMAT = "tender-receipt/2"
+RECEIPT_FORMAT_V1 = "tender-receipt/1"  # before commitments: the event named the file
+SHOWN_FIELDS = (
+    "receipt_id",
+    "tender_id",
+    "tender_reference",
+    "supplier",
+    "supplier_organisation",
+    "file_name",
+    "size",
+    "sha256",
+    "received_at",
+    "deadline",
+    "audit_seq",
+)
+"""The values ``tender receipt verify`` prints, and compares with the receipt's visible JSON."""
+_COMMITTED = ("receipt_id", "file_name", "sha256", "size")
 
 
-def verify_receipt(signed_receipt: str, verifier_key: str) -> list[Check]:
-    """Every check of a signed receipt, offline; the receipt holds only if all pass."""
+def signed_payload(signed_receipt: str, verifier_key: str) -> dict[str, Any] | None:
+    """The receipt's signed values, if the platform's signature over them verifies."""
+    try:
+        payload = json.loads(
+            jws.verify(signed_receipt.strip(), NoteVerifier.parse(verifier_key).public_key)
+        )
+    except (CheckpointError, jws.JWSError, ValueError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def verify_receipt(
+    signed_receipt: str,
+    verifier_key: str,
+    *,
+    visible: Mapping[str, Any] | None = None,
+    tsa_trust: TrustStore | None = None,
+    own_file: BinaryIO | None = None,
+) -> list[Check]:
+    """Every check of a signed receipt, offline; the receipt holds only if all pass.
+
+    :param visible: the receipt's JSON as shown to the supplier; each of its values must be
+        the signed one.
+    :param tsa_trust: anchors of the time-stamping authority; without them the time-stamp
+        cannot be judged and that check fails, saying so.
+    :param own_file: the supplier's own copy of the bid file, compared by size and SHA-256.
+    """
     checks: list[Check] = []
     check = collector(checks)
     try:
@@ -41,43 +85,109 @@ def verify_receipt(signed_receipt: str, verifier_key: str) -> list[Check]:
     except (jws.JWSError, ValueError) as exc:
         check("platform signature", False, str(exc))
         return checks
-    check("platform signature", True, f"signed by {verifier.name}+{verifier.key_id.hex()}")
+    check("platform signature", True, f"signed by {verifier.label}")
     if not check(
-        "format", payload.get("format") == RECEIPT_FORMAT, f"format {payload.get('format')!r}"
+        "format",
+        payload.get("format") in (RECEIPT_FORMAT, RECEIPT_FORMAT_V1),
+        f"format {payload.get('format')!r}",
     ):
         return checks
-    event = payload["audit_event"]
-    bid = event.get("payload", {})
-    same = (
-        all(bid.get(name) == payload[name] for name in ("file_name", "sha256", "size"))
-        and bid.get("receipt_id") == payload["receipt_id"]
+    if visible is not None:
+        _check_visible(visible, payload, check)
+    _check_event(payload, check)
+    check(
+        "on time",
+        payload["audit_event"].get("at") == payload["received_at"]
+        and payload["received_at"] <= payload["deadline"],
+        f"received {payload['received_at']}, deadline {payload['deadline']}",
     )
+    if own_file is not None:
+        _check_own_file(own_file, payload, check)
+    _check_checkpoint(payload, verifier, tsa_trust, check)
+    return checks
+
+
+def _check_visible(visible: Mapping[str, Any], payload: Mapping[str, Any], check: Checker) -> None:
+    """A receipt's shown values must be its signed ones: an edited copy is not a receipt."""
+    differing = [
+        f"{name} shows {visible[name]!r} but the platform signed {payload.get(name)!r}"
+        for name in SHOWN_FIELDS
+        if name in visible and visible[name] != payload.get(name)
+    ]
+    check(
+        "shown values",
+        not differing,
+        "every value shown is the one the platform signed"
+        if not differing
+        else "; ".join(differing),
+    )
+
+
+def _check_event(payload: Mapping[str, Any], check: Checker) -> None:
+    """The signed audit event records this receipt: through its commitment, or (format 1)
+    plainly."""
+    event = payload["audit_event"]
+    logged = event.get("payload", {})
+    if "commitment" in logged:
+        fields = payload.get("committed_fields") or {}
+        same = opens(logged["commitment"], payload.get("commitment_salt"), fields) and all(
+            fields.get(name) == payload[name] for name in _COMMITTED
+        )
+        detail = (
+            f"event {event.get('seq')} ({event.get('kind')}) commits to this file, hash and size"
+            if same
+            else "the audit event's commitment is not to this receipt's file, hash or size"
+        )
+    else:
+        same = all(logged.get(name) == payload[name] for name in _COMMITTED)
+        detail = (
+            f"event {event.get('seq')} ({event.get('kind')}) records this file, hash and size"
+            if same
+            else "the audit event does not record this receipt's file, hash or size"
+        )
     check(
         "audit event",
         event.get("kind") == EventKind.BID_RECEIVED
         and same
         and event.get("seq") == payload["audit_seq"],
-        f"event {event.get('seq')} ({event.get('kind')}) records this file, hash and size"
-        if same
-        else "the audit event does not record this receipt's file, hash or size",
+        detail,
     )
+
+
+def _check_own_file(own_file: BinaryIO, payload: Mapping[str, Any], check: Checker) -> None:
+    digest, size = hashlib.sha256(), 0
+    for chunk in iter(lambda: own_file.read(1 << 20), b""):
+        digest.update(chunk)
+        size += len(chunk)
+    same = digest.hexdigest() == payload["sha256"] and size == payload["size"]
     check(
-        "on time",
-        event.get("at") == payload["received_at"] and payload["received_at"] <= payload["deadline"],
-        f"received {payload['received_at']}, deadline {payload['deadline']}",
+        "your file",
+        same,
+        f"your file is the one received ({size:,} bytes, SHA-256 {payload['sha256']})"
+        if same
+        else f"your file ({size:,} bytes, SHA-256 {digest.hexdigest()}) is not the one received "
+        f"({payload['size']:,} bytes, SHA-256 {payload['sha256']})",
     )
+
+
+def _check_checkpoint(
+    payload: Mapping[str, Any],
+    verifier: NoteVerifier,
+    tsa_trust: TrustStore | None,
+    check: Checker,
+) -> None:
     checkpoint_data = payload.get("checkpoint")
-    if not check(
-        "checkpoint present", checkpoint_data is not None, "the receipt carries a checkpoint"
-    ):
-        return checks
+    if checkpoint_data is None:
+        check("checkpoint present", False, "the receipt carries no checkpoint")
+        return
+    check("checkpoint present", True, "the receipt carries a checkpoint")
     try:
         checkpoint = verify_checkpoint(verifier, checkpoint_data["note"], origin=verifier.name)
     except CheckpointError as exc:
         check("checkpoint signature", False, str(exc))
-        return checks
+        return
     check("checkpoint signature", True, f"tree of {checkpoint.size} events signed by the platform")
-    leaf = merkle.leaf_hash(canonical_bytes(event))
+    leaf = merkle.leaf_hash(canonical_bytes(payload["audit_event"]))
     try:
         merkle.verify_inclusion(
             leaf,
@@ -89,26 +199,12 @@ def verify_receipt(signed_receipt: str, verifier_key: str) -> list[Check]:
         check("inclusion", True, f"leaf {payload['leaf_index']} is in the signed tree")
     except (merkle.ProofError, ValueError) as exc:
         check("inclusion", False, str(exc))
-    check("time-stamp", *_timestamp_covers(checkpoint_data, checkpoint_data["note"]))
-    return checks
-
-
-def _timestamp_covers(checkpoint: dict[str, Any], note: str) -> tuple[bool, str]:
-    """Whether the RFC 3161 token's message imprint is the SHA-256 of the signed note.
-
-    (The authority's own signature and certificate are checked by ``tender audit verify``
-    against its trust anchors; this checks that the token is about this checkpoint.)
-    """
-    try:
-        token = cms.ContentInfo.load(base64.b64decode(checkpoint["timestamp_token"]))
-        info = token["content"]["encap_content_info"]["content"].parsed
-        imprint = info["message_imprint"]["hashed_message"].native
-        when = info["gen_time"].native
-    except (ValueError, KeyError, TypeError) as exc:
-        return False, f"unreadable time-stamp token: {exc}"
-    if imprint != hashlib.sha256(note.encode()).digest():
-        return False, "the time-stamp token is about something else"
-    return True, f"time-stamped at {when.isoformat()}"
+    check(
+        "time-stamp",
+        *check_timestamp(
+            checkpoint_data.get("timestamp_token", ""), checkpoint_data["note"], tsa_trust
+        ),
+    )
 
 
 def receipt_seq(signed: str) -> int | None:

@@ -1,0 +1,152 @@
+"""What the log says about one tender: its deadline, its receipts, what the opening must open.
+
+The platform's opening and the offline verifier both read a tender from its audit events
+through this module, so they decide alike: **the log decides which bids are opened** — the
+latest receipt per supplier and file name that arrived by the deadline in force in the log,
+as the opening's ``sealed.revealed`` events show them — never a table the database holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tender.verifier.commitments import opens
+from tender.verifier.kinds import EventKind
+
+DEADLINE_EVENTS = frozenset({EventKind.TENDER_CREATED, EventKind.TENDER_PUBLISHED})
+"""Events whose ``deadline`` sets the deadline in force (later ones win)."""
+
+
+def parse_time(text: str) -> datetime:
+    """A time as the log writes it (ISO 8601, UTC, with ``Z``)."""
+    return datetime.fromisoformat(text)
+
+
+@dataclass
+class LoggedBid:
+    """One ``bid.received`` event: public parts, and the fields once revealed."""
+
+    seq: int
+    at: str
+    receipt_id: str
+    commitment: str | None  # None in the plain form of logs written before commitments
+    fields: dict[str, Any] | None  # the revealed (or plain) receipt fields
+    deadline: str | None  # the deadline in force when it arrived
+
+    @property
+    def on_time(self) -> bool:
+        return self.deadline is not None and parse_time(self.at) <= parse_time(self.deadline)
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        """(supplier, file name): a later receipt of the same key supersedes this one."""
+        if self.fields is None:
+            return None
+        supplier = self.fields.get("supplier_id") or self.fields.get("supplier_organisation")
+        return str(supplier), str(self.fields.get("file_name"))
+
+
+@dataclass
+class Reveal:
+    seq: int
+    salt: str
+    fields: dict[str, Any]
+
+
+@dataclass
+class TenderLedger:
+    """Everything one pass over a tender's events gathers. Feed it events in ``seq`` order."""
+
+    reference: str | None = None
+    deadline: str | None = None
+    bids: dict[str, LoggedBid] = field(default_factory=dict)  # by receipt id, in log order
+    sealed: dict[int, str] = field(default_factory=dict)  # seq -> commitment
+    reveals: dict[int, Reveal] = field(default_factory=dict)  # seq of the sealed event -> reveal
+    superseded: dict[str, str] = field(default_factory=dict)  # receipt -> receipt superseding it
+    opened: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    opening_started: tuple[int, str] | None = None
+    opening_finished: tuple[int, dict[str, Any]] | None = None
+    halted: tuple[int, dict[str, Any]] | None = None  # the last opening.halted event
+    _sealed_supersessions: dict[int, bool] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, events: Iterable[Mapping[str, Any]]) -> TenderLedger:
+        ledger = cls()
+        for event in events:
+            ledger.add(event)
+        return ledger
+
+    def add(self, event: Mapping[str, Any]) -> None:
+        seq, kind, payload = event["seq"], event["kind"], event["payload"]
+        if "commitment" in payload:
+            self.sealed[seq] = payload["commitment"]
+        if kind == EventKind.TENDER_CREATED:
+            self.reference = payload.get("reference")
+        if kind in DEADLINE_EVENTS and "deadline" in payload:
+            self.deadline = payload["deadline"]
+        elif kind == EventKind.BID_RECEIVED:
+            sealed = "commitment" in payload
+            self.bids[str(payload.get("receipt_id"))] = LoggedBid(
+                seq=seq,
+                at=event["at"],
+                receipt_id=str(payload.get("receipt_id")),
+                commitment=payload.get("commitment"),
+                fields=None if sealed else dict(payload),
+                deadline=self.deadline,
+            )
+        elif kind == EventKind.BID_SUPERSEDED:
+            if "commitment" in payload:
+                self._sealed_supersessions[seq] = True
+            else:
+                self.superseded[str(payload["receipt_id"])] = str(payload["superseded_by"])
+        elif kind == EventKind.SEALED_REVEALED:
+            self._reveal(payload)
+        elif kind == EventKind.BID_OPENED:
+            self.opened[str(payload.get("receipt_id"))] = (seq, dict(payload))
+        elif kind == EventKind.OPENING_STARTED:
+            self.opening_started = (seq, event["at"])
+        elif kind == EventKind.OPENING_FINISHED:
+            self.opening_finished = (seq, dict(payload))
+        elif kind == EventKind.OPENING_HALTED:
+            self.halted = (seq, dict(payload))
+
+    def _reveal(self, payload: Mapping[str, Any]) -> None:
+        seq, salt, fields = payload.get("seq"), payload.get("salt"), payload.get("fields")
+        if not isinstance(seq, int) or not isinstance(salt, str) or not isinstance(fields, dict):
+            return
+        self.reveals[seq] = Reveal(seq, salt, fields)
+        if not opens(self.sealed.get(seq), salt, fields):
+            return  # a reveal that does not open its commitment decides nothing
+        for bid in self.bids.values():
+            if bid.seq == seq:
+                bid.fields = dict(fields)
+        if self._sealed_supersessions.get(seq):
+            self.superseded[str(fields.get("receipt_id"))] = str(fields.get("superseded_by"))
+
+    def unrevealed(self) -> list[int]:
+        """Sealed events no reveal opens (after the opening, each is a failure)."""
+        return [
+            seq
+            for seq, commitment in self.sealed.items()
+            if not (reveal := self.reveals.get(seq))
+            or not opens(commitment, reveal.salt, reveal.fields)
+        ]
+
+    def to_open(self) -> list[LoggedBid]:
+        """The bids the opening must open: for each supplier and file name, the latest receipt
+        that arrived by the deadline and whose fields are known, unless superseded."""
+        latest: dict[tuple[str, str], LoggedBid] = {}
+        for bid in self.bids.values():
+            if bid.on_time and bid.key is not None:
+                latest[bid.key] = bid
+        return sorted(
+            (bid for bid in latest.values() if bid.receipt_id not in self.superseded),
+            key=lambda bid: bid.seq,
+        )
+
+    def late(self) -> list[LoggedBid]:
+        """Receipts logged after the deadline in force: the platform should have refused them."""
+        return [bid for bid in self.bids.values() if not bid.on_time]
