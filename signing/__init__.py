@@ -10,8 +10,10 @@ from tender.signing.report import (
     SCHEMA_VERSION,
     DocumentReport,
     Indication,
+    Note,
     RevocationEvidence,
     SignatureReport,
+    Stage,
     SubIndication,
 )
 from tender.signing.signer import async_sign_pdf, load_signer_pkcs12, sign_pdf
@@ -23,9 +25,11 @@ __all__ = [
     "CertificateInfo",
     "DocumentReport",
     "Indication",
+    "Note",
     "RevocationEvidence",
     "SignatureReport",
     "SignerBinding",
+    "Stage",
     "SubIndication",
     "TrustStore",
     "TrustStoreError",

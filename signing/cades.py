@@ -21,24 +21,27 @@ from cryptography.hazmat.primitives import hashes
 from pyhanko.sign.general import extract_certificate_info
 from pyhanko.sign.validation.ades import ades_basic_validation
 from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko.sign.validation.generic_cms import collect_timing_info
+from pyhanko.sign.validation.generic_cms import collect_timing_info, extract_self_reported_ts
 from pyhanko.sign.validation.status import TimestampSignatureStatus
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from tender.signing.certificates import SignerBinding
-from tender.signing.messages import OPENING_DECIDES
-from tender.signing.report import Indication, SignatureReport, SubIndication
+from tender.signing.messages import OPENING_DECIDES, SIGNED_DATA_MISSING, Sentence, unfinished
+from tender.signing.report import Indication, Stage, SubIndication
 from tender.signing.revocation import AllowListFetcherBackend, evidence_for
+from tender.signing.stages import integrity, revocation_unreachable, stage_of
 from tender.signing.trust import TrustStore
 from tender.signing.verdicts import (
     DocumentVerdict,
     Findings,
+    Outcome,
     Verdict,
     ades_verdict,
     certificate_info,
     from_pyhanko,
     signature_report,
+    worst,
 )
 
 __all__ = ["MAX_SIGNATURE_BYTES", "Digests", "content_digests", "known_digest", "verify_detached"]
@@ -98,9 +101,15 @@ def _read_signed_data(detached_signature: BinaryIO) -> cms.SignedData:
     return signed_data
 
 
+def _unfinished(stage: Stage, established: bool) -> tuple[Verdict, Sentence]:
+    return (Indication.INDETERMINATE, SubIndication.GENERIC), unfinished(
+        stage, established=established
+    )
+
+
 async def _findings(
     signed_data: cms.SignedData,
-    digests: Digests,
+    digests: Digests | None,
     trust: TrustStore,
     timing: ValidationTimingInfo,
     fetcher: AllowListFetcherBackend | None,
@@ -108,11 +117,22 @@ async def _findings(
     at = timing.validation_time
     signer_info = signed_data["signer_infos"][0]
     signer = None
+    signer_certificate = None
     claimed_signing_time: datetime | None = None
     timestamp: TimestampSignatureStatus | None = None
+    # 1. Integrity: the file's digest and the signature value, nothing about trust.
     try:
         signer_certificate = extract_certificate_info(signed_data).signer_cert
         signer = certificate_info(signer_certificate)
+        claimed_signing_time = extract_self_reported_ts(signer_info)
+        if digests is None:
+            # The .p7s came alone: who signed is known, what they signed is not.
+            return Findings(
+                (Indication.INDETERMINATE, SubIndication.SIGNED_DATA_NOT_FOUND),
+                signer,
+                claimed_signing_time,
+                message=SIGNED_DATA_MISSING,
+            )
         algorithm = signer_info["digest_algorithm"]["algorithm"].native
         try:
             raw_digest = digests(algorithm)
@@ -120,19 +140,10 @@ async def _findings(
             return Findings(
                 (Indication.INDETERMINATE, SubIndication.SIGNED_DATA_NOT_FOUND),
                 signer,
+                claimed_signing_time,
                 message=OPENING_DECIDES,
             )
-        timing_status = await collect_timing_info(
-            signer_info, ts_validation_context=trust.validation_context(at), raw_digest=digests
-        )
-        claimed_signing_time = timing_status.get("signer_reported_dt")
-        timestamp = timing_status.get("timestamp_validity")
-        ades = await ades_basic_validation(
-            signed_data,
-            trust.validation_spec(fetcher=fetcher),
-            timing_info=timing,
-            raw_digest=raw_digest,
-        )
+        intact, crypto_valid = integrity(signed_data, raw_digest)
     except SignatureValidationError as error:
         return Findings(from_pyhanko(error.ades_subindication), signer, claimed_signing_time)
     except (ValueError, TypeError, KeyError):
@@ -142,44 +153,102 @@ async def _findings(
         # Hostile input can break a parser in ways nobody listed; the opening must still
         # get a report for this bid, and the log keeps the details.
         logger.exception("detached signature could not be validated")
-        return Findings((Indication.INDETERMINATE, SubIndication.GENERIC), signer)
-    status = ades.api_status
+        broken, why = _unfinished(Stage.INTEGRITY, established=False)
+        return Findings(
+            broken, signer, claimed_signing_time, message=why, unfinished_stage=Stage.INTEGRITY
+        )
     sources = [trust.revocation] + ([] if fetcher is None else [fetcher.fetched()])
+    if not intact or not crypto_valid:
+        failed = SubIndication.SIG_CRYPTO_FAILURE if intact else SubIndication.HASH_FAILURE
+        return Findings(
+            (Indication.TOTAL_FAILED, failed),
+            signer,
+            claimed_signing_time,
+            intact=intact,
+            crypto_valid=crypto_valid,
+            revocation=evidence_for(signer_certificate, sources),
+        )
+    candidates: list[tuple[Verdict, Sentence | None]] = []
+    unfinished_stage: Stage | None = None
+    trusted = False
+    # 2. The signature time-stamp.
+    try:
+        timing_status = await collect_timing_info(
+            signer_info, ts_validation_context=trust.validation_context(at), raw_digest=digests
+        )
+        timestamp = timing_status.get("timestamp_validity")
+    except Exception as error:
+        logger.warning("detached signature: the time-stamp stage could not finish", exc_info=True)
+        unfinished_stage = stage_of(error, Stage.TIMESTAMP)
+    # 3. The ETSI process: path, revocation, signature constraints.
+    try:
+        ades = await ades_basic_validation(
+            signed_data,
+            trust.validation_spec(fetcher=fetcher),
+            timing_info=timing,
+            raw_digest=raw_digest,
+        )
+        candidates.append((ades_verdict(ades.ades_subindic, signer_certificate, at), None))
+        trusted = ades.api_status is not None and ades.api_status.trusted
+    except SignatureValidationError as error:
+        candidates.append((from_pyhanko(error.ades_subindication), None))
+    except Exception as error:
+        logger.warning("detached signature: the AdES stage could not finish", exc_info=True)
+        unfinished_stage = unfinished_stage or stage_of(error, Stage.ADES)
+    if unfinished_stage is not None:
+        candidates.append(_unfinished(unfinished_stage, established=True))
+    verdict = worst(candidate for candidate, _ in candidates)
+    message = next(message for candidate, message in candidates if candidate == verdict)
+    revocation = evidence_for(signer_certificate, sources)
+    if (
+        unfinished_stage is None
+        and not revocation
+        and revocation_unreachable(signer_certificate, fetcher)
+    ):
+        # Soft fail: the responder did not answer, the verdict stands, the report says so.
+        unfinished_stage = Stage.REVOCATION
     return Findings(
-        ades_verdict(ades.ades_subindic, signer_certificate, at),
+        verdict,
         signer,
         claimed_signing_time,
         timestamp=timestamp,
-        intact=status is not None and status.intact,
-        crypto_valid=status is not None and status.valid,
-        trusted=status is not None and status.trusted,
-        revocation=evidence_for(signer_certificate, sources),
+        intact=intact,
+        crypto_valid=crypto_valid,
+        trusted=trusted,
+        revocation=revocation,
+        message=message,
+        unfinished_stage=unfinished_stage,
     )
 
 
 async def verify_detached(
     detached_signature: BinaryIO,
-    digests: Digests,
+    digests: Digests | None,
     trust: TrustStore,
     timing: ValidationTimingInfo,
     binding: SignerBinding | None,
     fetcher: AllowListFetcherBackend | None = None,
-) -> tuple[tuple[SignatureReport, ...], DocumentVerdict | None]:
+) -> Outcome:
     """Validate each signer of the ``.p7s`` in ``detached_signature``, as of ``timing``,
     with the trust store's revocation evidence and what ``fetcher`` fetches.
 
     ``digests`` gives the signed file's digests (:func:`content_digests`,
     :func:`known_digest`); a signer whose digest algorithm it cannot give gets
-    INDETERMINATE / SIGNED_DATA_NOT_FOUND, saying the opening will decide.
+    INDETERMINATE / SIGNED_DATA_NOT_FOUND, saying the opening will decide. ``digests``
+    None means the signed file is missing: every signer gets INDETERMINATE /
+    SIGNED_DATA_NOT_FOUND (ETSI EN 319 102-1: the signed data cannot be obtained), with
+    the signer's certificate and claimed signing time read from the ``.p7s``.
     """
     try:
         signed_data = _read_signed_data(detached_signature)
     except Exception:
         logger.info("not a readable CMS signature", exc_info=True)
-        return (), DocumentVerdict(_FORMAT_FAILURE)
+        return Outcome((), DocumentVerdict(_FORMAT_FAILURE))
     signer_infos = list(signed_data["signer_infos"])
     if not signer_infos:
-        return (), DocumentVerdict((Indication.TOTAL_FAILED, SubIndication.NO_SIGNATURE_FOUND))
+        return Outcome(
+            (), DocumentVerdict((Indication.TOTAL_FAILED, SubIndication.NO_SIGNATURE_FOUND))
+        )
     reports = []
     for signer_info in signer_infos:
         # pyHanko validates SignedData with exactly one signer: give it each in turn.
@@ -187,4 +256,4 @@ async def verify_detached(
         single["signer_infos"] = cms.SignerInfos([signer_info])
         findings = await _findings(single, digests, trust, timing, fetcher)
         reports.append(signature_report(findings, timing.validation_time, binding))
-    return tuple(reports), None
+    return Outcome(tuple(reports))

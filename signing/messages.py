@@ -9,16 +9,20 @@ Written for the supplier: what is wrong and what they can do about it, with no j
 from __future__ import annotations
 
 from tender.signing.certificates import SignerBinding
-from tender.signing.report import Indication, SubIndication
+from tender.signing.report import Indication, Stage, SubIndication
 
 __all__ = [
     "APPENDED_BYTES",
+    "DECRYPTED",
     "ENCRYPTED",
+    "LENIENT_PARSING",
     "OPENING_DECIDES",
+    "SIGNED_DATA_MISSING",
     "UNREADABLE_SIGNATURE",
     "Sentence",
     "explain",
     "signer_not_registered",
+    "unfinished",
 ]
 
 Sentence = tuple[str, str]
@@ -115,11 +119,60 @@ _BY_SUB_INDICATION: dict[SubIndication, Sentence] = {
     ),
 }
 
+# Sentences added for issue 8 use the terms of the Hong Kong Government (電子證書, 簽署,
+# 遞交, 核證機關); the older ones above are to be aligned with them.
 ENCRYPTED: Sentence = (
-    "The PDF is encrypted (password-protected), so the platform cannot check it; save it "
-    "without a password, sign it and resubmit it.",
-    "此 PDF 已加密（設有密碼保護），平台無法檢查；請另存為未加密的檔案、簽署後再次送件。",
+    "The PDF can only be opened with a password, so the platform cannot check its "
+    "signature; save it without an opening password, sign it again and resubmit it.",
+    "此 PDF 檔案須輸入密碼方可開啟，平台因此無法核實其簽署；"
+    "請另存為無須密碼即可開啟的檔案，重新簽署後再次遞交。",
 )
+DECRYPTED: Sentence = (
+    "The PDF is encrypted but opens without a password (many programs save files this "
+    "way); the platform opened it with the empty password and checked its signatures as "
+    "usual.",
+    "此 PDF 檔案經加密，但無須密碼即可開啟（不少程式以此方式儲存檔案）；"
+    "平台已以空白密碼開啟檔案，並照常核實其簽署。",
+)
+LENIENT_PARSING: Sentence = (
+    "The PDF has small structural faults that PDF viewers tolerate (for example an object "
+    "whose number does not match the file's cross-reference table); the platform read it "
+    "the way viewers do and checked its signatures as usual. Saving the file again with "
+    "your PDF software before signing avoids this.",
+    "此 PDF 檔案有輕微的結構錯誤（例如物件編號與檔案的交叉參照表不符），一般 PDF "
+    "閱讀程式均可容許；平台已按閱讀程式的方式讀取檔案，並照常核實其簽署。"
+    "簽署前以您的 PDF 軟件重新儲存檔案即可避免此情況。",
+)
+SIGNED_DATA_MISSING: Sentence = (
+    "This detached signature (.p7s) came without the file it signs, so the signature "
+    "cannot be checked; submit the signed file together with its .p7s.",
+    "此分離式簽署檔（.p7s）並未連同其所簽署的檔案一併提供，因此無法核實簽署；"
+    "請將已簽署的檔案連同其 .p7s 一併遞交。",
+)
+
+_WHAT_IS_CHECKED: dict[Stage, Sentence] = {
+    Stage.INTEGRITY: (
+        "whether the document is unchanged since it was signed",
+        "文件自簽署後是否未經更改",
+    ),
+    Stage.MODIFICATION_ANALYSIS: (
+        "what was changed in the PDF after it was signed",
+        "PDF 檔案於簽署後作出的更改",
+    ),
+    Stage.TIMESTAMP: ("the signature's time-stamp", "簽署的時間戳記"),
+    Stage.CERTIFICATE_PATH: (
+        "the signing certificate's chain to a trusted certification authority",
+        "簽署電子證書至受信任核證機關的證書鏈",
+    ),
+    Stage.REVOCATION: (
+        "whether the signing certificate had been revoked",
+        "簽署電子證書是否已被撤銷",
+    ),
+    Stage.ADES: (
+        "the signature against the European (ETSI) validation rules",
+        "簽署是否符合歐洲電訊標準協會（ETSI）的核實規則",
+    ),
+}
 UNREADABLE_SIGNATURE: Sentence = (
     "The document declares a signature the platform cannot read (an unsupported or damaged "
     "format); sign it again with standard PAdES signing software and resubmit it.",
@@ -158,6 +211,25 @@ def signer_not_registered(binding: SignerBinding, subject: str | None) -> Senten
         "/api/account/certificates), then resubmit.",
         f"文件由 {signer} 簽署，但其憑證未登錄於 {organisation}；"
         "請改用已登錄的憑證簽署，或先登錄此憑證（POST /api/account/certificates）後再次送件。",
+    )
+
+
+def unfinished(stage: Stage, *, established: bool) -> Sentence:
+    """Why a signature is neither confirmed nor refused: ``stage`` could not finish.
+    ``established`` says the signature was found intact with a valid signature value."""
+    what_en, what_zh = _WHAT_IS_CHECKED[stage]
+    if established:
+        return (
+            "The signature is intact and its value is valid, but the platform could not "
+            f"finish checking {what_en}, so the signature is neither confirmed nor refused; "
+            "contact the help desk, who can have it checked again.",
+            f"簽署完整，簽署值亦有效，但平台未能完成核實{what_zh}，因此未能確認亦未能否定此簽署；"
+            "請聯絡服務台安排再次核實。",
+        )
+    return (
+        f"The platform could not finish checking {what_en}, so the signature is neither "
+        "confirmed nor refused; contact the help desk, who can have it checked again.",
+        f"平台未能完成核實{what_zh}，因此未能確認亦未能否定此簽署；請聯絡服務台安排再次核實。",
     )
 
 

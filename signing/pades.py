@@ -6,52 +6,75 @@ Every signature gets two independent looks, and passes only if both pass:
    :func:`~pyhanko.sign.validation.ades.ades_basic_validation`) with the validation time set
    to ``at``. It checks integrity, the signature value and the certificate chain as of
    ``at``, and names what failed with an ETSI sub-indication.
-2. pyHanko's classic PDF status (:attr:`PdfSignatureStatus.bottom_line`), which also runs
-   the difference analysis on incremental updates made *after* signing; the AdES process
-   does not look at those. Tender is stricter than pyHanko's default policy here: after a
-   signature, only signature fields and validation data (DSS, document time-stamps) may be
-   added; filling any other form field counts as a modification.
+2. pyHanko's classic PDF status (:attr:`PdfSignatureStatus.bottom_line`) with the difference
+   analysis on incremental updates made *after* signing; the AdES process does not look at
+   those. Tender is stricter than pyHanko's default policy here: after a signature, only
+   signature fields and validation data (DSS, document time-stamps) may be added; filling
+   any other form field counts as a modification.
 
 Why basic validation and not "validation with time" (clause 5.5)? pyHanko's with-time
 process requires a signature time-stamp and answers INDETERMINATE/SIG_CONSTRAINTS_FAILURE
 for every signature without one, however valid. The platform's receipt proves that the
 signature existed at ``at``, so validating the chain at ``at`` is the point-in-time check.
 
-The document as a whole is refused, whatever its signatures say, if it is encrypted, if it
-declares a filled signature field pyHanko cannot read (pyHanko skips those silently), or if
-bytes that are not a PDF update follow its last ``%%EOF``.
+The checks run in stages (:mod:`tender.signing.stages`): integrity first, then the
+difference analysis, the classic status (path, time-stamp, seed values) and the AdES
+process, each on its own, so that a stage that cannot finish never takes away what an
+earlier one established; the report names it (``unfinished_stage``).
+
+PDFs are read the way their signers' tools write them: strictly first, and if pyHanko's
+strict reader refuses the file (faults every viewer tolerates, such as an object whose
+generation number does not match its cross-reference entry) or it uses hybrid
+cross-reference sections, leniently (``PdfFileReader(strict=False)``), which the report
+says (``lenient_parsing``). An encrypted PDF that opens without a password is opened with
+the empty password and validated as any other.
+
+The document as a whole is refused, whatever its signatures say, if it needs a password to
+open, if it declares a filled signature field pyHanko cannot read (pyHanko skips those
+silently), or if bytes that are not a PDF update follow its last ``%%EOF``.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
-from pyhanko.pdf_utils.misc import PdfError
+from asn1crypto import x509
+from pyhanko.pdf_utils.crypt import AuthStatus, StandardSecurityHandler
+from pyhanko.pdf_utils.misc import PdfError, PdfStrictReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
+from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel, SuspiciousModification
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import EmbeddedPdfSignature, async_validate_pdf_signature
 from pyhanko.sign.validation.ades import ades_basic_validation
 from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko.sign.validation.status import PdfSignatureStatus
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 
 from tender.signing.certificates import SignerBinding
-from tender.signing.messages import APPENDED_BYTES, ENCRYPTED, UNREADABLE_SIGNATURE
-from tender.signing.report import Indication, SignatureReport, SubIndication
+from tender.signing.messages import (
+    APPENDED_BYTES,
+    ENCRYPTED,
+    UNREADABLE_SIGNATURE,
+    Sentence,
+    unfinished,
+)
+from tender.signing.report import Indication, SignatureReport, Stage, SubIndication
 from tender.signing.revocation import (
     AllowListFetcherBackend,
     RevocationData,
     evidence_for,
     read_dss,
 )
+from tender.signing.stages import integrity, revocation_unreachable, stage_of
 from tender.signing.trust import TrustStore
 from tender.signing.verdicts import (
     PASSED,
     DocumentVerdict,
     Findings,
+    Outcome,
     Verdict,
     ades_verdict,
     certificate_info,
@@ -66,6 +89,7 @@ logger = logging.getLogger(__name__)
 
 _FORMAT_FAILURE: Verdict = (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE)
 _MODIFIED: Verdict = (Indication.TOTAL_FAILED, SubIndication.MODIFIED_AFTER_SIGNING)
+_UNFINISHED: Verdict = (Indication.INDETERMINATE, SubIndication.GENERIC)
 
 # Updates that add nothing a reader of the document sees.
 _HARMLESS_LEVELS = frozenset({ModificationLevel.NONE, ModificationLevel.LTA_UPDATES})
@@ -75,27 +99,94 @@ _PDF_WHITESPACE = b"\x00\t\n\x0c\r "
 _TAIL_BYTES = 1024
 
 
-def _only_signatures_added(status: PdfSignatureStatus, signature_fields: set[str]) -> bool:
-    level = status.modification_level
+class _StrictReadingRefusedError(Exception):
+    """The strict reader refused part of the file after it was opened: read it again
+    leniently, from the start."""
+
+
+def _strict_refusal(error: BaseException, reader: PdfFileReader) -> None:
+    # pyHanko reads objects lazily, so the strict reader may refuse an object long after
+    # the file was opened; the whole document is then read again, leniently.
+    if reader.strict and isinstance(error, PdfStrictReadError):
+        raise _StrictReadingRefusedError from error
+
+
+@dataclass(frozen=True)
+class _Opened:
+    reader: PdfFileReader
+    lenient: bool
+    encrypted: bool
+    needs_password: bool
+
+
+def _open(content: BinaryIO, *, strict: bool) -> _Opened:
+    """Read ``content`` as a PDF, opening an encrypted one with the empty password if it
+    can be; raises whatever pyHanko raises if the file cannot be read at all."""
+    content.seek(0)
+    reader = PdfFileReader(content, strict=strict)
+    if strict and reader.xrefs.hybrid_xrefs_present:
+        # pyHanko refuses to validate signatures in hybrid-reference files in strict mode
+        # (MS Word writes them); viewers read them, and so does the lenient reader.
+        raise _StrictReadingRefusedError
+    if not reader.encrypted:
+        return _Opened(reader, not strict, encrypted=False, needs_password=False)
+    handler = reader.security_handler
+    opened = (
+        isinstance(handler, StandardSecurityHandler)
+        and reader.decrypt(b"").status is not AuthStatus.FAILED
+    )
+    return _Opened(reader, not strict, encrypted=True, needs_password=not opened)
+
+
+def _modification_level(
+    coverage: SignatureCoverageLevel | None, diff: DiffResult | SuspiciousModification | None
+) -> ModificationLevel | None:
+    # As PdfSignatureStatus.modification_level: from the difference analysis if it ran, else
+    # from the coverage alone.
+    if isinstance(diff, DiffResult):
+        return diff.modification_level
+    if diff is not None:
+        return ModificationLevel.OTHER
+    if coverage is SignatureCoverageLevel.ENTIRE_REVISION:
+        return None
+    if coverage is SignatureCoverageLevel.ENTIRE_FILE:
+        return ModificationLevel.NONE
+    return ModificationLevel.OTHER
+
+
+def _modification_verdict(
+    level: ModificationLevel | None,
+    diff: DiffResult | SuspiciousModification | None,
+    docmdp_ok: bool | None,
+    signature_fields: set[str],
+) -> Verdict:
+    if docmdp_ok is False:
+        return _MODIFIED
     if level is None or level in _HARMLESS_LEVELS:
-        return True
-    diff = status.diff_result
+        return PASSED
     # FORM_FILLING covers a later signature (what co-signing does) but also any other
     # field filled in after signing, which could change what was offered.
-    return (
+    if (
         level is ModificationLevel.FORM_FILLING
         and isinstance(diff, DiffResult)
         and diff.changed_form_fields <= signature_fields
-    )
+    ):
+        return PASSED
+    return _MODIFIED
 
 
-def _classic_verdict(status: PdfSignatureStatus, signature_fields: set[str]) -> Verdict:
-    if status.docmdp_ok is False or not _only_signatures_added(status, signature_fields):
-        return _MODIFIED
+def _classic_verdict(
+    status: PdfSignatureStatus, signer: x509.Certificate | None, at: datetime, *, alone: bool
+) -> Verdict:
     if status.bottom_line:
         return PASSED
+    if alone and not status.trusted and status.trust_problem_indic is not None:
+        # The AdES process, which names chain problems, could not finish: name it as it
+        # would have.
+        return ades_verdict(status.trust_problem_indic, signer, at)
     # Integrity, signature value and trust failures are named more precisely by the AdES
-    # verdict, which wins ties; what is left here is a bad time-stamp or seed-value breach.
+    # verdict, which wins ties; what is left here is a bad time-stamp, a seed-value breach
+    # or a key usage that does not allow signing.
     return Indication.INDETERMINATE, SubIndication.SIG_CONSTRAINTS_FAILURE
 
 
@@ -107,6 +198,56 @@ def _ends_at_eof(content: BinaryIO) -> bool:
     return content.read(_TAIL_BYTES).rstrip(_PDF_WHITESPACE).endswith(b"%%EOF")
 
 
+def _signer_certificate(signature: EmbeddedPdfSignature) -> x509.Certificate | None:
+    # Hostile input can break any of these lookups; a report without the detail is still
+    # a report.
+    try:
+        return signature.signer_cert
+    except (ValueError, PdfError):
+        return None
+
+
+def _malformed_claimed_time(signature: EmbeddedPdfSignature) -> bool:
+    try:
+        signature.self_reported_timestamp  # noqa: B018 - read for its parsing side effect
+    except (ValueError, PdfError):
+        return True
+    return False
+
+
+@dataclass
+class _Stages:
+    """What the stages of one signature's validation found so far."""
+
+    signature: EmbeddedPdfSignature
+    signer: x509.Certificate | None
+    verdicts: list[tuple[Verdict, Sentence | None]]
+    intact: bool = False
+    crypto_valid: bool = False
+    trusted: bool = False
+    coverage: SignatureCoverageLevel | None = None
+    modification_level: ModificationLevel | None = None
+    status: PdfSignatureStatus | None = None
+    unfinished_stage: Stage | None = None
+
+    def add(self, verdict: Verdict) -> None:
+        self.verdicts.append((verdict, None))
+
+    def could_not_finish(self, stage: Stage, error: BaseException) -> None:
+        """``stage`` raised ``error``: the signature cannot pass, and the report says why."""
+        _strict_refusal(error, self.signature.reader)
+        logger.warning(
+            "signature %r: the %s stage could not finish",
+            self.signature.field_name,
+            stage.value,
+            exc_info=error,
+        )
+        if self.unfinished_stage is None:
+            self.unfinished_stage = stage
+            established = self.intact and self.crypto_valid
+            self.verdicts.append((_UNFINISHED, unfinished(stage, established=established)))
+
+
 async def _findings(
     signature: EmbeddedPdfSignature,
     trust: TrustStore,
@@ -116,110 +257,188 @@ async def _findings(
     fetcher: AllowListFetcherBackend | None,
 ) -> Findings:
     at = timing.validation_time
-    status: PdfSignatureStatus | None = None
+    stages = _Stages(signature, _signer_certificate(signature), [])
+    # 1. Integrity: the signed bytes and the signature value, nothing about trust.
     try:
-        status = await async_validate_pdf_signature(
-            signature, signer_validation_context=trust.validation_context(at, embedded, fetcher)
+        digest = signature.compute_digest()
+        stages.coverage = signature.evaluate_signature_coverage()
+        stages.intact, stages.crypto_valid = integrity(signature.signed_data, digest)
+    except SignatureValidationError as error:
+        return _describe(stages, from_pyhanko(error.ades_subindication), trust, embedded, fetcher)
+    except (ValueError, TypeError, KeyError, PdfError) as error:
+        # Malformed signature data (broken DER, bad dates, byte ranges off the file): the
+        # signature does not conform to its format.
+        _strict_refusal(error, signature.reader)
+        logger.info("signature %r is malformed", signature.field_name, exc_info=True)
+        return _describe(stages, _FORMAT_FAILURE, trust, embedded, fetcher)
+    except Exception as error:
+        # Hostile input can break a parser in ways nobody listed; the opening must still
+        # get a report for this bid, and the log keeps the details.
+        stages.could_not_finish(Stage.INTEGRITY, error)
+        return _describe(stages, None, trust, embedded, fetcher)
+    if not stages.intact:
+        return _describe(
+            stages, (Indication.TOTAL_FAILED, SubIndication.HASH_FAILURE), trust, embedded, fetcher
         )
-        ades = await ades_basic_validation(
+    if not stages.crypto_valid:
+        verdict = (Indication.TOTAL_FAILED, SubIndication.SIG_CRYPTO_FAILURE)
+        return _describe(stages, verdict, trust, embedded, fetcher)
+
+    ades: Verdict | None = None
+    modification: Verdict | None = None
+    classic: Verdict | None = None
+    # 2. What changed after signing.
+    try:
+        signature.compute_integrity_info()  # type: ignore[no-untyped-call]
+        summary = signature.summarise_integrity_info()
+        diff = summary["diff_result"]
+        stages.modification_level = _modification_level(stages.coverage, diff)
+        modification = _modification_verdict(
+            stages.modification_level, diff, summary["docmdp_ok"], signature_fields
+        )
+    except Exception as error:
+        stages.could_not_finish(Stage.MODIFICATION_ANALYSIS, error)
+    # 3. pyHanko's classic status: path, time-stamp, seed values (the differences are
+    # judged above, once). It reads the signing time the signer claims, which must at
+    # least be readable.
+    try:
+        signature.self_reported_timestamp  # noqa: B018 - read for its parsing side effect
+        context = trust.validation_context(at, embedded, fetcher)
+        stages.status = await async_validate_pdf_signature(
+            signature, signer_validation_context=context, skip_diff=True
+        )
+        stages.trusted = stages.status.trusted
+    except SignatureValidationError as error:
+        classic = from_pyhanko(error.ades_subindication)
+    except (ValueError, PdfError) as error:
+        if not _malformed_claimed_time(signature):
+            stages.could_not_finish(stage_of(error, Stage.CERTIFICATE_PATH), error)
+        else:
+            _strict_refusal(error, signature.reader)
+            logger.info("signature %r has a malformed /M", signature.field_name, exc_info=True)
+            classic = _FORMAT_FAILURE
+    except Exception as error:
+        stages.could_not_finish(stage_of(error, Stage.CERTIFICATE_PATH), error)
+    # 4. The ETSI process.
+    try:
+        result = await ades_basic_validation(
             signature.signed_data,
             trust.validation_spec(embedded, fetcher),
             timing_info=timing,
-            raw_digest=signature.compute_digest(),
+            raw_digest=digest,
         )
-        # The AdES verdict comes first so that it names the problem when both fail alike.
-        verdict = worst(
-            [
-                ades_verdict(ades.ades_subindic, signature.signer_cert, at),
-                _classic_verdict(status, signature_fields),
-            ]
-        )
+        ades = ades_verdict(result.ades_subindic, stages.signer, at)
+        if stages.status is None and result.api_status is not None:
+            stages.trusted = result.api_status.trusted
     except SignatureValidationError as error:
-        verdict = from_pyhanko(error.ades_subindication)
-    except (ValueError, PdfError):
-        # Malformed signature data (broken DER, bad dates, byte ranges off the file): the
-        # signature does not conform to its format.
-        logger.info("signature %r is malformed", signature.field_name, exc_info=True)
-        verdict = _FORMAT_FAILURE
-    except Exception:
-        # Hostile input can break a parser in ways nobody listed; the opening must still
-        # get a report for this bid, and the log keeps the details.
-        logger.exception("signature %r could not be validated", signature.field_name)
-        verdict = Indication.INDETERMINATE, SubIndication.GENERIC
-    sources = [trust.revocation, embedded] + ([] if fetcher is None else [fetcher.fetched()])
-    return _describe(signature, verdict, status, sources)
+        ades = from_pyhanko(error.ades_subindication)
+    except Exception as error:
+        stages.could_not_finish(stage_of(error, Stage.ADES), error)
+    if stages.status is not None:
+        classic = _classic_verdict(stages.status, stages.signer, at, alone=ades is None)
+    # The AdES verdict comes first so that it names the problem when both fail alike; an
+    # unfinished stage (added as it happened) comes last, so any named problem wins.
+    named = [verdict for verdict in (ades, modification, classic) if verdict is not None]
+    stages.verdicts[:0] = [(verdict, None) for verdict in named]
+    return _describe(stages, None, trust, embedded, fetcher)
 
 
 def _describe(
-    signature: EmbeddedPdfSignature,
-    verdict: Verdict,
-    status: PdfSignatureStatus | None,
-    revocation_sources: list[RevocationData],
+    stages: _Stages,
+    verdict: Verdict | None,
+    trust: TrustStore,
+    embedded: RevocationData,
+    fetcher: AllowListFetcherBackend | None,
 ) -> Findings:
-    # Hostile input can break any of these lookups; a report without the detail is still
-    # a report, so each part is read on its own and left empty if it cannot be read.
+    signature, status = stages.signature, stages.status
+    if verdict is not None:
+        stages.verdicts.insert(0, (verdict, None))
+    final = worst(verdict for verdict, _ in stages.verdicts)
+    message = next(message for verdict, message in stages.verdicts if verdict == final)
     try:
         claimed_signing_time: datetime | None = signature.self_reported_timestamp
     except (ValueError, PdfError):
         claimed_signing_time = None
-    try:
-        signer_certificate = signature.signer_cert
-    except (ValueError, PdfError):
-        signer_certificate = None
-    signer = certificate_info(signer_certificate)
-    revocation = evidence_for(signer_certificate, revocation_sources)
-    if status is None:
-        return Findings(
-            verdict,
-            signer,
-            claimed_signing_time,
-            field_name=signature.field_name,
-            revocation=revocation,
-        )
+    sources = [trust.revocation, embedded] + ([] if fetcher is None else [fetcher.fetched()])
+    revocation = evidence_for(stages.signer, sources)
+    unfinished_stage = stages.unfinished_stage
+    if (
+        unfinished_stage is None
+        and not revocation
+        and stages.intact
+        and revocation_unreachable(stages.signer, fetcher)
+    ):
+        # Soft fail: the responder did not answer, the verdict stands, the report says so.
+        unfinished_stage = Stage.REVOCATION
+    level = stages.modification_level
     return Findings(
-        verdict,
-        signer,
+        final,
+        certificate_info(stages.signer),
         claimed_signing_time,
-        timestamp=status.timestamp_validity,
-        intact=status.intact,
-        crypto_valid=status.valid,
-        trusted=status.trusted,
-        coverage=None if status.coverage is None else status.coverage.name,
-        modification_level=None
-        if status.modification_level is None
-        else status.modification_level.name,
+        timestamp=None if status is None else status.timestamp_validity,
+        intact=stages.intact,
+        crypto_valid=stages.crypto_valid,
+        trusted=stages.trusted,
+        coverage=None if stages.coverage is None else stages.coverage.name,
+        modification_level=None if level is None else level.name,
         field_name=signature.field_name,
         revocation=revocation,
+        message=message,
+        unfinished_stage=unfinished_stage,
     )
 
 
-async def verify_pdf(
+def _outcome(
+    opened: _Opened, signatures: tuple[SignatureReport, ...], verdict: DocumentVerdict | None
+) -> Outcome:
+    return Outcome(
+        signatures,
+        verdict,
+        lenient_parsing=opened.lenient,
+        encrypted=opened.encrypted,
+        decrypted=opened.encrypted and not opened.needs_password,
+    )
+
+
+async def _verify(
     content: BinaryIO,
     trust: TrustStore,
     timing: ValidationTimingInfo,
     binding: SignerBinding | None,
-    fetcher: AllowListFetcherBackend | None = None,
-) -> tuple[tuple[SignatureReport, ...], DocumentVerdict | None]:
-    """Validate every signature of the PDF in ``content`` (seekable), as of ``timing``.
-
-    Revocation evidence is the trust store's, the PDF's DSS, and what ``fetcher`` (see
-    :meth:`TrustStore.fetcher`) fetches. Returns the reports on the signatures pyHanko
-    could read, and a verdict on the whole document if there is one (see the module
-    documentation).
-    """
+    fetcher: AllowListFetcherBackend | None,
+    *,
+    strict: bool,
+) -> Outcome:
     try:
-        reader = PdfFileReader(content)
-        if reader.encrypted:
-            return (), DocumentVerdict(_FORMAT_FAILURE, ENCRYPTED)
+        opened = _open(content, strict=strict)
+    except _StrictReadingRefusedError:
+        raise
+    except Exception as error:
+        if strict:
+            raise _StrictReadingRefusedError from error
+        # Whatever the reason a file cannot be read as a PDF, the answer for the supplier
+        # is the same.
+        logger.info("not a readable PDF", exc_info=True)
+        return Outcome((), DocumentVerdict(_FORMAT_FAILURE))
+    if opened.needs_password:
+        return _outcome(opened, (), DocumentVerdict(_FORMAT_FAILURE, ENCRYPTED))
+    reader = opened.reader
+    try:
         signatures = reader.embedded_signatures
         declared = sum(1 for _ in enumerate_sig_fields(reader, filled_status=True))
         ends_at_eof = _ends_at_eof(content)
+    except Exception as error:
+        _strict_refusal(error, reader)
+        logger.info("not a PDF with readable signature fields", exc_info=True)
+        return _outcome(opened, (), DocumentVerdict(_FORMAT_FAILURE))
+    try:
         embedded = read_dss(reader)
-    except Exception:
-        # Whatever the reason a file cannot be read as a PDF with signature fields, the
-        # answer for the supplier is the same.
-        logger.info("not a readable PDF", exc_info=True)
-        return (), DocumentVerdict(_FORMAT_FAILURE)
+    except Exception as error:
+        # Validation data the signer added is a help, not a requirement: without it the
+        # signatures are judged on the trust store's evidence.
+        _strict_refusal(error, reader)
+        logger.info("the PDF's document security store is unreadable", exc_info=True)
+        embedded = RevocationData("embedded")
     document_verdict = None
     if declared > len(signatures):
         document_verdict = DocumentVerdict(_FORMAT_FAILURE, UNREADABLE_SIGNATURE)
@@ -227,8 +446,11 @@ async def verify_pdf(
         document_verdict = DocumentVerdict(_MODIFIED, APPENDED_BYTES)
     regular = [signature for signature in signatures if signature.sig_object_type == "/Sig"]
     if not regular:
-        return (), document_verdict or DocumentVerdict(
-            (Indication.TOTAL_FAILED, SubIndication.NO_SIGNATURE_FOUND)
+        return _outcome(
+            opened,
+            (),
+            document_verdict
+            or DocumentVerdict((Indication.TOTAL_FAILED, SubIndication.NO_SIGNATURE_FOUND)),
         )
     signature_fields = {signature.field_name for signature in signatures}
     at = timing.validation_time
@@ -237,7 +459,28 @@ async def verify_pdf(
         for each in regular
     ]
     reports = tuple(signature_report(found, at, binding) for found in findings)
-    return reports, document_verdict
+    return _outcome(opened, reports, document_verdict)
+
+
+async def verify_pdf(
+    content: BinaryIO,
+    trust: TrustStore,
+    timing: ValidationTimingInfo,
+    binding: SignerBinding | None,
+    fetcher: AllowListFetcherBackend | None = None,
+) -> Outcome:
+    """Validate every signature of the PDF in ``content`` (seekable), as of ``timing``.
+
+    Revocation evidence is the trust store's, the PDF's DSS, and what ``fetcher`` (see
+    :meth:`TrustStore.fetcher`) fetches. Returns the reports on the signatures pyHanko
+    could read, a verdict on the whole document if there is one (see the module
+    documentation), and whether the file had to be read leniently or was encrypted.
+    """
+    try:
+        return await _verify(content, trust, timing, binding, fetcher, strict=True)
+    except _StrictReadingRefusedError:
+        logger.info("the strict PDF reader refused the file; reading it leniently", exc_info=True)
+        return await _verify(content, trust, timing, binding, fetcher, strict=False)
 
 
 def signed_revision_length(content: BinaryIO) -> int | None:
@@ -246,15 +489,21 @@ def signed_revision_length(content: BinaryIO) -> int | None:
     appended after the signature.
 
     None if the PDF has no signature pyHanko can read, or is not a readable PDF at all.
-    Document time-stamps do not count: they sign nothing the supplier wrote.
+    Document time-stamps do not count: they sign nothing the supplier wrote. The PDF is
+    read as :func:`verify_pdf` reads it (leniently if it must, decrypted if it opens
+    without a password).
     """
-    try:
-        signatures = PdfFileReader(content).embedded_regular_signatures
-        if not signatures:
-            return None
-        # The last /ByteRange pair ends where the signed revision ends.
-        _, _, start, length = signatures[-1].byte_range
-        return int(start) + int(length)
-    except Exception:
-        logger.info("no signed revision found", exc_info=True)
-        return None
+    for strict in (True, False):
+        try:
+            opened = _open(content, strict=strict)
+            if opened.needs_password:
+                return None
+            signatures = opened.reader.embedded_regular_signatures
+            if not signatures:
+                return None
+            # The last /ByteRange pair ends where the signed revision ends.
+            _, _, start, length = signatures[-1].byte_range
+            return int(start) + int(length)
+        except Exception:
+            logger.info("no signed revision found (strict reading: %s)", strict, exc_info=True)
+    return None

@@ -15,8 +15,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "DocumentReport",
     "Indication",
+    "Note",
     "RevocationEvidence",
     "SignatureReport",
+    "Stage",
     "SubIndication",
 ]
 
@@ -83,6 +85,29 @@ class SubIndication(StrEnum):
 
 
 _SEVERITY = {Indication.TOTAL_PASSED: 0, Indication.INDETERMINATE: 1, Indication.TOTAL_FAILED: 2}
+
+
+class Stage(StrEnum):
+    """A step in validating one signature. A report names the first one that could not
+    finish (:attr:`SignatureReport.unfinished_stage`); what the earlier steps established
+    (``intact``, ``crypto_valid``, ``coverage``) stays in the report whatever a later step
+    did."""
+
+    INTEGRITY = "integrity"
+    """Hashing the signed bytes and checking the signature value with the signer's key."""
+    MODIFICATION_ANALYSIS = "modification_analysis"
+    """PAdES: what incremental updates after the signature changed."""
+    TIMESTAMP = "timestamp"
+    """Validating the signature's RFC 3161 time-stamp."""
+    CERTIFICATE_PATH = "certificate_path"
+    """Building and validating the signer certificate's path to a trusted root (for a PDF
+    pyHanko checks the signature time-stamp and seed values in the same step)."""
+    REVOCATION = "revocation"
+    """Finding out whether a certificate of the path was revoked: also named, without
+    changing the verdict (soft fail), when the signer certificate's revocation service
+    could not be reached and no other evidence was at hand."""
+    ADES = "ades"
+    """ETSI EN 319 102-1 basic signature validation (pyHanko's AdES process)."""
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -153,7 +178,9 @@ class SignatureReport:
     are None for a detached signature. ``field_name`` is the PDF signature field (None for
     detached). ``revocation`` lists the revocation evidence the validation had.
     ``message_en`` and ``message_zh`` (Traditional Chinese) say in one sentence what is wrong
-    and what the supplier can do about it.
+    and what the supplier can do about it. ``unfinished_stage`` names the first
+    :class:`Stage` that could not finish (an exception inside pyHanko, an unreachable
+    revocation service), None if every stage finished.
     """
 
     indication: Indication
@@ -175,6 +202,7 @@ class SignatureReport:
     revocation: tuple[RevocationEvidence, ...]
     message_en: str
     message_zh: str
+    unfinished_stage: Stage | None = None
 
     def to_json(self) -> dict[str, object]:
         """A JSON-safe dict: enums as their values, times as ISO 8601 strings."""
@@ -199,9 +227,25 @@ class SignatureReport:
             "modification_level": self.modification_level,
             "field_name": self.field_name,
             "revocation": [evidence.to_json() for evidence in self.revocation],
+            "unfinished_stage": _value(self.unfinished_stage),
             "message_en": self.message_en,
             "message_zh": self.message_zh,
         }
+
+
+@dataclass(frozen=True)
+class Note:
+    """A fact about how the document was read that does not change the verdict, with a
+    sentence in English and Traditional Chinese. ``code`` is ``LENIENT_PARSING`` or
+    ``DECRYPTED`` (see :class:`DocumentReport`)."""
+
+    code: str
+    message_en: str
+    message_zh: str
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-safe dict."""
+        return {"code": self.code, "message_en": self.message_en, "message_zh": self.message_zh}
 
 
 @dataclass(frozen=True)
@@ -213,6 +257,14 @@ class DocumentReport:
     ``"PAdES"`` (a signed PDF) or ``"CAdES"`` (a detached ``.p7s``). ``validated_at`` is the
     point in time the signatures were validated at (the submission time, for a bid).
     ``schema_version`` is :data:`SCHEMA_VERSION`.
+
+    ``lenient_parsing`` is True when pyHanko's strict reader refused the PDF (a fault every
+    PDF viewer tolerates, such as an object whose generation number does not match its
+    cross-reference entry, or hybrid cross-reference sections) and it was read the way
+    viewers read it; its signatures were judged as usual. ``encrypted`` is True for an
+    encrypted PDF: opened with the empty password when it has no opening password, refused
+    (TOTAL_FAILED / FORMAT_FAILURE) when it needs one. ``notes`` explains each of these in
+    both languages (codes ``LENIENT_PARSING``, ``DECRYPTED``).
     """
 
     indication: Indication
@@ -223,6 +275,9 @@ class DocumentReport:
     message_zh: str
     validated_at: datetime
     schema_version: str = SCHEMA_VERSION
+    lenient_parsing: bool = False
+    encrypted: bool = False
+    notes: tuple[Note, ...] = ()
 
     @property
     def signer_subject(self) -> str | None:
@@ -239,5 +294,8 @@ class DocumentReport:
             "validated_at": self.validated_at.isoformat(),
             "message_en": self.message_en,
             "message_zh": self.message_zh,
+            "lenient_parsing": self.lenient_parsing,
+            "encrypted": self.encrypted,
+            "notes": [note.to_json() for note in self.notes],
             "signatures": [signature.to_json() for signature in self.signatures],
         }

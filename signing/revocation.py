@@ -43,6 +43,7 @@ __all__ = [
     "host_allowed",
     "read_dss",
     "read_revocation_folder",
+    "revocation_urls",
 ]
 
 logger = logging.getLogger(__name__)
@@ -124,15 +125,34 @@ def read_dss(reader: PdfFileReader) -> RevocationData:
     )
 
 
+def _host_port(url: str) -> tuple[str, str]:
+    # ("host", "host:port"), the host in lower case and the port made explicit.
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:  # a port that is not a number
+        return host, ""
+    return host, f"{host}:{port}"
+
+
 def host_allowed(url: str, allowed_hosts: frozenset[str]) -> bool:
     """Whether ``url`` is on the allow-list: an entry ``host`` allows any port of that host,
     ``host:port`` only that port. Host names compare case-insensitively."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    host, host_port = _host_port(url)
     if not host:
         return False
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    return host in allowed_hosts or f"{host}:{port}" in allowed_hosts
+    return host in allowed_hosts or host_port in allowed_hosts
+
+
+def revocation_urls(certificate: x509.Certificate) -> tuple[str, ...]:
+    """The OCSP responder and CRL distribution point URLs ``certificate`` declares (none if
+    its extensions cannot be read)."""
+    try:
+        crl_urls = [point.url for point in certificate.crl_distribution_points]
+        return (*certificate.ocsp_urls, *(url for url in crl_urls if url))
+    except (ValueError, TypeError, KeyError):
+        return ()
 
 
 class FetchRefusedError(aiohttp.ClientError):
@@ -142,9 +162,10 @@ class FetchRefusedError(aiohttp.ClientError):
 class _AllowListSession(LazySession):
     # Checking in a client middleware catches every request the fetchers make, whatever
     # URL they picked from a certificate, and redirects too (each hop is a new request).
-    def __init__(self, allowed_hosts: frozenset[str]) -> None:
+    def __init__(self, allowed_hosts: frozenset[str], failed: set[str]) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._allowed_hosts = allowed_hosts
+        self._failed = failed
 
     def get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -158,7 +179,16 @@ class _AllowListSession(LazySession):
         if not host_allowed(str(request.url), self._allowed_hosts):
             logger.warning("refused to fetch %s: host not allowed", request.url)
             raise FetchRefusedError(f"fetching from {request.url.host} is not allowed")
-        return await handler(request)
+        # A host that is allowed but does not answer leaves revocation unknown: noted, so
+        # that the report can say the revocation stage could not finish.
+        try:
+            response = await handler(request)
+        except (aiohttp.ClientError, TimeoutError):
+            self._failed.add(_host_port(str(request.url))[1])
+            raise
+        if response.status >= 400:
+            self._failed.add(_host_port(str(request.url))[1])
+        return response
 
 
 class AllowListFetcherBackend(AIOHttpFetcherBackend):
@@ -169,12 +199,18 @@ class AllowListFetcherBackend(AIOHttpFetcherBackend):
     """
 
     def __init__(self, allowed_hosts: frozenset[str]) -> None:
+        self._failed: set[str] = set()
         super().__init__(
-            session=_AllowListSession(allowed_hosts),  # type: ignore[arg-type]
+            session=_AllowListSession(allowed_hosts, self._failed),  # type: ignore[arg-type]
             per_request_timeout=_FETCH_TIMEOUT_SECONDS,
             limits=_FETCH_LIMITS,
         )
         self._fetchers: Fetchers | None = None
+
+    def unreachable(self, urls: Iterable[str]) -> bool:
+        """Whether a fetch from the host of any of ``urls`` failed (no answer, or an HTTP
+        error) since this backend was made."""
+        return any(_host_port(url)[1] in self._failed for url in urls)
 
     def get_fetchers(self) -> Fetchers:
         """The same fetchers for every validation context (pyHanko asks once per context),

@@ -18,12 +18,19 @@ from pyhanko.sign.validation.status import TimestampSignatureStatus
 
 from tender.signing.certificates import CertificateInfo, SignerBinding, describe_certificate
 from tender.signing.messages import Sentence, explain, signer_not_registered
-from tender.signing.report import Indication, RevocationEvidence, SignatureReport, SubIndication
+from tender.signing.report import (
+    Indication,
+    RevocationEvidence,
+    SignatureReport,
+    Stage,
+    SubIndication,
+)
 
 __all__ = [
     "PASSED",
     "DocumentVerdict",
     "Findings",
+    "Outcome",
     "Verdict",
     "ades_verdict",
     "certificate_info",
@@ -84,6 +91,19 @@ class DocumentVerdict:
     message: Sentence | None = None
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What validating a document's signatures gave: a report per signature, a verdict on
+    the document as a whole if there is one, and how the document had to be read
+    (see :class:`~tender.signing.DocumentReport`)."""
+
+    signatures: tuple[SignatureReport, ...]
+    document_verdict: DocumentVerdict | None = None
+    lenient_parsing: bool = False
+    encrypted: bool = False
+    decrypted: bool = False
+
+
 def certificate_info(certificate: x509.Certificate | None) -> CertificateInfo | None:
     """The signer certificate's details, or None if it is missing or unreadable."""
     if certificate is None:
@@ -111,6 +131,7 @@ class Findings:
     field_name: str | None = None
     revocation: tuple[RevocationEvidence, ...] = ()
     message: Sentence | None = None
+    unfinished_stage: Stage | None = None
 
 
 def _trusted_timestamp(timestamp: TimestampSignatureStatus | None) -> bool:
@@ -163,4 +184,5 @@ def signature_report(
         revocation=findings.revocation,
         message_en=message_en,
         message_zh=message_zh,
+        unfinished_stage=findings.unfinished_stage,
     )

@@ -14,23 +14,29 @@ import asyncio
 from datetime import datetime
 from typing import BinaryIO
 
-from tender.signing.cades import content_digests, known_digest, verify_detached
+from tender.signing.cades import Digests, content_digests, known_digest, verify_detached
 from tender.signing.certificates import SignerBinding
-from tender.signing.messages import explain
+from tender.signing.messages import DECRYPTED, LENIENT_PARSING, explain
 from tender.signing.pades import verify_pdf
-from tender.signing.report import DocumentReport, SignatureReport
+from tender.signing.report import DocumentReport, Note
 from tender.signing.trust import TrustStore, point_in_time
-from tender.signing.verdicts import DocumentVerdict, worst
+from tender.signing.verdicts import Outcome, worst
 
 __all__ = ["async_verify_document", "verify_document"]
 
 
-def _document(
-    kind: str,
-    signatures: tuple[SignatureReport, ...],
-    document_verdict: DocumentVerdict | None,
-    at: datetime,
-) -> DocumentReport:
+def _notes(outcome: Outcome) -> tuple[Note, ...]:
+    notes = []
+    if outcome.lenient_parsing:
+        notes.append(Note("LENIENT_PARSING", *LENIENT_PARSING))
+    # An encrypted PDF that needs a password says so in its verdict's own sentence.
+    if outcome.decrypted:
+        notes.append(Note("DECRYPTED", *DECRYPTED))
+    return tuple(notes)
+
+
+def _document(kind: str, outcome: Outcome, at: datetime) -> DocumentReport:
+    signatures, document_verdict = outcome.signatures, outcome.document_verdict
     # The document's own verdict comes first: it names a problem of the whole document, which no
     # signature's verdict can make up for.
     candidates = (
@@ -51,6 +57,9 @@ def _document(
         message_en=message_en,
         message_zh=message_zh,
         validated_at=at,
+        lenient_parsing=outcome.lenient_parsing,
+        encrypted=outcome.encrypted,
+        notes=_notes(outcome),
     )
 
 
@@ -68,8 +77,10 @@ async def async_verify_document(
     Without ``detached_signature``, ``content`` is a PAdES-signed PDF. With it, the
     ``.p7s`` in ``detached_signature`` is verified as detached CAdES over ``content`` or,
     if ``content`` is None, over the file whose SHA-256 is ``content_sha256`` (the signed
-    file itself is then never read). Files must be seekable binary files; they are read in
-    place, in chunks, never loaded whole.
+    file itself is then never read). A ``.p7s`` with neither is a signature whose file is
+    missing: each signer gets INDETERMINATE / SIGNED_DATA_NOT_FOUND, with the signer's
+    certificate read from the ``.p7s``. Files must be seekable binary files; they are read
+    in place, in chunks, never loaded whole.
 
     ``at`` (timezone-aware) is the point in time to validate at, normally the submission
     time: a certificate that expired after ``at`` still passes, one that expired before
@@ -80,8 +91,8 @@ async def async_verify_document(
     FORMAT_FAILURE, a document without signatures TOTAL_FAILED / NO_SIGNATURE_FOUND.
 
     :raises ValueError: if ``at`` is naive, or the arguments do not describe one of the
-        three cases above (a PDF; a ``.p7s`` with its file; a ``.p7s`` with a SHA-256 of
-        32 bytes).
+        four cases above (a PDF; a ``.p7s`` with its file; a ``.p7s`` with a SHA-256 of
+        32 bytes; a ``.p7s`` alone).
     """
     timing = point_in_time(at)
     at = timing.validation_time
@@ -93,10 +104,13 @@ async def async_verify_document(
             raise ValueError("a PDF is verified from its content, without content_sha256")
         kind, validation = "PAdES", verify_pdf(content, trust, timing, expected_signers, fetcher)
     else:
+        digests: Digests | None
         if content is not None and content_sha256 is None:
             digests = content_digests(content)
         elif content is None and content_sha256 is not None and len(content_sha256) == 32:
             digests = known_digest(content_sha256)
+        elif content is None and content_sha256 is None:
+            digests = None  # the signed file is missing
         else:
             raise ValueError(
                 "a detached signature needs either the content or its 32-byte SHA-256, not both"
@@ -106,11 +120,11 @@ async def async_verify_document(
             verify_detached(detached_signature, digests, trust, timing, expected_signers, fetcher),
         )
     try:
-        signatures, document_verdict = await validation
+        outcome = await validation
     finally:
         if fetcher is not None:
             await fetcher.close()  # type: ignore[no-untyped-call]
-    return _document(kind, signatures, document_verdict, at)
+    return _document(kind, outcome, at)
 
 
 def verify_document(

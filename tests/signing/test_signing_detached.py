@@ -168,11 +168,10 @@ def test_two_signers_in_one_p7s_are_each_reported(pki: TestPKI, trust: TrustStor
     [
         (None, None, None),
         (b"pdf", b"\x00" * 32, None),
-        (None, None, b"p7s"),
         (b"file", b"\x00" * 32, b"p7s"),
         (None, b"\x00" * 20, b"p7s"),
     ],
-    ids=["nothing", "pdf-with-hash", "p7s-alone", "p7s-both", "p7s-short-hash"],
+    ids=["nothing", "pdf-with-hash", "p7s-both", "p7s-short-hash"],
 )
 def test_arguments_that_describe_no_case_are_refused(
     trust: TrustStore, content: bytes | None, content_sha256: bytes | None, detached: bytes | None
@@ -196,3 +195,29 @@ def test_async_detached_verification(pki: TestPKI, trust: TrustStore) -> None:
         )
 
     assert _verdict(asyncio.run(run())) == (Indication.TOTAL_PASSED, None)
+
+
+def test_signature_without_its_file_gets_a_full_report(pki: TestPKI, trust: TrustStore) -> None:
+    p7s = _p7s(pki, "supplier-b")
+
+    report = _verify(trust, p7s, content=None)
+
+    # ETSI EN 319 102-1: the signed data cannot be obtained.
+    assert _verdict(report) == (Indication.INDETERMINATE, SubIndication.SIGNED_DATA_NOT_FOUND)
+    assert report.kind == "CAdES"
+    (signature,) = report.signatures
+    certificate = pki.certificate("supplier-b")
+    assert signature.signer_subject == r"CN=Supplier B,O=Supplier B Co.\, Ltd.,C=TW"
+    assert signature.signer_sha256 == hashlib.sha256(certificate.dump()).hexdigest()
+    assert signature.claimed_signing_time is not None
+    # Nothing about the signed file could be established.
+    assert (signature.intact, signature.crypto_valid, signature.trusted) == (False, False, False)
+    assert "came without the file it signs" in report.message_en
+    assert "並未連同其所簽署的檔案" in report.message_zh
+    assert report.to_json()["signatures"] != []
+
+
+def test_unreadable_signature_without_its_file_is_format_failure(trust: TrustStore) -> None:
+    report = _verify(trust, b"not a CMS signature", content=None)
+
+    assert _verdict(report) == (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE)

@@ -96,21 +96,64 @@ def test_bytes_after_the_last_eof_fail(pki: TestPKI, verify: Verify) -> None:
     assert _verdict(whitespace) == (Indication.TOTAL_PASSED, None)
 
 
-def test_encrypted_pdf_is_refused(pki: TestPKI, verify: Verify) -> None:
+def _encrypted_and_signed(pki: TestPKI, user_password: str, signer: str = "supplier-a") -> bytes:
+    """A PDF encrypted with owner password "owner" and ``user_password`` (the one needed to
+    open it; empty: none needed, as many tools save files), then signed."""
     writer = copy_into_new_writer(PdfFileReader(BytesIO(make_pdf("Secret bid"))))
-    writer.encrypt("owner", "")
+    writer.encrypt("owner", user_password)
     encrypted = BytesIO()
     writer.write(encrypted)
     incremental = IncrementalPdfFileWriter(encrypted)
     incremental.encrypt("owner")
     signed = BytesIO()
     metadata = PdfSignatureMetadata(field_name="Signature1", md_algorithm="sha256")
-    PdfSigner(metadata, signer=pki.signer("supplier-a")).sign_pdf(incremental, output=signed)
+    PdfSigner(metadata, signer=pki.signer(signer)).sign_pdf(incremental, output=signed)
+    return signed.getvalue()
 
-    report = verify(signed.getvalue())
+
+def test_encrypted_pdf_that_opens_without_a_password_is_validated(
+    pki: TestPKI, verify: Verify
+) -> None:
+    signed = _encrypted_and_signed(pki, user_password="")
+    assert PdfFileReader(BytesIO(signed)).encrypted
+
+    report = verify(signed)
+
+    assert _verdict(report) == (Indication.TOTAL_PASSED, None)
+    (signature,) = report.signatures
+    assert (signature.intact, signature.crypto_valid, signature.trusted) == (True, True, True)
+    assert report.signer_subject == r"CN=Supplier A,O=Supplier A Co.\, Ltd.,C=TW"
+    assert report.encrypted is True
+    (note,) = report.notes
+    assert note.code == "DECRYPTED"
+    assert "opened it with the empty password" in note.message_en
+    assert "以空白密碼開啟" in note.message_zh
+
+
+def test_encrypted_pdf_that_opens_without_a_password_is_still_judged(
+    pki: TestPKI, verify: Verify
+) -> None:
+    def add_page_as_reader(writer: IncrementalPdfFileWriter) -> None:
+        writer.encrypt("")  # anyone can open it, so anyone can change it
+        _add_page(writer)
+
+    tampered = _update(_encrypted_and_signed(pki, user_password=""), add_page_as_reader)
+
+    report = verify(tampered)
+
+    assert _verdict(report) == (FAILED, SubIndication.MODIFIED_AFTER_SIGNING)
+    assert report.signatures[0].intact is True
+
+
+def test_encrypted_pdf_that_needs_a_password_is_refused(pki: TestPKI, verify: Verify) -> None:
+    report = verify(_encrypted_and_signed(pki, user_password="open sesame"))
 
     assert _verdict(report) == (FAILED, SubIndication.FORMAT_FAILURE)
-    assert "encrypted" in report.message_en
+    assert report.encrypted is True
+    assert report.signatures == ()
+    assert "can only be opened with a password" in report.message_en
+    assert "須輸入密碼方可開啟" in report.message_zh
+    assert report.notes == ()
 
 
 def test_sha1_digest_is_a_crypto_constraints_failure(pki: TestPKI, verify: Verify) -> None:

@@ -15,6 +15,7 @@ from asn1crypto import cms
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESPassed
+from pyhanko.sign.signers import pdf_byterange
 
 from tender.signing import (
     DocumentReport,
@@ -192,11 +193,19 @@ def test_corrupted_signature_container_does_not_pass(pki: TestPKI, verify: Verif
     assert report.sub_indication is SubIndication.FORMAT_FAILURE
 
 
-def test_malformed_signature_date_is_format_failure(pki: TestPKI, verify: Verify) -> None:
+def test_malformed_signature_date_is_format_failure(
+    pki: TestPKI, verify: Verify, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A signer whose software writes an unreadable /M: the date is signed as it is, so the
+    # signature is intact, but its dictionary does not conform to the format.
+    monkeypatch.setattr(
+        pdf_byterange, "pdf_date", lambda _: generic.pdf_string("D:x0261127093000Z")
+    )
     data = signed_pdf(pki, "supplier-a", "Bid")
-    assert data.count(b"/M (D\\0722026") == 1  # pyHanko writes "D:" with an octal colon
+    monkeypatch.undo()
+    assert b"x0261127093000Z" in data
 
-    report = verify(data.replace(b"/M (D\\0722026", b"/M (D\\072x026"))
+    report = verify(data)
 
     assert (report.indication, report.sub_indication) == (
         Indication.TOTAL_FAILED,
@@ -205,6 +214,22 @@ def test_malformed_signature_date_is_format_failure(pki: TestPKI, verify: Verify
     (signature,) = report.signatures
     assert signature.claimed_signing_time is None
     assert signature.signer_subject == r"CN=Supplier A,O=Supplier A Co.\, Ltd.,C=TW"
+    assert (signature.intact, signature.crypto_valid) == (True, True)
+
+
+def test_signed_bytes_changed_in_the_signature_dictionary_is_hash_failure(
+    pki: TestPKI, verify: Verify
+) -> None:
+    data = signed_pdf(pki, "supplier-a", "Bid")
+    assert data.count(b"/M (D\\0722026") == 1  # pyHanko writes "D:" with an octal colon
+
+    report = verify(data.replace(b"/M (D\\0722026", b"/M (D\\072x026"))
+
+    assert (report.indication, report.sub_indication) == (
+        Indication.TOTAL_FAILED,
+        SubIndication.HASH_FAILURE,
+    )
+    assert report.signatures[0].intact is False
 
 
 def test_signature_pyhanko_skips_is_counted_and_refused(pki: TestPKI, verify: Verify) -> None:
@@ -343,7 +368,14 @@ def test_report_round_trips_through_json(pki: TestPKI, verify: Verify) -> None:
         "sub_indication",
         "timestamp",
         "trusted",
+        "unfinished_stage",
     ]
+    assert signature["unfinished_stage"] is None
+    assert (decoded["lenient_parsing"], decoded["encrypted"], decoded["notes"]) == (
+        False,
+        False,
+        [],
+    )
     assert signature["signer"]["issuer"] == "CN=Untrusted Root CA,O=Unknown Authority,C=TW"
     assert (signature["timestamp"], signature["revocation"]) == (None, [])
     assert signature["best_signature_time"] == "2026-11-27T09:30:00+00:00"
