@@ -1,13 +1,17 @@
 """Signing documents with a key held in memory or in a PKCS#12 file.
 
 PDFs get a PAdES signature inside the file; any other file gets a detached CAdES signature
-(a ``.p7s`` next to it). Used by the supplier CLI, by the test PKI, and later for the
-platform's own seal.
+(a ``.p7s`` next to it). Used by the supplier CLI, by the test PKI, and for the platform's
+own seal, which is made for long-term validation (PAdES B-LT/B-LTA): the revocation data of
+the seal certificate's chain goes into the PDF, and a document time-stamp over it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -15,6 +19,9 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer, SimpleSigner
 from pyhanko.sign.timestamps import TimeStamper
+
+from tender.signing.revocation import RevocationData, evidence_for
+from tender.signing.trust import TrustStore
 
 __all__ = [
     "async_sign_detached",
@@ -30,6 +37,28 @@ Box = tuple[int, int, int, int]
 _CHUNK_SIZE = 64 * 1024
 
 
+def _for_chain_of(signer: Signer, trust: TrustStore) -> TrustStore:
+    """``trust`` with only the offline revocation data about the signer's own chain: that
+    is what goes into the PDF, not every CRL of the revocation folder."""
+    chain = [signer.signing_cert, *signer.cert_registry]
+    relevant = {
+        evidence.sha256
+        for certificate in chain
+        if certificate is not None
+        for evidence in evidence_for(certificate, [trust.revocation])
+    }
+
+    def kept(der: bytes) -> bool:
+        return hashlib.sha256(der).hexdigest() in relevant
+
+    revocation = RevocationData(
+        trust.revocation.origin,
+        crls=tuple(crl for crl in trust.revocation.crls if kept(crl.dump())),
+        ocsps=tuple(response for response in trust.revocation.ocsps if kept(response.dump())),
+    )
+    return dataclasses.replace(trust, revocation=revocation)
+
+
 async def async_sign_pdf(
     pdf: BinaryIO,
     output: BinaryIO,
@@ -38,6 +67,7 @@ async def async_sign_pdf(
     field_name: str = "Signature1",
     timestamper: TimeStamper | None = None,
     visible_box: Box | None = None,
+    validation_trust: TrustStore | None = None,
 ) -> None:
     """Sign ``pdf`` into ``output`` as a PAdES baseline signature, SHA-256.
 
@@ -47,17 +77,42 @@ async def async_sign_pdf(
     signature gets an RFC 3161 signature time-stamp (PAdES B-T); with ``visible_box`` a new
     field is drawn at that rectangle on the first page, otherwise it is invisible.
 
+    With ``validation_trust`` the signature is made for long-term validation: the signer's
+    chain is validated against that trust store now, and the revocation data found for it
+    — the store's offline CRLs and OCSP responses about the chain, and what may be fetched
+    from its allowed hosts — is written to the PDF's document security store (DSS), with
+    the chain's certificates. With a ``timestamper`` too, that is PAdES B-LT, and a document
+    time-stamp over the DSS is added (B-LTA), so that validators can later prove the
+    revocation data existed while the certificates were valid.
+
     :raises pyhanko.pdf_utils.misc.PdfError: if ``pdf`` cannot be read as a PDF.
-    :raises pyhanko.sign.general.SigningError: if signing fails (e.g. the field is taken).
+    :raises pyhanko.sign.general.SigningError: if signing fails (e.g. the field is taken,
+        or, with ``validation_trust``, the signer's chain does not validate against it).
     """
+    fetcher = None
+    validation_context = None
+    if validation_trust is not None:
+        trust = _for_chain_of(signer, validation_trust)
+        fetcher = trust.fetcher()
+        validation_context = trust.validation_context(datetime.now(UTC), fetcher=fetcher)
+    long_term = validation_context is not None
     metadata = PdfSignatureMetadata(
-        field_name=field_name, md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES
+        field_name=field_name,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        embed_validation_info=long_term,
+        validation_context=validation_context,
+        use_pades_lta=long_term and timestamper is not None,
     )
     field_spec = None if visible_box is None else SigFieldSpec(field_name, box=visible_box)
     pdf_signer = PdfSigner(
         metadata, signer=signer, timestamper=timestamper, new_field_spec=field_spec
     )
-    await pdf_signer.async_sign_pdf(IncrementalPdfFileWriter(pdf), output=output)
+    try:
+        await pdf_signer.async_sign_pdf(IncrementalPdfFileWriter(pdf), output=output)
+    finally:
+        if fetcher is not None:
+            await fetcher.close()  # type: ignore[no-untyped-call]
 
 
 def sign_pdf(
@@ -68,6 +123,7 @@ def sign_pdf(
     field_name: str = "Signature1",
     timestamper: TimeStamper | None = None,
     visible_box: Box | None = None,
+    validation_trust: TrustStore | None = None,
 ) -> None:
     """Synchronous :func:`async_sign_pdf`, for command-line tools and tests.
 
@@ -81,6 +137,7 @@ def sign_pdf(
             field_name=field_name,
             timestamper=timestamper,
             visible_box=visible_box,
+            validation_trust=validation_trust,
         )
     )
 

@@ -59,6 +59,10 @@ sign (:meth:`TestPKI.signer`) but is not a supplier, so it is not in
 REVOCATION_CRL = "interm.crl"
 """File name, in :attr:`TestPKI.revocation_dir`, of the issuing CA's CRL."""
 
+ROOT_REVOCATION_CRL = "root.crl"
+"""File name, in :attr:`TestPKI.revocation_dir`, of the root's CRL of the CAs and TSA it
+issued (an ARL): long-term validation needs revocation data for every CA of a path."""
+
 _ARCHITECTURE = ArchLabel("tender-test")
 _CRL_REPOSITORY = ServiceLabel("interm")
 _TSA = ServiceLabel("tsa")
@@ -184,8 +188,9 @@ class TestPKI:
         Writes ``directory/trust/root.pem`` and ``directory/trust/interm.pem``,
         ``directory/<name>.p12`` for every signer, the platform seal and the TSA (so a
         time-stamper can be loaded again later: see :meth:`load_timestamper`), encrypted with
-        :data:`P12_PASSPHRASE`, and the issuing CA's CRL as of ``reference_time`` to
-        ``directory/revocation/`` :data:`REVOCATION_CRL`. ``reference_time``
+        :data:`P12_PASSPHRASE`, and the issuing CA's and the root's CRLs as of
+        ``reference_time`` to ``directory/revocation/`` :data:`REVOCATION_CRL` and
+        :data:`ROOT_REVOCATION_CRL`. ``reference_time``
         (timezone-aware) anchors all validity periods and revocation times; it defaults to
         today, 00:00 UTC. ``service_url`` (e.g. ``http://127.0.0.1:8123``) is where the
         certificates say the OCSP responder, CRL and TSA are; by default nowhere.
@@ -209,6 +214,7 @@ class TestPKI:
             )
         pki.revocation_dir.mkdir(exist_ok=True)
         (pki.revocation_dir / REVOCATION_CRL).write_bytes(pki.crl(reference_time))
+        (pki.revocation_dir / ROOT_REVOCATION_CRL).write_bytes(pki.crl(reference_time, "root"))
         return pki
 
     @property
@@ -237,10 +243,11 @@ class TestPKI:
         revoked_since: datetime = spec.revocation.revoked_since
         return revoked_since.astimezone(UTC)
 
-    def crl(self, at: datetime) -> bytes:
-        """DER of the issuing CA's CRL as it was published at ``at``: it lists every
-        certificate revoked by then."""
-        crl = self._issued.architecture.service_registry.get_crl(_CRL_REPOSITORY, at)
+    def crl(self, at: datetime, issuer: str = "interm") -> bytes:
+        """DER of the CRL of ``issuer`` (the issuing CA, or ``"root"``) as it was published
+        at ``at``: it lists every certificate it revoked by then."""
+        repository = _CRL_REPOSITORY if issuer == "interm" else ServiceLabel(issuer)
+        crl = self._issued.architecture.service_registry.get_crl(repository, at)
         der: bytes = crl.dump()
         return der
 

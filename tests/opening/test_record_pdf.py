@@ -2,28 +2,54 @@
 
 The seal is checked the way an outsider would: with our own ``verify_document`` and with the
 ``pyhanko sign validate`` command, both fetching the seal certificate's revocation status from
-the test PKI's OCSP responder, served for real on 127.0.0.1.
+the test PKI's OCSP responder, served for real on 127.0.0.1. The seal is PAdES B-LTA: it
+carries its chain's revocation data and time-stamps, so it is also checked with nothing but
+what is in the file — with the services gone, and years after the seal certificate expired.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from asn1crypto import crl
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESPassed
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY
 from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.validation.ades import ades_lta_validation
+from pyhanko.sign.validation.policy_decl import (
+    CertificateFetchingRule,
+    LocalKnowledge,
+    PdfSignatureValidationSpec,
+    RevinfoOnlineFetchingRule,
+    RevocationInfoGatheringSpec,
+    SignatureValidationSpec,
+)
+from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
+from pyhanko_certvalidator.policy_decl import (
+    CertRevTrustPolicy,
+    RevocationCheckingPolicy,
+    RevocationCheckingRule,
+)
+from pyhanko_certvalidator.registry import SimpleTrustManager
+from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
 from tender.opening.record_pdf import SEAL_FIELD_NAME, render_record_pdf, seal_record_pdf
 from tender.signing import DocumentReport, Indication, TrustStore, verify_document
+from tender.signing.revocation import evidence_for, read_dss
 from tender.signing.testing import ServedPKI, TestPKI, serve_pki
 from tender.signing.testing.pki import PLATFORM_SEAL
 
@@ -134,17 +160,32 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedPKI]:
         yield served
 
 
-@pytest.fixture(scope="module")
-def sealed(served: ServedPKI) -> bytes:
-    """The record sealed by the platform, time-stamped by the served TSA (PAdES B-T)."""
+def _platform_trust(served: ServedPKI) -> TrustStore:
+    """The trust store the platform seals with: the trust folder, the revocation folder and
+    the test PKI's server as the one host revocation data may be fetched from."""
+    return TrustStore.from_folder(
+        served.pki.trust_dir,
+        revocation_dir=served.pki.revocation_dir,
+        fetch_allowed_hosts=frozenset({served.host}),
+    )
+
+
+def _seal(served: ServedPKI, validation_trust: TrustStore | None) -> bytes:
     output = BytesIO()
     seal_record_pdf(
         BytesIO(_render(RECORD)),
         output,
         served.pki.signer(PLATFORM_SEAL),
         timestamper=HTTPTimeStamper(served.tsa_url),
+        validation_trust=validation_trust,
     )
     return output.getvalue()
+
+
+@pytest.fixture(scope="module")
+def sealed(served: ServedPKI) -> bytes:
+    """The record sealed by the platform for long-term validation (PAdES B-LTA)."""
+    return _seal(served, _platform_trust(served))
 
 
 def _verify(pdf: bytes, served: ServedPKI) -> DocumentReport:
@@ -269,3 +310,123 @@ def test_one_changed_byte_breaks_the_seal(served: ServedPKI, sealed: bytes, tmp_
 
     assert report.indication is not Indication.TOTAL_PASSED
     assert _pyhanko_validate(bytes(tampered), served, tmp_path).returncode != 0
+
+
+def _certificate(served: ServedPKI, name: str) -> Any:
+    return served.pki.certificate(name)
+
+
+def test_the_seal_carries_its_revocation_data_and_time_stamps(
+    served: ServedPKI, sealed: bytes
+) -> None:
+    reader = PdfFileReader(BytesIO(sealed))
+    seal, *after = reader.embedded_signatures
+
+    # B-T: the seal has a signature time-stamp.
+    assert seal.field_name == SEAL_FIELD_NAME
+    unsigned = [attribute["type"].native for attribute in seal.signer_info["unsigned_attrs"]]
+    assert unsigned == ["signature_time_stamp_token"]
+    # B-LT: the DSS says the seal certificate and its issuing CA were not revoked.
+    dss = read_dss(reader)
+    for name in (PLATFORM_SEAL, "interm"):
+        evidence = evidence_for(_certificate(served, name), [dss])
+        assert evidence, f"no revocation data about {name} in the DSS"
+        assert {item.status for item in evidence} == {"good"}
+    assert any(
+        item.kind == "OCSP" for item in evidence_for(_certificate(served, PLATFORM_SEAL), [dss])
+    )
+    # B-LTA: a document time-stamp covers the DSS.
+    assert [signature.sig_object_type for signature in after] == ["/DocTimeStamp"]
+
+
+def _validate_long_term(
+    pdf: bytes, served: ServedPKI, at: datetime, *extra: crl.CertificateList
+) -> Any:
+    """ETSI EN 319 102-1 long-term validation (pyHanko's PAdES-LTA process) as of ``at``,
+    from what is in the file plus ``extra`` CRLs, never fetching anything, requiring
+    revocation data for every certificate that declares where its status is published
+    (what ``pyhanko sign validate`` calls its default, hard-fail, checking)."""
+    declared = RevocationCheckingRule.CHECK_IF_DECLARED
+    spec = PdfSignatureValidationSpec(
+        SignatureValidationSpec(
+            cert_validation_policy=CertValidationPolicySpec(
+                trust_manager=SimpleTrustManager.build([_certificate(served, "root")]),
+                revinfo_policy=CertRevTrustPolicy(RevocationCheckingPolicy(declared, declared)),
+            ),
+            revinfo_gathering_policy=RevocationInfoGatheringSpec(
+                online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY,
+                certificate_fetching_rule=CertificateFetchingRule.NEVER_FETCH,
+            ),
+            local_knowledge=LocalKnowledge(known_crls=[CRLContainer(c) for c in extra]),
+        ),
+        diff_policy=DEFAULT_DIFF_POLICY,
+    )
+    (seal,) = PdfFileReader(BytesIO(pdf)).embedded_regular_signatures
+    timing = ValidationTimingInfo(at, at, point_in_time_validation=False)
+    return asyncio.run(ades_lta_validation(seal, spec, timing_info=timing))
+
+
+def test_the_seal_validates_from_its_own_data(served: ServedPKI, sealed: bytes) -> None:
+    result = _validate_long_term(sealed, served, datetime.now(UTC))
+
+    assert result.ades_subindic is AdESPassed.OK, result.failure_msg
+
+
+def test_the_seal_validates_after_its_certificate_expired(served: ServedPKI, sealed: bytes) -> None:
+    seal_expiry = _certificate(served, PLATFORM_SEAL).not_valid_after
+    years_later = seal_expiry + timedelta(days=365)
+    # The one thing a validator then asks the world: the current status of the authority
+    # that made the last document time-stamp (its root's CRL of that day).
+    current_arl = crl.CertificateList.load(served.pki.crl(years_later, "root"))
+
+    result = _validate_long_term(sealed, served, years_later, current_arl)
+
+    assert result.ades_subindic is AdESPassed.OK, result.failure_msg
+    assert result.best_signature_time < seal_expiry
+
+
+def test_pyhanko_validates_the_seal_with_the_services_gone(tmp_path: Path) -> None:
+    with serve_pki(tmp_path / "pki") as elsewhere:
+        sealed = _seal(elsewhere, _platform_trust(elsewhere))
+        asked = len(elsewhere.requests)
+    path = tmp_path / "record.pdf"
+    path.write_bytes(sealed)
+    root = elsewhere.pki.trust_dir / "root.pem"
+
+    # The OCSP responder, CRLs and TSA no longer answer; pyHanko's AdES validator requires
+    # revocation data for every certificate of every path, and finds it in the file.
+    result = subprocess.run(
+        [
+            PYHANKO,
+            "sign",
+            "adesverify",
+            "--trust",
+            root,
+            "--trust-replace",
+            "--executive-summary",
+            path,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert asked > 0  # the seal's revocation data was fetched when it was made
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{SEAL_FIELD_NAME}:" in result.stdout
+    assert ":VALID" in result.stdout
+
+
+def test_a_seal_whose_chain_the_trust_store_does_not_know_is_still_written(
+    served: ServedPKI, caplog: pytest.LogCaptureFixture
+) -> None:
+    strangers = TrustStore.from_certificates([_certificate(served, "untrusted-root")])
+
+    with caplog.at_level(logging.ERROR, logger="tender.opening.record_pdf"):
+        sealed = _seal(served, strangers)
+
+    report = _verify(sealed, served)
+    assert (report.indication, report.sub_indication) == (Indication.TOTAL_PASSED, None)
+    assert report.signatures[0].timestamp_time is not None  # still B-T
+    assert "without long-term validation data" in caplog.text

@@ -38,7 +38,7 @@ def test_default_pki_is_valid_now(pki: TestPKI) -> None:
 
 def test_files_written(pki: TestPKI) -> None:
     assert sorted(path.name for path in pki.trust_dir.iterdir()) == ["interm.pem", "root.pem"]
-    assert [path.name for path in pki.revocation_dir.iterdir()] == ["interm.crl"]
+    assert sorted(path.name for path in pki.revocation_dir.iterdir()) == ["interm.crl", "root.crl"]
     assert pki.signer_names == (
         "supplier-a",
         "supplier-b",

@@ -13,21 +13,26 @@ an opening that is resumed and renders again writes the same bytes.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from io import BytesIO
 from typing import Any, BinaryIO, Final
 
 from anyascii import anyascii
 from fpdf import FPDF, FontFace
+from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import TimeStamper
 
-from tender.signing import Indication, sign_pdf
+from tender.signing import Indication, TrustStore, sign_pdf
 
 __all__ = ["SEAL_FIELD_NAME", "render_record_pdf", "seal_record_pdf"]
 
 SEAL_FIELD_NAME: Final = "PlatformSeal"
 """Name of the signature field that holds the platform's seal."""
+
+log = logging.getLogger(__name__)
 
 # fpdf2 writes standard-font text in this encoding; it covers everything Latin-1 does plus
 # the typographic dash and quotes (e.g. the em dash of a signed-note checkpoint).
@@ -117,14 +122,44 @@ def seal_record_pdf(
     signer: Signer,
     *,
     timestamper: TimeStamper | None = None,
+    validation_trust: TrustStore | None = None,
 ) -> None:
     """Seal the rendered record ``pdf`` (seekable) into ``output`` with the platform's
     invisible PAdES signature in the field :data:`SEAL_FIELD_NAME`.
 
-    With ``timestamper`` the seal gets an RFC 3161 time-stamp (PAdES B-T). Runs its own event
-    loop (:func:`tender.signing.sign_pdf`): from async code, call
+    With ``timestamper`` the seal gets an RFC 3161 time-stamp (PAdES B-T). With
+    ``validation_trust`` too — a trust store holding the seal certificate's chain, with the
+    revocation folder and the hosts CRLs and OCSP responses may be fetched from — the
+    revocation data of the seal's chain goes into the PDF's DSS and a document time-stamp
+    over it (PAdES B-LTA, which includes B-LT), so the seal can be validated for as long as
+    the record is kept, after the seal certificate expires and its CA's services are gone.
+
+    A record must be written whatever happens to that extra data: if the seal's chain does
+    not validate against ``validation_trust`` (a configuration fault, logged as an error),
+    the record is sealed without it (PAdES B-T). Runs its own event loop
+    (:func:`tender.signing.sign_pdf`): from async code, call
     :func:`tender.signing.async_sign_pdf` with the same field name instead.
     """
+    if validation_trust is not None:
+        start, long_term = pdf.tell(), BytesIO()  # a record is a few pages: kilobytes
+        try:
+            sign_pdf(
+                pdf,
+                long_term,
+                signer,
+                field_name=SEAL_FIELD_NAME,
+                timestamper=timestamper,
+                validation_trust=validation_trust,
+            )
+        except SigningError:
+            log.exception(
+                "the seal's certificate chain does not validate against the configured trust "
+                "store: sealing the opening record without long-term validation data"
+            )
+            pdf.seek(start)
+        else:
+            output.write(long_term.getvalue())
+            return
     sign_pdf(pdf, output, signer, field_name=SEAL_FIELD_NAME, timestamper=timestamper)
 
 
