@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from asn1crypto import cms, tsp
+from asn1crypto import cms, pem, tsp
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -24,16 +24,22 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.sign.timestamps import DummyTimeStamper
 
+from tender.signing import SignerBinding, TrustStore, read_certificate, verify_document
 from tender.signing.testing import P12_PASSPHRASE, TestPKI, make_pdf, signed_pdf
 
 pytestmark = pytest.mark.integration  # each test runs the real command in a new process
+
+PLATFORM_TRUST_VARIABLES = frozenset(
+    {"TENDER_TRUST_DIR", "TENDER_REVOCATION_DIR", "TENDER_REVOCATION_FETCH_HOSTS"}
+)
 
 
 def tender(
     *args: str | Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``tender ARGS`` in a fresh interpreter, without any TENDER_TRUST_DIR of ours."""
-    environment = {k: v for k, v in os.environ.items() if k != "TENDER_TRUST_DIR"}
+    """Run ``tender ARGS`` in a fresh interpreter, without any trust or revocation settings
+    of ours."""
+    environment = {k: v for k, v in os.environ.items() if k not in PLATFORM_TRUST_VARIABLES}
     return subprocess.run(
         [sys.executable, "-m", "tender.cli", *map(str, args)],
         capture_output=True,
@@ -312,6 +318,12 @@ def test_sign_usage_errors_exit_2_with_a_clear_message(
         (["--trust", "{tmp}/missing"], "does not exist or is not a folder"),
         (["--trust", "{trust}", "--at", "2026-11-27T09:00:00"], "has no time zone"),
         (["--trust", "{trust}", "--at", "yesterday"], "is not an ISO 8601 time"),
+        (["--trust", "{trust}", "--revocation", "{tmp}/missing"], "is not a folder"),
+        (["--trust", "{trust}", "--organisation-certificate", "{tmp}/a.pem"], "cannot read"),
+        (
+            ["--trust", "{trust}", "--organisation-certificate", "{trust}/../supplier-a.p12"],
+            "not a readable X.509 certificate",
+        ),
     ],
 )
 def test_verify_usage_errors_exit_2_with_a_clear_message(
@@ -324,3 +336,102 @@ def test_verify_usage_errors_exit_2_with_a_clear_message(
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _certificate_file(test_pki: TestPKI, name: str, path: Path, *, as_pem: bool = True) -> Path:
+    der = test_pki.certificate(name).dump()
+    path.write_bytes(pem.armor("CERTIFICATE", der) if as_pem else der)
+    return path
+
+
+def test_revocation_is_judged_with_the_evidence_the_opening_has(
+    test_pki: TestPKI, tmp_path: Path
+) -> None:
+    bid = tmp_path / "bid.pdf"
+    bid.write_bytes(signed_pdf(test_pki, "revoked-supplier", "Bid"))
+    submitted = test_pki.revocation_time("revoked-supplier") + timedelta(days=1)
+    # What the opening says: verify_document with the platform's trust store (trust folder
+    # and revocation folder, as tender.runtime.load_trust builds it).
+    platform = TrustStore.from_folder(test_pki.trust_dir, revocation_dir=test_pki.revocation_dir)
+    with bid.open("rb") as content:
+        expected = verify_document(content, trust=platform, at=submitted).to_json()
+    at = ["--at", submitted.isoformat(), "--json"]
+
+    without = tender("verify", bid, "--trust", test_pki.trust_dir, *at)
+    by_option = tender(
+        "verify", bid, "--trust", test_pki.trust_dir, "--revocation", test_pki.revocation_dir, *at
+    )
+    by_variable = tender(
+        "verify",
+        bid,
+        "--trust",
+        test_pki.trust_dir,
+        *at,
+        env={"TENDER_REVOCATION_DIR": str(test_pki.revocation_dir)},
+    )
+
+    assert (expected["indication"], expected["sub_indication"]) == (
+        "INDETERMINATE",
+        "REVOKED_NO_POE",
+    )
+    # Without the platform's evidence nothing is known about revocation (soft fail): the
+    # command would pass a bid the opening refuses.
+    assert without.returncode == 0, without.stdout
+    for checked in (by_option, by_variable):
+        assert checked.returncode == 1, checked.stdout + checked.stderr
+        report = json.loads(checked.stdout)
+        assert (report["indication"], report["sub_indication"]) == (
+            expected["indication"],
+            expected["sub_indication"],
+        )
+        assert report["signatures"][0]["revocation"] == expected["signatures"][0]["revocation"]  # type: ignore[index]
+        assert report["message_en"] == expected["message_en"]
+
+
+def test_a_certificate_the_organisation_did_not_register_is_refused_as_at_the_opening(
+    test_pki: TestPKI, tmp_path: Path
+) -> None:
+    bid = tmp_path / "bid.pdf"
+    bid.write_bytes(signed_pdf(test_pki, "supplier-a", "Bid"))
+    other = _certificate_file(test_pki, "supplier-b", tmp_path / "supplier-b.pem")
+    own = _certificate_file(test_pki, "supplier-a", tmp_path / "supplier-a.der", as_pem=False)
+    registered = SignerBinding(
+        "Supplier B Co., Ltd.", frozenset({read_certificate(other.read_bytes()).sha256})
+    )
+    with bid.open("rb") as content:
+        expected = verify_document(
+            content, trust=test_pki.trust_store(), at=datetime.now(UTC), expected_signers=registered
+        )
+    trust: list[str | Path] = ["--trust", test_pki.trust_dir]
+
+    refused = tender("verify", bid, *trust, "--organisation-certificate", other, "--json")
+    accepted = tender(
+        "verify",
+        bid,
+        *trust,
+        "--organisation-certificate",
+        other,
+        "--organisation-certificate",
+        own,
+    )
+    unchecked = tender("verify", bid, *trust)
+
+    assert refused.returncode == 1
+    report = json.loads(refused.stdout)
+    assert (report["indication"], report["sub_indication"]) == (
+        "TOTAL_FAILED",
+        "SIGNER_NOT_REGISTERED",
+    )
+    assert (report["indication"], report["sub_indication"]) == (
+        expected.indication.value,
+        expected.sub_indication,
+    )
+    assert report["message_en"] == expected.message_en
+    assert "not registered to Supplier B Co., Ltd." in report["message_en"]
+    assert accepted.returncode == 0, accepted.stdout
+    assert accepted.stdout.startswith("Verdict (PAdES): TOTAL_PASSED\n")
+    assert "registered" not in accepted.stdout
+    assert unchecked.returncode == 0
+    assert "the opening also checks that the signing certificate is one your organisation " in (
+        unchecked.stdout.replace("\n", " ")
+    )

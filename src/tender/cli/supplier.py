@@ -2,7 +2,9 @@
 
 ``tender verify`` runs the same verification as the opening
 (:func:`tender.signing.verify_document`), so what it says is what the opening will say, given
-the same trust folder and time.
+the same trust folder, revocation evidence (``--revocation`` or ``TENDER_REVOCATION_DIR``, and
+``TENDER_REVOCATION_FETCH_HOSTS`` as the platform reads them), registered certificates
+(``--organisation-certificate``) and time.
 
 Exit codes: 0 done (for ``verify``: the signature is TOTAL_PASSED); 1 ``verify`` found the
 signature not passed, or ``sign`` could not sign a readable input (broken PDF, time-stamp
@@ -23,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
@@ -41,9 +45,11 @@ from tender.cli.common import (
 from tender.signing import (
     DocumentReport,
     Indication,
+    SignerBinding,
     SubIndication,
     TrustStore,
     TrustStoreError,
+    read_certificate,
     verify_document,
 )
 from tender.signing.signer import load_signer_pkcs12, sign_detached, sign_pdf
@@ -51,6 +57,13 @@ from tender.signing.signer import load_signer_pkcs12, sign_detached, sign_pdf
 __all__ = ["describe", "register"]
 
 TRUST_DIR_VARIABLE = "TENDER_TRUST_DIR"
+REVOCATION_DIR_VARIABLE = "TENDER_REVOCATION_DIR"
+FETCH_HOSTS_VARIABLE = "TENDER_REVOCATION_FETCH_HOSTS"
+BINDING_NOT_CHECKED = (
+    "Not checked here: the opening also checks that the signing certificate is one your "
+    "organisation registered on the platform; pass --organisation-certificate CERT (each "
+    "certificate you registered) to check that too."
+)
 
 _VISIBLE_BOX = (36, 36, 276, 96)  # bottom left of the first page, 240 x 60 points
 _PDF_MAGIC = b"%PDF-"
@@ -111,6 +124,24 @@ def register(commands: SubParsers) -> None:
         type=Path,
         metavar="DIR",
         help=f"folder of trusted CA certificates, PEM or DER (default: ${TRUST_DIR_VARIABLE})",
+    )
+    verify.add_argument(
+        "--revocation",
+        type=Path,
+        metavar="DIR",
+        help="folder of CRLs (*.crl) and OCSP responses (*.ocsp, *.der) the platform uses, so "
+        f"that revocation is judged as at the opening (default: ${REVOCATION_DIR_VARIABLE}; "
+        f"hosts in ${FETCH_HOSTS_VARIABLE}, comma-separated, may be asked online)",
+    )
+    verify.add_argument(
+        "--organisation-certificate",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="CERT",
+        help="a certificate (PEM or DER) your organisation registered on the platform; repeat "
+        "for each. The opening accepts only signatures made with a registered certificate "
+        "(SIGNER_NOT_REGISTERED otherwise), and so does this check when it is given",
     )
     verify.add_argument(
         "--at",
@@ -249,7 +280,9 @@ def _sign(args: argparse.Namespace) -> int:
 # ---- verify -------------------------------------------------------------------------------
 
 
-def _trust(folder: Path | None) -> TrustStore:
+def _trust(folder: Path | None, revocation: Path | None) -> TrustStore:
+    """The trust store as the opening builds it (``tender.runtime.load_trust``): the trust
+    folder, the revocation folder and the hosts revocation data may be fetched from."""
     if folder is None:
         configured = os.environ.get(TRUST_DIR_VARIABLE)
         if not configured:
@@ -259,10 +292,48 @@ def _trust(folder: Path | None) -> TrustStore:
                 f"{TRUST_DIR_VARIABLE}; the tender's documents say which authorities count."
             )
         folder = Path(configured)
+    if revocation is None and os.environ.get(REVOCATION_DIR_VARIABLE):
+        revocation = Path(os.environ[REVOCATION_DIR_VARIABLE])
+    hosts = frozenset(
+        host.strip() for host in os.environ.get(FETCH_HOSTS_VARIABLE, "").split(",") if host.strip()
+    )
     try:
-        return TrustStore.from_folder(folder)
+        return TrustStore.from_folder(folder, revocation_dir=revocation, fetch_allowed_hosts=hosts)
     except TrustStoreError as error:
-        raise CommandError(f"{error}; point --trust at a folder of CA certificates") from None
+        raise CommandError(
+            f"{error}; point --trust at a folder of CA certificates and --revocation (or "
+            f"{REVOCATION_DIR_VARIABLE}) at a folder of CRLs and OCSP responses"
+        ) from None
+
+
+def _binding(certificates: list[Path]) -> SignerBinding | None:
+    """The signer binding the opening will apply, from the certificates the organisation
+    registered; None if none were given."""
+    if not certificates:
+        return None
+    infos = []
+    for path in certificates:
+        try:
+            infos.append(read_certificate(path.read_bytes()))
+        except OSError as error:
+            raise CommandError(
+                f"cannot read certificate {path}: {error.strerror}; check the path"
+            ) from None
+        except ValueError as error:
+            raise CommandError(
+                f"--organisation-certificate {path}: {error}; give the certificate you "
+                "registered on the platform"
+            ) from None
+    organisation = _organisation_name(infos[0].der)
+    return SignerBinding(organisation, frozenset(info.sha256 for info in infos))
+
+
+def _organisation_name(der: bytes) -> str:
+    # Registered certificates name the organisation they belong to (O=); the report's
+    # sentence uses it as the opening uses the organisation's name.
+    subject = x509.load_der_x509_certificate(der).subject
+    names = subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    return str(names[0].value) if names else subject.rfc4514_string()
 
 
 def _validation_time(text: str | None) -> datetime:
@@ -294,7 +365,8 @@ def _detached_signature_path(args: argparse.Namespace, content: BinaryIO) -> Pat
 
 
 def _verify(args: argparse.Namespace) -> int:
-    trust = _trust(args.trust)
+    trust = _trust(args.trust, args.revocation)
+    binding = _binding(args.organisation_certificate)
     at = _validation_time(args.at)
     with ExitStack() as stack:
         content = stack.enter_context(_open_input(args.file, "file"))
@@ -304,11 +376,17 @@ def _verify(args: argparse.Namespace) -> int:
             if p7s_path is None
             else stack.enter_context(_open_input(p7s_path, "detached signature"))
         )
-        report = verify_document(content, detached_signature=detached, trust=trust, at=at)
+        report = verify_document(
+            content, detached_signature=detached, trust=trust, at=at, expected_signers=binding
+        )
     if args.json:
         print_json(report.to_json())
+        if binding is None:
+            print(BINDING_NOT_CHECKED, file=sys.stderr)
     else:
         print(describe(report))
+        if binding is None:
+            print(BINDING_NOT_CHECKED)
     return EXIT_OK if report.indication is Indication.TOTAL_PASSED else EXIT_FAILED
 
 
@@ -328,6 +406,8 @@ def describe(report: DocumentReport) -> str:
         f"  {report.message_zh}",
         f"Validated as of: {report.validated_at.isoformat()}",
     ]
+    for note in report.notes:
+        lines += [f"Note: {note.message_en}", f"  {note.message_zh}"]
     for number, signature in enumerate(report.signatures, start=1):
         field = f" (field {signature.field_name})" if signature.field_name else ""
         claimed = signature.claimed_signing_time
@@ -350,6 +430,8 @@ def describe(report: DocumentReport) -> str:
             f"  Intact: {_yes(signature.intact)}, signature value valid: "
             f"{_yes(signature.crypto_valid)}, trusted: {_yes(signature.trusted)}",
         ]
+        if signature.unfinished_stage is not None:
+            lines.append(f"  Could not finish: {signature.unfinished_stage.value}")
         if signature.coverage or signature.modification_level:
             lines.append(
                 f"  Coverage: {signature.coverage or 'unknown'}, changes after signing: "
