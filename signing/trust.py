@@ -27,6 +27,7 @@ from pyhanko.sign.validation.policy_decl import (
     SignatureValidationSpec,
     bootstrap_validation_data_handlers,
 )
+from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
@@ -65,6 +66,10 @@ _OFFLINE = RevocationInfoGatheringSpec(
     certificate_fetching_rule=CertificateFetchingRule.NEVER_FETCH,
 )
 _NO_REVOCATION_DATA = RevocationData("offline")
+
+_SIGNING_KEY_USAGE = KeyUsageConstraints(
+    key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False
+)
 
 
 class TrustStoreError(ValueError):
@@ -206,6 +211,9 @@ class TrustStore:
                 certificate_fetching_rule=CertificateFetchingRule.NEVER_FETCH,
             )
         return SignatureValidationSpec(
+            # A certificate signs only if it says it may: a key meant for encryption alone
+            # makes no signature, in a PDF or beside any other file.
+            key_usage_settings=_SIGNING_KEY_USAGE,
             cert_validation_policy=CertValidationPolicySpec(
                 trust_manager=SimpleTrustManager.build(self.roots),
                 revinfo_policy=_SOFT_REVOCATION,

@@ -81,7 +81,14 @@ def test_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
 
 @pytest.fixture(scope="session")
 def trust(test_pki: TestPKI) -> TrustStore:
+    """The test PKI's anchors, with no revocation evidence."""
     return test_pki.trust_store()
+
+
+@pytest.fixture(scope="session")
+def platform_trust(test_pki: TestPKI) -> TrustStore:
+    """The platform's trust: the test PKI's anchors and its CRLs, as the embedded default has."""
+    return TrustStore.from_folder(test_pki.trust_dir, revocation_dir=test_pki.revocation_dir)
 
 
 def _postgres_url(name: str) -> str:
@@ -188,7 +195,7 @@ def settings(tmp_path: Path, database_url: str, s3_config: S3Config) -> Settings
 def platform(
     settings: Settings,
     s3_config: S3Config,
-    trust: TrustStore,
+    platform_trust: TrustStore,
     test_pki: TestPKI,
     clock: ManualClock,
 ) -> Iterator[Platform]:
@@ -197,7 +204,7 @@ def platform(
     built = build_platform(
         settings,
         s3=s3_config,
-        trust=trust,
+        trust=platform_trust,
         timestamper=test_pki.timestamper(),
         timestamp_trust=test_pki.trust_store(),
         seal=test_pki.signer("platform"),

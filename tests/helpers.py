@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import contextmanager
@@ -9,11 +10,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import anyio
+from pyhanko.sign.signers import Signer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tender.accounts.models import User
-from tender.accounts.service import AccountService
+from tender.accounts.models import SigningCertificate, User
+from tender.accounts.service import AccountService, CertificateService
 from tender.audit.models import AuditEvent
 from tender.auditors.service import TrailService
 from tender.bids.schemas import Receipt
@@ -21,6 +23,7 @@ from tender.bids.service import BidService
 from tender.clock import ManualClock
 from tender.opening.service import OpeningService
 from tender.platform import Platform
+from tender.signing.signer import sign_detached
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.tenders.models import Tender
 from tender.tenders.schemas import TenderCreate
@@ -102,10 +105,35 @@ def audit_kinds(platform: Platform, tender_id: uuid.UUID | None = None) -> list[
         return list(session.scalars(query))
 
 
-def register_signer(platform: Platform, supplier: User, pki: TestPKI, signer: str) -> None:
-    """Register ``signer``'s certificate from the test PKI for ``supplier``'s organisation."""
-    with unit_of_work(platform) as services:
-        services.accounts.register_certificate(actor=supplier, data=pki.certificate(signer).dump())
+def certificates(platform: Platform, session: Session) -> CertificateService:
+    return CertificateService(
+        session=session,
+        clock=platform.clock,
+        trust=platform.trust,
+        platform_name=platform.settings.log_origin,
+    )
+
+
+def sign_text(text: str, signer: Signer) -> bytes:
+    """A detached CAdES signature over ``text``, as a supplier's tool makes one."""
+    signature = io.BytesIO()
+    sign_detached(io.BytesIO(text.encode()), signature, signer)
+    return signature.getvalue()
+
+
+def register_signer(
+    platform: Platform, supplier: User, pki: TestPKI, signer: str
+) -> SigningCertificate:
+    """Register ``signer``'s certificate from the test PKI for ``supplier``'s organisation,
+    answering the challenge with a signature by that certificate's key."""
+    with platform.sessions.begin() as session:
+        challenge = certificates(platform, session).challenge(actor=supplier)
+    with platform.sessions.begin() as session:
+        return certificates(platform, session).register(
+            actor=supplier,
+            challenge_id=challenge.id,
+            signature=sign_text(challenge.text, pki.signer(signer)),
+        )
 
 
 def opened_with_one_valid_bid(

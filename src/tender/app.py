@@ -45,6 +45,7 @@ def create_app(platform: Platform) -> Litestar:
         "settings": platform.settings,
         "store": platform.store,
         "platform_key": platform.platform_key,
+        "trust": platform.trust,
         "jobs": platform.jobs,
         "checkpointer": platform.checkpointer,
         "bid_intake": platform.intake,

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from asn1crypto import pem
+from pyhanko.keys import load_certs_from_pemder_data
 
+from tender.client import RefusedError, register_certificate
 from tender.config import Settings
 from tender.runtime import create_starter_accounts, running_platform, serving
-from tender.signing import Indication, verify_document
+from tender.signing import Indication, TrustStore, verify_document
 from tender.signing.testing import P12_PASSPHRASE, TestPKI, signed_pdf
 from tender.verifier.kinds import EventKind
 from tender.verifier.receipt import verify_receipt
@@ -99,15 +100,21 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                 print(f"Tender DEMO-2026-001 published; deadline {deadline:%H:%M:%S.%f} UTC")
 
                 receipts: dict[str, dict[str, Any]] = {}
-                for name, token, signer in (
-                    ("Alpha Engineering", alice, "supplier-a"),
-                    ("Beta Builders", bob, "untrusted-supplier"),
+                for name, token, signer, trusted in (
+                    ("Alpha Engineering", alice, "supplier-a", True),
+                    ("Beta Builders", bob, "untrusted-supplier", False),
                 ):
-                    certificate = pem.armor("CERTIFICATE", pki.certificate(signer).dump())
-                    registered = client.post(
-                        "/api/account/certificates", headers=_auth(token), content=certificate
+                    try:
+                        register_certificate(client, token, pki.signer(signer))
+                        print(f"{name} registered its signing certificate (proving it has the key)")
+                        registered = True
+                    except RefusedError as refusal:
+                        print(f"{name} could not register its certificate: {refusal}")
+                        registered = False
+                    check(
+                        f"{name}'s registration is {'accepted' if trusted else 'refused'}",
+                        registered == trusted,
                     )
-                    check(f"{name} registers its signing certificate", registered.is_success)
                     body = signed_pdf(pki, signer, f"Bid of {name} for DEMO-2026-001")
                     answer = client.put(
                         f"/api/tenders/{tender_id}/bids/bid.pdf", headers=_auth(token), content=body
@@ -165,8 +172,8 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                     verdicts.get("Alpha Engineering Ltd") == ("TOTAL_PASSED", True),
                 )
                 check(
-                    "Beta's untrusted signature does not pass",
-                    verdicts.get("Beta Builders Ltd", ("", False))[0] == "INDETERMINATE",
+                    "Beta's signature, by a certificate it could not register, does not pass",
+                    verdicts.get("Beta Builders Ltd", ("", False))[0] == "TOTAL_FAILED",
                 )
                 check("Gamma's late bid is not in the opening", "Gamma Works Ltd" not in verdicts)
 
@@ -187,8 +194,19 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
 
                 public_key = client.get("/api/audit/public-key").text
                 print(f"Platform public key: {public_key}")
-                print("Alpha's receipt, checked offline with nothing but that key:")
-                held = verify_receipt(receipts["Alpha Engineering"]["signed_receipt"], public_key)
+                tsa = TrustStore.from_certificates(
+                    load_certs_from_pemder_data(client.get("/api/audit/tsa-certificates").content)
+                )
+                print(
+                    "Alpha's receipt, checked offline with nothing but that key and the "
+                    "time-stamping authority's certificate:"
+                )
+                held = verify_receipt(
+                    receipts["Alpha Engineering"]["signed_receipt"],
+                    public_key,
+                    visible=receipts["Alpha Engineering"],
+                    tsa_trust=tsa,
+                )
                 for step in held:
                     print(f"  {'PASS' if step.ok else 'FAIL'}  {step.name}: {step.detail}")
                 check("Alpha's signed receipt holds offline", all(step.ok for step in held))

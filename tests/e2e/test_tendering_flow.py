@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from asn1crypto import pem
 
+from tender.client import RefusedError, register_certificate
 from tender.config import Settings
 from tender.demo import wait_for_status
 from tender.signing.testing import TestPKI, signed_pdf
@@ -67,13 +67,11 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(
     published = client.post(f"/api/tenders/{tender_id}/publish", headers=auth(site.officer))
     assert published.json()["status"] == "published"
 
-    for token, signer in ((site.alice, "supplier-a"), (site.bob, "untrusted-supplier")):
-        registered = client.post(
-            "/api/account/certificates",
-            headers=auth(token),
-            content=pem.armor("CERTIFICATE", test_pki.certificate(signer).dump()),
-        )
-        assert registered.status_code == 201, registered.text
+    registered = register_certificate(client, site.alice, test_pki.signer("supplier-a"))
+    assert registered["subject"].startswith("CN=Supplier A,")
+    # Beta's certificate is not from an authority the platform accepts: told at once.
+    with pytest.raises(RefusedError, match="cannot be registered"):
+        register_certificate(client, site.bob, test_pki.signer("untrusted-supplier"))
 
     valid = signed_pdf(test_pki, "supplier-a", "Alpha's bid")
     receipt = client.put(
@@ -90,8 +88,10 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(
     assert receipt.json()["size"] == len(valid)
     # The pre-check tells each supplier, before the deadline, what the opening will say.
     assert receipt.json()["signature_precheck"]["indication"] == "TOTAL_PASSED"
-    assert untrusted.json()["signature_precheck"]["indication"] == "INDETERMINATE"
-    assert "authority" in untrusted.json()["signature_precheck"]["message_en"]
+    assert untrusted.json()["signature_precheck"]["sub_indication"] == "SIGNER_NOT_REGISTERED"
+    assert (
+        "registered no signing certificate" in untrusted.json()["signature_precheck"]["message_en"]
+    )
 
     # The supplier can prove, from hashes alone, that its receipt's event is in the log.
     proof = client.get(
@@ -137,8 +137,8 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(
     assert set(verdicts) == {"alpha.pdf", "beta.pdf"}
     assert verdicts["alpha.pdf"]["indication"] == "TOTAL_PASSED"
     assert verdicts["alpha.pdf"]["hash_matches"] is True
-    assert verdicts["beta.pdf"]["indication"] == "INDETERMINATE"
-    assert verdicts["beta.pdf"]["sub_indication"] == "NO_CERTIFICATE_CHAIN_FOUND"
+    assert verdicts["beta.pdf"]["indication"] == "TOTAL_FAILED"
+    assert verdicts["beta.pdf"]["sub_indication"] == "SIGNER_NOT_REGISTERED"
 
     evaluated = client.get(
         f"/api/tenders/{tender_id}/opening/documents/{receipt.json()['receipt_id']}",
@@ -172,7 +172,7 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(
         "tender.created",
         "tender.published",
         "certificate.registered",
-        "certificate.registered",
+        "request.refused",  # Beta's certificate, from an authority the platform does not accept
         "bid.received",
         "bid.received",
         "request.refused",  # the officer's attempt to read the record before the opening

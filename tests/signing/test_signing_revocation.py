@@ -199,7 +199,7 @@ def test_trusted_time_stamp_is_reported(served: ServedPKI, trust: TrustStore) ->
 @pytest.mark.parametrize(
     ("signer", "verdict"),
     [
-        ("no-signing-usage", (Indication.INDETERMINATE, SubIndication.SIG_CONSTRAINTS_FAILURE)),
+        ("no-signing-usage", (Indication.INDETERMINATE, SubIndication.CHAIN_CONSTRAINTS_FAILURE)),
         ("rsa1024-supplier", (Indication.INDETERMINATE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE)),
     ],
 )

@@ -9,8 +9,10 @@ from litestar.di import NamedDependency
 from sqlalchemy.orm import Session
 
 from tender.accounts.models import User
-from tender.accounts.service import AccountService
+from tender.accounts.service import AccountService, CertificateService
 from tender.clock import Clock
+from tender.config import Settings
+from tender.signing import TrustStore
 
 
 def provide_user(request: Request[User, Any, Any]) -> User:
@@ -22,3 +24,14 @@ def provide_account_service(
     db_session: NamedDependency[Session], clock: NamedDependency[Clock]
 ) -> AccountService:
     return AccountService(session=db_session, clock=clock)
+
+
+def provide_certificate_service(
+    db_session: NamedDependency[Session],
+    clock: NamedDependency[Clock],
+    trust: NamedDependency[TrustStore],
+    settings: NamedDependency[Settings],
+) -> CertificateService:
+    return CertificateService(
+        session=db_session, clock=clock, trust=trust, platform_name=settings.log_origin
+    )

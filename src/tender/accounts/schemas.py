@@ -46,3 +46,27 @@ class CertificateOut:
             not_after=certificate.not_after,
             registered_at=certificate.registered_at,
         )
+
+
+@dataclass(frozen=True)
+class ChallengeOut:
+    """A text to sign with the key of the certificate to register."""
+
+    challenge_id: uuid.UUID
+    text: str
+    expires_at: datetime
+    how_to: str = (
+        "Sign 'text' (its UTF-8 bytes, exactly) with the certificate's key as a detached CAdES "
+        "signature (for example, save it as challenge.txt and run 'tender sign challenge.txt "
+        "--p12 YOUR.p12'), then POST its base64 with this challenge_id to "
+        "/api/account/certificates. 'tender certificate register --p12 YOUR.p12' does all "
+        "of it."
+    )
+
+
+@dataclass(frozen=True)
+class CertificateRegistration:
+    """The answer to a challenge: the detached signature over its text, base64."""
+
+    challenge_id: uuid.UUID
+    signature: str

@@ -7,17 +7,21 @@ Organisations and roles deepen later. Who may call what is decided by the route 
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
+import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from asn1crypto import cms
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tender.accounts.models import Role, SigningCertificate, User
+from tender.accounts.models import CertificateChallenge, Role, SigningCertificate, User
 from tender.audit import service as audit
 from tender.clock import Clock, format_time
-from tender.errors import Conflict, Invalid
-from tender.signing import SignerBinding, read_certificate
+from tender.errors import Conflict, Invalid, NotFound
+from tender.signing import Indication, SignerBinding, TrustStore, read_certificate, verify_document
 from tender.verifier.kinds import EventKind
 
 STARTER_ACCOUNTS: tuple[tuple[str, str, Role], ...] = (
@@ -85,35 +89,116 @@ class AccountService:
             for name, org, role in STARTER_ACCOUNTS
         ]
 
-    def register_certificate(self, *, actor: User, data: bytes) -> SigningCertificate:
-        """Register a certificate (PEM or DER) as one the actor's organisation signs bids with."""
-        try:
-            info = read_certificate(data)
-        except ValueError as exc:
-            raise Invalid(
-                "The file is not a certificate.",
-                str(exc),
-                "Export your signing certificate (not the .p12 with its key) as PEM or DER and "
-                "upload that.",
-            ) from exc
-        now = self.clock.now()
-        if info.not_after < now:
-            raise Invalid(
-                "The certificate has expired.",
-                f"It was valid until {format_time(info.not_after)}.",
-                "Register the certificate you will sign this bid with.",
-            )
-        known = self.session.scalar(
-            select(SigningCertificate).where(
-                SigningCertificate.organisation == actor.organisation,
-                SigningCertificate.sha256 == info.sha256,
-            )
+    def certificates_of(self, organisation: str) -> list[SigningCertificate]:
+        query = (
+            select(SigningCertificate)
+            .where(SigningCertificate.organisation == organisation)
+            .order_by(SigningCertificate.registered_at)
         )
-        if known is not None:
+        return list(self.session.scalars(query))
+
+    def signer_binding(self, organisation: str) -> SignerBinding:
+        """Whose signatures count for ``organisation``: its registered certificates."""
+        return SignerBinding(
+            organisation=organisation,
+            fingerprints=frozenset(c.sha256 for c in self.certificates_of(organisation)),
+        )
+
+
+CHALLENGE_LIFETIME = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    id: uuid.UUID
+    text: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class CertificateService:
+    """Registering signing certificates, with proof that the organisation holds the key.
+
+    A supplier asks for a challenge, signs its text with the certificate's key (a detached
+    CAdES signature, as ``tender certificate register`` or ``tender sign`` make), and sends the
+    signature back. The signature is verified as a bid's would be, now: a certificate that is
+    not from an accepted authority, expired, revoked or not for signing is refused, and so is
+    one another organisation registered. In the caller's transaction.
+    """
+
+    session: Session
+    clock: Clock
+    trust: TrustStore
+    platform_name: str  # in the challenge text, so a signature is for this platform only
+
+    def challenge(self, *, actor: User) -> Challenge:
+        now = self.clock.now()
+        expires = now + CHALLENGE_LIFETIME
+        text = (
+            "Tender: registration of a signing certificate\n"
+            f"platform: {self.platform_name}\n"
+            f"user: {actor.id}\n"
+            f"organisation: {actor.organisation}\n"
+            f"challenge: {secrets.token_hex(32)}\n"
+            f"expires: {format_time(expires)}\n"
+        )
+        row = CertificateChallenge(user_id=actor.id, text=text, created_at=now, expires_at=expires)
+        self.session.add(row)
+        self.session.flush()
+        return Challenge(row.id, text, expires)
+
+    def register(
+        self, *, actor: User, challenge_id: uuid.UUID, signature: bytes
+    ) -> SigningCertificate:
+        """Register the certificate that made ``signature`` (DER CMS) over the challenge."""
+        now = self.clock.now()
+        challenge = self.session.get(CertificateChallenge, challenge_id, with_for_update=True)
+        if challenge is None or challenge.user_id != actor.id:
+            raise NotFound(
+                "There is no such registration challenge for you.",
+                "A challenge is made for one user and can be answered only by them.",
+                "Ask for a new challenge (POST /api/account/certificates/challenges).",
+            )
+        if challenge.used_at is not None or challenge.expires_at < now:
+            raise Conflict(
+                "This registration challenge was already answered, or has expired.",
+                f"Each challenge is good once, for {CHALLENGE_LIFETIME.seconds // 60} minutes.",
+                "Ask for a new challenge and sign it.",
+            )
+        challenge.used_at = now
+        report = verify_document(
+            io.BytesIO(challenge.text.encode()),
+            detached_signature=io.BytesIO(signature),
+            trust=self.trust,
+            at=now,
+        )
+        if report.indication is not Indication.TOTAL_PASSED or not report.signatures:
+            raise Invalid(
+                "The certificate cannot be registered.",
+                f"Its signature over the challenge does not pass: {report.message_en} "
+                f"({report.indication.value}"
+                + (f"/{report.sub_indication.value}" if report.sub_indication else "")
+                + ")",
+                "Sign the challenge with the key of a valid signing certificate from an "
+                "authority the platform accepts (an e-Cert, say); 'tender certificate register' "
+                "does it for you.",
+            )
+        info = read_certificate(_signer_certificate(signature, report.signatures[0].signer_sha256))
+        taken = self.session.scalar(
+            select(SigningCertificate).where(SigningCertificate.sha256 == info.sha256)
+        )
+        if taken is not None and taken.organisation == actor.organisation:
             raise Conflict(
                 "This certificate is already registered for your organisation.",
-                f"It was registered at {format_time(known.registered_at)}.",
+                f"It was registered at {format_time(taken.registered_at)}.",
                 "Nothing to do.",
+            )
+        if taken is not None:
+            raise Conflict(
+                "This certificate is registered to another organisation.",
+                "A certificate names one signer, so it can count for one organisation only.",
+                "Register your own organisation's certificate. If this one is yours, ask the "
+                "platform administrator to investigate: someone else holds its key.",
             )
         certificate = SigningCertificate(
             organisation=actor.organisation,
@@ -140,21 +225,22 @@ class AccountService:
                 "subject": info.subject,
                 "issuer": info.issuer,
                 "serial": info.serial,
+                "proof_of_possession": str(challenge.id),
             },
         )
         return certificate
 
-    def certificates_of(self, organisation: str) -> list[SigningCertificate]:
-        query = (
-            select(SigningCertificate)
-            .where(SigningCertificate.organisation == organisation)
-            .order_by(SigningCertificate.registered_at)
-        )
-        return list(self.session.scalars(query))
 
-    def signer_binding(self, organisation: str) -> SignerBinding:
-        """Whose signatures count for ``organisation``: its registered certificates."""
-        return SignerBinding(
-            organisation=organisation,
-            fingerprints=frozenset(c.sha256 for c in self.certificates_of(organisation)),
-        )
+def _signer_certificate(signature: bytes, sha256: str | None) -> bytes:
+    """The DER of the certificate with fingerprint ``sha256`` among those ``signature``
+    carries (the signer's, found by the verification)."""
+    signed = cms.ContentInfo.load(signature)["content"]
+    for choice in signed["certificates"]:
+        if choice.name == "certificate" and choice.chosen.sha256.hex() == sha256:
+            der: bytes = choice.chosen.dump()
+            return der
+    raise Invalid(
+        "The signature does not carry its certificate.",
+        "The platform registers the certificate that made the signature, from the signature.",
+        "Sign again with a tool that includes the certificate ('tender certificate register').",
+    )

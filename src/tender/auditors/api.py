@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Annotated
 
+from asn1crypto import pem
 from litestar import Controller, MediaType, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
@@ -109,6 +110,23 @@ class AuditController(Controller):
     )
     async def public_key(self, checkpointer: NamedDependency[Checkpointer]) -> str:
         return checkpointer.signer.verifier_key()
+
+    @get(
+        "/tsa-certificates",
+        opt=PUBLIC,
+        media_type=MediaType.TEXT,
+        summary="The time-stamping authority's CA certificates (PEM), to check receipts offline",
+        description=(
+            "Save as a file in a folder and pass the folder to 'tender receipt verify "
+            "--tsa-trust DIR'. Better still, get them from the authority itself."
+        ),
+    )
+    async def tsa_certificates(self, checkpointer: NamedDependency[Checkpointer]) -> str:
+        anchors = checkpointer.timestamp_trust
+        return "".join(
+            pem.armor("CERTIFICATE", certificate.dump()).decode("ascii")
+            for certificate in (*anchors.roots, *anchors.intermediates)
+        )
 
     @get(
         "/checkpoints/latest",

@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
@@ -37,11 +36,11 @@ from asn1crypto import x509
 from pyhanko.keys import load_certs_from_pemder_data
 
 from tender.signing import TrustStore, TrustStoreError
-from tender.verifier import jws, merkle
-from tender.verifier.chain import canonical_bytes, verify_chain
+from tender.verifier import jws
 from tender.verifier.checks import Check, Checker, collector
 from tender.verifier.ledger import TenderLedger, parse_time
-from tender.verifier.notes import CheckpointError, NoteVerifier, verify_checkpoint
+from tender.verifier.logcheck import LogReader, check_chain, check_checkpoints
+from tender.verifier.notes import CheckpointError, NoteVerifier
 from tender.verifier.receipt import receipt_seq, verify_receipt
 from tender.verifier.timestamps import check_timestamp
 
@@ -60,34 +59,6 @@ def opening_dir(reference: str) -> str:
 
 
 # --- verification ------------------------------------------------------------------------------
-
-
-class _Log:
-    """Leaf hashes and facts collected while :func:`verify_chain` reads the events."""
-
-    def __init__(self, checkpoint_sizes: set[int], keep: set[int]) -> None:
-        self.leaves: list[bytes] = []
-        self.roots: dict[int, bytes] = {}
-        self.kept: dict[int, dict[str, Any]] = {}
-        self.tenders: dict[str, TenderLedger] = {}
-        self._tree = merkle.MerkleAccumulator()
-        self._sizes = checkpoint_sizes
-        self._keep = keep
-
-    def add(self, event: dict[str, Any]) -> None:
-        # The leaf is recomputed from the content, never taken from the event's leaf_hash
-        # field: a checkpoint is compared with what the events say, not with what they claim.
-        leaf = merkle.leaf_hash(canonical_bytes(event))
-        self.leaves.append(leaf)
-        self._tree.append(leaf)
-        if self._tree.size in self._sizes:
-            self.roots[self._tree.size] = self._tree.root()
-        seq = len(self.leaves)
-        if seq in self._keep:
-            self.kept[seq] = event
-        tender_id = event.get("tender_id")
-        if tender_id is not None:
-            self.tenders.setdefault(tender_id, TenderLedger()).add(event)
 
 
 class _UnreadableError(ValueError):
@@ -124,10 +95,10 @@ def verify_bundle(path: Path, verifier_key: str) -> list[Check]:
             if name.startswith("receipts/") and name.endswith(".jws")
         }
         receipt_seqs = {receipt_seq(signed) for signed in receipts.values()}
-        log = _Log(set(checkpoints), {seq for seq in receipt_seqs if seq is not None})
+        log = LogReader(checkpoints, {seq for seq in receipt_seqs if seq is not None})
         if not _check_log(bundle, log, check):
             return checks
-        _check_checkpoints(checkpoints, log, verifier, check)
+        check_checkpoints(checkpoints, log, verifier, check)
         trust = _bundle_trust(bundle, names)
         _check_timestamps(checkpoints, trust, check)
         for receipt_id, signed in receipts.items():
@@ -190,13 +161,14 @@ def _check_manifest(
 
 def _read_checkpoints(
     bundle: zipfile.ZipFile, names: set[str], check: Checker
-) -> dict[int, dict[str, Any]]:
-    """The locked checkpoint copies by the size their file is named for."""
-    found: dict[int, dict[str, Any]] = {}
+) -> dict[int, list[tuple[str, Mapping[str, Any]]]]:
+    """The locked checkpoint copies by the size their file is named for (``<size>.json``, and
+    ``<size>.<n>.json`` for further versions of the same object)."""
+    found: dict[int, list[tuple[str, Mapping[str, Any]]]] = {}
     for name in sorted(n for n in names if n.startswith("checkpoints/")):
-        stem = name.removeprefix("checkpoints/").removesuffix(".json")
+        stem = name.removeprefix("checkpoints/").removesuffix(".json").split(".")[0]
         try:
-            found[int(stem)] = json.loads(bundle.read(name))
+            found.setdefault(int(stem), []).append((name, json.loads(bundle.read(name))))
         except ValueError as exc:
             check(f"checkpoint {stem}", False, f"{name} is not a checkpoint copy: {exc}")
     if not found:
@@ -204,7 +176,7 @@ def _read_checkpoints(
     return found
 
 
-def _check_log(bundle: zipfile.ZipFile, log: _Log, check: Checker) -> bool:
+def _check_log(bundle: zipfile.ZipFile, log: LogReader, check: Checker) -> bool:
     """Recompute the hash chain and the leaves of ``events.jsonl`` (the whole log); False if
     it cannot even be read, so nothing can be compared with it."""
 
@@ -214,8 +186,7 @@ def _check_log(bundle: zipfile.ZipFile, log: _Log, check: Checker) -> bool:
                 continue
             try:
                 event = json.loads(line)
-                log.add(event)
-            except (ValueError, KeyError, TypeError) as exc:
+            except ValueError as exc:
                 raise _UnreadableError(
                     f"{EVENTS} line {number} is not an audit event: {exc}"
                 ) from exc
@@ -223,67 +194,11 @@ def _check_log(bundle: zipfile.ZipFile, log: _Log, check: Checker) -> bool:
 
     try:
         with bundle.open(EVENTS) as raw, io.TextIOWrapper(raw, encoding="utf-8") as lines:
-            stream = events(lines)
-            chain = verify_chain(stream)
-            for _ in stream:  # verify_chain stops at the first break; the tree needs them all
-                pass
-    except (KeyError, _UnreadableError) as exc:
+            check_chain(events(lines), log, check)
+    except (KeyError, TypeError, _UnreadableError) as exc:
         return check("hash chain", False, str(exc))
-    check("hash chain", chain.ok, chain.describe())
     # A broken chain still has leaves: the checkpoints say which signed trees they break.
     return True
-
-
-def _check_checkpoints(
-    checkpoints: dict[int, dict[str, Any]], log: _Log, verifier: NoteVerifier, check: Checker
-) -> None:
-    """Each checkpoint signed by the platform, over the tree the events give; and successive
-    checkpoints consistent (an RFC 9162 proof made from the events, checked on signed roots)."""
-    signed_roots: dict[int, bytes] = {}
-    for size, copy in sorted(checkpoints.items()):
-        try:
-            checkpoint = verify_checkpoint(verifier, copy["note"], origin=verifier.name)
-        except (CheckpointError, KeyError, TypeError) as exc:
-            check(f"checkpoint {size} signature", False, f"{checkpoint_name(size)}: {exc}")
-            continue
-        if not check(
-            f"checkpoint {size} signature",
-            checkpoint.size == size,
-            f"{checkpoint_name(size)} is signed by {verifier.label}"
-            if checkpoint.size == size
-            else f"{checkpoint_name(size)} holds a checkpoint of size {checkpoint.size}",
-        ):
-            continue
-        signed_roots[size] = checkpoint.root
-        if size > len(log.leaves):
-            check(
-                f"checkpoint {size} root",
-                False,
-                f"the platform signed a tree of {size} events, but the log has only "
-                f"{len(log.leaves)}: events were removed from its end",
-            )
-            continue
-        recomputed = log.roots.get(size, merkle.EMPTY_ROOT)
-        check(
-            f"checkpoint {size} root",
-            recomputed == checkpoint.root,
-            f"the first {size} events give the signed root {recomputed.hex()}"
-            if recomputed == checkpoint.root
-            else f"the platform signed root {checkpoint.root.hex()} for the first {size} events, "
-            f"but they give {recomputed.hex()}: the log was rewritten",
-        )
-    sizes = [s for s in sorted(signed_roots) if 0 < s <= len(log.leaves)]
-    for old, new in itertools.pairwise(sizes):
-        try:
-            proof = merkle.consistency_proof(log.leaves[:new], old)
-            merkle.verify_consistency(old, new, signed_roots[old], signed_roots[new], proof)
-            check(
-                f"consistency {old} -> {new}",
-                True,
-                f"the signed tree of {new} events extends the signed tree of {old}",
-            )
-        except merkle.ProofError as exc:
-            check(f"consistency {old} -> {new}", False, str(exc))
 
 
 def _bundle_trust(bundle: zipfile.ZipFile, names: set[str]) -> TrustStore | None:
@@ -306,7 +221,9 @@ def _bundle_trust(bundle: zipfile.ZipFile, names: set[str]) -> TrustStore | None
 
 
 def _check_timestamps(
-    checkpoints: dict[int, dict[str, Any]], trust: TrustStore | None, check: Checker
+    checkpoints: dict[int, list[tuple[str, Mapping[str, Any]]]],
+    trust: TrustStore | None,
+    check: Checker,
 ) -> None:
     """Each checkpoint's RFC 3161 token: about this note, signed intact, by a trusted TSA."""
     if trust is None:
@@ -314,9 +231,11 @@ def _check_timestamps(
             "time-stamps", False, "the bundle has no certificates/trust anchor to judge the TSA by"
         )
         return
-    for size, copy in sorted(checkpoints.items()):
-        ok, detail = check_timestamp(copy.get("timestamp_token", ""), copy.get("note", ""), trust)
-        check(f"time-stamp {size}", ok, f"{checkpoint_name(size)}: {detail}")
+    for size, found in sorted(checkpoints.items()):
+        for where, copy in found:
+            token, note = copy.get("timestamp_token", ""), copy.get("note", "")
+            ok, detail = check_timestamp(token, note, trust)
+            check(f"time-stamp {size}", ok, f"{where}: {detail}")
 
 
 def _check_receipt(
@@ -324,7 +243,7 @@ def _check_receipt(
     signed: str,
     verifier_key: str,
     trust: TrustStore | None,
-    log: _Log,
+    log: LogReader,
     check: Checker,
 ) -> None:
     """A receipt holds on its own (:func:`verify_receipt`) and records the event of the log."""
@@ -349,7 +268,11 @@ def _check_receipt(
 
 
 def _check_tenders(
-    bundle: zipfile.ZipFile, names: set[str], reference: str | None, log: _Log, check: Checker
+    bundle: zipfile.ZipFile,
+    names: set[str],
+    reference: str | None,
+    log: LogReader,
+    check: Checker,
 ) -> None:
     """Per tender: bids on time, commitments opened, every bid due opened and nothing else,
     opened intact, opening after the deadline, record hashes."""
