@@ -131,7 +131,11 @@ def build_platform(
         retention=retention,
         checkpointer=checkpointer,
         records=RecordWriter(
-            store=store, bucket=settings.bucket, seal=seal, timestamper=timestamper
+            store=store,
+            bucket=settings.bucket,
+            seal=seal,
+            timestamper=timestamper,
+            seal_trust=trust,
         ),
     )
     exporter = BundleExporter(

@@ -139,7 +139,7 @@ def test_signed_pdf_verifies_with_verdict_signer_and_both_sentences(
     assert checked.stdout.startswith("Verdict (PAdES): TOTAL_PASSED\n")
     assert "Signer:  CN=Supplier A," in checked.stdout
     assert "The signature is valid" in checked.stdout
-    assert "簽章有效" in checked.stdout
+    assert "簽署有效" in checked.stdout
 
 
 def test_untrusted_signer_exits_1_with_the_reason(test_pki: TestPKI, tmp_path: Path) -> None:

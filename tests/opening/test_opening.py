@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import select, text
 
 from tender.audit.models import AuditEvent
@@ -18,6 +19,7 @@ from tender.opening.models import OpeningResult
 from tender.opening.record import RecordWriter
 from tender.opening.run import Opener
 from tender.platform import Platform
+from tender.signing import verify_document
 from tender.signing.signer import sign_detached
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.tenders.models import TenderStatus
@@ -203,6 +205,9 @@ def test_detached_signature_and_its_file_are_opened_as_a_pair(
         "TOTAL_FAILED",
         "SIGNED_DATA_NOT_FOUND",
     )
+    # Its report still says who signed it, though the file it signs never came.
+    orphan_report = results[orphan.receipt_id].report
+    assert orphan_report["signatures"][0]["signer"]["subject"].startswith("CN=Supplier A")
 
 
 def test_evaluators_read_the_signed_revision_and_reads_are_audited(
@@ -272,3 +277,20 @@ def test_the_record_is_sealed_and_stored_while_no_transaction_holds_the_tender(
 
     assert locked_meanwhile == ["T-1"]
     assert outcome.status == TenderStatus.OPENED
+
+
+def test_the_sealed_record_carries_what_keeps_it_verifiable(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
+) -> None:
+    """The opening seals its record PAdES B-LTA: the seal's revocation data are in the file
+    and a document time-stamp covers them, so it verifies for the whole retention period."""
+    tender = opened_with_one_valid_bid(platform, people, clock, test_pki)
+    with unit_of_work(platform) as services:
+        sealed = b"".join(services.opening.stored_record_pdf(tender.id))
+
+    reader = PdfFileReader(io.BytesIO(sealed))
+    kinds = [signature.sig_object_type for signature in reader.embedded_signatures]
+    assert kinds == ["/Sig", "/DocTimeStamp"]
+    assert "/DSS" in reader.root
+    report = verify_document(io.BytesIO(sealed), trust=test_pki.trust_store(), at=clock.now())
+    assert report.indication == "TOTAL_PASSED"

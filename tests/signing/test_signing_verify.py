@@ -49,7 +49,7 @@ def test_valid_signature_passes_and_names_the_signer(pki: TestPKI, verify: Verif
     assert signature.claimed_signing_time is not None
     assert abs(signature.claimed_signing_time - datetime.now(UTC)) < timedelta(minutes=5)
     assert report.message_en.startswith("The signature is valid")
-    assert "簽章有效" in report.message_zh
+    assert "簽署有效" in report.message_zh
 
 
 def test_untrusted_chain_is_indeterminate(pki: TestPKI, verify: Verify) -> None:

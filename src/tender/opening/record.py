@@ -26,6 +26,7 @@ from tender.bids.models import BidDocument
 from tender.clock import format_time
 from tender.opening.models import OpeningResult
 from tender.opening.record_pdf import render_record_pdf, seal_record_pdf
+from tender.signing import TrustStore
 from tender.storage.objectstore import ObjectStore
 from tender.tenders.models import Tender
 from tender.verifier.formats import CheckpointSummary, OpeningRecordDocument
@@ -106,6 +107,9 @@ class RecordWriter:
     bucket: str
     seal: Signer  # the platform's organisation seal
     timestamper: TimeStamper
+    # The seal's chain is validated against this, and its revocation data put in the PDF with a
+    # document time-stamp (PAdES B-LTA), so the seal stays verifiable after it expires.
+    seal_trust: TrustStore | None = None
 
     def write(
         self, record: OpeningRecordDocument, *, tender_id: uuid.UUID, retain_until: datetime
@@ -114,7 +118,13 @@ class RecordWriter:
         rendered, sealed = io.BytesIO(), io.BytesIO()
         render_record_pdf(record, rendered)
         rendered.seek(0)
-        seal_record_pdf(rendered, sealed, self.seal, timestamper=self.timestamper)
+        seal_record_pdf(
+            rendered,
+            sealed,
+            self.seal,
+            timestamper=self.timestamper,
+            validation_trust=self.seal_trust,
+        )
         prefix = f"tenders/{tender_id}/opening-record"
         return StoredRecord(
             json=self._lock(f"{prefix}.json", body, retain_until),
