@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import httpx
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.misc import PdfError
@@ -42,6 +43,7 @@ from tender.cli.common import (
     add_json_flag,
     print_json,
 )
+from tender.client import RefusedError, register_certificate
 from tender.signing import (
     DocumentReport,
     Indication,
@@ -57,6 +59,8 @@ from tender.signing.signer import load_signer_pkcs12, sign_detached, sign_pdf
 __all__ = ["describe", "register"]
 
 TRUST_DIR_VARIABLE = "TENDER_TRUST_DIR"
+URL_VARIABLE, TOKEN_VARIABLE = "TENDER_URL", "TENDER_TOKEN"
+DEFAULT_URL = "http://127.0.0.1:8000"
 REVOCATION_DIR_VARIABLE = "TENDER_REVOCATION_DIR"
 FETCH_HOSTS_VARIABLE = "TENDER_REVOCATION_FETCH_HOSTS"
 BINDING_NOT_CHECKED = (
@@ -77,7 +81,40 @@ def _signing_failed(message: str) -> CommandError:
 
 
 def register(commands: SubParsers) -> None:
-    """Add ``sign`` and ``verify`` to the ``tender`` command."""
+    """Add ``sign``, ``verify`` and ``certificate`` to the ``tender`` command."""
+    certificate = commands.add_parser(
+        "certificate",
+        help="register the certificate you sign bids with",
+        description="Register a signing certificate for your organisation on the platform.",
+    )
+    certificate_commands = certificate.add_subparsers(
+        dest="certificate_command", required=True, metavar="COMMAND"
+    )
+    registration = certificate_commands.add_parser(
+        "register",
+        help="register the certificate of a PKCS#12 file, proving you hold its key",
+        description="Ask the platform for a challenge, sign it with the key in your PKCS#12 "
+        "file, and register the certificate. The key never leaves this computer. Exit code 0 "
+        "when registered, 1 if the platform refused it (the reason is printed), 2 if the "
+        "command cannot run as given.",
+    )
+    registration.add_argument("--p12", type=Path, required=True, metavar="CERT.p12")
+    registration.add_argument(
+        "--password-file", type=Path, metavar="F", help="file holding the PKCS#12 password"
+    )
+    registration.add_argument(
+        "--url",
+        default=os.environ.get(URL_VARIABLE, DEFAULT_URL),
+        help=f"the platform (default: ${URL_VARIABLE}, else {DEFAULT_URL})",
+    )
+    registration.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="F",
+        help=f"file holding your API token (default: ${TOKEN_VARIABLE})",
+    )
+    add_json_flag(registration)
+    registration.set_defaults(run=_register_certificate)
     sign = commands.add_parser(
         "sign",
         help="sign a bid file: PAdES inside a PDF, a detached CAdES FILE.p7s for anything else",
@@ -274,6 +311,44 @@ def _sign(args: argparse.Namespace) -> int:
     certificate = signer.signing_cert  # a PKCS#12 signer always has one; pyHanko allows None
     subject = "an unknown signer" if certificate is None else certificate.subject.human_friendly
     print(f"Signed {file} as {subject}: {kind}, written to {out}")
+    return EXIT_OK
+
+
+# ---- certificate register ---------------------------------------------------------------
+
+
+def _token(token_file: Path | None) -> str:
+    if token_file is None:
+        token = os.environ.get(TOKEN_VARIABLE, "")
+        if not token:
+            raise CommandError(
+                f"your API token is needed: set {TOKEN_VARIABLE} or pass --token-file F"
+            )
+        return token.strip()
+    try:
+        return token_file.read_text().strip()
+    except OSError as error:
+        raise CommandError(f"cannot read token file {token_file}: {error.strerror}") from None
+
+
+def _register_certificate(args: argparse.Namespace) -> int:
+    token = _token(args.token_file)
+    signer = _signer(args.p12, args.password_file)
+    try:
+        with httpx.Client(base_url=args.url, timeout=60) as client:
+            registered = register_certificate(client, token, signer)
+    except httpx.TransportError as error:
+        raise CommandError(f"cannot reach the platform at {args.url}: {error}") from None
+    except RefusedError as refusal:
+        raise CommandError(str(refusal), exit_code=EXIT_FAILED) from None
+    if args.json:
+        print_json(registered)
+    else:
+        print(
+            f"Registered {registered['subject']} for {registered['organisation']} "
+            f"(SHA-256 {registered['sha256']}): bids you sign with it now count for your "
+            "organisation."
+        )
     return EXIT_OK
 
 
