@@ -13,7 +13,7 @@ validation time. A revocation after the validation time does not count (point in
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -117,6 +117,15 @@ class TrustStore:
     def __post_init__(self) -> None:
         if not self.roots:
             raise TrustStoreError("a trust store needs at least one root certificate")
+
+    def with_anchors_of(self, other: TrustStore) -> TrustStore:
+        """This store, trusting ``other``'s roots and knowing its intermediates too (for a
+        signature whose time-stamps chain to another authority, say)."""
+        return replace(
+            self,
+            roots=(*self.roots, *(c for c in other.roots if c not in self.roots)),
+            intermediates=(*self.intermediates, *other.intermediates),
+        )
 
     @classmethod
     def from_certificates(

@@ -135,7 +135,8 @@ def build_platform(
             bucket=settings.bucket,
             seal=seal,
             timestamper=timestamper,
-            seal_trust=trust,
+            # The seal's chain, and the chain of the time-stamps over it.
+            seal_trust=trust.with_anchors_of(timestamp_trust),
         ),
     )
     exporter = BundleExporter(

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -29,7 +30,7 @@ from tender.signing import TrustStore, load_signer_pkcs12
 from tender.signing.testing import P12_PASSPHRASE, TestPKI
 from tender.signing.testing.pki import TSA_CERTIFICATE
 from tender.storage.embedded import EmbeddedS3
-from tender.storage.objectstore import S3Config
+from tender.storage.objectstore import ObjectStore, S3Config
 
 Say = Callable[[str], None]
 
@@ -139,6 +140,10 @@ def running_platform(
                 secure=settings.s3_secure,
                 region=settings.s3_region or None,
             )
+        elif (running := _running_embedded_s3(settings)) is not None:
+            # A 'tender up' of this folder serves it; a second server on the same data would
+            # not start (and must not).
+            s3 = running
         else:
             embedded = stack.enter_context(
                 EmbeddedS3(
@@ -148,6 +153,8 @@ def running_platform(
                 )
             )
             s3 = embedded.config
+            _embedded_endpoint_file(settings).write_text(s3.endpoint)
+            stack.callback(_embedded_endpoint_file(settings).unlink, missing_ok=True)
             say(f"Object storage: SeaweedFS (embedded) at http://{s3.endpoint}")
         trust = load_trust(settings, say)
         if migrate_schema:
@@ -179,6 +186,22 @@ def running_platform(
             reconciling.start()
             stack.callback(reconciling.stop)
         yield platform
+
+
+def _embedded_endpoint_file(settings: Settings) -> Path:
+    """Where a running embedded server of this data folder says where it listens."""
+    return settings.data_dir / "s3-endpoint"
+
+
+def _running_embedded_s3(settings: Settings) -> S3Config | None:
+    try:
+        endpoint = _embedded_endpoint_file(settings).read_text().strip()
+    except FileNotFoundError:
+        return None
+    config = S3Config(
+        endpoint=endpoint, access_key=settings.s3_access_key, secret_key=settings.s3_secret_key
+    )
+    return config if ObjectStore(config).is_reachable() else None
 
 
 def create_starter_accounts(platform: Platform) -> list[tuple[User, str]]:

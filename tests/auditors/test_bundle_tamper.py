@@ -20,11 +20,12 @@ from sqlalchemy import delete, func, select, update
 
 from tender.audit import service as audit
 from tender.audit.models import AuditEvent, CheckpointRecord
+from tender.auditors.service import TrailService
 from tender.bids.models import BidDocument
 from tender.clock import ManualClock
 from tender.opening.models import OpeningResult
 from tender.platform import Platform
-from tender.signing.testing import TestPKI, signed_pdf
+from tender.signing.testing import P12_PASSPHRASE, TestPKI, signed_pdf
 from tender.storage.sealing import seal
 from tender.tenders.models import Tender
 from tender.verifier import jws
@@ -33,6 +34,7 @@ from tender.verifier.chain import GENESIS_HASH, chain_hash, leaf_hash
 from tender.verifier.checks import Check
 from tender.verifier.notes import Checkpoint, NoteSigner, sign_checkpoint
 from tests.conftest import People
+from tests.e2e.conftest import settings_env
 from tests.helpers import published_tender, register_signer, upload
 
 
@@ -332,3 +334,112 @@ def test_the_command_line_prints_a_line_per_check_and_fails_on_any(
     assert broken.returncode == 1
     assert "FAIL  opening record PDF T-1: opening/T-1/record.pdf has SHA-256" in broken.stdout
     assert "The bundle does NOT hold" in broken.stdout
+
+
+def _rehash_with_a_changed_event(platform: Platform) -> int:
+    """Change the first bid.received event and redo every hash after it in the database."""
+    bid = _event(platform, "bid.received")
+    with platform.sessions.begin() as session:
+        prev = GENESIS_HASH
+        for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
+            if event.seq == bid.seq:
+                event.payload = {**event.payload, "receipt_id": "forged"}
+            event.prev_hash = prev
+            body = audit.to_json(event)
+            event.hash, event.leaf_hash = chain_hash(prev, body), leaf_hash(body)
+            prev = event.hash
+    return bid.seq
+
+
+def _verify_stored(platform: Platform) -> dict[str, str]:
+    with platform.sessions.begin() as session:
+        checks = TrailService(session=session).verify(
+            store=platform.store,
+            bucket=platform.settings.bucket,
+            verifier=platform.checkpointer.verifier,
+        )
+    return _failures(checks)
+
+
+def test_the_stored_log_is_checked_against_the_locked_checkpoints(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    """tender audit verify and GET /api/audit/verify on the database itself: a rewrite with
+    every hash redone, or a cut-off tail, no longer reads as OK."""
+    _opened_tender(platform, people, clock, test_pki)
+    assert _verify_stored(platform) == {}
+    seq = _rehash_with_a_changed_event(platform)
+
+    rewritten = _verify_stored(platform)
+
+    assert "hash chain" not in rewritten  # the database alone chains perfectly
+    assert "the log was rewritten" in rewritten[f"checkpoint {_last_checkpoint(platform)} root"]
+    assert all(int(name.split()[1]) >= seq for name in rewritten)  # from the change on
+    with platform.sessions.begin() as session:  # the tail cut off, too
+        session.execute(delete(AuditEvent).where(AuditEvent.seq >= seq))
+    assert any("events were removed from its end" in d for d in _verify_stored(platform).values())
+
+
+def test_the_command_line_checks_the_stored_log_and_names_the_first_cause(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    _opened_tender(platform, people, clock, test_pki)
+    _rehash_with_a_changed_event(platform)
+    password = tmp_path / "p12-password"
+    password.write_bytes(P12_PASSPHRASE)
+    env = {
+        **settings_env(platform.settings),
+        "TENDER_TRUST_DIR": str(test_pki.trust_dir),
+        "TENDER_PLATFORM_P12": str(test_pki.p12_path("platform")),
+        "TENDER_PLATFORM_P12_PASSWORD_FILE": str(password),
+    }
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tender.cli", "audit", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert "PASS  hash chain: OK" in done.stdout
+    roots = next(line for line in lines if line.startswith("FAIL  checkpoint roots:"))
+    assert "the first, checkpoint" in roots
+    assert lines[-1].startswith("First cause: checkpoint ")
+    assert len(lines) < 15  # one line per kind of check, not one per checkpoint
+
+
+def test_one_altered_event_gives_one_first_cause_and_a_count(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    _opened_tender(platform, people, clock, test_pki)
+    bid = _event(platform, "bid.received")
+    with platform.sessions.begin() as session:
+        session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.seq == bid.seq)
+            .values(payload={**bid.payload, "receipt_id": "forged"})
+        )
+    bundle = tmp_path / "bundle.zip"
+    platform.exporter.export(tender_reference="T-1", out=bundle)
+    key = tmp_path / "platform.pub"
+    key.write_text(platform.checkpointer.signer.verifier_key() + "\n")
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tender.cli", "audit", "verify", str(bundle), "--key", str(key)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1
+    assert lines[-1] == (
+        f"First cause: hash chain: FAILED at event {bid.seq}: its content does not match its "
+        "hash (it was changed)"
+    )
+    assert any(line.startswith("FAIL  checkpoint roots: ") and " of " in line for line in lines)
+    assert len(lines) < 25  # a line per kind of check: not one per checkpoint and receipt

@@ -43,7 +43,7 @@ from tender.signing import TrustStore
 from tender.storage.objectstore import ObjectStore
 from tender.verifier import jws
 from tender.verifier.formats import CheckpointCopy, CheckpointSummary
-from tender.verifier.notes import Checkpoint, NoteSigner, sign_checkpoint
+from tender.verifier.notes import Checkpoint, NoteSigner, NoteVerifier, sign_checkpoint
 
 log = logging.getLogger(__name__)
 COVERING_POLL_SECONDS = 0.25  # how often a waiting receipt looks for another process's checkpoint
@@ -119,6 +119,11 @@ class Checkpointer:
             with self.sessions.begin() as session:
                 return at_size(session, head.size)
         return record
+
+    @property
+    def verifier(self) -> NoteVerifier:
+        """What checks this checkpointer's signatures."""
+        return NoteVerifier.parse(self.signer.verifier_key())
 
     def sign_json(self, document: Mapping[str, Any]) -> str:
         """``document`` as RFC 8785 JSON in a compact JWS signed with the platform's key."""

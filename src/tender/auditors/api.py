@@ -20,9 +20,10 @@ from tender.audit.checkpointer import Checkpointer
 from tender.audit.service import ConsistencyProof, InclusionProof
 from tender.auditors.dependencies import provide_trail_service
 from tender.auditors.export import BundleExporter
-from tender.auditors.schemas import CheckpointOut, TreeHeadOut
+from tender.auditors.schemas import CheckpointOut, TrailVerificationOut, TreeHeadOut
 from tender.auditors.service import TrailService
-from tender.verifier.chain import ChainVerification
+from tender.config import Settings
+from tender.storage.objectstore import ObjectStore
 from tender.verifier.formats import ExportedEvent
 
 READERS = (Role.OFFICER, Role.AUDITOR)
@@ -56,10 +57,18 @@ class AuditController(Controller):
         "/verify",
         guards=allow(*READERS, to="verify the audit trail"),
         sync_to_thread=True,
-        summary="Recompute the hash chain over the whole trail",
+        summary="Check the stored trail against every Object-Locked checkpoint",
     )
-    def verify(self, trail: NamedDependency[TrailService]) -> ChainVerification:
-        return trail.verify()
+    def verify(
+        self,
+        trail: NamedDependency[TrailService],
+        store: NamedDependency[ObjectStore],
+        settings: NamedDependency[Settings],
+        checkpointer: NamedDependency[Checkpointer],
+    ) -> TrailVerificationOut:
+        return TrailVerificationOut.of(
+            trail.verify(store=store, bucket=settings.bucket, verifier=checkpointer.verifier)
+        )
 
     @get(
         "/tree",

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tender.audit import service as audit
 from tender.audit.checkpointer import Checkpointer
-from tender.audit.models import CheckpointRecord
+from tender.auditors.service import CHECKPOINT_PREFIX
 from tender.bids.models import BidDocument
 from tender.clock import Clock, format_time
 from tender.errors import NotFound
@@ -46,7 +46,6 @@ from tender.verifier.formats import BundleManifest, CheckpointCopy
 class _Contents:
     """What the bundle will hold, as pointers read from the database before the log."""
 
-    checkpoints: list[tuple[int, str, str]]  # size, key, version
     records: list[tuple[str, tuple[str, str], tuple[str, str]]]  # reference, JSON, PDF
     receipts: list[tuple[uuid.UUID, str]]
 
@@ -86,11 +85,16 @@ class BundleExporter:
                         sink.write(chunk)
                 hashes[name] = digest.hexdigest()
 
-            for size, key, version in contents.checkpoints:
+            # Every locked version, found by listing the bucket: not the ones the database
+            # names, which a rewrite could point elsewhere.
+            for key, version in self.store.list_versions(self.bucket, CHECKPOINT_PREFIX):
+                size = int(key.removeprefix(CHECKPOINT_PREFIX).removesuffix(".json"))
                 body = b"".join(self.store.iter_version(self.bucket, key, version))
                 copy: CheckpointCopy = json.loads(body)
                 tokens.append(base64.b64decode(copy["timestamp_token"]))
-                put(checkpoint_name(size), [body])
+                name = checkpoint_name(size)
+                versions = sum(1 for n in hashes if n.startswith(name.removesuffix("json")))
+                put(name if not versions else name.replace(".json", f".{versions}.json"), [body])
             for reference, (key, version), (pdf_key, pdf_version) in contents.records:
                 folder = opening_dir(reference)
                 put(f"{folder}/record.json", self.store.iter_version(self.bucket, key, version))
@@ -154,10 +158,6 @@ def _contents(session: Session, tender_reference: str | None) -> _Contents:
         record_query = record_query.where(OpeningRecord.tender_id == tender_id)
         receipt_query = receipt_query.where(BidDocument.tender_id == tender_id)
     return _Contents(
-        checkpoints=[
-            (r.size, r.object_key, r.object_version)
-            for r in session.scalars(select(CheckpointRecord).order_by(CheckpointRecord.size))
-        ],
         records=[
             (reference, (r.object_key, r.object_version), (r.pdf_object_key, r.pdf_object_version))
             for r, reference in session.execute(record_query)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from tender.audit.models import CheckpointRecord
 from tender.audit.service import TreeHead
+from tender.verifier.checks import Check, summarise
 
 
 @dataclass(frozen=True)
@@ -45,3 +46,18 @@ class CheckpointOut:
             object_key=record.object_key,
             object_version=record.object_version,
         )
+
+
+@dataclass(frozen=True)
+class TrailVerificationOut:
+    """The stored log checked against every Object-Locked checkpoint copy."""
+
+    ok: bool
+    failed: int
+    first_cause: Check | None
+    summary: list[Check]
+
+    @classmethod
+    def of(cls, checks: list[Check]) -> TrailVerificationOut:
+        summary = summarise(checks)
+        return cls(summary.holds, summary.failed, summary.first_cause, summary.lines)

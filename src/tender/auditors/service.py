@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -12,8 +13,11 @@ from tender.audit import checkpointer
 from tender.audit import service as audit
 from tender.audit.models import AuditEvent, CheckpointRecord
 from tender.errors import NotFound
-from tender.verifier.chain import ChainVerification
-from tender.verifier.formats import ExportedEvent
+from tender.storage.objectstore import ObjectStore
+from tender.verifier.checks import Check, collector
+from tender.verifier.formats import CheckpointCopy, ExportedEvent
+from tender.verifier.logcheck import LogReader, check_chain, check_checkpoints
+from tender.verifier.notes import NoteVerifier
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,8 +32,21 @@ class TrailService:
             query = query.where(AuditEvent.tender_id == tender_id)
         return [audit.to_json(e) for e in self.session.scalars(query.limit(limit))]
 
-    def verify(self) -> ChainVerification:
-        return audit.verify_stored_chain(self.session)
+    def verify(self, *, store: ObjectStore, bucket: str, verifier: NoteVerifier) -> list[Check]:
+        """The stored log against every Object-Locked checkpoint: its chain recomputed, each
+        locked copy signed by the platform and over the tree the stored events give. A
+        database rewritten with every hash redone, or cut short, disagrees with the copies."""
+        checks: list[Check] = []
+        check = collector(checks)
+        copies = locked_checkpoints(store, bucket)
+        log = LogReader(copies)
+        check_chain((audit.to_json(e) for e in audit.iter_events(self.session)), log, check)
+        if not copies:
+            check(
+                "locked checkpoints", False, "no checkpoint copy is locked: nothing signs the log"
+            )
+        check_checkpoints(copies, log, verifier, check)
+        return checks
 
     def tree_head(self, size: int | None) -> audit.TreeHead:
         return audit.tree_head(self.session, size)
@@ -52,3 +69,19 @@ class TrailService:
 
     def checkpoint(self, size: int) -> CheckpointRecord:
         return checkpointer.at_size(self.session, size)
+
+
+CHECKPOINT_PREFIX = "audit/checkpoints/"
+
+
+def locked_checkpoints(
+    store: ObjectStore, bucket: str
+) -> dict[int, list[tuple[str, CheckpointCopy]]]:
+    """Every locked version of every checkpoint copy, by tree size, found by listing the
+    bucket rather than by the versions the database names (which a rewrite could redirect)."""
+    found: dict[int, list[tuple[str, CheckpointCopy]]] = {}
+    for key, version in store.list_versions(bucket, CHECKPOINT_PREFIX):
+        size = int(key.removeprefix(CHECKPOINT_PREFIX).removesuffix(".json"))
+        copy: CheckpointCopy = json.loads(b"".join(store.iter_version(bucket, key, version)))
+        found.setdefault(size, []).append((f"{key} version {version}", copy))
+    return found

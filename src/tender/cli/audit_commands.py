@@ -29,6 +29,7 @@ from tender.signing import TrustStore, TrustStoreError
 from tender.storage.keyfile import load_secret
 from tender.verifier.bundle import verify_bundle
 from tender.verifier.chain import verify_chain
+from tender.verifier.checks import Check
 from tender.verifier.notes import NoteSigner
 from tender.verifier.receipt import SHOWN_FIELDS, signed_payload, verify_receipt
 
@@ -172,9 +173,7 @@ def _public_key(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     if args.bundle is not None:
         if args.key is None:  # offline: the key is all a bundle is checked with
-            raise CommandError(
-                "a bundle is checked with the platform's key: add --key platform.pub"
-            )
+            raise CommandError("a bundle is checked with the platform's key; add --key FILE")
         key = _read_text(args.key, "the key file")
         if not args.bundle.is_file():
             raise CommandError(f"cannot read the bundle {args.bundle}: no such file")
@@ -185,25 +184,48 @@ def _verify(args: argparse.Namespace) -> int:
             does_not_hold="The bundle does NOT hold: {failed} of {total} checks failed.",
         )
     if args.file is not None:
-        lines = _read_text(args.file, "the export").splitlines()
-        try:
-            result = verify_chain(json.loads(line) for line in lines if line.strip())
-        except ValueError as error:
-            raise CommandError(f"{args.file} is not a JSON-lines export: {error}") from None
-    else:
-        from tender.audit import service as audit
+        return _verify_export(args.file, as_json=args.json)
+    return report_checks(
+        _verify_stored(),
+        as_json=args.json,
+        holds="The stored log holds: {total} checks passed against its locked checkpoints.",
+        does_not_hold="The stored log does NOT hold: {failed} of {total} checks failed.",
+    )
 
-        engine = make_engine(settings_of_existing_platform().effective_database_url)
-        try:
-            with make_sessionmaker(engine).begin() as session:
-                result = audit.verify_stored_chain(session)
-        finally:
-            engine.dispose()
-    if args.json:
+
+def _verify_export(path: Path, *, as_json: bool) -> int:
+    lines = _read_text(path, "the export").splitlines()
+    try:
+        result = verify_chain(json.loads(line) for line in lines if line.strip())
+    except ValueError as error:
+        raise CommandError(f"{path} is not a JSON-lines export: {error}") from None
+    if as_json:
         print_json(result)
     else:
         print(result.describe())
     return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _verify_stored() -> list[Check]:
+    """The database's log against the Object-Locked checkpoints, where the platform runs."""
+    from tender.auditors.service import TrailService
+    from tender.runtime import running_platform
+
+    settings = settings_of_existing_platform()
+    with (
+        running_platform(
+            settings,
+            worker=False,
+            reconciler=False,
+            migrate_schema=False,
+            recover=False,
+            say=say_to_stderr,
+        ) as platform,
+        platform.sessions.begin() as session,
+    ):
+        return TrailService(session=session).verify(
+            store=platform.store, bucket=settings.bucket, verifier=platform.checkpointer.verifier
+        )
 
 
 def _receipt_verify(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
 from tender.config import Settings
-from tender.verifier.checks import Check
+from tender.verifier.checks import Check, summarise
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -51,21 +51,32 @@ def report_checks(
     does_not_hold: str,
     extra: dict[str, Any] | None = None,
 ) -> int:
-    """Print one PASS/FAIL line per check (or JSON, with ``extra``) and a last line; 0 only if
-    all passed."""
-    failed = sum(not check.ok for check in checks)
-    held = bool(checks) and not failed
+    """Print one PASS/FAIL line per kind of check and a last line naming the first cause of
+    any failure (or, with ``as_json``, every check, the summary and ``extra``); 0 only if all
+    passed. ``holds`` may use ``{total}``, ``does_not_hold`` ``{failed}`` and ``{total}``."""
+    summary = summarise(checks)
     if as_json:
-        print_json({"holds": held, "checks": list(checks), **(extra or {})})
-    else:
-        for check in checks:
-            print(f"{'PASS' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
-        print(
-            holds.format(total=len(checks))
-            if held
-            else does_not_hold.format(failed=failed, total=len(checks))
+        print_json(
+            {
+                "holds": summary.holds,
+                "failed": summary.failed,
+                "first_cause": summary.first_cause,
+                "summary": summary.lines,
+                "checks": list(checks),
+                **(extra or {}),
+            }
         )
-    return EXIT_OK if held else EXIT_FAILED
+    else:
+        for line in summary.lines:
+            print(f"{'PASS' if line.ok else 'FAIL'}  {line.name}: {line.detail}")
+        if summary.holds:
+            print(holds.format(total=len(checks)))
+        else:
+            print(does_not_hold.format(failed=summary.failed, total=len(checks)))
+            if summary.first_cause is not None:
+                cause = summary.first_cause
+                print(f"First cause: {cause.name}: {cause.detail}")
+    return EXIT_OK if summary.holds else EXIT_FAILED
 
 
 def settings_of_existing_platform() -> Settings:

@@ -21,7 +21,6 @@ from typing import Any, BinaryIO, Final
 
 from anyascii import anyascii
 from fpdf import FPDF, FontFace
-from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import TimeStamper
 
@@ -151,10 +150,11 @@ def seal_record_pdf(
                 timestamper=timestamper,
                 validation_trust=validation_trust,
             )
-        except SigningError:
+        except Exception:  # any failure of the extra data: the record is sealed regardless
             log.exception(
-                "the seal's certificate chain does not validate against the configured trust "
-                "store: sealing the opening record without long-term validation data"
+                "the seal's (or its time-stamp's) certificate chain does not validate against "
+                "the configured trust store: sealing the opening record without long-term "
+                "validation data"
             )
             pdf.seek(start)
         else:

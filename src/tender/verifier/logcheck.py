@@ -10,7 +10,7 @@ redone, or cut short, still disagrees with the copies it cannot change.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from tender.verifier import merkle
@@ -19,7 +19,7 @@ from tender.verifier.checks import Checker
 from tender.verifier.ledger import TenderLedger
 from tender.verifier.notes import CheckpointError, NoteVerifier, verify_checkpoint
 
-CheckpointCopies = Mapping[int, list[tuple[str, Mapping[str, Any]]]]
+CheckpointCopies = Mapping[int, Sequence[tuple[str, Mapping[str, Any]]]]
 """Locked checkpoint copies by tree size: (where the copy was found, its JSON), every version
 of each; a size signed twice over different roots is a forgery to show, not to pick from."""
 
@@ -30,13 +30,13 @@ class LogReader:
     def __init__(self, checkpoint_sizes: Iterable[int], keep: Iterable[int] = ()) -> None:
         self.leaves: list[bytes] = []
         self.roots: dict[int, bytes] = {}
-        self.kept: dict[int, dict[str, Any]] = {}
+        self.kept: dict[int, Mapping[str, Any]] = {}
         self.tenders: dict[str, TenderLedger] = {}
         self._tree = merkle.MerkleAccumulator()
         self._sizes = set(checkpoint_sizes)
         self._keep = set(keep)
 
-    def add(self, event: dict[str, Any]) -> None:
+    def add(self, event: Mapping[str, Any]) -> None:
         # The leaf is recomputed from the content, never taken from the event's leaf_hash
         # field: a checkpoint is compared with what the events say, not with what they claim.
         leaf = merkle.leaf_hash(canonical_bytes(event))
@@ -52,10 +52,10 @@ class LogReader:
             self.tenders.setdefault(tender_id, TenderLedger()).add(event)
 
 
-def check_chain(events: Iterable[dict[str, Any]], log: LogReader, check: Checker) -> None:
+def check_chain(events: Iterable[Mapping[str, Any]], log: LogReader, check: Checker) -> None:
     """Recompute the hash chain of ``events`` (the whole log, in order), feeding ``log``."""
 
-    def read() -> Iterator[dict[str, Any]]:
+    def read() -> Iterator[Mapping[str, Any]]:
         for event in events:
             log.add(event)
             yield event
