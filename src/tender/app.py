@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Litestar, get
 from litestar.di import Provide
+from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
@@ -24,7 +25,7 @@ from tender.bids.api import BidController
 from tender.opening.api import OpeningController
 from tender.platform import Platform
 from tender.tenders.api import TenderController
-from tender.web import part, refusal_handlers, unit_of_work
+from tender.web import part, refusal_handlers, request_log, unit_of_work
 
 SCHEMA_PATH = "/schema"
 
@@ -69,6 +70,7 @@ def create_app(platform: Platform) -> Litestar:
             },
         },
         middleware=[
+            request_log,
             *(
                 [RateLimitConfig(rate_limit=("minute", limit)).middleware]
                 if (limit := platform.settings.rate_limit_per_minute)
@@ -79,6 +81,14 @@ def create_app(platform: Platform) -> Litestar:
             ),
         ],
         exception_handlers=refusal_handlers(platform.sessions, platform.clock),
+        # The root logger is the program's to configure (tender up does): Litestar sets up only
+        # its own logger, which logs every server-side error with its traceback (refusals of
+        # what callers asked, 4xx, are explained to them and audited instead).
+        logging_config=LoggingConfig(
+            configure_root_logger=False,
+            log_exceptions="always",
+            disable_stack_trace=set(range(400, 500)),
+        ),
         openapi_config=OpenAPIConfig(
             title="Tender",
             version="0.1.0",

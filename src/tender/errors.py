@@ -69,6 +69,16 @@ class NotFound(Refusal):
     kind = "not_found"
 
 
+class MethodNotAllowed(Refusal):
+    status_code = 405
+    kind = "method_not_allowed"
+
+
+class TooLarge(Refusal):
+    status_code = 413
+    kind = "too_large"
+
+
 class Conflict(Refusal):
     status_code = 409
     kind = "conflict"

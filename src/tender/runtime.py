@@ -222,7 +222,9 @@ def serving(platform: Platform, *, host: str = "127.0.0.1", port: int = 0) -> It
     """Serve the API with uvicorn in a background thread; yields its base URL."""
     port = port or free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(platform), host=host, port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(platform), host=host, port=port, log_level="warning", access_log=False
+        )
     )
     thread = threading.Thread(target=server.run, name="tender-http", daemon=True)
     thread.start()
@@ -245,4 +247,10 @@ def serve_forever(platform: Platform, **uvicorn_options: Any) -> None:
     raises the signal again: what the caller installed (or Python's default) then applies.
     """
     settings = platform.settings
-    uvicorn.run(create_app(platform), host=settings.host, port=settings.port, **uvicorn_options)
+    uvicorn.run(
+        create_app(platform),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,  # tender.requests logs requests without addresses or ids
+        **uvicorn_options,
+    )
