@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +58,58 @@ def settings_env(settings: Settings) -> dict[str, str]:
         TENDER_PORT=str(settings.port),
     )
     return env
+
+
+@dataclass
+class Server:
+    """A running `tender up` process, seen from outside."""
+
+    base: str
+    process: subprocess.Popen[bytes]
+    tokens: dict[str, str]  # by role: officer, supplier (the last starter supplier), auditor
+
+
+@contextmanager
+def tender_up(
+    settings: Settings,
+    *,
+    env: dict[str, str] | None = None,
+    code: str | None = None,
+    log_name: str = "server.log",
+) -> Iterator[Server]:
+    """Run `tender up` with ``settings`` (or ``python -c code`` in its place, for a server
+    with something patched) until it answers, and stop it afterwards if still running."""
+    command = ["-c", code] if code is not None else ["-m", "tender.cli", "up"]
+    log_path = settings.data_dir.parent / log_name
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, *command],
+            env={**settings_env(settings), **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{settings.port}"
+        give_up = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > give_up:
+                process.kill()
+                raise AssertionError(log_path.read_text())
+            time.sleep(0.2)
+        tokens = {
+            line.split()[0]: line.split()[-1]
+            for line in (settings.data_dir / "tokens.txt").read_text().splitlines()
+        }
+        try:
+            yield Server(base, process, tokens)
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ import pytest
 
 from tender.config import Settings
 from tender.runtime import free_port
-from tests.e2e.conftest import settings_env
+from tests.e2e.conftest import tender_up
 
 UPLOAD_MIB = int(os.environ.get("TENDER_TEST_UPLOAD_MIB", "1024"))
 BOUND_MIB = 100
@@ -36,33 +34,8 @@ def database_url(sqlite_database_url: str) -> str:
 
 @pytest.fixture
 def server(e2e_settings: Settings) -> Iterator[tuple[str, psutil.Process, dict[str, str]]]:
-    settings = e2e_settings.with_overrides(port=free_port())
-    log = (settings.data_dir.parent / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tender.cli", "up"],
-        env=settings_env(settings),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{settings.port}"
-    give_up = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > give_up:
-            raise AssertionError((settings.data_dir.parent / "server.log").read_text())
-        time.sleep(0.2)
-    tokens = {
-        line.split()[0]: line.split()[-1]
-        for line in (settings.data_dir / "tokens.txt").read_text().splitlines()
-    }
-    yield base, psutil.Process(process.pid), tokens
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+    with tender_up(e2e_settings.with_overrides(port=free_port())) as running:
+        yield running.base, psutil.Process(running.process.pid), running.tokens
 
 
 def _body(total: int) -> Iterator[bytes]:
