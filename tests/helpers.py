@@ -23,6 +23,7 @@ from tender.bids.service import BidService
 from tender.clock import ManualClock
 from tender.opening.service import OpeningService
 from tender.platform import Platform
+from tender.signing import read_certificate
 from tender.signing.signer import sign_detached
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.tenders.models import Tender
@@ -133,6 +134,30 @@ def register_signer(
             actor=supplier,
             challenge_id=challenge.id,
             signature=sign_text(challenge.text, pki.signer(signer)),
+        )
+
+
+def registered_before_its_authority_was_dropped(
+    platform: Platform, supplier: User, pki: TestPKI, signer: str
+) -> None:
+    """Record ``signer``'s certificate for ``supplier``'s organisation as if it had been
+    registered while its authority was still accepted (it can no longer be registered): the
+    opening must then find the chain untrusted, not the signer unregistered."""
+    info = read_certificate(pki.certificate(signer).dump())
+    with platform.sessions.begin() as session:
+        session.add(
+            SigningCertificate(
+                organisation=supplier.organisation,
+                sha256=info.sha256,
+                subject=info.subject,
+                issuer=info.issuer,
+                serial=info.serial,
+                not_before=info.not_before,
+                not_after=info.not_after,
+                der=info.der,
+                registered_by=supplier.id,
+                registered_at=platform.clock.now(),
+            )
         )
 
 

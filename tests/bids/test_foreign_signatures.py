@@ -16,7 +16,12 @@ from tender.opening.models import OpeningResult
 from tender.platform import Platform
 from tender.signing.testing import P12_PASSPHRASE, TestPKI, make_pdf
 from tests.conftest import People
-from tests.helpers import published_tender, register_signer, upload
+from tests.helpers import (
+    published_tender,
+    register_signer,
+    registered_before_its_authority_was_dropped,
+    upload,
+)
 
 PYHANKO = Path(sys.executable).with_name("pyhanko")
 
@@ -65,7 +70,9 @@ def test_pdfs_signed_with_the_pyhanko_cli_pass_only_for_a_trusted_signer(
     )
     assert subfilter in trusted  # the parameter really changes what the tool writes
     register_signer(platform, people.alice, test_pki, "supplier-a")
-    register_signer(platform, people.bob, test_pki, "untrusted-supplier")
+    registered_before_its_authority_was_dropped(
+        platform, people.bob, test_pki, "untrusted-supplier"
+    )
     tender = published_tender(platform, people.officer, clock, hours=1)
     good = upload(platform, people.alice, tender.id, "bid.pdf", in_parts(trusted))
     bad = upload(platform, people.bob, tender.id, "bid.pdf", in_parts(untrusted))

@@ -30,6 +30,7 @@ from tests.helpers import (
     opened_with_one_valid_bid,
     published_tender,
     register_signer,
+    registered_before_its_authority_was_dropped,
     unit_of_work,
     upload,
 )
@@ -50,8 +51,10 @@ def test_opening_unseals_checks_and_verifies_every_bid(
 ) -> None:
     tender = published_tender(platform, people.officer, clock, hours=1)
     register_signer(platform, people.alice, test_pki, "supplier-a")
-    # Bob registered a certificate, but from an authority the platform does not trust.
-    register_signer(platform, people.bob, test_pki, "untrusted-supplier")
+    # Bob registered a certificate whose authority the platform has since stopped trusting.
+    registered_before_its_authority_was_dropped(
+        platform, people.bob, test_pki, "untrusted-supplier"
+    )
     good = upload(
         platform, people.alice, tender.id, "bid.pdf", [signed_pdf(test_pki, "supplier-a", "A")]
     )
