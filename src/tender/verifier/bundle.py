@@ -313,8 +313,8 @@ def _check_tenders(
                 + "; ".join(map(str, payload.get("problems", []))),
             )
         if ledger.opening_finished is not None:
-            _check_commitments(ledger, ref, check)
-            _check_complete(ledger, ref, check)
+            check_commitments(ledger, ref, check)
+            check_complete(ledger, ref, check)
         for receipt_id, (seq, payload) in ledger.opened.items():
             intact = payload.get("hash_matches") is True
             check(
@@ -329,7 +329,7 @@ def _check_tenders(
         _check_record(bundle, names, ref, ledger, check)
 
 
-def _check_commitments(ledger: TenderLedger, reference: str, check: Checker) -> None:
+def check_commitments(ledger: TenderLedger, reference: str, check: Checker) -> None:
     """After the opening, every sealed event of the tender is revealed, and each reveal opens
     exactly what the event committed to."""
     unrevealed = ledger.unrevealed()
@@ -343,7 +343,7 @@ def _check_commitments(ledger: TenderLedger, reference: str, check: Checker) -> 
     )
 
 
-def _check_complete(ledger: TenderLedger, reference: str, check: Checker) -> None:
+def check_complete(ledger: TenderLedger, reference: str, check: Checker) -> None:
     """The opening opened exactly what the log says was due: the latest on-time receipt per
     supplier and file name; no receipt went missing and nothing else was opened."""
     due = {bid.receipt_id for bid in ledger.to_open()}
