@@ -1,17 +1,20 @@
 """Every model, imported once so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from tender.accounts.models import CertificateChallenge, SigningCertificate, User
-from tender.audit.models import AuditEvent
-from tender.bids.models import BidDocument, StorageIntent
+from tender.audit.models import AuditEvent, MerkleNode
+from tender.bids.models import BidDocument, BidFingerprint, StorageIntent
 from tender.db import Base
-from tender.opening.models import OpeningRecord, OpeningResult
+from tender.opening.models import OpeningClaim, OpeningRecord, OpeningResult
 from tender.tenders.models import Tender
 
 __all__ = [
     "AuditEvent",
     "Base",
     "BidDocument",
+    "BidFingerprint",
     "CertificateChallenge",
+    "MerkleNode",
+    "OpeningClaim",
     "OpeningRecord",
     "OpeningResult",
     "SigningCertificate",

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, LargeBinary, String, Text, Uuid
+from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, SmallInteger, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tender.db import Base, UTCDateTime
@@ -27,6 +27,21 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     # RFC 9162 leaf hash of the same canonical bytes: event seq is leaf seq - 1 of the tree.
     leaf_hash: Mapped[str] = mapped_column(String(64))
+    # The exact bytes the chain and leaf hashes cover (RFC 8785 JSON of the chained fields):
+    # exported as they are, so a verifier hashes them without re-encoding anything.
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MerkleNode(Base):
+    """The root of one perfect subtree of the log's Merkle tree: leaves
+    [index * 2**level, (index + 1) * 2**level). Level 0 holds the leaf hashes. Written as the
+    log grows, so a tree head or a proof reads O(log n) nodes instead of every leaf."""
+
+    __tablename__ = "merkle_nodes"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
 class CheckpointRecord(Base):

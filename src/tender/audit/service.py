@@ -5,26 +5,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from tender.audit.models import AuditEvent
+from tender.audit.models import AuditEvent, MerkleNode
 from tender.clock import format_time
 from tender.errors import Invalid
 from tender.verifier import merkle
-from tender.verifier.chain import (
-    GENESIS_HASH,
-    ChainVerification,
-    chain_hash,
-    leaf_hash,
-    verify_chain,
-)
+from tender.verifier.chain import GENESIS_HASH, ChainVerification, canonical_bytes, verify_chain
 from tender.verifier.formats import ExportedEvent
 from tender.verifier.kinds import EventKind
 
@@ -55,7 +50,8 @@ def append(
     """Append one event in ``session``'s transaction; it commits or rolls back with the change.
 
     Appends are serialised: on PostgreSQL by a transaction-scoped advisory lock, on SQLite by the
-    write lock every transaction takes at BEGIN IMMEDIATE.
+    write lock every transaction takes at BEGIN IMMEDIATE. The event's leaf and every perfect
+    subtree it completes are stored as Merkle nodes (one more row per append on average).
     """
     lock_log(session)
     last = session.execute(
@@ -71,12 +67,50 @@ def append(
         payload=payload or {},
         prev_hash=prev_hash,
     )
-    body = to_json(event)
-    event.hash = chain_hash(prev_hash, body)
-    event.leaf_hash = leaf_hash(body)
+    event.body = canonical_bytes(_chained_fields(event))
+    event.hash = hashlib.sha256(bytes.fromhex(prev_hash) + event.body).hexdigest()
+    leaf = merkle.leaf_hash(event.body)
+    event.leaf_hash = leaf.hex()
     session.add(event)
+    session.add_all(_completed_nodes(session, seq - 1, leaf))
     session.flush()
     return event
+
+
+def _completed_nodes(session: Session, position: int, leaf: bytes) -> list[MerkleNode]:
+    """The node of leaf ``position`` and of each perfect subtree it completes: at each level
+    where the new node is a right child, its left sibling is already stored."""
+    levels = (~position & (position + 1)).bit_length() - 1  # trailing one bits of position
+    siblings = (
+        dict(
+            session.execute(
+                select(MerkleNode.level, MerkleNode.hash).where(
+                    tuple_(MerkleNode.level, MerkleNode.index).in_(
+                        [(level, (position >> level) - 1) for level in range(levels)]
+                    )
+                )
+            ).all()
+        )
+        if levels
+        else {}
+    )
+    nodes = [MerkleNode(level=0, index=position, hash=leaf)]
+    node = leaf
+    for level in range(levels):
+        node = merkle.node_hash(siblings[level], node)
+        nodes.append(MerkleNode(level=level + 1, index=position >> (level + 1), hash=node))
+    return nodes
+
+
+def _chained_fields(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "at": format_time(event.at),
+        "actor": event.actor,
+        "tender_id": str(event.tender_id) if event.tender_id else None,
+        "kind": event.kind,
+        "payload": event.payload,
+    }
 
 
 def to_json(event: AuditEvent) -> ExportedEvent:
@@ -146,19 +180,63 @@ class ConsistencyProof:
 
 
 def log_size(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    # Sequence numbers have no gaps, so the largest is the count, read from the key's index.
+    return session.scalar(select(func.max(AuditEvent.seq))) or 0
 
 
-def leaf_hashes(session: Session, size: int) -> list[bytes]:
-    """The first ``size`` leaf hashes (32 bytes each), in sequence order."""
-    query = select(AuditEvent.leaf_hash).where(AuditEvent.seq <= size).order_by(AuditEvent.seq)
-    return [bytes.fromhex(h) for h in session.scalars(query.execution_options(yield_per=5000))]
+class StoredTree:
+    """Subtree roots of the first ``size`` leaves, from the stored Merkle nodes: each MTH(D[lo:hi])
+    a proof needs is a fold of at most log2(n) + 1 nodes, fetched together in one query."""
+
+    def __init__(self, session: Session, size: int) -> None:
+        self.session = session
+        self.size = size
+
+    def root(self) -> bytes:
+        return self._roots([(0, self.size)])[0]
+
+    def inclusion(self, index: int) -> list[bytes]:
+        return self._proof(
+            lambda subtree_root: merkle.inclusion_path(self.size, index, subtree_root)
+        )
+
+    def consistency(self, old_size: int) -> list[bytes]:
+        return self._proof(
+            lambda subtree_root: merkle.consistency_path(self.size, old_size, subtree_root)
+        )
+
+    def _proof(self, build: Callable[[merkle.SubtreeRoot], list[bytes]]) -> list[bytes]:
+        # A first pass names the ranges the proof needs; one query fetches all their nodes.
+        ranges: list[tuple[int, int]] = []
+
+        def note(lo: int, hi: int) -> bytes:
+            ranges.append((lo, hi))
+            return merkle.EMPTY_ROOT
+
+        build(note)
+        roots = dict(zip(ranges, self._roots(ranges), strict=True))
+        return build(lambda lo, hi: roots[(lo, hi)])
+
+    def _roots(self, ranges: list[tuple[int, int]]) -> list[bytes]:
+        covers = [merkle.perfect_cover(lo, hi) for lo, hi in ranges]
+        wanted = sorted({node for cover in covers for node in cover})
+        found: dict[tuple[int, int], bytes] = {}
+        for start in range(0, len(wanted), 500):
+            found.update(
+                ((level, index), node)
+                for level, index, node in self.session.execute(
+                    select(MerkleNode.level, MerkleNode.index, MerkleNode.hash).where(
+                        tuple_(MerkleNode.level, MerkleNode.index).in_(wanted[start : start + 500])
+                    )
+                ).all()
+            )
+        return [merkle.fold([found[node] for node in cover]) for cover in covers]
 
 
 def tree_head(session: Session, size: int | None = None) -> TreeHead:
     """The tree head at ``size`` (default: the whole log)."""
     size = _resolve_size(session, size)
-    return TreeHead(size, merkle.root(leaf_hashes(session, size)))
+    return TreeHead(size, StoredTree(session, size).root())
 
 
 def inclusion(session: Session, *, seq: int, size: int | None = None) -> InclusionProof:
@@ -170,14 +248,16 @@ def inclusion(session: Session, *, seq: int, size: int | None = None) -> Inclusi
             "An inclusion proof needs an event the tree already holds.",
             "Ask for a size at least as large as the event's sequence number.",
         )
-    leaves = leaf_hashes(session, size)
+    tree = StoredTree(session, size)
+    event = session.get(AuditEvent, seq)
+    assert event is not None  # seq <= size, and sequence numbers have no gaps
     return InclusionProof(
         seq=seq,
         leaf_index=seq - 1,
-        leaf_hash=leaves[seq - 1].hex(),
+        leaf_hash=event.leaf_hash,
         size=size,
-        root=merkle.root(leaves).hex(),
-        proof=[node.hex() for node in merkle.inclusion_proof(leaves, seq - 1)],
+        root=tree.root().hex(),
+        proof=[node.hex() for node in tree.inclusion(seq - 1)],
     )
 
 
@@ -192,13 +272,12 @@ def consistency(
             "The old size must be at least 1 and at most the new size.",
             "Ask with 1 <= old_size <= new_size.",
         )
-    leaves = leaf_hashes(session, new_size)
     return ConsistencyProof(
         old_size=old_size,
         new_size=new_size,
-        old_root=merkle.root(leaves[:old_size]).hex(),
-        new_root=merkle.root(leaves).hex(),
-        proof=[node.hex() for node in merkle.consistency_proof(leaves, old_size)],
+        old_root=StoredTree(session, old_size).root().hex(),
+        new_root=StoredTree(session, new_size).root().hex(),
+        proof=[node.hex() for node in StoredTree(session, new_size).consistency(old_size)],
     )
 
 

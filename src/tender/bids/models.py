@@ -39,12 +39,35 @@ class BidDocument(Base):
     # The salt of the bid.received event's commitment (see audit.sealed): the receipt proves
     # with it that the event commits to this document, while the log tells nobody else.
     commitment_salt: Mapped[str | None] = mapped_column(String(64))
+    # For a file uploaded after the deadline of a fingerprint-first tender: the fingerprint,
+    # received in time, that it fulfils.
+    fingerprint_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("bid_fingerprints.id"))
+
+
+class BidFingerprint(Base):
+    """The SHA-256 of a bid file, registered before the deadline of a fingerprint-first tender
+    (see ``Tender.file_grace_seconds``); the file itself may follow within the grace period,
+    and only a file with this hash counts. Receipted and sealed in the log like a bid."""
+
+    __tablename__ = "bid_fingerprints"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    tender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenders.id"), index=True)
+    supplier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    audit_seq: Mapped[int] = mapped_column()
+    signed_receipt: Mapped[str | None] = mapped_column(Text)
+    commitment_salt: Mapped[str | None] = mapped_column(String(64))
 
 
 class StorageIntent(Base):
-    """Written, and committed, before a sealed object is stored: if the process dies between
-    storing and recording, the sweep at start-up finds the object by its key and names it in
-    the audit trail. Resolved when the bid is recorded or refused, or the orphan named."""
+    """Written, and committed, as soon as an upload's last byte has arrived, before its sealed
+    object is stored: the opening waits for it to be recorded, and if the process dies between
+    storing and recording, the sweep finds the object by its key and names it in the audit
+    trail. Resolved when the bid is recorded or refused, or the orphan named."""
 
     __tablename__ = "storage_intents"
 
@@ -52,5 +75,8 @@ class StorageIntent(Base):
     tender_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     object_key: Mapped[str] = mapped_column(String(300), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the upload's last byte arrived (the receipt time, by the server clock); the opening
+    # waits for every upload that arrived by the deadline to be recorded.
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     resolution: Mapped[str | None] = mapped_column(String(30))

@@ -32,6 +32,18 @@ class OpeningResult(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class OpeningClaim(Base):
+    """A worker's lease on opening one document: other workers skip it until the lease runs
+    out (the worker died), so no bid is unsealed or verified twice while its opening is live."""
+
+    __tablename__ = "opening_claims"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bid_documents.id"), primary_key=True)
+    tender_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    worker: Mapped[str] = mapped_column(String(120))
+    claimed_until: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class OpeningRecord(Base):
     __tablename__ = "opening_records"
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, Uuid
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tender.db import Base, UTCDateTime, enum_text
@@ -37,3 +37,6 @@ class Tender(Base):
     # platform key, and unwrapped by the opening job after the deadline.
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # Fingerprint first: when set, a supplier may register each file's SHA-256 by the deadline
+    # and upload the file itself up to this many seconds after it. None: files by the deadline.
+    file_grace_seconds: Mapped[int | None] = mapped_column(Integer)

@@ -8,7 +8,9 @@ offline:
 * :func:`root` -- the Merkle Tree Hash MTH of §2.1.1;
 * :class:`MerkleAccumulator` -- the same root computed leaf by leaf in O(log n) memory (§2.1.2);
 * :func:`inclusion_proof` / :func:`verify_inclusion` -- PATH, §2.1.3.1 and §2.1.3.2;
-* :func:`consistency_proof` / :func:`verify_consistency` -- PROOF/SUBPROOF, §2.1.4.1 and §2.1.4.2.
+* :func:`consistency_proof` / :func:`verify_consistency` -- PROOF/SUBPROOF, §2.1.4.1 and §2.1.4.2;
+* :func:`inclusion_path`, :func:`consistency_path`, :func:`perfect_cover`, :func:`fold` -- the
+  same proofs from stored perfect-subtree roots, so a log of any size answers in O(log n) reads.
 
 Everything here takes *leaf hashes*, never raw entries: hash each entry with :func:`leaf_hash`
 first. Every hash passed to a function of this module must be a 32-byte SHA-256 digest; the
@@ -19,7 +21,7 @@ return ``None`` on success.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 __all__ = [
@@ -27,10 +29,15 @@ __all__ = [
     "HASH_SIZE",
     "MerkleAccumulator",
     "ProofError",
+    "SubtreeRoot",
+    "consistency_path",
     "consistency_proof",
+    "fold",
+    "inclusion_path",
     "inclusion_proof",
     "leaf_hash",
     "node_hash",
+    "perfect_cover",
     "root",
     "verify_consistency",
     "verify_inclusion",
@@ -41,6 +48,9 @@ HASH_SIZE: Final = 32
 
 EMPTY_ROOT: Final[bytes] = hashlib.sha256(b"").digest()
 """MTH({}) = SHA-256 of the empty string, the root of the tree with no leaves (RFC 9162 §2.1.1)."""
+
+SubtreeRoot = Callable[[int, int], bytes]
+"""``subtree_root(lo, hi)`` = MTH(D[lo:hi]), the root of the subtree over leaves lo to hi - 1."""
 
 _LEAF_PREFIX: Final = b"\x00"
 _NODE_PREFIX: Final = b"\x01"
@@ -79,7 +89,12 @@ def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
     :class:`ValueError`. Takes O(n) hashing: each sibling subtree root is recomputed.
     """
     _check_leaf_hashes(leaf_hashes)
-    size = len(leaf_hashes)
+    return inclusion_path(len(leaf_hashes), index, _roots_of(leaf_hashes))
+
+
+def inclusion_path(size: int, index: int, subtree_root: SubtreeRoot) -> list[bytes]:
+    """PATH(index, D[size]) with each sibling's hash from ``subtree_root(lo, hi)`` =
+    MTH(D[lo:hi]): from leaves (:func:`inclusion_proof`) or from stored nodes (the platform)."""
     if not 0 <= index < size:
         raise ValueError(f"leaf index {index} is out of range for a tree of {size} leaves")
     # PATH(m, D[lo:hi]) = PATH(m, D[lo:lo+k]) : MTH(D[lo+k:hi]) if m < k, else
@@ -89,10 +104,10 @@ def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
     while hi - lo > 1:
         mid = lo + _split(hi - lo)
         if index < mid:
-            path.append(_subtree_root(leaf_hashes, mid, hi))
+            path.append(subtree_root(mid, hi))
             hi = mid
         else:
-            path.append(_subtree_root(leaf_hashes, lo, mid))
+            path.append(subtree_root(lo, mid))
             lo = mid
     path.reverse()
     return path
@@ -106,7 +121,12 @@ def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes
     the empty tree); ``old_size == n`` gives the empty proof. Takes O(n) hashing.
     """
     _check_leaf_hashes(leaf_hashes)
-    size = len(leaf_hashes)
+    return consistency_path(len(leaf_hashes), old_size, _roots_of(leaf_hashes))
+
+
+def consistency_path(size: int, old_size: int, subtree_root: SubtreeRoot) -> list[bytes]:
+    """PROOF(old_size, D[size]) with subtree hashes from ``subtree_root`` (see
+    :func:`inclusion_path`)."""
     if not 1 <= old_size <= size:
         raise ValueError(
             f"old_size {old_size} is out of range for a tree of {size} leaves "
@@ -120,15 +140,40 @@ def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes
     while m != hi - lo:
         k = _split(hi - lo)
         if m <= k:
-            proof.append(_subtree_root(leaf_hashes, lo + k, hi))
+            proof.append(subtree_root(lo + k, hi))
             hi = lo + k
         else:
-            proof.append(_subtree_root(leaf_hashes, lo, lo + k))
+            proof.append(subtree_root(lo, lo + k))
             lo, m, whole_old_tree = lo + k, m - k, False
     if not whole_old_tree:
-        proof.append(_subtree_root(leaf_hashes, lo, hi))
+        proof.append(subtree_root(lo, hi))
     proof.reverse()
     return proof
+
+
+def perfect_cover(lo: int, hi: int) -> list[tuple[int, int]]:
+    """The perfect subtrees (level, index) -- leaves [index * 2**level, (index + 1) * 2**level)
+    -- whose roots, folded right to left with :func:`node_hash`, give MTH(D[lo:hi]).
+
+    Holds for every range the RFC's recursive split produces (``lo`` a multiple of the largest
+    power of two not above ``hi - lo``): at most log2(n) + 1 subtrees, largest first.
+    """
+    cover: list[tuple[int, int]] = []
+    while hi - lo > 0:
+        level = (hi - lo).bit_length() - 1  # the largest power of two not above the width
+        cover.append((level, lo >> level))
+        lo += 1 << level
+    return cover
+
+
+def fold(roots: Sequence[bytes]) -> bytes:
+    """MTH over consecutive perfect subtrees given by their roots, largest (leftmost) first."""
+    if not roots:
+        return EMPTY_ROOT
+    r = roots[-1]
+    for h in reversed(roots[:-1]):
+        r = node_hash(h, r)
+    return r
 
 
 def verify_inclusion(
@@ -275,12 +320,7 @@ class MerkleAccumulator:
 
     def root(self) -> bytes:
         """MTH of the leaves appended so far (RFC 9162 §2.1.1); :data:`EMPTY_ROOT` when none."""
-        if not self._stack:
-            return EMPTY_ROOT
-        r = self._stack[-1]
-        for h in reversed(self._stack[:-1]):
-            r = node_hash(h, r)
-        return r
+        return fold(self._stack)
 
     def __repr__(self) -> str:
         return f"MerkleAccumulator(size={self._size}, root={self.root().hex()})"
@@ -289,6 +329,10 @@ class MerkleAccumulator:
 def _split(n: int) -> int:
     """k of RFC 9162 §2.1.1: the largest power of two smaller than n (n >= 2)."""
     return 1 << ((n - 1).bit_length() - 1)
+
+
+def _roots_of(leaf_hashes: Sequence[bytes]) -> SubtreeRoot:
+    return lambda lo, hi: _subtree_root(leaf_hashes, lo, hi)
 
 
 def _subtree_root(leaf_hashes: Sequence[bytes], lo: int, hi: int) -> bytes:
