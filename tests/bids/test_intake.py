@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 import anyio
 import pytest
 from minio import Minio
 from sqlalchemy import select
 
+from tender.bids import precheck
 from tender.bids.models import BidDocument
+from tender.bids.precheck import PreChecker
+from tender.bids.schemas import PreCheck, Receipt
 from tender.clock import ManualClock
 from tender.errors import Invalid, TenderClosed, Unavailable
 from tender.platform import Platform
 from tender.runtime import free_port
+from tender.signing import DocumentReport, verify_document
+from tender.signing.testing import TestPKI, signed_pdf
 from tender.storage.objectstore import ObjectStore, S3Config
 from tender.verifier.kinds import EventKind
 from tests.conftest import People
-from tests.helpers import audit_kinds, chunks_of, published_tender, unit_of_work, upload
+from tests.helpers import (
+    audit_kinds,
+    chunks_of,
+    published_tender,
+    register_signer,
+    unit_of_work,
+    upload,
+)
 
 MARKER = b"PLAINTEXT-MARKER-of-the-bid "
 
@@ -150,8 +164,8 @@ def test_storage_failure_means_no_receipt_and_says_so(
         assert session.scalars(select(BidDocument)).all() == []
 
 
-def test_upload_finishing_after_the_deadline_is_refused_and_names_its_locked_object(
-    platform: Platform, people: People, clock: ManualClock
+def test_upload_whose_last_byte_arrives_after_the_deadline_is_refused_and_never_stored(
+    platform: Platform, people: People, clock: ManualClock, s3_config: S3Config
 ) -> None:
     tender = published_tender(platform, people.officer, clock, hours=1)
     clock.set(tender.deadline - timedelta(seconds=1))
@@ -167,11 +181,95 @@ def test_upload_finishing_after_the_deadline_is_refused_and_names_its_locked_obj
                 supplier=people.alice, tender_id=tender.id, file_name="x.pdf", chunks=slow_upload()
             )
         )
-    orphan = refused.value.details["unopened_sealed_object"]
-    assert orphan["sha256"] == hashlib.sha256(b"first half second half").hexdigest()
-    mode, _ = platform.store.get_retention(
-        platform.settings.bucket, orphan["key"], orphan["version"]
-    )
-    assert mode == "COMPLIANCE"
+    assert "your upload arrived at" in refused.value.what
+    stored = Minio(
+        s3_config.endpoint, s3_config.access_key, s3_config.secret_key, secure=False
+    ).list_objects(platform.settings.bucket, prefix=f"tenders/{tender.id}/", recursive=True)
+    assert list(stored) == []
     with platform.sessions.begin() as session:
         assert session.scalars(select(BidDocument)).all() == []
+
+
+@dataclass(frozen=True, kw_only=True)
+class _SlowPreChecker(PreChecker):
+    """The real pre-check, after the clock has moved on by ``delay``: a platform busy on
+    deadline day."""
+
+    clock: ManualClock
+    delay: timedelta
+
+    async def check(self, *args: Any, **kwargs: Any) -> PreCheck:
+        self.clock.advance(self.delay)
+        return await super().check(*args, **kwargs)
+
+
+def test_bid_whose_last_byte_arrived_in_time_is_accepted_however_long_recording_takes(
+    platform: Platform, people: People, clock: ManualClock
+) -> None:
+    """Received means received: the receipt time is when the last byte arrived, not when the
+    platform got round to sealing, storing and recording it."""
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    last_byte = tender.deadline - timedelta(seconds=2)
+    clock.set(last_byte)
+    busy = replace(
+        platform.intake,
+        prechecker=_SlowPreChecker(
+            trust=platform.intake.prechecker.trust,
+            max_bytes=platform.intake.prechecker.max_bytes,
+            clock=clock,
+            delay=timedelta(seconds=30),
+        ),
+    )
+
+    receipt = anyio.run(
+        lambda: busy.submit(
+            supplier=people.alice,
+            tender_id=tender.id,
+            file_name="offer.pdf",
+            chunks=chunks_of([MARKER]),
+        )
+    )
+
+    assert clock.now() > tender.deadline  # recorded after the deadline...
+    assert receipt.received_at == last_byte  # ...received before it
+    with platform.sessions.begin() as session:
+        document = session.get(BidDocument, receipt.receipt_id)
+        assert document is not None
+        assert document.received_at == last_byte
+    assert audit_kinds(platform, tender.id)[-1] == "bid.received"
+
+
+def test_the_signature_pre_check_runs_off_the_event_loop(
+    platform: Platform,
+    people: People,
+    clock: ManualClock,
+    test_pki: TestPKI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Validation is CPU work: on the event loop it would stall every other upload."""
+    tender = published_tender(platform, people.officer, clock)
+    register_signer(platform, people.alice, test_pki, "supplier-a")
+    validated_in: list[int] = []
+
+    def spied(*args: Any, **kwargs: Any) -> DocumentReport:
+        validated_in.append(threading.get_ident())
+        return verify_document(*args, **kwargs)
+
+    monkeypatch.setattr(precheck, "verify_document", spied)
+    bid = signed_pdf(test_pki, "supplier-a", "A")
+
+    async def submit() -> tuple[int, Receipt]:
+        receipt = await platform.intake.submit(
+            supplier=people.alice,
+            tender_id=tender.id,
+            file_name="bid.pdf",
+            chunks=chunks_of([bid]),
+        )
+        return threading.get_ident(), receipt
+
+    loop_thread, receipt = anyio.run(submit)
+
+    assert receipt.signature_precheck is not None
+    assert receipt.signature_precheck.indication == "TOTAL_PASSED"
+    assert len(validated_in) == 1
+    assert validated_in[0] != loop_thread

@@ -19,11 +19,11 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 import anyio.to_thread
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender.accounts.models import User
@@ -41,6 +41,7 @@ from tender.storage.sealing import Sealer
 from tender.verifier.kinds import EventKind
 
 MAX_FILE_NAME = 255
+STORE_FAILED = "store failed"  # swept once more: the storage may have kept it all the same
 # How many checkpoint intervals a receipt waits for the schedule before issuing one itself.
 RECEIPT_WAIT_INTERVALS = 5
 log = logging.getLogger(__name__)
@@ -168,21 +169,23 @@ class BidIntake:
             max_bytes=self.max_bytes,
             plaintext_limit=self.prechecker.max_bytes,
         )
+        # The last byte is in: this is when the bid was received, by the server's clock, however
+        # long the platform now takes to seal, store and record it.
+        arrived_at = self.clock.now()
         document_id = uuid.uuid4()
         key = f"tenders/{tender_id}/bids/{document_id}.sealed"
         retain_until = window.deadline + self.retention
         try:
+            await anyio.to_thread.run_sync(self._arrive, tender_id, key, arrived_at)
             precheck = await self.prechecker.check(
                 spool.plaintext,
                 file_name=name,
-                at=self.clock.now(),
+                at=arrived_at,
                 binding=window.binding,
                 signed_file_sha256=window.signed_file_sha256,
             )
             if spool.plaintext is not None:
                 spool.plaintext.close()  # the plain copy lives no longer than the pre-check
-            # Committed before the write, so a crash after it leaves an object the sweep names.
-            await anyio.to_thread.run_sync(self._intend, tender_id, key)
             stored = await anyio.to_thread.run_sync(
                 lambda: self.store.put_locked(
                     self.bucket,
@@ -193,10 +196,13 @@ class BidIntake:
                 )
             )
         except ObjectStoreError as exc:
+            # Where the storage is and what failed is for the operators, not the supplier.
+            log.error("storing %s failed: %s", key, exc)
+            await anyio.to_thread.run_sync(self._give_up, key)
             raise Unavailable(
                 f"Your file {name} was received but could not be stored, so it is NOT "
                 "submitted and no receipt was issued.",
-                f"The platform's sealed storage failed: {exc}",
+                "The platform's sealed storage did not take it; the operators have been told.",
                 "Upload the file again; if this keeps happening before the deadline, "
                 "contact the procuring entity at once.",
                 tender_id=tender_id,
@@ -215,6 +221,7 @@ class BidIntake:
             object_key=key,
             object_version=stored.version_id,
             retain_until=retain_until,
+            received_at=arrived_at,
             precheck=precheck.to_json(),
         )
         receipt = await anyio.to_thread.run_sync(self._record, supplier, document)
@@ -226,11 +233,15 @@ class BidIntake:
                 supplier=supplier, tender_id=tender_id, file_name=file_name
             )
 
-    def _intend(self, tender_id: uuid.UUID, key: str) -> None:
+    def _arrive(self, tender_id: uuid.UUID, key: str, arrived_at: datetime) -> None:
         with self.sessions.begin() as session:
-            session.add(
-                StorageIntent(tender_id=tender_id, object_key=key, created_at=self.clock.now())
-            )
+            self._bids(session).arrive(tender_id=tender_id, object_key=key, arrived_at=arrived_at)
+
+    def _give_up(self, key: str) -> None:
+        """The object was not stored: the opening need not wait for it. (If the storage took it
+        after all and only the answer was lost, the sweep finds and names it.)"""
+        with self.sessions.begin() as session:
+            _resolve(session, key, STORE_FAILED, self.clock)
 
     def _record(self, supplier: User, document: BidDocument) -> Receipt:
         try:
@@ -299,7 +310,11 @@ class BidIntake:
             stale = list(
                 session.scalars(
                     select(StorageIntent).where(
-                        StorageIntent.resolved_at.is_(None), StorageIntent.created_at <= cutoff
+                        or_(
+                            (StorageIntent.resolved_at.is_(None))
+                            & (StorageIntent.created_at <= cutoff),
+                            StorageIntent.resolution == STORE_FAILED,
+                        )
                     )
                 )
             )
@@ -337,6 +352,6 @@ class BidIntake:
 
 def _resolve(session: Session, object_key: str, resolution: str, clock: Clock) -> None:
     intent = session.scalar(select(StorageIntent).where(StorageIntent.object_key == object_key))
-    if intent is not None and intent.resolved_at is None:
+    if intent is not None and (intent.resolved_at is None or intent.resolution == STORE_FAILED):
         intent.resolved_at = clock.now()
         intent.resolution = resolution

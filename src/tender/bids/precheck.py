@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
 
+import anyio.to_thread
+from anyio import CapacityLimiter
+
 from tender.bids.schemas import PreCheck
-from tender.signing import SignerBinding, TrustStore, async_verify_document
+from tender.signing import DocumentReport, SignerBinding, TrustStore, verify_document
 
 log = logging.getLogger(__name__)
 _CHECKING = contextvars.ContextVar("tender_precheck_running", default=False)
@@ -53,10 +57,19 @@ def _not_checked(message_en: str, message_zh: str) -> PreCheck:
     return PreCheck(None, None, None, message_en, message_zh)
 
 
+def _machine_limiter() -> CapacityLimiter:
+    return CapacityLimiter(os.cpu_count() or 1)
+
+
 @dataclass(frozen=True)
 class PreChecker:
+    """Pre-checks run in worker threads, at most one per processor at a time: validation is
+    CPU work (pyHanko is synchronous inside), and on the event loop it would stall every other
+    request -- uploads in flight included -- for as long as it takes."""
+
     trust: TrustStore
     max_bytes: int
+    limiter: CapacityLimiter = field(default_factory=_machine_limiter)
 
     async def check(
         self,
@@ -113,19 +126,16 @@ class PreChecker:
                     f"已收到此簽署檔，但其所簽署的檔案（{signed_name}）尚未上傳，故無法預先檢查。"
                     f"請先上傳 {signed_name}，再重新上傳此簽署檔以進行預先檢查。",
                 )
-            report = await async_verify_document(
+            report = await self._verify(
                 None,
                 detached_signature=plaintext,
                 content_sha256=bytes.fromhex(signed_file_sha256),
-                trust=self.trust,
                 at=at,
-                expected_signers=binding,
+                binding=binding,
             )
         elif plaintext.read(len(PDF_MAGIC)) == PDF_MAGIC:
             plaintext.seek(0)
-            report = await async_verify_document(
-                plaintext, trust=self.trust, at=at, expected_signers=binding
-            )
+            report = await self._verify(plaintext, at=at, binding=binding)
         else:
             return _not_checked(
                 f"This file is not a PDF, so its signature must come as a separate file: "
@@ -139,4 +149,27 @@ class PreChecker:
             report.signer_subject,
             report.message_en,
             report.message_zh,
+        )
+
+    async def _verify(
+        self,
+        content: BinaryIO | None,
+        *,
+        at: datetime,
+        binding: SignerBinding,
+        detached_signature: BinaryIO | None = None,
+        content_sha256: bytes | None = None,
+    ) -> DocumentReport:
+        # The thread inherits this task's context, so the log filter still knows it is a
+        # pre-check.
+        return await anyio.to_thread.run_sync(
+            lambda: verify_document(
+                content,
+                trust=self.trust,
+                at=at,
+                detached_signature=detached_signature,
+                content_sha256=content_sha256,
+                expected_signers=binding,
+            ),
+            limiter=self.limiter,
         )

@@ -22,7 +22,7 @@ from tender.audit import service as audit
 from tender.audit.checkpointer import checkpoint_summary
 from tender.audit.models import AuditEvent, CheckpointRecord
 from tender.audit.sealed import seal_fields
-from tender.bids.models import BidDocument
+from tender.bids.models import BidDocument, StorageIntent
 from tender.bids.precheck import signed_file_name
 from tender.bids.receipts import receipt_payload
 from tender.bids.schemas import BidSummary, PreCheck, Receipt
@@ -72,12 +72,28 @@ class BidService:
             signed_file_sha256=signed.sha256 if signed else None,
         )
 
+    def arrive(self, *, tender_id: uuid.UUID, object_key: str, arrived_at: datetime) -> None:
+        """An upload's last byte arrived at ``arrived_at``: refuse it if that is after the
+        deadline; else note it (an intent, committed before the object is stored), so that the
+        opening waits for it to be recorded however long sealing and storing take."""
+        tender = get_tender(self.session, tender_id)
+        self._refuse_unless_open(tender, arrived_at)
+        self.session.add(
+            StorageIntent(
+                tender_id=tender_id,
+                object_key=object_key,
+                created_at=self.clock.now(),
+                arrived_at=arrived_at,
+            )
+        )
+
     def record(self, *, supplier: User, document: BidDocument) -> Receipt:
-        """Record a stored document and its ``bid.received`` event, if the tender still takes
-        bids by the clock now; an earlier upload of the same name is superseded."""
+        """Record a stored document, received in full at ``document.received_at`` (when its
+        last byte arrived), and its ``bid.received`` event; an earlier upload of the same name
+        is superseded."""
         # Locking the tender row orders this commit against the opening job.
         tender = get_tender(self.session, document.tender_id, for_update=True)
-        now = self.clock.now()
+        now = document.received_at
         try:
             self._refuse_unless_open(tender, now)
         except TenderClosed as refusal:
@@ -90,7 +106,6 @@ class BidService:
                 "sha256": document.sha256,
             }
             raise
-        document.received_at = now
         document.commitment_salt = secrets.token_bytes(SALT_BYTES).hex()
         earlier = current_document(self.session, tender.id, supplier.id, document.file_name)
         # Who bid, and what, is sealed to the tender's key until the opening (see audit.sealed);
@@ -189,7 +204,7 @@ class BidService:
             raise TenderClosed(
                 f"Tender {tender.reference} closed at {format_time(tender.deadline)}; "
                 f"your upload arrived at {format_time(now)}.",
-                "Bids count only if the platform has received them in full by the deadline "
+                "Bids count only if the platform has received their last byte by the deadline "
                 "(the platform's clock decides).",
                 "The bid cannot be accepted. Contact the procuring entity if you believe "
                 "the platform was at fault.",
