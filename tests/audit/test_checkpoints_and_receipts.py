@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from minio import Minio
 from sqlalchemy import select
 
 from tender.audit import checkpointer
+from tender.audit.checkpointer import CheckpointSchedule
 from tender.audit.models import CheckpointRecord
 from tender.clock import ManualClock
 from tender.platform import Platform
@@ -23,6 +26,7 @@ from tender.verifier.notes import NoteVerifier, verify_checkpoint
 from tender.verifier.receipt import verify_receipt
 from tests.conftest import People
 from tests.helpers import (
+    chunks_of,
     opened_with_one_valid_bid,
     published_tender,
     register_signer,
@@ -71,6 +75,37 @@ def test_scheduled_checkpoints_only_when_the_log_grew(
     with platform.sessions.begin() as session:
         assert (latest := checkpointer.latest(session)) is not None
         assert latest.size == first.size
+
+
+def test_a_waiting_receipt_gets_the_next_checkpoint_at_once_not_after_the_interval(
+    platform: Platform, people: People, clock: ManualClock
+) -> None:
+    tender = published_tender(platform, people.officer, clock)
+    # An interval of an hour: were the receipt to wait for it, this test would hang.
+    schedule = CheckpointSchedule(platform.checkpointer, interval=3600)
+    schedule.start()
+    try:
+        busy = dataclasses.replace(platform.intake, schedule=schedule)
+        receipts = [
+            anyio.run(
+                lambda name=name: busy.submit(  # type: ignore[misc]
+                    supplier=people.alice,
+                    tender_id=tender.id,
+                    file_name=name,
+                    chunks=chunks_of([b"prices"]),
+                )
+            )
+            for name in ("a.xlsx", "b.xlsx")
+        ]
+    finally:
+        schedule.stop()
+
+    for receipt in receipts:
+        assert receipt.signed_receipt is not None
+        assert receipt.checkpoint is not None
+        with platform.sessions.begin() as session:
+            issued = checkpointer.at_size(session, receipt.checkpoint["size"])
+            assert issued.reason == "schedule"  # not the intake's own fallback
 
 
 def test_the_signed_receipt_holds_offline_and_any_change_breaks_it(

@@ -132,11 +132,15 @@ class Checkpointer:
 
 
 class CheckpointSchedule:
-    """Signed checkpoints on a schedule: one every ``interval`` seconds while the log grows.
+    """Signed checkpoints on a schedule: one every ``interval`` seconds while the log grows, and
+    one as soon as the last is done whenever a receipt waits (:meth:`covering`).
 
-    Not one per receipt, so that a checkpoint does not time-stamp each bid on its own; a
-    receipt waits for the next checkpoint (:meth:`covering`). ``on_issued`` runs after each
-    scheduled checkpoint (the platform completes any receipt still unsigned).
+    Not one per receipt, so that a checkpoint does not time-stamp each bid on its own: the
+    receipts that arrive while one checkpoint is being signed and time-stamped all wait for
+    the next, which covers them together (group commit). An idle platform answers a lone
+    upload at once; a busy one issues checkpoints back to back, each for many receipts.
+    ``on_issued`` runs after each scheduled checkpoint (the platform completes any receipt
+    still unsigned).
     """
 
     def __init__(
@@ -151,6 +155,7 @@ class CheckpointSchedule:
         self.on_issued = on_issued
         self._issued = threading.Condition()
         self._latest_size = -1
+        self._wanted = 0  # the highest event a receipt of this process waits to see covered
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -164,6 +169,8 @@ class CheckpointSchedule:
 
     def stop(self) -> None:
         self._stop.set()
+        with self._issued:
+            self._issued.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=30)
 
@@ -186,6 +193,10 @@ class CheckpointSchedule:
         seconds for the schedule (of this process or another) to issue one; None if none
         came."""
         give_up = time.monotonic() + timeout
+        with self._issued:  # wakes this process's schedule: a receipt waits
+            if seq > self._wanted:
+                self._wanted = seq
+                self._issued.notify_all()
         while True:
             with self.checkpointer.sessions.begin() as session:
                 found = session.scalar(
@@ -208,11 +219,19 @@ class CheckpointSchedule:
             self._issued.notify_all()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
+            with self._issued:
+                self._issued.wait_for(
+                    lambda: self._stop.is_set() or self._wanted > self._latest_size,
+                    timeout=self.interval,
+                )
+            if self._stop.is_set():
+                return
             try:
                 self.run_once()
             except Exception:  # the next round may succeed; receipts wait or fall back
                 log.exception("scheduled checkpoint failed")
+                self._stop.wait(self.interval)
 
 
 def latest(session: Session) -> CheckpointRecord | None:
