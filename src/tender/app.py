@@ -25,7 +25,7 @@ from tender.bids.api import BidController
 from tender.opening.api import OpeningController
 from tender.platform import Platform
 from tender.tenders.api import TenderController
-from tender.web import part, refusal_handlers, request_log, unit_of_work
+from tender.web import UNAVAILABLE, part, refusal_handlers, request_log, unit_of_work
 
 SCHEMA_PATH = "/schema"
 
@@ -83,11 +83,12 @@ def create_app(platform: Platform) -> Litestar:
         exception_handlers=refusal_handlers(platform.sessions, platform.clock),
         # The root logger is the program's to configure (tender up does): Litestar sets up only
         # its own logger, which logs every server-side error with its traceback (refusals of
-        # what callers asked, 4xx, are explained to them and audited instead).
+        # what callers asked, 4xx, are explained to them and audited instead; a part that
+        # cannot be reached, 503, is one line of tender.web's log per request, which says why).
         logging_config=LoggingConfig(
             configure_root_logger=False,
             log_exceptions="always",
-            disable_stack_trace=set(range(400, 500)),
+            disable_stack_trace={*range(400, 500), 503, *UNAVAILABLE},
         ),
         openapi_config=OpenAPIConfig(
             title="Tender",

@@ -56,6 +56,7 @@ class Settings:
     chunk_size: int = 64 * 1024
     max_bid_bytes: int = 4 * 1024**3
     precheck_max_bytes: int = 256 * 1024**2  # larger files are verified at the opening only
+    upload_idle_seconds: float = 60.0  # an upload whose body stalls this long is refused (408)
     reconcile_interval_seconds: float = 30.0
     rate_limit_per_minute: int = 600  # requests per client address; 0: no limit
     host: str = "127.0.0.1"

@@ -41,6 +41,10 @@ class Refusal(Exception):  # noqa: N818 - a refusal is not an error of ours; the
     def message(self) -> str:
         return f"{self.what} {self.why} {self.todo}"
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the body (none unless a kind says so)."""
+        return {}
+
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "error": self.kind,
@@ -79,6 +83,17 @@ class TooLarge(Refusal):
     kind = "too_large"
 
 
+class RequestTimeout(Refusal):
+    """The request's body stopped arriving. The rest of it may still come, so the connection
+    is closed rather than read for a next request."""
+
+    status_code = 408
+    kind = "request_timeout"
+
+    def headers(self) -> dict[str, str]:
+        return {"Connection": "close"}
+
+
 class Conflict(Refusal):
     status_code = 409
     kind = "conflict"
@@ -108,3 +123,7 @@ class Unavailable(Refusal):
 
     status_code = 503
     kind = "unavailable"
+    retry_after_seconds: ClassVar[int] = 30  # an outage is rarely over sooner
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}

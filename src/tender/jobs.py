@@ -14,10 +14,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import dramatiq
+import dramatiq.errors
+import pika.exceptions  # type: ignore[import-untyped]  # pika ships no type hints
+import redis.exceptions
 from dramatiq.brokers.stub import StubBroker
 
 OPENING_QUEUE = "opening"
 log = logging.getLogger(__name__)
+
+MAX_DELAY = timedelta(minutes=10)
+"""The longest any one message is delayed. A RabbitMQ worker holds a delayed message,
+unacknowledged, until it is due, and RabbitMQ closes the channel of a consumer that holds one
+for longer than its ``consumer_timeout`` (30 minutes by default): so an opening further out is
+sent for this long, and a message that arrives before its tender is due sends itself again."""
+
+BROKER_UNREACHABLE: tuple[type[Exception], ...] = (
+    dramatiq.errors.BrokerConnectionError,  # what the RabbitMQ broker raises once it gives up
+    pika.exceptions.AMQPConnectionError,
+    redis.exceptions.ConnectionError,  # the Redis broker lets the client's errors through
+    redis.exceptions.TimeoutError,
+)
+"""What sending a message raises when the broker cannot be reached."""
 
 
 def make_broker(url: str, *, namespace: str) -> dramatiq.Broker:
@@ -42,6 +59,12 @@ def _milliseconds(delta: timedelta) -> int:
     return max(0, math.ceil(delta.total_seconds() * 1000))
 
 
+def _capped(delay_ms: int) -> int:
+    """``delay_ms``, but never more than :data:`MAX_DELAY` (read when called, so a test can
+    shorten it)."""
+    return min(delay_ms, _milliseconds(MAX_DELAY))
+
+
 @dataclass
 class Jobs:
     """The broker and the actors declared on it."""
@@ -50,9 +73,10 @@ class Jobs:
     open_tender: dramatiq.Actor[[str], None]
 
     def schedule_opening(self, tender_id: uuid.UUID, *, deadline: datetime, now: datetime) -> None:
-        """Send the opening message so that it arrives at ``deadline``."""
+        """Send the opening message so that it arrives at ``deadline`` (or, for a deadline
+        further out than :data:`MAX_DELAY`, after that long; it then sends itself again)."""
         self.open_tender.send_with_options(
-            args=(str(tender_id),), delay=_milliseconds(deadline - now)
+            args=(str(tender_id),), delay=_capped(_milliseconds(deadline - now))
         )
 
     def request_opening(self, tender_id: uuid.UUID) -> None:
@@ -72,14 +96,15 @@ def declare_jobs(
     """Declare the actors on ``broker``.
 
     ``open_tender`` does the work of one opening; it returns how long until the tender is due
-    when asked too early (the clocks of broker and server can differ a little), else None.
+    when asked too early (a deadline further out than :data:`MAX_DELAY`, or clocks of broker
+    and server that differ a little), else None.
     """
 
     def open_tender_job(tender_id: str) -> None:
         remaining = open_tender(uuid.UUID(tender_id))
         if remaining is not None:
             log.info("opening of %s is early by %s; rescheduled", tender_id, remaining)
-            actor.send_with_options(args=(tender_id,), delay=_milliseconds(remaining) + 50)
+            actor.send_with_options(args=(tender_id,), delay=_capped(_milliseconds(remaining) + 50))
 
     actor: dramatiq.Actor[[str], None] = dramatiq.actor(
         actor_name="open_tender",

@@ -3,6 +3,10 @@
 The transaction rule (README, "How it is built"): a request's unit of work is one transaction,
 opened by the ``db_session`` dependency and committed once after the handler returns, or
 rolled back if it raises. Services never commit.
+
+A part the platform needs that cannot be reached (the database, the object store, the broker)
+is answered 503 with ``Retry-After`` and a refusal that names the part but never where it is:
+the endpoint, port or object key go to the operational log, for the operators.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
+from uuid import UUID
 
 import anyio.to_thread
 from litestar import Request, Response
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, TooManyRequestsException, ValidationException
 from litestar.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender.accounts.models import Role, User
@@ -31,7 +37,10 @@ from tender.errors import (
     Refusal,
     TooLarge,
     TooManyRequests,
+    Unavailable,
 )
+from tender.jobs import BROKER_UNREACHABLE
+from tender.storage.objectstore import ObjectStoreError
 from tender.tenders.models import Tender, TenderStatus
 
 T = TypeVar("T")
@@ -103,6 +112,55 @@ def part(value: T) -> Callable[[], T]:
 
 MAX_LOGGED_PATH = 200  # characters of a refused request's path kept in a log
 
+DATABASE_UNREACHABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,  # cannot connect, connection lost, database gone or locked
+    sa_exc.InterfaceError,  # the driver's connection is closed
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,  # no connection free in the pool
+)
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    *DATABASE_UNREACHABLE,
+    ObjectStoreError,
+    *BROKER_UNREACHABLE,
+)
+"""What a part the platform needs raises when it cannot be reached: answered 503."""
+
+_NOT_COMPLETED = "so your request was not completed."
+_TRY_AGAIN = (
+    "Try again in a minute or two; sending the same request again is safe. If it keeps "
+    "failing, tell the platform's operators."
+)
+
+
+def unavailable(exc: Exception, *, tender_id: UUID | None = None) -> Unavailable:
+    """The refusal for an unreachable part: which part, never where it is or what it said.
+    With ``tender_id``, a supplier's refusal is sealed until that tender's opening."""
+    if isinstance(exc, DATABASE_UNREACHABLE):
+        part = "Its database cannot be reached just now,"
+    elif isinstance(exc, ObjectStoreError):
+        part = "Its sealed storage cannot be reached just now,"
+    else:
+        part = "Its job queue cannot be reached just now,"
+    return Unavailable(
+        "The platform cannot carry out your request at the moment.",
+        f"{part} {_NOT_COMPLETED}",
+        _TRY_AGAIN,
+        tender_id=tender_id,
+    )
+
+
+def _operators_text(exc: Exception) -> str:
+    """What failed, for the log: the driver's own words (a DBAPI error's statement and
+    parameters are left out; they may hold a token's hash)."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None:
+        return f"{type(exc.orig).__name__}: {exc.orig}".strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _route(request: Request[Any, Any, Any]) -> str:
+    """The route's template, never the path: a path names tenders and files."""
+    return f"{request.method} {request.scope.get('path_template') or '(no route)'}"
+
 
 def _refusal_payload(request: Request[Any, Any, Any], exc: Refusal) -> dict[str, Any]:
     path = request.url.path
@@ -161,13 +219,41 @@ def refusal_handlers(
     """
     anonymous_refusals = AnonymousRefusals()
 
-    def refusal_to_response(request: Request[Any, Any, Any], exc: Refusal) -> Response[Any]:
+    def answer(refusal: Refusal) -> Response[Any]:
+        return Response(
+            refusal.to_json(), status_code=refusal.status_code, headers=refusal.headers()
+        )
+
+    def refusal_to_response(
+        request: Request[Any, Any, Any], exc: Refusal, *, database_up: bool = True
+    ) -> Response[Any]:
         caller = request.scope.get("user")
         if not isinstance(caller, User):
             # Nobody signed in: nothing to hold anyone to, and anyone could fill the permanent
             # log with such refusals; they go to the operational log, rate-limited.
             anonymous_refusals.note(request, exc)
-            return Response(exc.to_json(), status_code=exc.status_code)
+            return answer(exc)
+        if database_up:
+            try:
+                audit_refusal(request, caller, exc)
+            except DATABASE_UNREACHABLE as failure:
+                log.error(
+                    "the database failed while auditing a refusal: %s", _operators_text(failure)
+                )
+                database_up = False
+        if not database_up:
+            # The refusal stands without the database; the operational log keeps a trace that
+            # names neither the caller nor the path (a supplier's refusal on a tender not yet
+            # opened is sealed in the audit trail, and this line must not reveal it either).
+            log.warning(
+                "refusal not audited, the database is unavailable: %s answered %d %s",
+                _route(request),
+                exc.status_code,
+                exc.kind,
+            )
+        return answer(exc)
+
+    def audit_refusal(request: Request[Any, Any, Any], caller: User, exc: Refusal) -> None:
         with sessions.begin() as session:
             actor, payload = caller.actor, _refusal_payload(request, exc)
             # Locked, so that the opening (which locks it too) reveals this event if it is
@@ -197,7 +283,16 @@ def refusal_handlers(
                 tender_id=exc.tender_id,
                 payload=payload,
             )
-        return Response(exc.to_json(), status_code=exc.status_code)
+
+    def unavailable_to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        """A part that cannot be reached: 503, and the operators are told which and why."""
+        log.error("%s: a part is unavailable: %s", _route(request), _operators_text(exc))
+        tender_id = request.scope.get("path_params", {}).get("tender_id")
+        return refusal_to_response(
+            request,
+            unavailable(exc, tender_id=tender_id if isinstance(tender_id, UUID) else None),
+            database_up=not isinstance(exc, DATABASE_UNREACHABLE),
+        )
 
     def validation_to_response(
         request: Request[Any, Any, Any], exc: ValidationException
@@ -267,4 +362,5 @@ def refusal_handlers(
         ValidationException: validation_to_response,
         TooManyRequestsException: too_many_to_response,
         HTTPException: http_to_response,
+        **dict.fromkeys(UNAVAILABLE, unavailable_to_response),
     }

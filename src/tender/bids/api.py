@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from litestar import Controller, Request, get, put
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
@@ -15,6 +17,8 @@ from tender.bids.dependencies import provide_bid_service
 from tender.bids.intake import BidIntake
 from tender.bids.schemas import BidSummary, Receipt
 from tender.bids.service import BidService
+from tender.config import Settings
+from tender.errors import RequestTimeout, TooLarge
 
 
 class BidController(Controller):
@@ -26,13 +30,15 @@ class BidController(Controller):
         "/{file_name:str}",
         guards=allow(Role.SUPPLIER, to="submit bids"),
         status_code=201,
-        # The intake enforces TENDER_MAX_BID_BYTES while streaming; Litestar's 10 MB default
-        # would refuse ordinary bids.
+        # TENDER_MAX_BID_BYTES is enforced here on the declared length and by the intake while
+        # streaming; Litestar's 10 MB default would refuse ordinary bids.
         request_max_body_size=None,
         summary="Upload one bid document (suppliers); the body is the file's raw bytes",
         description=(
             "Streams the file: it is hashed and sealed chunk by chunk and stored under Object "
-            "Lock. Answers with the receipt. Refused with 409 once the deadline has passed."
+            "Lock. Answers with the receipt. Refused with 409 once the deadline has passed, "
+            "413 if the declared length is over the platform's limit, 408 if the body stops "
+            "arriving."
         ),
     )
     async def submit(
@@ -42,9 +48,25 @@ class BidController(Controller):
         file_name: FromPath[str],
         user: NamedDependency[User],
         bid_intake: NamedDependency[BidIntake],
+        settings: NamedDependency[Settings],
     ) -> Receipt:
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > bid_intake.max_bytes:
+            # Refused before a byte of the body is read.
+            raise TooLarge(
+                "The file is too large.",
+                f"It is {int(declared):,} bytes; this platform accepts bid files of up to "
+                f"{bid_intake.max_bytes:,} bytes.",
+                "Split the bid into several files, or ask the procuring entity.",
+                tender_id=tender_id,
+            )
         return await bid_intake.submit(
-            supplier=user, tender_id=tender_id, file_name=file_name, chunks=request.stream()
+            supplier=user,
+            tender_id=tender_id,
+            file_name=file_name,
+            chunks=_arriving(
+                request.stream(), idle_seconds=settings.upload_idle_seconds, tender_id=tender_id
+            ),
         )
 
     @get(
@@ -60,3 +82,25 @@ class BidController(Controller):
         bids: NamedDependency[BidService],
     ) -> BidSummary:
         return bids.summary(viewer=user, tender_id=tender_id)
+
+
+async def _arriving(
+    chunks: AsyncIterator[bytes], *, idle_seconds: float, tender_id: uuid.UUID
+) -> AsyncIterator[bytes]:
+    """The body's chunks, refused once none has arrived for ``idle_seconds``: a stalled upload
+    must not hold its temporary files (closed by the intake as the refusal passes) for ever."""
+    while True:
+        try:
+            with anyio.fail_after(idle_seconds):
+                chunk = await anext(chunks)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise RequestTimeout(
+                "The upload stopped.",
+                f"No part of the file arrived for {idle_seconds:g} seconds, so the platform "
+                "gave up on it; nothing was submitted and no receipt was issued.",
+                "Check your connection and upload the file again.",
+                tender_id=tender_id,
+            ) from None
+        yield chunk

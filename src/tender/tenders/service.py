@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,8 @@ from tender.storage.sealing import PlatformKey, TenderKey
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate
 from tender.verifier.kinds import EventKind
+
+log = logging.getLogger(__name__)
 
 
 def key_context(tender_id: uuid.UUID) -> bytes:
@@ -151,10 +154,20 @@ class TenderService:
             payload={"deadline": format_time(tender.deadline)},
         )
         # After commit: a message for an uncommitted tender would find nothing. If the send
-        # fails, the reconciler opens the tender anyway.
+        # fails (the broker is down), the tender stays published and the answer is the usual
+        # one: the reconciler opens it after its deadline all the same.
         deadline = tender.deadline
-        after_commit(
-            self.session,
-            lambda: self.jobs.schedule_opening(tender_id, deadline=deadline, now=self.clock.now()),
-        )
+
+        def schedule_opening() -> None:
+            try:
+                self.jobs.schedule_opening(tender_id, deadline=deadline, now=self.clock.now())
+            except Exception:
+                log.exception(
+                    "tender %s is published, but its opening message could not be sent; the "
+                    "reconciler opens it after its deadline (%s)",
+                    tender_id,
+                    format_time(deadline),
+                )
+
+        after_commit(self.session, schedule_opening)
         return tender
