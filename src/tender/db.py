@@ -20,6 +20,7 @@ from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
 _AFTER_COMMIT = "tender.after_commit"
+CONNECT_TIMEOUT_SECONDS = 10
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -82,7 +83,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # A database host that does not answer at all must not hang requests: they answer 503.
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if "postgresql" in url else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:
