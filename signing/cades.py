@@ -30,7 +30,12 @@ from tender.signing.certificates import SignerBinding
 from tender.signing.messages import OPENING_DECIDES, SIGNED_DATA_MISSING, Sentence, unfinished
 from tender.signing.report import Indication, Stage, SubIndication
 from tender.signing.revocation import AllowListFetcherBackend, evidence_for
-from tender.signing.stages import integrity, revocation_unreachable, stage_of
+from tender.signing.stages import (
+    OnceSignatureValidator,
+    integrity,
+    revocation_unreachable,
+    stage_of,
+)
 from tender.signing.trust import TrustStore
 from tender.signing.verdicts import (
     DocumentVerdict,
@@ -95,10 +100,25 @@ def _read_signed_data(detached_signature: BinaryIO) -> cms.SignedData:
     if info["content_type"].native != "signed_data":
         raise ValueError(f"CMS content type {info['content_type'].native}, not signed data")
     signed_data: cms.SignedData = info["content"]
-    # asn1crypto parses lazily; touching every signer here makes broken DER fail here.
+    # asn1crypto parses lazily; touching every signer here makes broken DER fail here. On a
+    # copy: what .native touches, asn1crypto counts as changed, and re-encodes whenever it
+    # is dumped later — the signed attributes among them, whose bytes as signed are what
+    # the signature value is verified over (and re-encoding them costs milliseconds each).
     for signer_info in signed_data["signer_infos"]:
-        signer_info.native  # noqa: B018 - evaluated for its parsing side effect
+        cms.SignerInfo.load(signer_info.dump()).native  # noqa: B018 - for its parsing side effect
     return signed_data
+
+
+def _with_one_signer(signed_data: cms.SignedData, signer_info: cms.SignerInfo) -> cms.SignedData:
+    """``signed_data`` with ``signer_info`` as its only signer: pyHanko validates SignedData
+    with exactly one signer, so each is given in turn."""
+    if len(signed_data["signer_infos"]) == 1:
+        # Already so. A copy would be re-encoded whole (certificates included) whenever
+        # pyHanko reads it, which costs several times the validation itself.
+        return signed_data
+    single = signed_data.copy()
+    single["signer_infos"] = cms.SignerInfos([signer_info])
+    return single
 
 
 def _unfinished(stage: Stage, established: bool) -> tuple[Verdict, Sentence]:
@@ -113,6 +133,7 @@ async def _findings(
     trust: TrustStore,
     timing: ValidationTimingInfo,
     fetcher: AllowListFetcherBackend | None,
+    validator: OnceSignatureValidator,
 ) -> Findings:
     at = timing.validation_time
     signer_info = signed_data["signer_infos"][0]
@@ -143,7 +164,7 @@ async def _findings(
                 claimed_signing_time,
                 message=OPENING_DECIDES,
             )
-        intact, crypto_valid = integrity(signed_data, raw_digest)
+        intact, crypto_valid = integrity(signed_data, raw_digest, validator=validator)
     except SignatureValidationError as error:
         return Findings(from_pyhanko(error.ades_subindication), signer, claimed_signing_time)
     except (ValueError, TypeError, KeyError):
@@ -174,7 +195,9 @@ async def _findings(
     # 2. The signature time-stamp.
     try:
         timing_status = await collect_timing_info(
-            signer_info, ts_validation_context=trust.validation_context(at), raw_digest=digests
+            signer_info,
+            ts_validation_context=trust.validation_context(at, signature_validator=validator),
+            raw_digest=digests,
         )
         timestamp = timing_status.get("timestamp_validity")
     except Exception as error:
@@ -184,7 +207,7 @@ async def _findings(
     try:
         ades = await ades_basic_validation(
             signed_data,
-            trust.validation_spec(fetcher=fetcher),
+            trust.validation_spec(fetcher=fetcher, signature_validator=validator),
             timing_info=timing,
             raw_digest=raw_digest,
         )
@@ -250,10 +273,12 @@ async def verify_detached(
             (), DocumentVerdict((Indication.TOTAL_FAILED, SubIndication.NO_SIGNATURE_FOUND))
         )
     reports = []
+    # One per document: the signature value checked in the integrity stage is not checked
+    # again by the AdES process, nor a chain the signers share once per signer.
+    validator = OnceSignatureValidator()
     for signer_info in signer_infos:
-        # pyHanko validates SignedData with exactly one signer: give it each in turn.
-        single = signed_data.copy()
-        single["signer_infos"] = cms.SignerInfos([signer_info])
-        findings = await _findings(single, digests, trust, timing, fetcher)
+        findings = await _findings(
+            _with_one_signer(signed_data, signer_info), digests, trust, timing, fetcher, validator
+        )
         reports.append(signature_report(findings, timing.validation_time, binding))
     return Outcome(tuple(reports))

@@ -17,10 +17,24 @@ process requires a signature time-stamp and answers INDETERMINATE/SIG_CONSTRAINT
 for every signature without one, however valid. The platform's receipt proves that the
 signature existed at ``at``, so validating the chain at ``at`` is the point-in-time check.
 
+The two looks share their work: pyHanko's two entry points
+(:func:`~pyhanko.sign.validation.async_validate_pdf_signature` and
+:func:`~pyhanko.sign.validation.ades.ades_basic_validation`) would each verify the signature
+value and build and validate the certificate path (revocation included), so instead the
+path is validated once (:func:`~pyhanko.sign.validation.generic_cms.cms_basic_validation`,
+which both call) and each look is finished from it as its entry point would: the classic
+status with the time-stamp, seed values and the difference analysis of step 2 (and
+pyHanko's stricter default key usage for PDF signers, non-repudiation, checked on the
+path found), the AdES process with what :mod:`pyhanko.sign.validation.ades` does after the
+path (content time-stamps for a revoked or expired signer). Every cryptographic
+verification is made once per document (:class:`~tender.signing.stages.OnceSignatureValidator`)
+and the PDF is parsed once; the report also carries the signed revision's length, so
+nobody needs to parse it again for that (:func:`signed_revision_length`).
+
 The checks run in stages (:mod:`tender.signing.stages`): integrity first, then the
-difference analysis, the classic status (path, time-stamp, seed values) and the AdES
-process, each on its own, so that a stage that cannot finish never takes away what an
-earlier one established; the report names it (``unfinished_stage``).
+difference analysis, the certificate path with the classic status (path, time-stamp, seed
+values) and the AdES process, each on its own, so that a stage that cannot finish never
+takes away what an earlier one established; the report names it (``unfinished_stage``).
 
 PDFs are read the way their signers' tools write them: strictly first, and if pyHanko's
 strict reader refuses the file (faults every viewer tolerates, such as an object whose
@@ -37,20 +51,34 @@ silently), or if bytes that are not a PDF update follow its last ``%%EOF``.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from asn1crypto import x509
 from pyhanko.pdf_utils.crypt import AuthStatus, StandardSecurityHandler
 from pyhanko.pdf_utils.misc import PdfError, PdfStrictReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESSubIndic
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel, SuspiciousModification
-from pyhanko.sign.fields import enumerate_sig_fields
-from pyhanko.sign.validation import EmbeddedPdfSignature, async_validate_pdf_signature
-from pyhanko.sign.validation.ades import ades_basic_validation
+from pyhanko.sign.fields import SigSeedSubFilter, enumerate_sig_fields
+from pyhanko.sign.validation import EmbeddedPdfSignature
+from pyhanko.sign.validation import ades as pyhanko_ades
 from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko.sign.validation.generic_cms import (
+    cms_basic_validation,
+    collect_signer_attr_status,
+    collect_timing_info,
+)
+from pyhanko.sign.validation.pdf_embedded import report_seed_value_validation
+from pyhanko.sign.validation.status import (
+    PdfSignatureStatus,
+    SignatureCoverageLevel,
+    StandardCMSSignatureStatus,
+)
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import InvalidCertificateError
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 
 from tender.signing.certificates import SignerBinding
@@ -68,8 +96,13 @@ from tender.signing.revocation import (
     evidence_for,
     read_dss,
 )
-from tender.signing.stages import integrity, revocation_unreachable, stage_of
-from tender.signing.trust import TrustStore
+from tender.signing.stages import (
+    OnceSignatureValidator,
+    integrity,
+    revocation_unreachable,
+    stage_of,
+)
+from tender.signing.trust import SIGNING_KEY_USAGE, TrustStore
 from tender.signing.verdicts import (
     PASSED,
     DocumentVerdict,
@@ -93,6 +126,13 @@ _UNFINISHED: Verdict = (Indication.INDETERMINATE, SubIndication.GENERIC)
 
 # Updates that add nothing a reader of the document sees.
 _HARMLESS_LEVELS = frozenset({ModificationLevel.NONE, ModificationLevel.LTA_UPDATES})
+
+# What pyHanko's classic PDF validation accepts (async_validate_pdf_signature).
+_CLASSIC_SUBFILTERS = (
+    SigSeedSubFilter.ADOBE_PKCS7_DETACHED,
+    SigSeedSubFilter.PADES,
+    SigSeedSubFilter.PBAD_PADES,
+)
 
 # PDF white-space characters (ISO 32000-1, table 1); writers may end a file with any.
 _PDF_WHITESPACE = b"\x00\t\n\x0c\r "
@@ -215,6 +255,132 @@ def _malformed_claimed_time(signature: EmbeddedPdfSignature) -> bool:
     return False
 
 
+# What the certificate-path stage found (pyHanko's status keyword arguments: intact, valid,
+# signing_cert, trust_problem_indic, validation_path, revocation_details, ...).
+_PathFindings = dict[str, Any]
+
+
+async def _validate_path(
+    signature: EmbeddedPdfSignature, digest: bytes, context: ValidationContext
+) -> _PathFindings:
+    """The signature value and the signer's certificate path as of the context's time, with
+    the platform's key usage: the step both of pyHanko's PDF entry points take, taken once."""
+    findings: _PathFindings = await cms_basic_validation(
+        signature.signed_data,
+        raw_digest=digest,
+        validation_context=context,
+        key_usage_settings=SIGNING_KEY_USAGE,
+    )
+    return findings
+
+
+async def _classic_inputs(
+    signature: EmbeddedPdfSignature,
+    integrity_summary: dict[str, Any] | None,
+    context: ValidationContext,
+) -> dict[str, Any]:
+    """What the classic status knows before the path: as
+    :func:`~pyhanko.sign.validation.async_validate_pdf_signature` collects it (a /SubFilter
+    it validates, coverage and differences, the time-stamps, the claimed signing time)."""
+    subfilter = signature.sig_object.get("/SubFilter")
+    try:
+        subfilter_known = SigSeedSubFilter(subfilter) in _CLASSIC_SUBFILTERS
+    except ValueError:
+        subfilter_known = False
+    if not subfilter_known:
+        raise SignatureValidationError(f"{subfilter} is not a recognized SubFilter type")
+    if integrity_summary is None:
+        # The difference analysis did not finish: the coverage alone, as pyHanko has it
+        # without that analysis.
+        signature.compute_integrity_info(skip_diff=True)  # type: ignore[no-untyped-call]
+        integrity_summary = signature.summarise_integrity_info()
+    inputs = dict(integrity_summary)
+    inputs.update(
+        await collect_timing_info(
+            signature.signer_info, context, raw_digest=signature.compute_digest
+        )
+    )
+    if "signer_reported_dt" not in inputs:
+        reported = signature.self_reported_timestamp
+        if reported is not None:
+            inputs["signer_reported_dt"] = reported
+    return inputs
+
+
+def _classic_path(path: _PathFindings) -> _PathFindings:
+    """The path findings as pyHanko's classic PDF validation would have made them: it asks
+    the signer's certificate for non-repudiation (the AdES process, for digital signature
+    or non-repudiation), after the same path search, and reports a refusal without a
+    path."""
+    validation_path = path["validation_path"]
+    if path["trust_problem_indic"] is not None or validation_path is None:
+        return path
+    if validation_path.pkix_len == 0:
+        return path  # the signer is itself a trust anchor: pyHanko asks nothing of it
+    try:
+        # pyHanko's default for PDF signers, where the AdES process applies the platform's
+        # (SIGNING_KEY_USAGE).
+        PdfSignatureStatus.default_usage_constraints().validate(path["signing_cert"])
+    except InvalidCertificateError:
+        logger.info("the signer's key usage does not allow non-repudiation", exc_info=True)
+        return path | {
+            "trust_problem_indic": AdESIndeterminate.CHAIN_CONSTRAINTS_FAILURE,
+            "validation_path": None,
+            "revocation_details": None,
+            "error_time_horizon": None,
+        }
+    return path
+
+
+async def _classic_status(
+    signature: EmbeddedPdfSignature, inputs: dict[str, Any], path: _PathFindings
+) -> PdfSignatureStatus:
+    """pyHanko's classic status of ``signature``, as
+    :func:`~pyhanko.sign.validation.async_validate_pdf_signature` assembles it, from what
+    the earlier stages found."""
+    status_kwargs = inputs | _classic_path(path)
+    timestamp = status_kwargs.get("timestamp_validity")
+    timestamp_found = timestamp is not None and timestamp.valid and timestamp.trusted
+    status_kwargs.update(
+        report_seed_value_validation(signature, status_kwargs["validation_path"], timestamp_found)
+    )
+    status_kwargs.update(
+        await collect_signer_attr_status(
+            sd_attr_certificates=signature.embedded_attr_certs,
+            signer_cert=signature.signer_cert,
+            validation_context=None,
+            sd_signed_attrs=signature.signer_info["signed_attrs"],
+        )
+    )
+    return PdfSignatureStatus(**status_kwargs)
+
+
+async def _ades_indication(
+    signature: EmbeddedPdfSignature, path: _PathFindings, context: ValidationContext
+) -> tuple[AdESSubIndic, bool]:
+    """The sub-indication of ETSI EN 319 102-1 basic validation, and whether it found the
+    signer trusted, as :func:`~pyhanko.sign.validation.ades.ades_basic_validation` derives
+    them from the path findings (with the same context for time-stamps)."""
+    status = StandardCMSSignatureStatus(**path)
+    if not status.intact:
+        return AdESFailure.HASH_FAILURE, status.trusted
+    if not status.valid:
+        return AdESFailure.SIG_CRYPTO_FAILURE, status.trusted
+    # pyHanko's own next step (a private function, pinned by tests against the public
+    # ades_basic_validation): content time-stamps for a revoked or expired signer, and the
+    # signer's attributes.
+    result = await pyhanko_ades._process_basic_validation(
+        signature.signed_data,
+        status,
+        context,
+        ac_validation_context=None,
+        signature_not_before_time=None,
+        ts_qualification_requirements=None,
+    )
+    sub_indication: AdESSubIndic = result.ades_subindic
+    return sub_indication, status.trusted
+
+
 @dataclass
 class _Stages:
     """What the stages of one signature's validation found so far."""
@@ -248,6 +414,27 @@ class _Stages:
             self.verdicts.append((_UNFINISHED, unfinished(stage, established=established)))
 
 
+def _usable(context: ValidationContext | None, unusable: Exception | None) -> ValidationContext:
+    """The validation context, or the error that kept it from being made."""
+    if context is None:
+        raise unusable or RuntimeError("no validation context")
+    return context
+
+
+def _classic_failure(stages: _Stages, error: Exception) -> Verdict | None:
+    """The classic status could not be had because of ``error``: its verdict, if the error
+    names one (None, and the stage recorded as unfinished, if not)."""
+    signature = stages.signature
+    if isinstance(error, SignatureValidationError):
+        return from_pyhanko(error.ades_subindication)
+    if isinstance(error, ValueError | PdfError) and _malformed_claimed_time(signature):
+        _strict_refusal(error, signature.reader)
+        logger.info("signature %r has a malformed /M", signature.field_name, exc_info=True)
+        return _FORMAT_FAILURE
+    stages.could_not_finish(stage_of(error, Stage.CERTIFICATE_PATH), error)
+    return None
+
+
 async def _findings(
     signature: EmbeddedPdfSignature,
     trust: TrustStore,
@@ -255,6 +442,7 @@ async def _findings(
     signature_fields: set[str],
     embedded: RevocationData,
     fetcher: AllowListFetcherBackend | None,
+    validator: OnceSignatureValidator,
 ) -> Findings:
     at = timing.validation_time
     stages = _Stages(signature, _signer_certificate(signature), [])
@@ -262,7 +450,9 @@ async def _findings(
     try:
         digest = signature.compute_digest()
         stages.coverage = signature.evaluate_signature_coverage()
-        stages.intact, stages.crypto_valid = integrity(signature.signed_data, digest)
+        stages.intact, stages.crypto_valid = integrity(
+            signature.signed_data, digest, stages.signer, validator
+        )
     except SignatureValidationError as error:
         return _describe(stages, from_pyhanko(error.ades_subindication), trust, embedded, fetcher)
     except (ValueError, TypeError, KeyError, PdfError) as error:
@@ -288,6 +478,7 @@ async def _findings(
     modification: Verdict | None = None
     classic: Verdict | None = None
     # 2. What changed after signing.
+    summary: dict[str, Any] | None = None
     try:
         signature.compute_integrity_info()  # type: ignore[no-untyped-call]
         summary = signature.summarise_integrity_info()
@@ -297,43 +488,54 @@ async def _findings(
             stages.modification_level, diff, summary["docmdp_ok"], signature_fields
         )
     except Exception as error:
+        summary = None
         stages.could_not_finish(Stage.MODIFICATION_ANALYSIS, error)
-    # 3. pyHanko's classic status: path, time-stamp, seed values (the differences are
-    # judged above, once). It reads the signing time the signer claims, which must at
-    # least be readable.
+    # 3. The certificate path, validated once for both looks, and pyHanko's classic status
+    # around it: time-stamp, seed values (the differences are judged above, once). The
+    # classic status reads the signing time the signer claims, which must at least be
+    # readable. One context for all of it, as the classic status has (time-stamps included).
+    context: ValidationContext | None = None
+    unusable: Exception | None = None
+    try:
+        context = trust.validation_context(at, embedded, fetcher, signature_validator=validator)
+    except Exception as error:
+        unusable = error  # both looks fail on it, each in its own stage
+    classic_inputs: dict[str, Any] | None = None
     try:
         signature.self_reported_timestamp  # noqa: B018 - read for its parsing side effect
-        context = trust.validation_context(at, embedded, fetcher)
-        stages.status = await async_validate_pdf_signature(
-            signature, signer_validation_context=context, skip_diff=True
-        )
-        stages.trusted = stages.status.trusted
-    except SignatureValidationError as error:
-        classic = from_pyhanko(error.ades_subindication)
-    except (ValueError, PdfError) as error:
-        if not _malformed_claimed_time(signature):
-            stages.could_not_finish(stage_of(error, Stage.CERTIFICATE_PATH), error)
-        else:
-            _strict_refusal(error, signature.reader)
-            logger.info("signature %r has a malformed /M", signature.field_name, exc_info=True)
-            classic = _FORMAT_FAILURE
+        classic_inputs = await _classic_inputs(signature, summary, _usable(context, unusable))
     except Exception as error:
-        stages.could_not_finish(stage_of(error, Stage.CERTIFICATE_PATH), error)
-    # 4. The ETSI process.
+        classic = _classic_failure(stages, error)
+    path: _PathFindings | None = None
     try:
-        result = await ades_basic_validation(
-            signature.signed_data,
-            trust.validation_spec(embedded, fetcher),
-            timing_info=timing,
-            raw_digest=digest,
-        )
-        ades = ades_verdict(result.ades_subindic, stages.signer, at)
-        if stages.status is None and result.api_status is not None:
-            stages.trusted = result.api_status.trusted
+        path = await _validate_path(signature, digest, _usable(context, unusable))
     except SignatureValidationError as error:
-        ades = from_pyhanko(error.ades_subindication)
+        # Each look names it as it would have: the AdES process as its result, the classic
+        # status (if it got this far) as its error.
+        ades = ades_verdict(error.ades_subindication, stages.signer, at)
+        if classic_inputs is not None:
+            classic = from_pyhanko(error.ades_subindication)
     except Exception as error:
-        stages.could_not_finish(stage_of(error, Stage.ADES), error)
+        # The stage of the first look that needed the path.
+        needed_by = Stage.CERTIFICATE_PATH if classic_inputs is not None else Stage.ADES
+        stages.could_not_finish(stage_of(error, needed_by), error)
+    if classic_inputs is not None and path is not None:
+        try:
+            stages.status = await _classic_status(signature, classic_inputs, path)
+            stages.trusted = stages.status.trusted
+        except Exception as error:
+            classic = _classic_failure(stages, error)
+    # 4. The ETSI process, from the same path.
+    if context is not None and path is not None:
+        try:
+            sub_indication, ades_trusted = await _ades_indication(signature, path, context)
+            ades = ades_verdict(sub_indication, stages.signer, at)
+            if stages.status is None:
+                stages.trusted = ades_trusted
+        except SignatureValidationError as error:
+            ades = from_pyhanko(error.ades_subindication)
+        except Exception as error:
+            stages.could_not_finish(stage_of(error, Stage.ADES), error)
     if stages.status is not None:
         classic = _classic_verdict(stages.status, stages.signer, at, alone=ades is None)
     # The AdES verdict comes first so that it names the problem when both fail alike; an
@@ -454,12 +656,16 @@ async def _verify(
         )
     signature_fields = {signature.field_name for signature in signatures}
     at = timing.validation_time
+    # One per document: a verification shared by two stages, or by two signatures (a chain
+    # both co-signers have), is made once.
+    validator = OnceSignatureValidator()
     findings = [
-        await _findings(each, trust, timing, signature_fields, embedded, fetcher)
+        await _findings(each, trust, timing, signature_fields, embedded, fetcher, validator)
         for each in regular
     ]
     reports = tuple(signature_report(found, at, binding) for found in findings)
-    return _outcome(opened, reports, document_verdict)
+    outcome = _outcome(opened, reports, document_verdict)
+    return replace(outcome, signed_revision_length=_signed_length(regular))
 
 
 async def verify_pdf(
@@ -492,6 +698,10 @@ def signed_revision_length(content: BinaryIO) -> int | None:
     Document time-stamps do not count: they sign nothing the supplier wrote. The PDF is
     read as :func:`verify_pdf` reads it (leniently if it must, decrypted if it opens
     without a password).
+
+    This parses the PDF: after :func:`~tender.signing.verify_document`, read the report's
+    :attr:`~tender.signing.DocumentReport.signed_revision_length` instead, found in the
+    same parse.
     """
     for strict in (True, False):
         try:
@@ -507,3 +717,18 @@ def signed_revision_length(content: BinaryIO) -> int | None:
         except Exception:
             logger.info("no signed revision found (strict reading: %s)", strict, exc_info=True)
     return None
+
+
+def _signed_length(signatures: Sequence[EmbeddedPdfSignature]) -> int | None:
+    """:func:`signed_revision_length` of a document whose signatures (``/Sig``, in signing
+    order) were read already; None if there are none, or the last one's /ByteRange is not
+    four numbers."""
+    if not signatures:
+        return None
+    try:
+        # The last /ByteRange pair ends where the signed revision ends.
+        _, _, start, length = signatures[-1].byte_range
+        return int(start) + int(length)
+    except Exception:
+        logger.info("no signed revision found", exc_info=True)
+        return None

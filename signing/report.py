@@ -265,6 +265,12 @@ class DocumentReport:
     encrypted PDF: opened with the empty password when it has no opening password, refused
     (TOTAL_FAILED / FORMAT_FAILURE) when it needs one. ``notes`` explains each of these in
     both languages (codes ``LENIENT_PARSING``, ``DECRYPTED``).
+
+    ``signed_revision_length`` (PAdES) is how many bytes from the start of the PDF its last
+    signature covers — the revision it signed, which evaluators read — found in the parse
+    that validated it: what :func:`~tender.signing.signed_revision_length` says of the same
+    file whenever ``signatures`` is not empty. None for CAdES, and for a PDF without a
+    signature pyHanko can read.
     """
 
     indication: Indication
@@ -278,6 +284,7 @@ class DocumentReport:
     lenient_parsing: bool = False
     encrypted: bool = False
     notes: tuple[Note, ...] = ()
+    signed_revision_length: int | None = None
 
     @property
     def signer_subject(self) -> str | None:
@@ -296,6 +303,7 @@ class DocumentReport:
             "message_zh": self.message_zh,
             "lenient_parsing": self.lenient_parsing,
             "encrypted": self.encrypted,
+            "signed_revision_length": self.signed_revision_length,
             "notes": [note.to_json() for note in self.notes],
             "signatures": [signature.to_json() for signature in self.signatures],
         }

@@ -13,17 +13,24 @@ from __future__ import annotations
 
 import traceback
 
-from asn1crypto import cms, x509
+from asn1crypto import algos, cms, keys, x509
+from cryptography.exceptions import InvalidSignature
 from pyhanko.sign.general import extract_signer_info
 from pyhanko.sign.validation.generic_cms import (
     extract_certs_for_validation,
     validate_sig_integrity,
 )
+from pyhanko_certvalidator.sig_validate import (
+    DEFAULT_SIGNATURE_VALIDATOR,
+    DEFAULT_VALIDATION_CONTEXT,
+    SignatureValidationContext,
+    SignatureValidator,
+)
 
 from tender.signing.report import Stage
 from tender.signing.revocation import AllowListFetcherBackend, revocation_urls
 
-__all__ = ["integrity", "revocation_unreachable", "stage_of"]
+__all__ = ["OnceSignatureValidator", "integrity", "revocation_unreachable", "stage_of"]
 
 # Where in pyHanko an exception was raised tells which stage it interrupted. The innermost
 # frame that matches decides: a revocation check inside a time-stamp's validation is a
@@ -35,21 +42,90 @@ _REVOCATION_FUNCTIONS = frozenset({"_check_revocation", "verify_ocsp_response", 
 _REVOCATION_MODULES = ("pyhanko_certvalidator.revinfo", "pyhanko_certvalidator.fetchers")
 
 
-def integrity(signed_data: cms.SignedData, digest: bytes) -> tuple[bool, bool]:
+class OnceSignatureValidator(SignatureValidator):
+    """A signature validator that does each verification once: asked again about the same
+    signature over the same data with the same key and algorithm, it gives the answer it
+    gave before instead of verifying again.
+
+    Validating one document asks the same questions several times: the signature value in
+    the integrity stage and again inside the certificate-path stage, the certificates and
+    CRLs of a chain shared by co-signers or by a signature and its time-stamp. Keep one per
+    document (its memory grows with the distinct verifications). ``verifications`` counts
+    the ones actually made.
+    """
+
+    def __init__(self, validator: SignatureValidator = DEFAULT_SIGNATURE_VALIDATOR) -> None:
+        self._validator = validator
+        self._answers: dict[tuple[bytes, bytes, bytes, bytes, str | None, bool], bool] = {}
+        self.verifications = 0
+
+    def validate_signature(
+        self,
+        signature: bytes,
+        signed_data: bytes,
+        public_key_info: keys.PublicKeyInfo,
+        signature_algorithm: algos.SignedDigestAlgorithm,
+        context: SignatureValidationContext = DEFAULT_VALIDATION_CONTEXT,
+    ) -> None:
+        """As :meth:`SignatureValidator.validate_signature`: returns if the signature is
+        valid, raises :class:`~cryptography.exceptions.InvalidSignature` if it is not (and
+        whatever the wrapped validator raises for an unsupported algorithm, never
+        remembered)."""
+        # Everything the answer depends on, so that only the very same question is answered
+        # from memory.
+        question = (
+            bytes(signature),
+            bytes(signed_data),
+            public_key_info.dump(),
+            signature_algorithm.dump(),
+            context.contextual_md_algorithm,
+            context.prehashed,
+        )
+        valid = self._answers.get(question)
+        if valid is None:
+            self.verifications += 1
+            try:
+                self._validator.validate_signature(
+                    signature, signed_data, public_key_info, signature_algorithm, context
+                )
+                valid = True
+            except InvalidSignature:
+                valid = False
+            self._answers[question] = valid
+        if not valid:
+            raise InvalidSignature
+
+
+def integrity(
+    signed_data: cms.SignedData,
+    digest: bytes,
+    certificate: x509.Certificate | None = None,
+    validator: SignatureValidator | None = None,
+) -> tuple[bool, bool]:
     """(intact, crypto_valid) of the one signer of ``signed_data`` over content whose digest
     (with the signer's digest algorithm) is ``digest``: whether the digest matches the
     signed message digest, and whether the signature value verifies with the signer's key.
 
     Nothing about trust: this is what a signature is before anyone asks who made it.
+    ``certificate`` is the signer's certificate if the caller already picked it out of
+    ``signed_data`` with pyHanko's ``extract_certs_for_validation`` (which checks it against
+    the signing-certificate attribute); ``validator`` verifies the signature value (pass
+    the :class:`OnceSignatureValidator` the later stages use, so that they do not verify it
+    again).
 
     :raises ValueError: (pyHanko's errors derive from it) if the CMS structure is broken or
         holds no usable signer certificate.
     """
     signer_info = extract_signer_info(signed_data)
-    certificate = extract_certs_for_validation(signed_data).signer_cert
+    if certificate is None:
+        certificate = extract_certs_for_validation(signed_data).signer_cert
     content_type = signed_data["encap_content_info"]["content_type"].native
     return validate_sig_integrity(
-        signer_info, certificate, expected_content_type=content_type, actual_digest=digest
+        signer_info,
+        certificate,
+        expected_content_type=content_type,
+        actual_digest=digest,
+        sig_validator=validator,
     )
 
 

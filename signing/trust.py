@@ -38,6 +38,7 @@ from pyhanko_certvalidator.policy_decl import (
 )
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer, OCSPContainer
+from pyhanko_certvalidator.sig_validate import DEFAULT_SIGNATURE_VALIDATOR, SignatureValidator
 
 from tender.signing.revocation import (
     AllowListFetcherBackend,
@@ -45,7 +46,13 @@ from tender.signing.revocation import (
     read_revocation_folder,
 )
 
-__all__ = ["CERTIFICATE_SUFFIXES", "TrustStore", "TrustStoreError", "point_in_time"]
+__all__ = [
+    "CERTIFICATE_SUFFIXES",
+    "SIGNING_KEY_USAGE",
+    "TrustStore",
+    "TrustStoreError",
+    "point_in_time",
+]
 
 CERTIFICATE_SUFFIXES = frozenset({".pem", ".crt", ".cer", ".der"})
 """File name endings :meth:`TrustStore.from_folder` reads (case-insensitive)."""
@@ -67,9 +74,11 @@ _OFFLINE = RevocationInfoGatheringSpec(
 )
 _NO_REVOCATION_DATA = RevocationData("offline")
 
-_SIGNING_KEY_USAGE = KeyUsageConstraints(
+SIGNING_KEY_USAGE = KeyUsageConstraints(
     key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=False
 )
+"""The key usage a signer's certificate must allow (either of the two) for its signature to
+count: the AdES process's and :meth:`TrustStore.validation_spec`'s."""
 
 
 class TrustStoreError(ValueError):
@@ -205,10 +214,13 @@ class TrustStore:
         self,
         embedded: RevocationData | None = None,
         fetcher: AllowListFetcherBackend | None = None,
+        *,
+        signature_validator: SignatureValidator = DEFAULT_SIGNATURE_VALIDATOR,
     ) -> SignatureValidationSpec:
         """pyHanko's AdES validation settings: these roots, soft revocation, the offline
         revocation evidence plus ``embedded`` (the signed document's), and live fetching
-        only through ``fetcher`` (see :meth:`fetcher`)."""
+        only through ``fetcher`` (see :meth:`fetcher`). ``signature_validator`` does the
+        cryptographic verifications (of signatures, certificates, CRLs, OCSP responses)."""
         sources = [self.revocation] if embedded is None else [self.revocation, embedded]
         gathering = _OFFLINE
         if fetcher is not None:
@@ -222,10 +234,11 @@ class TrustStore:
         return SignatureValidationSpec(
             # A certificate signs only if it says it may: a key meant for encryption alone
             # makes no signature, in a PDF or beside any other file.
-            key_usage_settings=_SIGNING_KEY_USAGE,
+            key_usage_settings=SIGNING_KEY_USAGE,
             cert_validation_policy=CertValidationPolicySpec(
                 trust_manager=SimpleTrustManager.build(self.roots),
                 revinfo_policy=_SOFT_REVOCATION,
+                signature_validator=signature_validator,
             ),
             revinfo_gathering_policy=gathering,
             local_knowledge=LocalKnowledge(
@@ -245,13 +258,15 @@ class TrustStore:
         at: datetime,
         embedded: RevocationData | None = None,
         fetcher: AllowListFetcherBackend | None = None,
+        *,
+        signature_validator: SignatureValidator = DEFAULT_SIGNATURE_VALIDATOR,
     ) -> ValidationContext:
         """A fresh certvalidator context for validating as of ``at``, with the same policy
         as :meth:`validation_spec` (contexts keep state, so use one per validation).
 
         :raises ValueError: if ``at`` is naive.
         """
-        spec = self.validation_spec(embedded, fetcher)
+        spec = self.validation_spec(embedded, fetcher, signature_validator=signature_validator)
         timing = point_in_time(at)
         return spec.cert_validation_policy.build_validation_context(
             timing_info=timing,

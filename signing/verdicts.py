@@ -94,7 +94,8 @@ class DocumentVerdict:
 @dataclass(frozen=True)
 class Outcome:
     """What validating a document's signatures gave: a report per signature, a verdict on
-    the document as a whole if there is one, and how the document had to be read
+    the document as a whole if there is one, how the document had to be read and, for a
+    PDF, the length of the revision its last signature signed
     (see :class:`~tender.signing.DocumentReport`)."""
 
     signatures: tuple[SignatureReport, ...]
@@ -102,6 +103,7 @@ class Outcome:
     lenient_parsing: bool = False
     encrypted: bool = False
     decrypted: bool = False
+    signed_revision_length: int | None = None
 
 
 def certificate_info(certificate: x509.Certificate | None) -> CertificateInfo | None:

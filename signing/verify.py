@@ -60,6 +60,7 @@ def _document(kind: str, outcome: Outcome, at: datetime) -> DocumentReport:
         lenient_parsing=outcome.lenient_parsing,
         encrypted=outcome.encrypted,
         notes=_notes(outcome),
+        signed_revision_length=outcome.signed_revision_length,
     )
 
 

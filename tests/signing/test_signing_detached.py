@@ -9,6 +9,8 @@ from io import BytesIO
 
 import pytest
 from asn1crypto import cms
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tender.signing import (
     DocumentReport,
@@ -221,3 +223,39 @@ def test_unreadable_signature_without_its_file_is_format_failure(trust: TrustSto
     report = _verify(trust, b"not a CMS signature", content=None)
 
     assert _verdict(report) == (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE)
+
+
+def _signed_attributes_out_of_der_order(pki: TestPKI) -> bytes:
+    """A .p7s whose signer wrote its signed attributes in another order than DER's (a SET OF
+    sorted by encoding) and signed them as written, as some signing tools do."""
+    p7s = _p7s(pki)
+    signer_info = cms.ContentInfo.load(p7s)["content"]["signer_infos"][0]
+    written = signer_info["signed_attrs"].contents
+    attributes = [attribute.dump() for attribute in signer_info["signed_attrs"]]
+    reordered = b"".join(reversed(attributes))
+    assert reordered != written
+    signed = cms.CMSAttributes.load(signer_info["signed_attrs"].untag().dump())
+    header = signed.dump()[: -len(written)]
+    key = serialization.load_der_private_key(
+        pki.signer("supplier-a").signing_key.dump(),  # type: ignore[attr-defined]
+        password=None,
+    )
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    old_signature = signer_info["signature"].native
+    # ECDSA signatures vary in length; keep one as long as the old, so every offset stays.
+    new_signature = b""
+    while len(new_signature) != len(old_signature):
+        new_signature = key.sign(header + reordered, ec.ECDSA(hashes.SHA256()))
+    assert p7s.count(written) == 1
+    assert p7s.count(old_signature) == 1
+    return p7s.replace(written, reordered).replace(old_signature, new_signature)
+
+
+def test_signed_attributes_are_verified_as_the_signer_wrote_them(
+    pki: TestPKI, trust: TrustStore
+) -> None:
+    # Re-encoded in DER order, they would no longer be what was signed.
+    report = _verify(trust, _signed_attributes_out_of_der_order(pki))
+
+    assert _verdict(report) == (Indication.TOTAL_PASSED, None)
+    assert (report.signatures[0].intact, report.signatures[0].crypto_valid) == (True, True)

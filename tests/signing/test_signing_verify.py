@@ -276,7 +276,8 @@ def test_unexpected_validator_error_still_gives_a_report(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("validator bug")
 
-    monkeypatch.setattr(pades_module, "async_validate_pdf_signature", broken)
+    # The certificate path, validated once for pyHanko's classic status and the AdES process.
+    monkeypatch.setattr(pades_module, "cms_basic_validation", broken)
 
     report = verify(signed_pdf(pki, "supplier-a", "Bid"))
 
