@@ -9,6 +9,7 @@ from tender.signing.testing.pki import (
     P12_PASSPHRASE,
     REVOCATION_CRL,
     TRUSTED_CERTIFICATES,
+    KeyLoadedTimeStamper,
     TestPKI,
 )
 from tender.signing.testing.services import ServedPKI, serve_pki
@@ -17,6 +18,7 @@ __all__ = [
     "P12_PASSPHRASE",
     "REVOCATION_CRL",
     "TRUSTED_CERTIFICATES",
+    "KeyLoadedTimeStamper",
     "ServedPKI",
     "TestPKI",
     "async_signed_pdf",

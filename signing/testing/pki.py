@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
-from asn1crypto import pem, x509
+from asn1crypto import cms, core, keys, pem, x509
 from certomancer.config_utils import parse_duration
 from certomancer.registry import (
     ArchLabel,
@@ -34,15 +34,25 @@ from certomancer.registry import (
     PKIArchitecture,
     ServiceLabel,
 )
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
 from pyhanko.sign.signers import Signer, SimpleSigner
 from pyhanko.sign.timestamps import DummyTimeStamper, TimeStamper
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from tender.signing.signer import load_signer_pkcs12
 from tender.signing.trust import TrustStore
 
-__all__ = ["P12_PASSPHRASE", "PLATFORM_SEAL", "REVOCATION_CRL", "TRUSTED_CERTIFICATES", "TestPKI"]
+__all__ = [
+    "P12_PASSPHRASE",
+    "PLATFORM_SEAL",
+    "REVOCATION_CRL",
+    "TRUSTED_CERTIFICATES",
+    "KeyLoadedTimeStamper",
+    "TestPKI",
+]
 
 P12_PASSPHRASE = b"tender-test-only"
 """Passphrase of every PKCS#12 file :meth:`TestPKI.create` writes."""
@@ -108,6 +118,59 @@ def _write_owner_only(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as file:
         os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that already exists
         file.write(data)
+
+
+def _attribute(name: str, value: object) -> cms.CMSAttribute:
+    attribute: cms.CMSAttribute = simple_cms_attribute(name, value)  # type: ignore[no-untyped-call]
+    return attribute
+
+
+class KeyLoadedTimeStamper(DummyTimeStamper):
+    """pyHanko's in-process RFC 3161 time-stamper, with its RSA key loaded once.
+
+    :class:`~pyhanko.sign.timestamps.DummyTimeStamper` loads (and checks) its private key
+    again for every token, which costs far more than the signature itself; this one loads it
+    when it is made. Its tokens are the same, byte for byte, as the ones
+    ``DummyTimeStamper`` makes with that key for the same request, time and serial number.
+
+    :raises ValueError: if ``tsa_key`` is not an RSA key (pyHanko's time-stamper signs with
+        RSA only).
+    """
+
+    def __init__(self, tsa_cert: x509.Certificate, tsa_key: keys.PrivateKeyInfo) -> None:
+        # The certificate as read from its DER, the same bytes: one that was built (by
+        # Certomancer) or read through (.native) is re-encoded by asn1crypto whenever it is
+        # dumped, twice per token, which costs several times the signature.
+        super().__init__(tsa_cert=x509.Certificate.load(tsa_cert.dump()), tsa_key=tsa_key)
+        private_key = serialization.load_der_private_key(tsa_key.dump(), password=None)
+        if not isinstance(private_key, rsa.RSAPrivateKey):
+            raise ValueError("the test time-stamping authority signs with RSA only")
+        self._private_key = private_key
+        # The same in every token; made once, and read back from its DER for the same reason
+        # as the certificate.
+        signing_certificate = _attribute(
+            "signing_certificate", as_signing_certificate(self.tsa_cert)
+        )
+        self._signing_certificate = cms.CMSAttribute.load(signing_certificate.dump())
+
+    def _sign_tst_info(
+        self, tst_info_data: bytes, md_algorithm: str, dt: datetime
+    ) -> tuple[bytes, cms.CMSAttributes]:
+        # As DummyTimeStamper._sign_tst_info, with the key already loaded.
+        digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
+        digest.update(tst_info_data)
+        signed_attrs = cms.CMSAttributes(
+            [
+                _attribute("content_type", "tst_info"),
+                _attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
+                self._signing_certificate,
+                _attribute("message_digest", digest.finalize()),
+            ]
+        )
+        signature = self._private_key.sign(
+            signed_attrs.dump(), PKCS1v15(), get_pyca_cryptography_hash(md_algorithm.upper())
+        )
+        return signature, signed_attrs
 
 
 @dataclass(frozen=True)
@@ -252,9 +315,10 @@ class TestPKI:
         return der
 
     def timestamper(self) -> TimeStamper:
-        """An in-process RFC 3161 time-stamper signing with the ``tsa`` certificate."""
+        """An in-process RFC 3161 time-stamper signing with the ``tsa`` certificate (a
+        :class:`KeyLoadedTimeStamper`: its key is loaded once, here)."""
         tsa = self._issued.architecture.service_registry.get_tsa_info(_TSA)
-        return DummyTimeStamper(
+        return KeyLoadedTimeStamper(
             tsa_cert=self.certificate("tsa"),
             tsa_key=self._issued.architecture.key_set.get_private_key(tsa.signing_key),
         )
@@ -263,10 +327,10 @@ class TestPKI:
     def load_timestamper(directory: Path) -> TimeStamper:
         """The test TSA of a PKI that :meth:`create` wrote to ``directory`` earlier (perhaps in
         another process), loaded from its ``.p12``: tokens from it keep chaining to that PKI's
-        root across restarts."""
+        root across restarts. A :class:`KeyLoadedTimeStamper`: its key is loaded once, here."""
         tsa = load_signer_pkcs12(directory / f"{TSA_CERTIFICATE}.p12", P12_PASSPHRASE)
         assert isinstance(tsa, SimpleSigner)  # what load_signer_pkcs12 builds
-        return DummyTimeStamper(tsa_cert=tsa.signing_cert, tsa_key=tsa.signing_key)
+        return KeyLoadedTimeStamper(tsa_cert=tsa.signing_cert, tsa_key=tsa.signing_key)
 
     @property
     def trust_dir(self) -> Path:
