@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
@@ -28,10 +29,11 @@ from tender.platform import Platform
 from tender.signing.testing import P12_PASSPHRASE, TestPKI, signed_pdf
 from tender.storage.sealing import seal
 from tender.tenders.models import Tender
-from tender.verifier import jws
+from tender.verifier import jws, merkle
 from tender.verifier.bundle import verify_bundle
-from tender.verifier.chain import GENESIS_HASH, chain_hash, leaf_hash
+from tender.verifier.chain import GENESIS_HASH, canonical_bytes, chain_hash, leaf_hash
 from tender.verifier.checks import Check
+from tender.verifier.logcheck import SKIPPED_KINDS
 from tender.verifier.notes import Checkpoint, NoteSigner, sign_checkpoint
 from tests.conftest import People
 from tests.e2e.conftest import settings_env
@@ -106,22 +108,59 @@ def _last_checkpoint(platform: Platform) -> int:
     return size
 
 
-def test_an_edited_event_payload_breaks_the_chain_at_that_event(
+def test_an_edited_payload_column_changes_nothing_read_and_the_stored_check_names_it(
     platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
 ) -> None:
+    """Readers and the export take each event from its body, the bytes its hashes cover: a
+    column edited beside it changes neither, and the platform's own check names it."""
     _opened_tender(platform, people, clock, test_pki)
     bid = _event(platform, "bid.received")
     with platform.sessions.begin() as session:
         session.execute(
             update(AuditEvent)
             .where(AuditEvent.seq == bid.seq)
-            .values(payload={**bid.payload, "sha256": "0" * 64})
+            .values(payload={**bid.payload, "receipt_id": "forged"})
         )
+
+    assert _failures(_verify(platform, tmp_path)) == {}  # the log itself is intact
+    stored = _verify_stored(platform)
+    assert stored.keys() == {"stored columns"}
+    assert stored["stored columns"].startswith(f"event {bid.seq}: its payload column says")
+    assert "the column was changed after the event was written" in stored["stored columns"]
+
+
+def test_an_edited_body_disagrees_with_every_signed_tree_after_it(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    _opened_tender(platform, people, clock, test_pki)
+    bid = _event(platform, "bid.received")
+    with platform.sessions.begin() as session:
+        event = session.get_one(AuditEvent, bid.seq)
+        fields: dict[str, Any] = dict(audit.to_json(event))
+        fields["payload"] = event.payload = {**event.payload, "receipt_id": "forged"}
+        event.body = canonical_bytes(fields)  # the hash columns left as they were
 
     failed = _failures(_verify(platform, tmp_path))
 
-    assert f"FAILED at event {bid.seq}: its content does not match its hash" in failed["hash chain"]
-    assert "the log was rewritten" in failed[f"checkpoint {_last_checkpoint(platform)} root"]
+    assert "hash chain" not in failed  # the lines are in order and canonical...
+    for size in (s for s in _checkpoint_sizes(platform) if s >= bid.seq):  # ...but not signed
+        assert "the log was rewritten" in failed[f"checkpoint {size} root"]
+    # Alice's receipt is for this event; Bob's chains on its old hash.
+    assert any(f"records an event {bid.seq} that is not" in d for d in failed.values())
+    assert _verify_stored(platform)["stored columns"].startswith(
+        f"event {bid.seq}: its hash column is {bid.hash}, but the bodies give"
+    )
+
+
+def _rewrite_event(event: AuditEvent, prev: str, **changed: object) -> str:
+    """Give ``event`` a body with ``changed`` in its payload (and the same payload column),
+    chained on ``prev`` with every hash redone; returns its new hash."""
+    fields: dict[str, Any] = dict(audit.to_json(event))
+    fields["payload"] = event.payload = {**fields["payload"], **changed}
+    event.body = canonical_bytes(fields)
+    event.prev_hash = prev
+    event.hash, event.leaf_hash = chain_hash(prev, fields), leaf_hash(fields)
+    return event.hash
 
 
 def test_a_deleted_event_leaves_a_gap(
@@ -148,7 +187,8 @@ def test_two_swapped_events_break_the_chain_where_they_were(
 
     failed = _failures(_verify(platform, tmp_path))
 
-    assert f"FAILED at event {first}: its prev_hash" in failed["hash chain"]
+    expected = f"FAILED at event {first + 1}: expected sequence number {first}, found {first + 1}"
+    assert expected in failed["hash chain"]
 
 
 def test_a_truncated_log_is_shorter_than_a_locked_checkpoint(
@@ -179,17 +219,15 @@ def test_a_consistently_rehashed_log_disagrees_with_the_locked_checkpoints(
     bid = _event(platform, "bid.received")
     signer = platform.checkpointer.signer
     with platform.sessions.begin() as session:
-        prev = GENESIS_HASH
+        prev, leaves = GENESIS_HASH, []
         for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
-            if event.seq == bid.seq:
-                event.payload = {**event.payload, "sha256": "0" * 64}
-            event.prev_hash = prev
-            body = audit.to_json(event)
-            event.hash, event.leaf_hash = chain_hash(prev, body), leaf_hash(body)
-            prev = event.hash
+            prev = _rewrite_event(
+                event, prev, **({"sha256": "0" * 64} if event.seq == bid.seq else {})
+            )
+            leaves.append(bytes.fromhex(event.leaf_hash))
         session.flush()
         for record in session.scalars(select(CheckpointRecord)):
-            root = audit.tree_head(session, record.size).root
+            root = merkle.root(leaves[: record.size])
             record.root = root.hex()
             record.note = sign_checkpoint(
                 signer, Checkpoint(origin=signer.name, size=record.size, root=root)
@@ -310,6 +348,85 @@ def test_an_altered_receipt_in_the_bundle_is_caught(
     assert "platform signature: the signature does not verify" in failed[f"receipt {receipt_id}"]
 
 
+def _same_meaning_other_order(line: bytes) -> bytes:
+    """``line`` with its payload's keys in reverse order: the same JSON, other bytes."""
+    payload = json.loads(line)["payload"]
+    in_order, in_reverse = (
+        json.dumps(keys, ensure_ascii=False, separators=(",", ":")).encode()
+        for keys in (dict(sorted(payload.items())), dict(sorted(payload.items(), reverse=True)))
+    )
+    return line.replace(in_order, in_reverse, 1)
+
+
+def test_events_jsonl_changed_in_the_bundle_is_caught(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    """Every line is hashed as it is: an edited, reordered, cut or re-encoded line gives
+    another tree than the locked checkpoints sign, even a line the verifier never parses."""
+    _opened_tender(platform, people, clock, test_pki)
+    bundle = tmp_path / "bundle.zip"
+    platform.exporter.export(tender_reference="T-1", out=bundle)
+    key = platform.checkpointer.signer.verifier_key()
+    with zipfile.ZipFile(bundle) as opened:
+        lines = opened.read("events.jsonl").split(b"\n")
+    assert lines.pop() == b""
+    kinds = [json.loads(line)["kind"] for line in lines]
+    bid = kinds.index("bid.received")
+    skipped = next(
+        n
+        for n, line in enumerate(lines)
+        if kinds[n] in SKIPPED_KINDS and len(json.loads(line)["payload"]) >= 2
+    )
+    signed = max(_checkpoint_sizes(platform))
+
+    def failures(change: Callable[[list[bytes]], object]) -> dict[str, str]:
+        changed = list(lines)
+        change(changed)
+        jsonl = b"".join(line + b"\n" for line in changed)
+        return _failures(verify_bundle(_rewrite(bundle, "events.jsonl", lambda _: jsonl), key))
+
+    def edit(changed: list[bytes]) -> None:
+        event = json.loads(changed[bid])
+        event["payload"]["receipt_id"] = "forged"
+        changed[bid] = canonical_bytes(event)
+
+    def reencode(changed: list[bytes]) -> None:
+        changed[skipped] = _same_meaning_other_order(changed[skipped])
+        assert json.loads(changed[skipped]) == json.loads(lines[skipped])
+        assert changed[skipped] != lines[skipped]
+
+    def respace(changed: list[bytes]) -> None:
+        spaced = json.dumps(json.loads(changed[bid]), ensure_ascii=False, sort_keys=True)
+        changed[bid] = spaced.encode()
+
+    edited = failures(edit)
+    assert "hash chain" not in edited
+    assert "the log was rewritten" in edited[f"checkpoint {signed} root"]
+    assert "events.jsonl has SHA-256" in edited["file hashes"]
+
+    reordered = failures(lambda changed: changed.insert(bid, changed.pop(bid + 1)))
+    assert f"expected sequence number {bid + 1}, found {bid + 2}" in reordered["hash chain"]
+
+    cut = failures(lambda changed: changed.__delitem__(slice(signed - 2, None)))
+    assert (
+        f"the platform signed a tree of {signed} events, but the log has only {signed - 2}"
+        in (cut[f"checkpoint {signed} root"])
+    )
+
+    reencoded = failures(reencode)  # a line the verifier does not parse: only its bytes count
+    assert "hash chain" not in reencoded
+    for size in (s for s in _checkpoint_sizes(platform) if s > skipped):
+        assert "the log was rewritten" in reencoded[f"checkpoint {size} root"]
+
+    respaced = failures(respace)  # a line it parses: named, and its tree is not the one signed
+    assert (
+        f"FAILED at event {bid + 1}: line {bid + 1} is not the canonical JSON of an event"
+        in (respaced["hash chain"])
+    )
+    assert "not in RFC 8785 canonical form" in respaced["hash chain"]
+    assert "the log was rewritten" in respaced[f"checkpoint {signed} root"]
+
+
 def test_the_command_line_prints_a_line_per_check_and_fails_on_any(
     platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
 ) -> None:
@@ -342,12 +459,8 @@ def _rehash_with_a_changed_event(platform: Platform) -> int:
     with platform.sessions.begin() as session:
         prev = GENESIS_HASH
         for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
-            if event.seq == bid.seq:
-                event.payload = {**event.payload, "receipt_id": "forged"}
-            event.prev_hash = prev
-            body = audit.to_json(event)
-            event.hash, event.leaf_hash = chain_hash(prev, body), leaf_hash(body)
-            prev = event.hash
+            forged = {"receipt_id": "forged"} if event.seq == bid.seq else {}
+            prev = _rewrite_event(event, prev, **forged)
     return bid.seq
 
 
@@ -418,11 +531,9 @@ def test_one_altered_event_gives_one_first_cause_and_a_count(
     _opened_tender(platform, people, clock, test_pki)
     bid = _event(platform, "bid.received")
     with platform.sessions.begin() as session:
-        session.execute(
-            update(AuditEvent)
-            .where(AuditEvent.seq == bid.seq)
-            .values(payload={**bid.payload, "receipt_id": "forged"})
-        )
+        event = session.get_one(AuditEvent, bid.seq)
+        _rewrite_event(event, event.prev_hash, receipt_id="forged")
+    first_signed = min(s for s in _checkpoint_sizes(platform) if s >= bid.seq)
     bundle = tmp_path / "bundle.zip"
     platform.exporter.export(tender_reference="T-1", out=bundle)
     key = tmp_path / "platform.pub"
@@ -437,9 +548,7 @@ def test_one_altered_event_gives_one_first_cause_and_a_count(
 
     lines = done.stdout.splitlines()
     assert done.returncode == 1
-    assert lines[-1] == (
-        f"First cause: hash chain: FAILED at event {bid.seq}: its content does not match its "
-        "hash (it was changed)"
-    )
+    assert lines[-1].startswith(f"First cause: checkpoint {first_signed} root: the platform signed")
+    assert lines[-1].endswith("the log was rewritten")
     assert any(line.startswith("FAIL  checkpoint roots: ") and " of " in line for line in lines)
     assert len(lines) < 25  # a line per kind of check: not one per checkpoint and receipt

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tender.cli import build_parser, main
+from tender.cli import audit_commands, build_parser, main
 from tender.verifier.chain import GENESIS_HASH
-from tests.verifier.chains import exported_chain
+from tests.verifier.chains import exported_lines, jsonl
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def test_results_come_as_json_on_request(
     elsewhere: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     export = elsewhere / "trail.jsonl"
-    export.write_text("".join(json.dumps(e) + "\n" for e in exported_chain(3)))
+    export.write_bytes(jsonl(exported_lines(3)))
     (elsewhere / "platform.pub").write_text("origin+00000000+AQ==\n")
     (elsewhere / "receipt.jws").write_text("a.b.c\n")
 
@@ -118,12 +118,29 @@ def test_results_come_as_json_on_request(
     assert json.loads(receipt)["checks"][0]["name"] == "platform key"
 
 
-def test_an_unexpected_failure_is_one_sentence(
+def test_a_line_that_is_not_an_event_is_named_not_a_traceback(
     elsewhere: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     export = elsewhere / "trail.jsonl"
     export.write_text(json.dumps({"seq": 1, "prev_hash": GENESIS_HASH}) + "\n")  # half an event
 
+    code, out, err = _run(capsys, "audit", "verify", "--file", str(export))
+
+    assert code == 1
+    assert err == ""
+    assert out.startswith("FAILED at event 1: line 1 is not the canonical JSON of an event")
+
+
+def test_an_unexpected_failure_is_one_sentence(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = elsewhere / "trail.jsonl"
+    export.write_bytes(jsonl(exported_lines(1)))
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("something nobody expected")
+
+    monkeypatch.setattr(audit_commands, "verify_chain_file", broken)
     code, _, err = _run(capsys, "audit", "verify", "--file", str(export))
 
     assert code == 1

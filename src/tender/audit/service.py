@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -114,14 +115,22 @@ def _chained_fields(event: AuditEvent) -> dict[str, Any]:
 
 
 def to_json(event: AuditEvent) -> ExportedEvent:
-    """The exported form of an event, the one the chain hash covers."""
+    """The event as readers see it: the fields of its body, with its hashes.
+
+    Every reader (the opening's ledger, the API, receipts, the export) takes an event from its
+    body, the bytes the hashes cover and the checkpoints sign, never from the columns beside it:
+    ``seq``, ``tender_id`` and ``kind`` are there to be queried, the others for people reading
+    the table. A column changed in the database then changes nothing anyone reads, and the
+    checks (:func:`verify_stored_chain`, ``GET /api/audit/verify``) name it as changed.
+    """
+    fields: dict[str, Any] = json.loads(event.body)
     return {
-        "seq": event.seq,
-        "at": format_time(event.at),
-        "actor": event.actor,
-        "tender_id": str(event.tender_id) if event.tender_id else None,
-        "kind": event.kind,
-        "payload": event.payload,
+        "seq": fields["seq"],
+        "at": fields["at"],
+        "actor": fields["actor"],
+        "tender_id": fields["tender_id"],
+        "kind": fields["kind"],
+        "payload": fields["payload"],
         "prev_hash": event.prev_hash,
         "hash": event.hash,
         "leaf_hash": event.leaf_hash,
@@ -138,14 +147,83 @@ def iter_events(
     yield from session.scalars(query.execution_options(yield_per=batch))
 
 
+def iter_bodies(session: Session, *, batch: int = 5000) -> Iterator[bytes]:
+    """Every event's body in sequence order: the lines of the exported log."""
+    query = select(AuditEvent.body).order_by(AuditEvent.seq)
+    yield from session.scalars(query.execution_options(yield_per=batch))
+
+
 def tender_events(session: Session, tender_id: uuid.UUID) -> list[ExportedEvent]:
     """Every event of one tender, in sequence order, as exported."""
     return [to_json(event) for event in iter_events(session, tender_id=tender_id)]
 
 
+class StoredRows:
+    """The stored log read for a check: yields each row's body, as the export would, and notes
+    the first row whose other columns disagree with its body -- a ``payload``, ``kind`` or
+    ``tender_id`` edited in the database, a hash column that is not the hash of the bodies."""
+
+    def __init__(self) -> None:
+        self.first_problem: tuple[int, str] | None = None
+
+    def bodies(self, session: Session) -> Iterator[bytes]:
+        prev = bytes(32)
+        for event in iter_events(session):
+            head = hashlib.sha256(prev + event.body).digest()
+            if self.first_problem is None and (problem := _disagreement(event, prev, head)):
+                self.first_problem = (event.seq, problem)
+            prev = head
+            yield event.body
+
+
+def _disagreement(event: AuditEvent, prev: bytes, head: bytes) -> str | None:
+    """What in ``event``'s row disagrees with its body (None if nothing does): first the hash
+    columns (a changed body), then the columns that repeat the body's fields."""
+    hashes = {
+        "prev_hash": prev.hex(),
+        "hash": head.hex(),
+        "leaf_hash": merkle.leaf_hash(event.body).hex(),
+    }
+    for name, derived in hashes.items():
+        if getattr(event, name) != derived:
+            return (
+                f"its {name} column is {getattr(event, name)}, but the bodies give {derived}: "
+                "its body, or that column, was changed after the event was written"
+            )
+    try:
+        fields = json.loads(event.body)
+    except ValueError:
+        return None  # the check of the lines names a body that is not an event
+    if not isinstance(fields, dict):
+        return None
+    for name, value in _chained_fields(event).items():
+        if fields.get(name) != value:
+            said = json.dumps(value, ensure_ascii=False, default=str)
+            should = json.dumps(fields.get(name), ensure_ascii=False, default=str)
+            return (
+                f"its {name} column says {_clip(said)}, but its body, the bytes the hashes "
+                f"cover, says {_clip(should)}: the column was changed after the event was "
+                "written"
+            )
+    return None
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def verify_stored_chain(session: Session) -> ChainVerification:
-    """Recompute the whole chain from the database."""
-    return verify_chain(to_json(event) for event in iter_events(session))
+    """The stored log checked as an auditor checks its export -- every body in its place and
+    canonical, the chain head and the Merkle root over them -- and every row's columns against
+    its body (the first failure of either, whichever event comes first)."""
+    rows = StoredRows()
+    result = verify_chain(rows.bodies(session), every_line=True)
+    if rows.first_problem is not None and (
+        result.bad_seq is None or rows.first_problem[0] < result.bad_seq
+    ):
+        seq, problem = rows.first_problem
+        return replace(result, ok=False, problem=problem, bad_seq=seq)
+    return result
 
 
 @dataclass(frozen=True)

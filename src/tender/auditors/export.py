@@ -13,7 +13,7 @@ import hashlib
 import json
 import uuid
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,13 +105,8 @@ class BundleExporter:
             for receipt_id, signed in contents.receipts:
                 put(f"receipts/{receipt_id}.jws", [signed.encode("ascii")])
             with self.sessions.begin() as session:
-                put(
-                    EVENTS,
-                    (
-                        (json.dumps(audit.to_json(event), ensure_ascii=False) + "\n").encode()
-                        for event in audit.iter_events(session)
-                    ),
-                )
+                # Each event's body as stored: the bytes its hashes cover, never re-encoded.
+                put(EVENTS, event_lines(audit.iter_bodies(session)))
             timestamp_trust = self.checkpointer.timestamp_trust
             certificates = {
                 # The anchors signatures chain to, and those the time-stamping authority
@@ -135,6 +130,21 @@ class BundleExporter:
             }
             bundle.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
             bundle.writestr(MANIFEST_SIGNATURE, self.checkpointer.sign_json(manifest) + "\n")
+
+
+def event_lines(bodies: Iterable[bytes], chunk: int = 1 << 20) -> Iterator[bytes]:
+    """The lines of ``events.jsonl`` (each body and a line feed), about ``chunk`` bytes at a
+    time."""
+    lines: list[bytes] = []
+    size = 0
+    for body in bodies:
+        lines.append(body)
+        size += len(body) + 1
+        if size >= chunk:
+            yield b"\n".join(lines) + b"\n"
+            lines, size = [], 0
+    if lines:
+        yield b"\n".join(lines) + b"\n"
 
 
 def _contents(session: Session, tender_reference: str | None) -> _Contents:

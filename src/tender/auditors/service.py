@@ -33,14 +33,23 @@ class TrailService:
         return [audit.to_json(e) for e in self.session.scalars(query.limit(limit))]
 
     def verify(self, *, store: ObjectStore, bucket: str, verifier: NoteVerifier) -> list[Check]:
-        """The stored log against every Object-Locked checkpoint: its chain recomputed, each
-        locked copy signed by the platform and over the tree the stored events give. A
+        """The stored log against every Object-Locked checkpoint: the bodies read as an
+        auditor reads the export (every one canonical, here), each row's columns against its
+        body, each locked copy signed by the platform and over the tree the bodies give. A
         database rewritten with every hash redone, or cut short, disagrees with the copies."""
         checks: list[Check] = []
         check = collector(checks)
         copies = locked_checkpoints(store, bucket)
-        log = LogReader(copies)
-        check_chain((audit.to_json(e) for e in audit.iter_events(self.session)), log, check)
+        log = LogReader(copies, every_line=True)
+        rows = audit.StoredRows()
+        check_chain(rows.bodies(self.session), log, check)
+        check(
+            "stored columns",
+            rows.first_problem is None,
+            "every event's columns agree with its body"
+            if rows.first_problem is None
+            else f"event {rows.first_problem[0]}: {rows.first_problem[1]}",
+        )
         if not copies:
             check(
                 "locked checkpoints", False, "no checkpoint copy is locked: nothing signs the log"

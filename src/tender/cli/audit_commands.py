@@ -28,7 +28,7 @@ from tender.errors import Refusal
 from tender.signing import TrustStore, TrustStoreError
 from tender.storage.keyfile import load_secret
 from tender.verifier.bundle import verify_bundle
-from tender.verifier.chain import verify_chain
+from tender.verifier.chain import verify_chain_file
 from tender.verifier.checks import Check
 from tender.verifier.notes import NoteSigner
 from tender.verifier.receipt import SHOWN_FIELDS, signed_payload, verify_receipt
@@ -45,8 +45,9 @@ def register(commands: SubParsers) -> None:
     export = audit_commands.add_parser(
         "export",
         help="write the auditor's bundle (-o bundle.zip), or every event as JSON lines",
-        description="Write the auditor's bundle (tender-audit-bundle/1) of one tender or of "
-        "all, or with --out only the events as JSON lines.",
+        description="Write the auditor's bundle (tender-audit-bundle/2) of one tender or of "
+        "all, or with --out only the events as JSON lines: each event's stored bytes, one a "
+        "line, as in the bundle's events.jsonl.",
     )
     written = export.add_mutually_exclusive_group(required=True)
     written.add_argument("-o", "--output", type=Path, help="the bundle to write (a .zip)")
@@ -65,7 +66,9 @@ def register(commands: SubParsers) -> None:
         "verify",
         help="check a bundle offline (BUNDLE --key), or recompute the hash chain",
         description="With BUNDLE and --key: check an audit bundle offline, one PASS/FAIL line "
-        "per check. Without: recompute the hash chain of the database, or of --file.",
+        "per check. Without: check the database against its locked checkpoints, or with "
+        "--file a JSON-lines export (every line in order and canonical; its chain head and "
+        "Merkle root).",
     )
     verify.add_argument("bundle", type=Path, nargs="?", help="a bundle.zip to check offline")
     verify.add_argument("--key", type=Path, help="platform.pub, for a bundle")
@@ -134,14 +137,15 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _export_events(database_url: str, out: Path) -> int:
+    """``events.jsonl`` as in a bundle: each event's body as stored, one a line."""
     from tender.audit import service as audit
 
     engine = make_engine(database_url)
     count = 0
     try:
-        with make_sessionmaker(engine).begin() as session, out.open("w") as sink:
-            for event in audit.iter_events(session):
-                sink.write(json.dumps(audit.to_json(event), ensure_ascii=False) + "\n")
+        with make_sessionmaker(engine).begin() as session, out.open("wb") as sink:
+            for body in audit.iter_bodies(session):
+                sink.write(body + b"\n")
                 count += 1
     finally:
         engine.dispose()
@@ -194,11 +198,14 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _verify_export(path: Path, *, as_json: bool) -> int:
-    lines = _read_text(path, "the export").splitlines()
+    """Every line of a JSON-lines export in its place and canonical; its chain head and Merkle
+    root, to compare with a signed checkpoint of the same size (a bundle carries those)."""
     try:
-        result = verify_chain(json.loads(line) for line in lines if line.strip())
-    except ValueError as error:
-        raise CommandError(f"{path} is not a JSON-lines export: {error}") from None
+        with path.open("rb") as lines:
+            result = verify_chain_file(lines, every_line=True)
+    except OSError as error:
+        reason = error.strerror
+        raise CommandError(f"cannot read the export {path}: {reason}; check the path") from None
     if as_json:
         print_json(result)
     else:

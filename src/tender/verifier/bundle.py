@@ -2,11 +2,13 @@
 
 :func:`verify_bundle` needs no database, no server and no network, and trusts only the
 platform's verifier key. The bundle is written by the platform (``tender audit export``,
-:mod:`tender.auditors.export`). Format ``tender-audit-bundle/1``::
+:mod:`tender.auditors.export`); docs/audit-bundle.md describes it for anyone writing their own
+verifier. Format ``tender-audit-bundle/2``::
 
     manifest.json                 format, exported_at, vkey, origin, tender, SHA-256 of each file
     manifest.jws                  the manifest, signed by the platform (compact JWS, EdDSA)
-    events.jsonl                  the WHOLE audit log, one event per line (hashes, never bid bytes)
+    events.jsonl                  the WHOLE audit log: line n is event n's body, the exact bytes
+                                  its hashes cover (commitments and hashes, never bid bytes)
     checkpoints/<size>.json       the Object-Locked copy of every signed checkpoint
     receipts/<receipt id>.jws     the platform-signed receipt of every bid (of the tender)
     opening/<tender>/record.json  the opening record, from locked storage
@@ -16,6 +18,13 @@ platform's verifier key. The bundle is written by the platform (``tender audit e
                                   helper certificates, and those of the time-stamp authority
 
 The log is exported whole because every checkpoint signs a tree over every event before it.
+Each line is hashed as it is (leaf ``SHA-256(0x00 || line)``, chain ``SHA-256(prev || line)``,
+see :mod:`.chain`), so a line written with other bytes -- even with the same JSON meaning --
+gives another tree than the one signed. Only what is checked is parsed: each line's sequence
+number, and the events a tender's ledger needs, which must be canonical RFC 8785 JSON.
+``tender-audit-bundle/1`` lines were JSON objects with ``prev_hash``, ``hash`` and
+``leaf_hash`` beside the event, which the verifier had to re-encode: it is refused, with a
+sentence saying to export the bundle again.
 Checkpoints come from the locked copies (read by the version the database names), not from the
 database, so a database rewritten afterwards disagrees with them. ``<size>`` is zero-padded to
 12 digits and ``<tender>`` is the reference, percent-encoded, so names sort and never nest.
@@ -24,27 +33,31 @@ database, so a database rewritten afterwards disagrees with them. ``<size>`` is 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import quote
 
 from asn1crypto import x509
 from pyhanko.keys import load_certs_from_pemder_data
 
 from tender.signing import TrustStore, TrustStoreError
-from tender.verifier import jws
+from tender.verifier import jws, merkle
+from tender.verifier.chain import canonical_bytes
 from tender.verifier.checks import Check, Checker, collector
 from tender.verifier.ledger import TenderLedger, parse_time
-from tender.verifier.logcheck import LogReader, check_chain, check_checkpoints
+from tender.verifier.logcheck import LogReader, check_checkpoints
 from tender.verifier.notes import CheckpointError, NoteVerifier
 from tender.verifier.receipt import receipt_seq, verify_receipt
 from tender.verifier.timestamps import check_timestamp
 
-BUNDLE_FORMAT = "tender-audit-bundle/1"
+BUNDLE_FORMAT = "tender-audit-bundle/2"
+_OLD_FORMATS = {
+    "tender-audit-bundle/1": "its events.jsonl holds re-encoded events with their hashes, not "
+    "the bytes the platform hashed; export the bundle again with this version of tender",
+}
 MANIFEST = "manifest.json"
 MANIFEST_SIGNATURE = "manifest.jws"
 EVENTS = "events.jsonl"
@@ -95,7 +108,7 @@ def verify_bundle(path: Path, verifier_key: str) -> list[Check]:
             if name.startswith("receipts/") and name.endswith(".jws")
         }
         receipt_seqs = {receipt_seq(signed) for signed in receipts.values()}
-        log = LogReader(checkpoints, {seq for seq in receipt_seqs if seq is not None})
+        log = LogReader(checkpoints, {seq for seq in receipt_seqs if seq is not None and seq > 0})
         if not _check_log(bundle, log, check):
             return checks
         check_checkpoints(checkpoints, log, verifier, check)
@@ -117,10 +130,12 @@ def _check_manifest(
     except (KeyError, ValueError) as exc:
         check("manifest", False, f"no readable {MANIFEST} and {MANIFEST_SIGNATURE}: {exc}")
         return None
+    found = manifest.get("format")
     if not check(
         "bundle format",
-        manifest.get("format") == BUNDLE_FORMAT,
-        f"format {manifest.get('format')!r}, this verifier reads {BUNDLE_FORMAT!r}",
+        found == BUNDLE_FORMAT,
+        f"format {found!r}, this verifier reads {BUNDLE_FORMAT!r}"
+        + (f": {_OLD_FORMATS[found]}" if found in _OLD_FORMATS else ""),
     ):
         return None
     try:
@@ -177,27 +192,15 @@ def _read_checkpoints(
 
 
 def _check_log(bundle: zipfile.ZipFile, log: LogReader, check: Checker) -> bool:
-    """Recompute the hash chain and the leaves of ``events.jsonl`` (the whole log); False if
-    it cannot even be read, so nothing can be compared with it."""
-
-    def events(lines: IO[str]) -> Iterator[dict[str, Any]]:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                event = json.loads(line)
-            except ValueError as exc:
-                raise _UnreadableError(
-                    f"{EVENTS} line {number} is not an audit event: {exc}"
-                ) from exc
-            yield event
-
+    """Hash every line of ``events.jsonl`` (the whole log) as it is, into the chain and the
+    tree, and read what the ledgers need; False if it cannot be read at all."""
     try:
-        with bundle.open(EVENTS) as raw, io.TextIOWrapper(raw, encoding="utf-8") as lines:
-            check_chain(events(lines), log, check)
-    except (KeyError, TypeError, _UnreadableError) as exc:
-        return check("hash chain", False, str(exc))
+        with bundle.open(EVENTS) as raw:
+            log.read_file(raw)
+    except (KeyError, OSError, zipfile.BadZipFile) as exc:
+        return check("hash chain", False, f"{EVENTS} cannot be read: {exc}")
     # A broken chain still has leaves: the checkpoints say which signed trees they break.
+    log.finish(check)
     return True
 
 
@@ -256,8 +259,17 @@ def _check_receipt(
         )
         return
     seq = receipt_seq(signed)
-    event = json.loads(jws.b64url_decode(signed.split(".")[1]))["audit_event"]
-    same = seq is not None and log.kept.get(seq) == event
+    payload = json.loads(jws.b64url_decode(signed.split(".")[1]))
+    event = payload["audit_event"]
+    # The receipt's event is the log's event seq if it has the same body (the same leaf) and
+    # the same chain hashes: the log's line is the canonical form of the event received.
+    same = (
+        seq is not None
+        and 0 < seq <= len(log.leaves)
+        and log.leaves[seq - 1] == merkle.leaf_hash(canonical_bytes(event))
+        and event.get("prev_hash") == log.chain_hash(seq - 1)
+        and event.get("hash") == payload.get("audit_hash") == log.chain_hash(seq)
+    )
     check(
         f"receipt {receipt_id}",
         same,

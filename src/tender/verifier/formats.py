@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 
-class ExportedEvent(TypedDict):
-    """One audit event as exported (a line of ``events.jsonl``). The chain hash and the Merkle
-    leaf cover ``seq, at, actor, tender_id, kind, payload`` (see :mod:`.chain`)."""
+class LoggedEvent(TypedDict):
+    """An audit event's chained fields. Their RFC 8785 JSON is the event's body: the bytes the
+    chain hash and the Merkle leaf cover, stored as they were hashed, and exported as they are
+    (one line of ``events.jsonl`` each; see :mod:`.chain`)."""
 
     seq: int
     at: str
@@ -20,6 +21,12 @@ class ExportedEvent(TypedDict):
     tender_id: str | None
     kind: str
     payload: dict[str, Any]
+
+
+class ExportedEvent(LoggedEvent):
+    """One audit event as the API and receipts show it: its body's fields, with its hashes
+    (derived from the bodies; ``events.jsonl`` leaves them out)."""
+
     prev_hash: str
     hash: str
     leaf_hash: str
@@ -129,7 +136,7 @@ class OpeningRecordDocument(TypedDict):
 
 
 class BundleManifest(TypedDict):
-    """``manifest.json`` of an audit bundle (format ``tender-audit-bundle/1``)."""
+    """``manifest.json`` of an audit bundle (format ``tender-audit-bundle/2``)."""
 
     format: str
     exported_at: str
