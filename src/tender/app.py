@@ -21,7 +21,7 @@ from tender.accounts.authentication import BearerTokenAuthentication
 from tender.accounts.dependencies import provide_user
 from tender.accounts.guards import PUBLIC, routes_without_a_rule
 from tender.auditors.api import AuditController
-from tender.bids.api import BidController
+from tender.bids.api import BidController, FingerprintController
 from tender.opening.api import OpeningController
 from tender.platform import Platform
 from tender.tenders.api import TenderController
@@ -58,6 +58,7 @@ def create_app(platform: Platform) -> Litestar:
             AccountController,
             TenderController,
             BidController,
+            FingerprintController,
             OpeningController,
             AuditController,
         ],

@@ -29,12 +29,24 @@ class Log:
         return seq
 
     def sealed_bid(
-        self, receipt: str, supplier: str, name: str, at: str
+        self,
+        receipt: str,
+        supplier: str,
+        name: str,
+        at: str,
+        *,
+        sha256: str = "aa" * 32,
+        kind: EventKind = EventKind.BID_RECEIVED,
     ) -> tuple[int, dict[str, Any], str]:
-        fields = {"receipt_id": receipt, "supplier_id": supplier, "file_name": name}
+        fields = {
+            "receipt_id": receipt,
+            "supplier_id": supplier,
+            "file_name": name,
+            "sha256": sha256,
+        }
         salt = secrets.token_bytes(32)
         seq = self.add(
-            EventKind.BID_RECEIVED,
+            kind,
             {"receipt_id": receipt, "commitment": commitment(salt, fields), "sealed": "…"},
             at,
         )
@@ -96,3 +108,37 @@ def test_the_verifier_fails_a_result_without_a_receipt_and_a_receipt_without_a_r
         "on-time receipt r1 has no opening result; "
         "opening result r-invented has no receipt in the log"
     )
+
+
+def test_fingerprint_first_counts_a_late_file_only_with_the_fingerprint_sent_in_time() -> None:
+    log = Log()
+    log.add(EventKind.TENDER_PUBLISHED, {"deadline": DEADLINE, "file_grace_seconds": 3600})
+    fingerprint, file_ = "ab" * 32, "cd" * 32
+    events = [
+        log.sealed_bid("f1", "alice", "bid.pdf", "2026-11-27T09:59:00Z", sha256="00" * 32,
+                       kind=EventKind.BID_FINGERPRINTED),
+        log.sealed_bid("f2", "alice", "bid.pdf", "2026-11-27T09:59:30Z", sha256=fingerprint,
+                       kind=EventKind.BID_FINGERPRINTED),
+        log.sealed_bid("f3", "bob", "bid.pdf", "2026-11-27T09:59:40Z", sha256=file_,
+                       kind=EventKind.BID_FINGERPRINTED),
+        log.sealed_bid("f4", "dave", "bid.pdf", "2026-11-27T10:00:01Z", sha256=file_,
+                       kind=EventKind.BID_FINGERPRINTED),  # a fingerprint too late
+        log.sealed_bid("r1", "alice", "bid.pdf", "2026-11-27T10:30:00Z", sha256=fingerprint),
+        log.sealed_bid("r2", "bob", "bid.pdf", "2026-11-27T10:20:00Z", sha256="ee" * 32),
+        log.sealed_bid("r3", "carol", "bid.pdf", "2026-11-27T10:10:00Z", sha256=file_),
+        log.sealed_bid("r4", "dave", "bid.pdf", "2026-11-27T10:10:00Z", sha256=file_),
+        log.sealed_bid("r5", "erin", "bid.pdf", "2026-11-27T11:00:01Z", sha256=file_),
+    ]  # fmt: skip
+    sealed_only = TenderLedger.of(log.events)
+    # While sealed, only what came after the files' grace is known to be late.
+    assert [bid.receipt_id for bid in sealed_only.late()] == ["r5"]
+    for seq, fields, salt in events:
+        log.reveal(seq, fields, salt)
+
+    ledger = TenderLedger.of(log.events)
+
+    assert ledger.files_until == "2026-11-27T11:00:00Z"
+    assert [bid.receipt_id for bid in ledger.to_open()] == ["r1"]
+    # Bob's file is not his fingerprint's; Carol sent none; Dave's came after the deadline.
+    assert [bid.receipt_id for bid in ledger.late()] == ["r2", "r3", "r4", "r5"]
+    assert [f.receipt_id for f in ledger.unfulfilled()] == ["f3"]

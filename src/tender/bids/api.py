@@ -7,15 +7,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-from litestar import Controller, Request, get, put
+from litestar import Controller, Request, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 
 from tender.accounts.guards import EVERY_ROLE, allow
 from tender.accounts.models import Role, User
 from tender.bids.dependencies import provide_bid_service
 from tender.bids.intake import BidIntake
-from tender.bids.schemas import BidSummary, Receipt
+from tender.bids.schemas import BidSummary, FingerprintIn, FingerprintReceipt, Receipt
 from tender.bids.service import BidService
 from tender.config import Settings
 from tender.errors import RequestTimeout, TooLarge
@@ -82,6 +82,34 @@ class BidController(Controller):
         bids: NamedDependency[BidService],
     ) -> BidSummary:
         return bids.summary(viewer=user, tender_id=tender_id)
+
+
+class FingerprintController(Controller):
+    path = "/api/tenders/{tender_id:uuid}/fingerprints"
+    tags = ("bids",)
+
+    @post(
+        "/",
+        guards=allow(Role.SUPPLIER, to="register bid fingerprints"),
+        status_code=201,
+        summary="Register a bid file's SHA-256 before the deadline (fingerprint-first tenders)",
+        description=(
+            "For a tender with a files' grace period: the file's fingerprint, received by the "
+            "deadline, lets the file itself be uploaded until the grace period ends; only a file "
+            "with this SHA-256 is then received. Answers with a signed receipt. Refused with "
+            "409 after the deadline, 400 for a tender that takes files directly."
+        ),
+    )
+    async def register(
+        self,
+        tender_id: FromPath[uuid.UUID],
+        data: JSONBody[FingerprintIn],
+        user: NamedDependency[User],
+        bid_intake: NamedDependency[BidIntake],
+    ) -> FingerprintReceipt:
+        return await bid_intake.register_fingerprint(
+            supplier=user, tender_id=tender_id, file_name=data.file_name, sha256=data.sha256
+        )
 
 
 async def _arriving(

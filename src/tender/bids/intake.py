@@ -17,10 +17,10 @@ import hashlib
 import logging
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import anyio.to_thread
 from sqlalchemy import or_, select
@@ -32,7 +32,7 @@ from tender.audit.checkpointer import Checkpointer, CheckpointSchedule
 from tender.audit.models import CheckpointRecord
 from tender.bids.models import BidDocument, StorageIntent
 from tender.bids.precheck import PreChecker
-from tender.bids.schemas import Receipt
+from tender.bids.schemas import FingerprintReceipt, Receipt
 from tender.bids.service import BidService, SubmissionWindow
 from tender.clock import Clock, format_time
 from tender.errors import Invalid, TenderClosed, Unavailable
@@ -41,6 +41,7 @@ from tender.storage.sealing import Sealer
 from tender.verifier.kinds import EventKind
 
 MAX_FILE_NAME = 255
+AnyReceipt = TypeVar("AnyReceipt", Receipt, FingerprintReceipt)
 STORE_FAILED = "store failed"  # swept once more: the storage may have kept it all the same
 # How many checkpoint intervals a receipt waits for the schedule before issuing one itself.
 RECEIPT_WAIT_INTERVALS = 5
@@ -176,7 +177,9 @@ class BidIntake:
         key = f"tenders/{tender_id}/bids/{document_id}.sealed"
         retain_until = window.deadline + self.retention
         try:
-            await anyio.to_thread.run_sync(self._arrive, tender_id, key, arrived_at)
+            await anyio.to_thread.run_sync(
+                lambda: self._arrive(supplier, tender_id, name, spool.sha256, key, arrived_at)
+            )
             precheck = await self.prechecker.check(
                 spool.plaintext,
                 file_name=name,
@@ -225,7 +228,14 @@ class BidIntake:
             precheck=precheck.to_json(),
         )
         receipt = await anyio.to_thread.run_sync(self._record, supplier, document)
-        return await anyio.to_thread.run_sync(self._prove_and_sign, receipt)
+        return await anyio.to_thread.run_sync(
+            lambda: self._prove_and_sign(
+                receipt,
+                lambda bids, checkpoint: bids.prove(
+                    receipt, checkpoint, self.checkpointer.sign_json
+                ),
+            )
+        )
 
     def _window(self, supplier: User, tender_id: uuid.UUID, file_name: str) -> SubmissionWindow:
         with self.sessions.begin() as session:
@@ -233,9 +243,47 @@ class BidIntake:
                 supplier=supplier, tender_id=tender_id, file_name=file_name
             )
 
-    def _arrive(self, tender_id: uuid.UUID, key: str, arrived_at: datetime) -> None:
+    def _arrive(
+        self,
+        supplier: User,
+        tender_id: uuid.UUID,
+        file_name: str,
+        sha256: str,
+        key: str,
+        arrived_at: datetime,
+    ) -> None:
         with self.sessions.begin() as session:
-            self._bids(session).arrive(tender_id=tender_id, object_key=key, arrived_at=arrived_at)
+            self._bids(session).arrive(
+                supplier=supplier,
+                tender_id=tender_id,
+                file_name=file_name,
+                sha256=sha256,
+                object_key=key,
+                arrived_at=arrived_at,
+            )
+
+    async def register_fingerprint(
+        self, *, supplier: User, tender_id: uuid.UUID, file_name: str, sha256: str
+    ) -> FingerprintReceipt:
+        """Record a file's fingerprint (see ``BidService.register_fingerprint``) and return its
+        receipt, signed with the next checkpoint's proof like a file's."""
+        name = check_file_name(file_name)
+
+        def record() -> FingerprintReceipt:
+            with self.sessions.begin() as session:
+                return self._bids(session).register_fingerprint(
+                    supplier=supplier, tender_id=tender_id, file_name=name, sha256=sha256
+                )
+
+        receipt = await anyio.to_thread.run_sync(record)
+        return await anyio.to_thread.run_sync(
+            lambda: self._prove_and_sign(
+                receipt,
+                lambda bids, checkpoint: bids.prove_fingerprint(
+                    receipt, checkpoint, self.checkpointer.sign_json
+                ),
+            )
+        )
 
     def _give_up(self, key: str) -> None:
         """The object was not stored: the opening need not wait for it. (If the storage took it
@@ -255,20 +303,25 @@ class BidIntake:
                 _resolve(session, document.object_key, "refused", self.clock)
             raise
 
-    def _prove_and_sign(self, receipt: Receipt) -> Receipt:
-        """Add a signed checkpoint and the inclusion proof to the receipt, and sign it all.
+    def _prove_and_sign(
+        self,
+        receipt: AnyReceipt,
+        prove: Callable[[BidService, CheckpointRecord], AnyReceipt],
+    ) -> AnyReceipt:
+        """The receipt with a signed checkpoint and its inclusion proof, all signed (``prove``
+        does it, given the checkpoint).
 
-        The bid is already recorded: if this fails, the receipt goes back unproven, and is
-        completed by the next scheduled checkpoint (or at start-up), rather than making the
-        supplier think the bid was lost.
+        What it receipts is already recorded: if this fails, the receipt goes back unproven,
+        and is completed by the next scheduled checkpoint (or at start-up), rather than making
+        the supplier think the bid was lost.
         """
         try:
             checkpoint = self._checkpoint_covering(receipt.audit_seq)
-        except Exception:
-            log.exception("no checkpoint for receipt %s yet", receipt.receipt_id)
+            with self.sessions.begin() as session:
+                return prove(self._bids(session), checkpoint)
+        except Exception:  # the database or storage went down after recording
+            log.exception("receipt %s is recorded but not yet proven", receipt.receipt_id)
             return receipt
-        with self.sessions.begin() as session:
-            return self._bids(session).prove(receipt, checkpoint, self.checkpointer.sign_json)
 
     def _checkpoint_covering(self, seq: int) -> CheckpointRecord:
         if self.schedule is not None and self.schedule.running:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +71,50 @@ class Receipt:
     # All of the above, signed by the platform: a compact JWS (EdDSA) whose payload is the
     # RFC 8785 JSON of the receipt. It alone is what `tender receipt verify` trusts.
     signed_receipt: str | None = None
+    # A file received after the deadline of a fingerprint-first tender: the fingerprint,
+    # registered by the deadline, that it matches, and the end of the files' grace.
+    fulfils_fingerprint: FingerprintMatch | None = None
+
+
+@dataclass(frozen=True)
+class FingerprintMatch:
+    receipt_id: uuid.UUID
+    received_at: datetime
+    sha256: str
+    files_until: datetime
+
+
+@dataclass(frozen=True)
+class FingerprintIn:
+    """A bid file's SHA-256 (64 hex digits), registered before the deadline of a
+    fingerprint-first tender; the file itself may follow within the tender's grace period."""
+
+    file_name: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class FingerprintReceipt:
+    """Proof that the platform received a file's fingerprint, and when."""
+
+    receipt_id: uuid.UUID
+    tender_id: uuid.UUID
+    tender_reference: str
+    supplier: str
+    supplier_organisation: str
+    file_name: str
+    sha256: str
+    received_at: datetime
+    deadline: datetime
+    files_until: datetime
+    audit_seq: int
+    audit_hash: str
+    leaf_index: int
+    commitment_salt: str
+    committed_fields: dict[str, Any]
+    checkpoint: CheckpointSummary | None = None
+    inclusion_proof: list[str] | None = None
+    signed_receipt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,3 +125,4 @@ class BidSummary:
     tender_id: uuid.UUID
     documents_received: int | None
     own_receipts: list[Receipt]
+    own_fingerprints: list[FingerprintReceipt] = field(default_factory=list)

@@ -22,17 +22,23 @@ from tender.audit import service as audit
 from tender.audit.checkpointer import checkpoint_summary
 from tender.audit.models import AuditEvent, CheckpointRecord
 from tender.audit.sealed import seal_fields
-from tender.bids.models import BidDocument, StorageIntent
+from tender.bids.models import BidDocument, BidFingerprint, StorageIntent
 from tender.bids.precheck import signed_file_name
-from tender.bids.receipts import receipt_payload
-from tender.bids.schemas import BidSummary, PreCheck, Receipt
+from tender.bids.receipts import fingerprint_payload, receipt_payload
+from tender.bids.schemas import (
+    BidSummary,
+    FingerprintMatch,
+    FingerprintReceipt,
+    PreCheck,
+    Receipt,
+)
 from tender.clock import Clock, format_time
-from tender.errors import TenderClosed
+from tender.errors import Invalid, TenderClosed
 from tender.signing import SignerBinding
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender
 from tender.verifier.commitments import SALT_BYTES
-from tender.verifier.formats import ReceiptPayload
+from tender.verifier.formats import FingerprintPayload, ReceiptPayload
 from tender.verifier.kinds import EventKind
 
 
@@ -56,7 +62,9 @@ class BidService:
     def window(self, *, supplier: User, tender_id: uuid.UUID, file_name: str) -> SubmissionWindow:
         """Refuse unless ``tender_id`` takes bids now; else what the upload needs."""
         tender = get_tender(self.session, tender_id)
-        self._refuse_unless_open(tender, self.clock.now())
+        self._refuse_unless_received_in_time(
+            tender, self.clock.now(), supplier=supplier, file_name=file_name
+        )
         signed_name = signed_file_name(file_name)
         signed = (
             None
@@ -72,12 +80,23 @@ class BidService:
             signed_file_sha256=signed.sha256 if signed else None,
         )
 
-    def arrive(self, *, tender_id: uuid.UUID, object_key: str, arrived_at: datetime) -> None:
-        """An upload's last byte arrived at ``arrived_at``: refuse it if that is after the
-        deadline; else note it (an intent, committed before the object is stored), so that the
-        opening waits for it to be recorded however long sealing and storing take."""
+    def arrive(
+        self,
+        *,
+        supplier: User,
+        tender_id: uuid.UUID,
+        file_name: str,
+        sha256: str,
+        object_key: str,
+        arrived_at: datetime,
+    ) -> None:
+        """An upload's last byte arrived at ``arrived_at``: refuse it unless received in time;
+        else note it (an intent, committed before the object is stored), so that the opening
+        waits for it to be recorded however long sealing and storing take."""
         tender = get_tender(self.session, tender_id)
-        self._refuse_unless_open(tender, arrived_at)
+        self._refuse_unless_received_in_time(
+            tender, arrived_at, supplier=supplier, file_name=file_name, sha256=sha256
+        )
         self.session.add(
             StorageIntent(
                 tender_id=tender_id,
@@ -95,7 +114,13 @@ class BidService:
         tender = get_tender(self.session, document.tender_id, for_update=True)
         now = document.received_at
         try:
-            self._refuse_unless_open(tender, now)
+            fingerprint = self._refuse_unless_received_in_time(
+                tender,
+                now,
+                supplier=supplier,
+                file_name=document.file_name,
+                sha256=document.sha256,
+            )
         except TenderClosed as refusal:
             # The upload finished after the deadline. Its sealed object is already locked
             # and can never be deleted; the audit trail names it so nobody mistakes it for
@@ -106,6 +131,7 @@ class BidService:
                 "sha256": document.sha256,
             }
             raise
+        document.fingerprint_id = None if fingerprint is None else fingerprint.id
         document.commitment_salt = secrets.token_bytes(SALT_BYTES).hex()
         earlier = current_document(self.session, tender.id, supplier.id, document.file_name)
         # Who bid, and what, is sealed to the tender's key until the opening (see audit.sealed);
@@ -139,7 +165,7 @@ class BidService:
                 ).payload,
             )
         self.session.flush()
-        return _receipt(tender, supplier, document, event)
+        return _receipt(tender, supplier, document, event, self._fingerprint_of(document))
 
     def prove(
         self,
@@ -167,7 +193,7 @@ class BidService:
         event = self.session.get(AuditEvent, document.audit_seq)
         assert supplier is not None  # foreign keys guarantee both
         assert event is not None
-        return _receipt(tender, supplier, document, event)
+        return _receipt(tender, supplier, document, event, self._fingerprint_of(document))
 
     def summary(self, *, viewer: User, tender_id: uuid.UUID) -> BidSummary:
         """The viewer's own receipts; for officers and auditors, how many documents a tender
@@ -188,10 +214,135 @@ class BidService:
             .where(BidDocument.tender_id == tender_id, BidDocument.supplier_id == viewer.id)
             .order_by(BidDocument.received_at)
         ).all()
-        receipts = [_receipt(tender, viewer, doc, event) for doc, event in rows]
-        return BidSummary(tender_id=tender_id, documents_received=count, own_receipts=receipts)
+        receipts = [
+            _receipt(tender, viewer, doc, event, self._fingerprint_of(doc)) for doc, event in rows
+        ]
+        fingerprints = self.session.execute(
+            select(BidFingerprint, AuditEvent)
+            .join(AuditEvent, AuditEvent.seq == BidFingerprint.audit_seq)
+            .where(BidFingerprint.tender_id == tender_id, BidFingerprint.supplier_id == viewer.id)
+            .order_by(BidFingerprint.received_at)
+        ).all()
+        return BidSummary(
+            tender_id=tender_id,
+            documents_received=count,
+            own_receipts=receipts,
+            own_fingerprints=[
+                _fingerprint_receipt(tender, viewer, fingerprint, event)
+                for fingerprint, event in fingerprints
+            ],
+        )
 
-    def _refuse_unless_open(self, tender: Tender, now: datetime) -> None:
+    def register_fingerprint(
+        self, *, supplier: User, tender_id: uuid.UUID, file_name: str, sha256: str
+    ) -> FingerprintReceipt:
+        """Record the SHA-256 of a file the supplier will upload after the deadline, within the
+        tender's grace period: a tiny request, receipted at once, sealed in the log like a bid.
+        A later fingerprint of the same file name replaces the earlier one."""
+        tender = get_tender(self.session, tender_id, for_update=True)
+        now = self.clock.now()
+        if tender.file_grace_seconds is None:
+            raise Invalid(
+                f"Tender {tender.reference} takes bid files themselves, not fingerprints.",
+                "Only a tender that allows fingerprint first lets files follow their "
+                "fingerprints after the deadline.",
+                "Upload the file itself before the deadline.",
+                tender_id=tender.id,
+                audit_kind=EventKind.BID_REFUSED,
+            )
+        if tender.status != TenderStatus.PUBLISHED or now > tender.deadline:
+            raise TenderClosed(
+                f"Tender {tender.reference} closed at {format_time(tender.deadline)}; your "
+                f"fingerprint arrived at {format_time(now)}.",
+                "Fingerprints count only if the platform has received them by the deadline.",
+                "The file cannot be submitted. Contact the procuring entity if you believe the "
+                "platform was at fault.",
+                tender_id=tender.id,
+                audit_kind=EventKind.BID_REFUSED,
+            )
+        digest = sha256.strip().lower()
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise Invalid(
+                f"{sha256!r} is not a SHA-256 fingerprint.",
+                "A fingerprint is the file's SHA-256 hash: 64 hexadecimal digits.",
+                "Compute it with 'sha256sum FILE' (or 'certutil -hashfile FILE SHA256' on "
+                "Windows) and send it again.",
+                tender_id=tender.id,
+                audit_kind=EventKind.BID_REFUSED,
+            )
+        fingerprint = BidFingerprint(
+            id=uuid.uuid4(),
+            tender_id=tender.id,
+            supplier_id=supplier.id,
+            file_name=file_name,
+            sha256=digest,
+            received_at=now,
+            commitment_salt=secrets.token_bytes(SALT_BYTES).hex(),
+        )
+        earlier = self.session.scalar(
+            select(BidFingerprint).where(
+                BidFingerprint.tender_id == tender.id,
+                BidFingerprint.supplier_id == supplier.id,
+                BidFingerprint.file_name == file_name,
+                BidFingerprint.superseded_at.is_(None),
+            )
+        )
+        if earlier is not None:  # the ledger's rule too: the last one by the deadline counts
+            earlier.superseded_at = now
+        event = audit.append(
+            self.session,
+            kind=EventKind.BID_FINGERPRINTED,
+            actor=audit.SEALED_ACTOR,
+            at=now,
+            tender_id=tender.id,
+            payload=seal_fields(
+                tender.public_key,
+                fingerprint_fields(fingerprint, supplier),
+                public={"receipt_id": str(fingerprint.id)},
+                salt=bytes.fromhex(fingerprint.commitment_salt or ""),
+            ).payload,
+        )
+        fingerprint.audit_seq = event.seq
+        self.session.add(fingerprint)
+        self.session.flush()
+        return _fingerprint_receipt(tender, supplier, fingerprint, event)
+
+    def prove_fingerprint(
+        self,
+        receipt: FingerprintReceipt,
+        checkpoint: CheckpointRecord,
+        sign: Callable[[FingerprintPayload], str],
+    ) -> FingerprintReceipt:
+        """The fingerprint's receipt with ``checkpoint`` and its inclusion proof, signed."""
+        proof = audit.inclusion(self.session, seq=receipt.audit_seq, size=checkpoint.size)
+        event = self.session.get(AuditEvent, receipt.audit_seq)
+        fingerprint = self.session.get(BidFingerprint, receipt.receipt_id)
+        assert event is not None  # the receipt was made from them
+        assert fingerprint is not None
+        proven = replace(
+            receipt, checkpoint=checkpoint_summary(checkpoint), inclusion_proof=proof.proof
+        )
+        fingerprint.signed_receipt = sign(fingerprint_payload(proven, audit.to_json(event)))
+        return replace(proven, signed_receipt=fingerprint.signed_receipt)
+
+    def _fingerprint_of(self, document: BidDocument) -> BidFingerprint | None:
+        if document.fingerprint_id is None:
+            return None
+        return self.session.get(BidFingerprint, document.fingerprint_id)
+
+    def _refuse_unless_received_in_time(
+        self,
+        tender: Tender,
+        now: datetime,
+        *,
+        supplier: User,
+        file_name: str,
+        sha256: str | None = None,
+    ) -> BidFingerprint | None:
+        """Refuse a file unless it is received in time: by the deadline, or -- for a
+        fingerprint-first tender, within the grace period -- matching the fingerprint its
+        supplier registered for that file name by the deadline (returned; ``sha256`` None: not
+        known yet, as the upload starts)."""
         if tender.status == TenderStatus.DRAFT:
             raise TenderClosed(
                 f"Tender {tender.reference} is not published yet.",
@@ -200,18 +351,52 @@ class BidService:
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
             )
-        if now > tender.deadline or tender.status != TenderStatus.PUBLISHED:
+        if now <= tender.deadline and tender.status == TenderStatus.PUBLISHED:
+            return None
+        fingerprint = (
+            None
+            if now > tender.files_until or tender.status != TenderStatus.PUBLISHED
+            else self.session.scalar(
+                select(BidFingerprint).where(
+                    BidFingerprint.tender_id == tender.id,
+                    BidFingerprint.supplier_id == supplier.id,
+                    BidFingerprint.file_name == file_name,
+                    BidFingerprint.superseded_at.is_(None),
+                )
+            )
+        )
+        if fingerprint is None:
+            grace = (
+                ""
+                if tender.file_grace_seconds is None
+                else f" or, for a file whose fingerprint was registered by the deadline, by "
+                f"{format_time(tender.files_until)}"
+            )
             raise TenderClosed(
                 f"Tender {tender.reference} closed at {format_time(tender.deadline)}; "
                 f"your upload arrived at {format_time(now)}.",
-                "Bids count only if the platform has received their last byte by the deadline "
-                "(the platform's clock decides).",
+                "Bids count only if the platform has received their last byte by the deadline"
+                f"{grace} (the platform's clock decides).",
                 "The bid cannot be accepted. Contact the procuring entity if you believe "
                 "the platform was at fault.",
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
                 details={"deadline": format_time(tender.deadline), "arrived_at": format_time(now)},
             )
+        if sha256 is not None and sha256 != fingerprint.sha256:
+            raise TenderClosed(
+                f"This {file_name} is not the file whose fingerprint you registered.",
+                f"After the deadline of tender {tender.reference} only a file with the "
+                f"SHA-256 registered by the deadline is received: that is "
+                f"{fingerprint.sha256}, registered at {format_time(fingerprint.received_at)}; "
+                f"this file's is {sha256}.",
+                "Upload the exact file you fingerprinted (unchanged, byte for byte) before "
+                f"{format_time(tender.files_until)}.",
+                tender_id=tender.id,
+                audit_kind=EventKind.BID_REFUSED,
+                details={"deadline": format_time(tender.deadline), "arrived_at": format_time(now)},
+            )
+        return fingerprint
 
 
 def receipt_fields(document: BidDocument, supplier: User) -> dict[str, Any]:
@@ -230,7 +415,47 @@ def receipt_fields(document: BidDocument, supplier: User) -> dict[str, Any]:
     }
 
 
-def _receipt(tender: Tender, supplier: User, document: BidDocument, event: AuditEvent) -> Receipt:
+def fingerprint_fields(fingerprint: BidFingerprint, supplier: User) -> dict[str, Any]:
+    """What a ``bid.fingerprinted`` event commits to, and the opening reveals."""
+    return {
+        "receipt_id": str(fingerprint.id),
+        "supplier_id": str(supplier.id),
+        "supplier_organisation": supplier.organisation,
+        "file_name": fingerprint.file_name,
+        "sha256": fingerprint.sha256,
+    }
+
+
+def _fingerprint_receipt(
+    tender: Tender, supplier: User, fingerprint: BidFingerprint, event: AuditEvent
+) -> FingerprintReceipt:
+    return FingerprintReceipt(
+        receipt_id=fingerprint.id,
+        tender_id=tender.id,
+        tender_reference=tender.reference,
+        supplier=supplier.name,
+        supplier_organisation=supplier.organisation,
+        file_name=fingerprint.file_name,
+        sha256=fingerprint.sha256,
+        received_at=fingerprint.received_at,
+        deadline=tender.deadline,
+        files_until=tender.files_until,
+        audit_seq=event.seq,
+        audit_hash=event.hash,
+        leaf_index=event.seq - 1,
+        commitment_salt=fingerprint.commitment_salt or "",
+        committed_fields=fingerprint_fields(fingerprint, supplier),
+        signed_receipt=fingerprint.signed_receipt,
+    )
+
+
+def _receipt(
+    tender: Tender,
+    supplier: User,
+    document: BidDocument,
+    event: AuditEvent,
+    fingerprint: BidFingerprint | None,
+) -> Receipt:
     return Receipt(
         receipt_id=document.id,
         tender_id=tender.id,
@@ -251,6 +476,14 @@ def _receipt(tender: Tender, supplier: User, document: BidDocument, event: Audit
         commitment_salt=document.commitment_salt,
         committed_fields=receipt_fields(document, supplier),
         signed_receipt=document.signed_receipt,
+        fulfils_fingerprint=None
+        if fingerprint is None
+        else FingerprintMatch(
+            receipt_id=fingerprint.id,
+            received_at=fingerprint.received_at,
+            sha256=fingerprint.sha256,
+            files_until=tender.files_until,
+        ),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, Uuid
@@ -40,3 +40,9 @@ class Tender(Base):
     # Fingerprint first: when set, a supplier may register each file's SHA-256 by the deadline
     # and upload the file itself up to this many seconds after it. None: files by the deadline.
     file_grace_seconds: Mapped[int | None] = mapped_column(Integer)
+
+    @property
+    def files_until(self) -> datetime:
+        """The last moment a bid file is received: the deadline, or for a fingerprint-first
+        tender the end of its grace period (files matching a fingerprint sent in time)."""
+        return self.deadline + timedelta(seconds=self.file_grace_seconds or 0)

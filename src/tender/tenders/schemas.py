@@ -17,6 +17,9 @@ class TenderCreate:
     title: str
     deadline: datetime
     description: str = ""
+    # Fingerprint first: suppliers register each file's SHA-256 by the deadline and may upload
+    # the file up to this many seconds after it. None (the default): files by the deadline.
+    file_grace_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class TenderOut:
     title: str
     description: str
     deadline: datetime
+    file_grace_seconds: int | None
     status: TenderStatus
     created_at: datetime
     published_at: datetime | None
@@ -40,6 +44,7 @@ class TenderOut:
             title=tender.title,
             description=tender.description,
             deadline=tender.deadline,
+            file_grace_seconds=tender.file_grace_seconds,
             status=tender.status,
             created_at=tender.created_at,
             published_at=tender.published_at,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +24,11 @@ from tender.tenders.schemas import TenderCreate
 from tender.verifier.kinds import EventKind
 
 log = logging.getLogger(__name__)
+
+
+# Fingerprint first: how long files may follow their fingerprints after the deadline.
+MIN_FILE_GRACE = timedelta(minutes=5)
+MAX_FILE_GRACE = timedelta(days=7)
 
 
 def key_context(tender_id: uuid.UUID) -> bytes:
@@ -47,12 +53,22 @@ def get_tender(session: Session, tender_id: uuid.UUID, *, for_update: bool = Fal
 
 
 def tenders_due_for_opening(session: Session, *, now: datetime) -> list[uuid.UUID]:
-    """Tenders past their deadline that are not opened yet (the reconciler's worklist)."""
-    query = select(Tender.id).where(
+    """Tenders past the time their files are due that are not opened yet (the reconciler's
+    worklist)."""
+    query = select(Tender).where(
         Tender.status.in_([TenderStatus.PUBLISHED, TenderStatus.OPENING]),
         Tender.deadline <= now,
     )
-    return list(session.scalars(query))
+    return [tender.id for tender in session.scalars(query) if tender.files_until <= now]
+
+
+def deadline_fields(tender: Tender) -> dict[str, Any]:
+    """What the log says of a tender's deadline (the log decides lateness; see
+    verifier.ledger): the deadline, and for a fingerprint-first tender the files' grace."""
+    fields: dict[str, Any] = {"deadline": format_time(tender.deadline)}
+    if tender.file_grace_seconds is not None:
+        fields["file_grace_seconds"] = tender.file_grace_seconds
+    return fields
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +94,16 @@ class TenderService:
                 "Suppliers find and cite a tender by them.",
                 "Fill in both and send it again.",
             )
+        grace = data.file_grace_seconds
+        if grace is not None and not MIN_FILE_GRACE <= timedelta(seconds=grace) <= MAX_FILE_GRACE:
+            raise Invalid(
+                f"A grace period of {grace} seconds for bid files cannot be used.",
+                "Fingerprint first lets files follow their fingerprints within a grace period "
+                f"of {MIN_FILE_GRACE.seconds // 60} minutes to {MAX_FILE_GRACE.days} days; "
+                "the opening waits for it to end.",
+                "Choose a grace period in that range (86400 is 24 hours), or leave it out to "
+                "take files by the deadline.",
+            )
         now = self.clock.now()
         tender_id = uuid.uuid4()
         key = TenderKey.generate()
@@ -87,6 +113,7 @@ class TenderService:
             title=data.title.strip(),
             description=data.description,
             deadline=data.deadline,
+            file_grace_seconds=grace,
             status=TenderStatus.DRAFT,
             created_by=actor.id,
             created_at=now,
@@ -112,8 +139,8 @@ class TenderService:
             payload={
                 "reference": tender.reference,
                 "title": tender.title,
-                "deadline": format_time(tender.deadline),
                 "public_key": tender.public_key.hex(),
+                **deadline_fields(tender),
             },
         )
         return tender
@@ -151,12 +178,12 @@ class TenderService:
             actor=actor.actor,
             at=now,
             tender_id=tender.id,
-            payload={"deadline": format_time(tender.deadline)},
+            payload=deadline_fields(tender),
         )
         # After commit: a message for an uncommitted tender would find nothing. If the send
         # fails (the broker is down), the tender stays published and the answer is the usual
         # one: the reconciler opens it after its deadline all the same.
-        deadline = tender.deadline
+        deadline = tender.files_until  # when the files are all in, the opening may start
 
         def schedule_opening() -> None:
             try:

@@ -7,7 +7,7 @@ ISO 8601 UTC with microseconds and a ``Z`` (``2026-11-27T13:40:19.123456Z``).
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class LoggedEvent(TypedDict):
@@ -87,6 +87,42 @@ class ReceiptPayload(TypedDict):
     leaf_index: int
     commitment_salt: str | None
     committed_fields: dict[str, Any] | None
+    checkpoint: CheckpointSummary | None
+    inclusion_proof: list[str] | None
+    audit_event: ExportedEvent
+    # Only for a file received in a fingerprint-first tender's grace period, after the deadline.
+    fulfils_fingerprint: NotRequired[FulfilledFingerprint]
+    files_until: NotRequired[str]
+
+
+class FulfilledFingerprint(TypedDict):
+    """The fingerprint, registered by the deadline, that a file received after it matches."""
+
+    receipt_id: str
+    received_at: str
+    sha256: str
+
+
+class FingerprintPayload(TypedDict):
+    """The payload of a signed fingerprint receipt (format ``tender-fingerprint/1``): as a
+    file's receipt, for the ``bid.fingerprinted`` event, without size or storage fields."""
+
+    format: str
+    receipt_id: str
+    tender_id: str
+    tender_reference: str
+    supplier: str
+    supplier_organisation: str
+    file_name: str
+    sha256: str
+    received_at: str
+    deadline: str
+    files_until: str
+    audit_seq: int
+    audit_hash: str
+    leaf_index: int
+    commitment_salt: str
+    committed_fields: dict[str, Any]
     checkpoint: CheckpointSummary | None
     inclusion_proof: list[str] | None
     audit_event: ExportedEvent

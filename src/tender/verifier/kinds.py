@@ -12,6 +12,7 @@ class EventKind(StrEnum):
     CERTIFICATE_REGISTERED = "certificate.registered"
     TENDER_CREATED = "tender.created"
     TENDER_PUBLISHED = "tender.published"
+    BID_FINGERPRINTED = "bid.fingerprinted"
     BID_RECEIVED = "bid.received"
     BID_SUPERSEDED = "bid.superseded"
     BID_REFUSED = "bid.refused"

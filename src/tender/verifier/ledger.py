@@ -4,13 +4,17 @@ The platform's opening and the offline verifier both read a tender from its audi
 through this module, so they decide alike: **the log decides which bids are opened** — the
 latest receipt per supplier and file name that arrived by the deadline in force in the log,
 as the opening's ``sealed.revealed`` events show them — never a table the database holds.
+
+A fingerprint-first tender (``file_grace_seconds`` in its deadline events) also counts a file
+received after the deadline and within the grace period, if its SHA-256 is the one in the last
+fingerprint (``bid.fingerprinted``) its supplier registered for that file name by the deadline.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tender.verifier.commitments import opens
@@ -38,7 +42,12 @@ class LoggedBid:
 
     @property
     def on_time(self) -> bool:
+        """Received by the deadline."""
         return self.deadline is not None and parse_time(self.at) <= parse_time(self.deadline)
+
+    @property
+    def sha256(self) -> str | None:
+        return None if self.fields is None else self.fields.get("sha256")
 
     @property
     def key(self) -> tuple[str, str] | None:
@@ -62,7 +71,9 @@ class TenderLedger:
 
     reference: str | None = None
     deadline: str | None = None
+    file_grace_seconds: int | None = None  # fingerprint first: files may follow this long
     bids: dict[str, LoggedBid] = field(default_factory=dict)  # by receipt id, in log order
+    fingerprints: dict[str, LoggedBid] = field(default_factory=dict)  # likewise
     sealed: dict[int, str] = field(default_factory=dict)  # seq -> commitment
     reveals: dict[int, Reveal] = field(default_factory=dict)  # seq of the sealed event -> reveal
     superseded: dict[str, str] = field(default_factory=dict)  # receipt -> receipt superseding it
@@ -87,9 +98,10 @@ class TenderLedger:
             self.reference = payload.get("reference")
         if kind in DEADLINE_EVENTS and "deadline" in payload:
             self.deadline = payload["deadline"]
-        elif kind == EventKind.BID_RECEIVED:
+            self.file_grace_seconds = payload.get("file_grace_seconds")
+        elif kind in (EventKind.BID_RECEIVED, EventKind.BID_FINGERPRINTED):
             sealed = "commitment" in payload
-            self.bids[str(payload.get("receipt_id"))] = LoggedBid(
+            logged = LoggedBid(
                 seq=seq,
                 at=event["at"],
                 receipt_id=str(payload.get("receipt_id")),
@@ -97,6 +109,8 @@ class TenderLedger:
                 fields=None if sealed else dict(payload),
                 deadline=self.deadline,
             )
+            kept = self.bids if kind == EventKind.BID_RECEIVED else self.fingerprints
+            kept[logged.receipt_id] = logged
         elif kind == EventKind.BID_SUPERSEDED:
             if "commitment" in payload:
                 self._sealed_supersessions[seq] = True
@@ -120,7 +134,7 @@ class TenderLedger:
         self.reveals[seq] = Reveal(seq, salt, fields)
         if not opens(self.sealed.get(seq), salt, fields):
             return  # a reveal that does not open its commitment decides nothing
-        for bid in self.bids.values():
+        for bid in [*self.bids.values(), *self.fingerprints.values()]:
             if bid.seq == seq:
                 bid.fields = dict(fields)
         if self._sealed_supersessions.get(seq):
@@ -135,18 +149,74 @@ class TenderLedger:
             or not opens(commitment, reveal.salt, reveal.fields)
         ]
 
+    @property
+    def files_until(self) -> str | None:
+        """The last moment a file counts: the deadline, or the end of the files' grace."""
+        if self.deadline is None or not self.file_grace_seconds:
+            return self.deadline
+        end = parse_time(self.deadline) + timedelta(seconds=self.file_grace_seconds)
+        return end.isoformat().replace("+00:00", "Z")
+
+    def fingerprint_fulfilled(self, bid: LoggedBid) -> LoggedBid | None:
+        """The fingerprint a file received after the deadline fulfils: the last one its
+        supplier registered by the deadline for that file name, if the hashes are equal and the
+        file came within the grace period."""
+        files_until = self.files_until
+        if bid.key is None or files_until is None or self.files_until == self.deadline:
+            return None
+        if parse_time(bid.at) > parse_time(files_until):
+            return None
+        registered = [f for f in self.fingerprints.values() if f.on_time and f.key == bid.key]
+        last = registered[-1] if registered else None
+        return last if last is not None and last.sha256 == bid.sha256 else None
+
+    def counts(self, bid: LoggedBid) -> bool:
+        """Received in time: by the deadline, or fulfilling a fingerprint sent by it."""
+        return bid.on_time or self.fingerprint_fulfilled(bid) is not None
+
     def to_open(self) -> list[LoggedBid]:
         """The bids the opening must open: for each supplier and file name, the latest receipt
-        that arrived by the deadline and whose fields are known, unless superseded."""
+        that was received in time and whose fields are known, unless superseded."""
         latest: dict[tuple[str, str], LoggedBid] = {}
         for bid in self.bids.values():
-            if bid.on_time and bid.key is not None:
+            if bid.key is not None and self.counts(bid):
                 latest[bid.key] = bid
         return sorted(
             (bid for bid in latest.values() if bid.receipt_id not in self.superseded),
             key=lambda bid: bid.seq,
         )
 
+    def unfulfilled(self) -> list[LoggedBid]:
+        """Fingerprints registered in time whose file never came (or came with another hash):
+        the opening records each as a file not received."""
+        fulfilled = {
+            fingerprint.receipt_id
+            for bid in self.to_open()
+            if (fingerprint := self.fingerprint_fulfilled(bid)) is not None
+        }
+        last: dict[tuple[str, str], LoggedBid] = {}
+        for fingerprint in self.fingerprints.values():
+            if fingerprint.on_time and fingerprint.key is not None:
+                last[fingerprint.key] = fingerprint
+        opened_in_time = {bid.key for bid in self.to_open() if bid.on_time}
+        return [
+            fingerprint
+            for key, fingerprint in last.items()
+            if fingerprint.receipt_id not in fulfilled and key not in opened_in_time
+        ]
+
     def late(self) -> list[LoggedBid]:
-        """Receipts logged after the deadline in force: the platform should have refused them."""
-        return [bid for bid in self.bids.values() if not bid.on_time]
+        """Receipts logged that were not received in time: the platform should have refused
+        them. (While a receipt is sealed, only its time is known: after the files' grace it is
+        late whatever it holds.)"""
+        files_until = self.files_until
+        return [
+            bid
+            for bid in self.bids.values()
+            if (not self.counts(bid) if bid.fields is not None else not bid.on_time)
+            and (
+                bid.fields is not None
+                or files_until is None
+                or parse_time(bid.at) > parse_time(files_until)
+            )
+        ]

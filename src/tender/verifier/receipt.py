@@ -29,6 +29,7 @@ from tender.verifier.timestamps import check_timestamp
 
 RECEIPT_FORMAT = "tender-receipt/2"
 RECEIPT_FORMAT_V1 = "tender-receipt/1"  # before commitments: the event named the file
+FINGERPRINT_FORMAT = "tender-fingerprint/1"  # a file's SHA-256, registered before the file
 SHOWN_FIELDS = (
     "receipt_id",
     "tender_id",
@@ -44,6 +45,7 @@ SHOWN_FIELDS = (
 )
 """The values ``tender receipt verify`` prints, and compares with the receipt's visible JSON."""
 _COMMITTED = ("receipt_id", "file_name", "sha256", "size")
+_FINGERPRINT_COMMITTED = ("receipt_id", "file_name", "sha256")
 
 
 def signed_payload(signed_receipt: str, verifier_key: str) -> dict[str, Any] | None:
@@ -88,19 +90,14 @@ def verify_receipt(
     check("platform signature", True, f"signed by {verifier.label}")
     if not check(
         "format",
-        payload.get("format") in (RECEIPT_FORMAT, RECEIPT_FORMAT_V1),
+        payload.get("format") in (RECEIPT_FORMAT, RECEIPT_FORMAT_V1, FINGERPRINT_FORMAT),
         f"format {payload.get('format')!r}",
     ):
         return checks
     if visible is not None:
         _check_visible(visible, payload, check)
     _check_event(payload, check)
-    check(
-        "on time",
-        payload["audit_event"].get("at") == payload["received_at"]
-        and payload["received_at"] <= payload["deadline"],
-        f"received {payload['received_at']}, deadline {payload['deadline']}",
-    )
+    _check_on_time(payload, check)
     if own_file is not None:
         _check_own_file(own_file, payload, check)
     _check_checkpoint(payload, verifier, tsa_trust, check)
@@ -123,15 +120,50 @@ def _check_visible(visible: Mapping[str, Any], payload: Mapping[str, Any], check
     )
 
 
+def _check_on_time(payload: Mapping[str, Any], check: Checker) -> None:
+    """Received by the deadline; or, a file of a fingerprint-first tender, within the files'
+    grace and with the SHA-256 of a fingerprint received by the deadline."""
+    received, deadline = payload["received_at"], payload["deadline"]
+    logged_then = payload["audit_event"].get("at") == received
+    match = payload.get("fulfils_fingerprint")
+    if received <= deadline or not isinstance(match, dict):
+        check(
+            "on time",
+            logged_then and received <= deadline,
+            f"received {received}, deadline {deadline}",
+        )
+        return
+    files_until = payload.get("files_until", "")
+    in_grace = (
+        logged_then
+        and match.get("received_at", "~") <= deadline
+        and match.get("sha256") == payload["sha256"]
+        and received <= files_until
+    )
+    check(
+        "on time",
+        in_grace,
+        f"received {received}, after the deadline {deadline} but within the files' grace "
+        f"(to {files_until}), matching fingerprint {match.get('receipt_id')} received "
+        f"{match.get('received_at')}"
+        if in_grace
+        else f"received {received}, deadline {deadline}, files' grace to {files_until}: the "
+        "fingerprint it claims does not make it on time",
+    )
+
+
 def _check_event(payload: Mapping[str, Any], check: Checker) -> None:
     """The signed audit event records this receipt: through its commitment, or (format 1)
     plainly."""
     event = payload["audit_event"]
     logged = event.get("payload", {})
+    fingerprint = payload.get("format") == FINGERPRINT_FORMAT
+    kind = EventKind.BID_FINGERPRINTED if fingerprint else EventKind.BID_RECEIVED
+    compared = _FINGERPRINT_COMMITTED if fingerprint else _COMMITTED
     if "commitment" in logged:
         fields = payload.get("committed_fields") or {}
         same = opens(logged["commitment"], payload.get("commitment_salt"), fields) and all(
-            fields.get(name) == payload[name] for name in _COMMITTED
+            fields.get(name) == payload[name] for name in compared
         )
         detail = (
             f"event {event.get('seq')} ({event.get('kind')}) commits to this file, hash and size"
@@ -139,7 +171,7 @@ def _check_event(payload: Mapping[str, Any], check: Checker) -> None:
             else "the audit event's commitment is not to this receipt's file, hash or size"
         )
     else:
-        same = all(logged.get(name) == payload[name] for name in _COMMITTED)
+        same = all(logged.get(name) == payload[name] for name in compared)
         detail = (
             f"event {event.get('seq')} ({event.get('kind')}) records this file, hash and size"
             if same
@@ -147,9 +179,7 @@ def _check_event(payload: Mapping[str, Any], check: Checker) -> None:
         )
     check(
         "audit event",
-        event.get("kind") == EventKind.BID_RECEIVED
-        and same
-        and event.get("seq") == payload["audit_seq"],
+        event.get("kind") == kind and same and event.get("seq") == payload["audit_seq"],
         detail,
     )
 
@@ -159,14 +189,15 @@ def _check_own_file(own_file: BinaryIO, payload: Mapping[str, Any], check: Check
     for chunk in iter(lambda: own_file.read(1 << 20), b""):
         digest.update(chunk)
         size += len(chunk)
-    same = digest.hexdigest() == payload["sha256"] and size == payload["size"]
+    expected_size = payload.get("size", size)  # a fingerprint names no size
+    same = digest.hexdigest() == payload["sha256"] and size == expected_size
     check(
         "your file",
         same,
         f"your file is the one received ({size:,} bytes, SHA-256 {payload['sha256']})"
         if same
         else f"your file ({size:,} bytes, SHA-256 {digest.hexdigest()}) is not the one received "
-        f"({payload['size']:,} bytes, SHA-256 {payload['sha256']})",
+        f"({expected_size:,} bytes, SHA-256 {payload['sha256']})",
     )
 
 

@@ -1,0 +1,214 @@
+"""Fingerprint first: a supplier registers a file's SHA-256 before the deadline and uploads the
+file within the tender's grace period; a slow line no longer decides who may bid."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import timedelta
+
+import anyio
+import pytest
+from litestar.testing import TestClient
+from minio import Minio
+from sqlalchemy import select
+
+from tender.accounts.models import User
+from tender.app import create_app
+from tender.bids.models import BidDocument
+from tender.bids.schemas import FingerprintReceipt
+from tender.clock import ManualClock
+from tender.errors import Invalid, TenderClosed
+from tender.platform import Platform
+from tender.signing.testing import TestPKI
+from tender.storage.objectstore import S3Config
+from tender.tenders.models import Tender
+from tender.tenders.schemas import TenderCreate
+from tender.verifier.receipt import verify_receipt
+from tests.conftest import People
+from tests.helpers import audit_kinds, unit_of_work, upload
+
+BID = b"%PDF-1.7 our price is 1 000 000 HKD " * 50
+GRACE = timedelta(hours=24)
+
+
+def fingerprint_first_tender(platform: Platform, officer: User, clock: ManualClock) -> Tender:
+    with unit_of_work(platform) as services:
+        tender = services.tenders.create(
+            actor=officer,
+            data=TenderCreate(
+                reference="FP-1",
+                title="Bridge repairs",
+                deadline=clock.now() + timedelta(hours=1),
+                file_grace_seconds=int(GRACE.total_seconds()),
+            ),
+        )
+        return services.tenders.publish(actor=officer, tender_id=tender.id)
+
+
+def register(
+    platform: Platform, supplier: User, tender: Tender, name: str, content: bytes
+) -> FingerprintReceipt:
+    return anyio.run(
+        lambda: platform.intake.register_fingerprint(
+            supplier=supplier,
+            tender_id=tender.id,
+            file_name=name,
+            sha256=hashlib.sha256(content).hexdigest(),
+        )
+    )
+
+
+def test_a_file_sent_after_the_deadline_is_received_if_its_fingerprint_came_in_time(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
+) -> None:
+    tender = fingerprint_first_tender(platform, people.officer, clock)
+    clock.set(tender.deadline - timedelta(seconds=1))
+    fingerprint = register(platform, people.alice, tender, "offer.pdf", BID)
+
+    clock.set(tender.deadline + timedelta(hours=3))  # the line was slow: three hours late
+    receipt = upload(platform, people.alice, tender.id, "offer.pdf", [BID])
+
+    vkey = platform.checkpointer.signer.verifier_key()
+    anchors = test_pki.trust_store()
+    assert fingerprint.signed_receipt is not None
+    assert [c.name for c in verify_receipt(fingerprint.signed_receipt, vkey, tsa_trust=anchors)
+            if not c.ok] == []  # fmt: skip
+    assert receipt.signed_receipt is not None
+    checks = verify_receipt(
+        receipt.signed_receipt, vkey, tsa_trust=anchors, own_file=io.BytesIO(BID)
+    )
+    assert [c.name for c in checks if not c.ok] == []
+    on_time = next(c for c in checks if c.name == "on time")
+    assert "matching fingerprint" in on_time.detail
+    assert receipt.fulfils_fingerprint is not None
+    assert receipt.fulfils_fingerprint.receipt_id == fingerprint.receipt_id
+    assert audit_kinds(platform, tender.id).count("bid.fingerprinted") == 1
+
+
+def test_after_the_deadline_only_the_fingerprinted_bytes_are_received(
+    platform: Platform, people: People, clock: ManualClock, s3_config: S3Config
+) -> None:
+    tender = fingerprint_first_tender(platform, people.officer, clock)
+    register(platform, people.alice, tender, "offer.pdf", BID)
+    clock.set(tender.deadline + timedelta(minutes=5))
+
+    with pytest.raises(TenderClosed) as changed:
+        upload(platform, people.alice, tender.id, "offer.pdf", [BID + b"and a discount"])
+    assert "not the file whose fingerprint you registered" in changed.value.what
+    assert hashlib.sha256(BID).hexdigest() in changed.value.why
+
+    # Bob registered nothing: his file is refused before a byte is read.
+    with pytest.raises(TenderClosed) as unregistered:
+        upload(platform, people.bob, tender.id, "offer.pdf", [BID])
+    assert "whose fingerprint was registered by the deadline" in unregistered.value.why
+
+    # Alice's fingerprint names offer.pdf, not another file.
+    with pytest.raises(TenderClosed):
+        upload(platform, people.alice, tender.id, "prices.pdf", [BID])
+
+    stored = Minio(
+        s3_config.endpoint, s3_config.access_key, s3_config.secret_key, secure=False
+    ).list_objects(platform.settings.bucket, prefix=f"tenders/{tender.id}/", recursive=True)
+    assert list(stored) == []
+    with platform.sessions.begin() as session:
+        assert session.scalars(select(BidDocument)).all() == []
+
+
+def test_over_http_a_fingerprint_is_receipted_and_a_mismatch_refused_and_audited(
+    platform: Platform, people: People, clock: ManualClock
+) -> None:
+    tender = fingerprint_first_tender(platform, people.officer, clock)
+    alice = {"Authorization": f"Bearer {people.tokens['Alice']}"}
+    with TestClient(create_app(platform)) as client:
+        registered = client.post(
+            f"/api/tenders/{tender.id}/fingerprints",
+            json={"file_name": "offer.pdf", "sha256": hashlib.sha256(BID).hexdigest()},
+            headers=alice,
+        )
+        clock.set(tender.deadline + timedelta(hours=2))
+        refused = client.put(
+            f"/api/tenders/{tender.id}/bids/offer.pdf", content=b"other bytes", headers=alice
+        )
+        accepted = client.put(
+            f"/api/tenders/{tender.id}/bids/offer.pdf", content=BID, headers=alice
+        )
+        summary = client.get(f"/api/tenders/{tender.id}/bids", headers=alice)
+
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["signed_receipt"]
+    assert refused.status_code == 409
+    assert "not the file whose fingerprint you registered" in refused.json()["what"]
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["fulfils_fingerprint"]["receipt_id"] == registered.json()["receipt_id"]
+    assert [f["file_name"] for f in summary.json()["own_fingerprints"]] == ["offer.pdf"]
+    assert audit_kinds(platform, tender.id).count("bid.refused") == 1
+
+
+def test_the_grace_period_ends(platform: Platform, people: People, clock: ManualClock) -> None:
+    tender = fingerprint_first_tender(platform, people.officer, clock)
+    register(platform, people.alice, tender, "offer.pdf", BID)
+    clock.set(tender.deadline + GRACE + timedelta(seconds=1))
+    with pytest.raises(TenderClosed):
+        upload(platform, people.alice, tender.id, "offer.pdf", [BID])
+
+
+def test_the_last_fingerprint_by_the_deadline_counts(
+    platform: Platform, people: People, clock: ManualClock
+) -> None:
+    tender = fingerprint_first_tender(platform, people.officer, clock)
+    register(platform, people.alice, tender, "offer.pdf", b"first draft")
+    register(platform, people.alice, tender, "offer.pdf", BID)
+    clock.set(tender.deadline + timedelta(minutes=5))
+
+    with pytest.raises(TenderClosed):
+        upload(platform, people.alice, tender.id, "offer.pdf", [b"first draft"])
+    assert upload(platform, people.alice, tender.id, "offer.pdf", [BID]).sha256 == (
+        hashlib.sha256(BID).hexdigest()
+    )
+
+
+def test_fingerprints_are_refused_after_the_deadline_and_where_not_allowed(
+    platform: Platform, people: People, clock: ManualClock
+) -> None:
+    tender = fingerprint_first_tender(platform, people.officer, clock)
+    with pytest.raises(Invalid) as not_a_hash:
+        anyio.run(
+            lambda: platform.intake.register_fingerprint(
+                supplier=people.alice, tender_id=tender.id, file_name="a.pdf", sha256="abc"
+            )
+        )
+    assert "sha256sum" in not_a_hash.value.todo
+
+    with unit_of_work(platform) as services:
+        plain = services.tenders.create(
+            actor=people.officer,
+            data=TenderCreate(
+                reference="T-2", title="Paint", deadline=clock.now() + timedelta(hours=1)
+            ),
+        )
+        services.tenders.publish(actor=people.officer, tender_id=plain.id)
+    with pytest.raises(Invalid) as direct:
+        register(platform, people.alice, plain, "offer.pdf", BID)
+    assert "Upload the file itself" in direct.value.todo
+
+    clock.set(tender.deadline + timedelta(seconds=1))
+    with pytest.raises(TenderClosed):
+        register(platform, people.alice, tender, "offer.pdf", BID)
+
+
+@pytest.mark.parametrize("seconds", [0, 60, 8 * 24 * 3600])
+def test_a_grace_period_out_of_range_is_refused(
+    platform: Platform, people: People, clock: ManualClock, seconds: int
+) -> None:
+    with unit_of_work(platform) as services, pytest.raises(Invalid) as refused:
+        services.tenders.create(
+            actor=people.officer,
+            data=TenderCreate(
+                reference="FP-2",
+                title="Bridge",
+                deadline=clock.now() + timedelta(hours=1),
+                file_grace_seconds=seconds,
+            ),
+        )
+    assert "grace period" in refused.value.what
