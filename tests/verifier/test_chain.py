@@ -257,3 +257,45 @@ def test_a_carriage_return_is_part_of_the_line() -> None:
     assert not crlf.ok
     assert crlf.bad_seq == 1
     assert crlf.merkle_root != verify_chain(lines).merkle_root
+
+
+def test_a_long_log_reads_the_same_whatever_the_batches() -> None:
+    """Lines are read in batches: a gap in the middle of one, the lines needed after it, the
+    roots and hashes noted on the way come out the same however the lines arrive."""
+    kinds = ["bid.read", "bid.received", "request.refused", "tender.created"]
+    lines = [
+        canonical_bytes(event(seq, kind=kinds[seq % 4], payload={"n": seq}))
+        for seq in range(1, 9001)
+    ]
+    del lines[5000]  # event 5001 is missing: a gap in the middle of the second batch
+    sizes, seqs = {1, 4096, 4097, 5000, 5001, 8999}, {1, 4096, 5000, 5001, 8999}
+
+    def scan(feed: Callable[[LogScan], None]) -> tuple[Any, ...]:
+        parsed: list[int] = []
+        reader = LogScan(
+            skip_kinds=SKIPPED,
+            on_event=lambda e: parsed.append(e["seq"]),
+            keep_leaves=True,
+            roots_at=sizes,
+            hashes_at=seqs,
+        )
+        feed(reader)
+        return reader.result(), parsed, reader.roots, reader.hashes, reader.leaves
+
+    as_list = scan(lambda reader: reader.read(lines))
+
+    def one_by_one_feed(reader: LogScan) -> None:
+        for line in lines:
+            reader.read([line])
+
+    one_by_one = scan(one_by_one_feed)
+    as_generator = scan(lambda reader: reader.read(line for line in lines))
+    as_file = scan(lambda reader: reader.read_file(io.BytesIO(jsonl(lines)), chunk_size=4099))
+
+    assert as_list == one_by_one == as_generator == as_file
+    result, parsed, roots, _, leaves = as_list
+    assert result.problem == "expected sequence number 5001, found 5002"
+    # the kinds needed, in order, and the line out of place, parsed to say what it is
+    needed = [seq for seq in range(1, 9001) if seq % 4 in (1, 3) and seq != 5001]
+    assert parsed == sorted([*needed, 5002])
+    assert roots == {size: merkle.root(leaves[:size]) for size in sizes}

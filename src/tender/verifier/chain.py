@@ -24,7 +24,9 @@ signed checkpoints cover, bind it to what the platform signed.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -217,6 +219,8 @@ class ChainVerification:
 _BLOCK_MASK: Final = (1 << 10) - 1
 """Leaves are hashed into perfect subtrees of 1024 at a time: a list comprehension per level
 of a block, rather than an accumulator's loop per leaf."""
+_BATCH: Final = 4096
+"""Lines read at a time."""
 
 
 class LogScan:
@@ -264,6 +268,8 @@ class LogScan:
         self._keep_leaves = keep_leaves
         self._roots_at = frozenset(roots_at)
         self._hashes_at = frozenset(hashes_at)
+        self._sorted_roots_at = sorted(self._roots_at)
+        self._sorted_hashes_at = sorted(self._hashes_at)
         self._head = bytes(32)
         self._expected = 1
         self._leaves: list[bytes] = []
@@ -292,39 +298,13 @@ class LogScan:
 
     def read(self, bodies: Iterable[bytes]) -> None:
         """Read the next lines of the log, each without its line feed (see :meth:`read_file`)."""
-        sha256 = hashlib.sha256
-        block, marks, every_line = self._block, self._marks, self._every_line
-        skip_all, skip = self._skip_all, self._skip
-        watch = self._roots_at | self._hashes_at
-        position, head, expected = self.size, self._head, self._expected
-        try:
-            for body in bodies:
-                position += 1
-                head = sha256(head + body).digest()
-                block.append(sha256(b"\x00" + body).digest())
-                if not position & _BLOCK_MASK:
-                    self._close_block()
-                if position in watch:
-                    self._note(position, head)
-                # Exact for a canonical body (see the module's notes); a line where it is not
-                # is parsed, and a body that is not canonical is named.
-                if not every_line and body.startswith(
-                    b',"seq":%d,' % expected, body.rfind(b',"seq":')
-                ):
-                    if skip_all:
-                        expected += 1
-                        continue
-                    kind_at = body.find(b',"kind":"') + 9
-                    if kind_at > 8 and body[kind_at : body.find(b'"', kind_at)] in skip:
-                        for mark in marks:
-                            if mark in body:
-                                break
-                        else:
-                            expected += 1
-                            continue
-                expected = self._parse(position, body, expected)
-        finally:
-            self.size, self._head, self._expected = position, head, expected
+        if isinstance(bodies, list):
+            for start in range(0, len(bodies), _BATCH):
+                self._read_batch(bodies[start : start + _BATCH])
+            return
+        lines = iter(bodies)
+        while batch := list(itertools.islice(lines, _BATCH)):
+            self._read_batch(batch)
 
     def read_file(self, stream: IO[bytes], chunk_size: int = 1 << 20) -> None:
         """Read the rest of a log from ``stream``: lines ended by a line feed (the last one may
@@ -347,6 +327,84 @@ class LogScan:
             self.bad_seq,
         )
 
+    # Each step below goes through a batch of lines in one comprehension or loop, which costs
+    # less per line than one loop doing everything: the tree hashes, the chain hashes, where each
+    # line sits, which lines are needed; then only the needed lines are parsed, in order.
+
+    def _read_batch(self, lines: list[bytes]) -> None:
+        first = self.size
+        self.size = last = first + len(lines)
+        sha256 = hashlib.sha256
+        self._grow_tree([sha256(b"\x00" + body).digest() for body in lines], first)
+        head = self._head
+        if not _between(self._sorted_hashes_at, first, last):
+            for body in lines:
+                head = sha256(head + body).digest()
+        else:
+            for position, body in enumerate(lines, first + 1):
+                head = sha256(head + body).digest()
+                if position in self._hashes_at:
+                    self.hashes[position] = head
+        self._head = head
+        self._place(lines, first)
+
+    def _grow_tree(self, leaves: list[bytes], first: int) -> None:
+        """Add leaves ``first + 1`` on: full blocks become subtree roots; roots noted."""
+        last = first + len(leaves)
+        stops = {*range((first | _BLOCK_MASK) + 1, last + 1, _BLOCK_MASK + 1), last}
+        stops.update(_between(self._sorted_roots_at, first, last))
+        position = first
+        for stop in sorted(stops):
+            self._block += leaves[position - first : stop - first]
+            position = stop
+            if not position & _BLOCK_MASK:
+                self._close_block()
+            if position in self._roots_at:
+                self.roots[position] = self.root()
+
+    def _place(self, lines: list[bytes], first: int) -> None:
+        """Each line in its place (its sequence number, read without parsing: exact for a
+        canonical body, see the module's notes), and the lines needed parsed, in order."""
+        expected = self._expected
+        if self._every_line:
+            for position, body in enumerate(lines, first + 1):
+                expected = self._parse(position, body, expected)
+            self._expected = expected
+            return
+        placed = [
+            body.startswith(b',"seq":%d,' % seq, body.rfind(b',"seq":'))
+            for seq, body in enumerate(lines, expected)
+        ]
+        in_place = placed.index(False) if not all(placed) else len(lines)
+        for index in self._needed(lines[:in_place]):
+            self._parse(first + index + 1, lines[index], expected + index)
+        expected += in_place
+        # From a line out of place on, line by line: each is parsed, or checked and skipped.
+        for position, body in enumerate(lines[in_place:], first + in_place + 1):
+            if body.startswith(b',"seq":%d,' % expected, body.rfind(b',"seq":')) and not (
+                self._needed([body])
+            ):
+                expected += 1
+            else:
+                expected = self._parse(position, body, expected)
+        self._expected = expected
+
+    def _needed(self, lines: list[bytes]) -> list[int]:
+        """The indexes of the lines the caller needs (of a kind not skipped, or with a mark);
+        the kind is found without parsing (exact for a canonical body)."""
+        if self._skip_all:
+            return []
+        skip = self._skip
+        needed = {
+            index
+            for index, body in enumerate(lines)
+            if (kind_at := body.find(b',"kind":"') + 9) < 9
+            or body[kind_at : body.find(b'"', kind_at)] not in skip
+        }
+        for mark in self._marks:
+            needed.update(index for index, body in enumerate(lines) if mark in body)
+        return sorted(needed)
+
     def _close_block(self) -> None:
         level, sha256 = self._block, hashlib.sha256
         while len(level) > 1:  # a perfect subtree: every level pairs up (RFC 9162 node hashes)
@@ -358,12 +416,6 @@ class LogScan:
         if self._keep_leaves:
             self._leaves.extend(self._block)
         self._block.clear()
-
-    def _note(self, position: int, head: bytes) -> None:
-        if position in self._roots_at:
-            self.roots[position] = self.root()
-        if position in self._hashes_at:
-            self.hashes[position] = head
 
     def _parse(self, position: int, body: bytes, expected: int) -> int:
         """Parse and check one line; returns the sequence number the next line should have."""
@@ -382,6 +434,11 @@ class LogScan:
     def _fail(self, seq: int, problem: str) -> None:
         if self.problem is None:
             self.problem, self.bad_seq = problem, seq
+
+
+def _between(ordered: list[int], low: int, high: int) -> list[int]:
+    """The numbers of ``ordered`` (sorted) above ``low`` and up to ``high``."""
+    return ordered[bisect.bisect_right(ordered, low) : bisect.bisect_right(ordered, high)]
 
 
 def verify_chain(bodies: Iterable[bytes], *, every_line: bool = False) -> ChainVerification:
