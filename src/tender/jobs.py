@@ -84,10 +84,23 @@ class Jobs:
         self.open_tender.send(str(tender_id))
 
     def worker(self, *, threads: int = 2) -> dramatiq.Worker:
-        """An in-process worker for the opening queue (call ``start()`` and ``stop()``)."""
-        return dramatiq.Worker(
+        """An in-process worker for the opening queue (call ``start()`` and ``stop()``).
+
+        On the in-process StubBroker the delay queue (``opening.DQ``, where timed openings
+        wait) is consumed like a plain queue, with the plain queue's prefetch (twice the threads),
+        and each delayed message holds a prefetch slot until its time comes: with four
+        tenders waiting, a fifth opening would not be delivered at its deadline. So there
+        the worker prefetches every message (one process holds them all anyway); on Redis or
+        RabbitMQ the delay queue has its own, large prefetch and the plain queue keeps a
+        small one, so that an opening's helper messages go to other workers.
+        """
+        worker = dramatiq.Worker(
             self.broker, queues={OPENING_QUEUE}, worker_threads=threads, worker_timeout=100
         )
+        if isinstance(self.broker, StubBroker):
+            # Every pending message (dramatiq's own ceiling for a prefetch).
+            worker.queue_prefetch = worker.delay_prefetch = 65535
+        return worker
 
 
 def declare_jobs(
