@@ -123,7 +123,8 @@ def running_platform(
     """Start everything ``settings`` asks for, yield the platform, stop it all on exit.
 
     ``worker`` and ``reconciler`` run them in this process (``tender up`` does so with the
-    in-process broker; with Redis or RabbitMQ they are the separate ``tender worker``).
+    in-process broker only; with Redis or RabbitMQ they are the separate ``tender worker``,
+    and ``tender up`` runs neither).
     ``migrate_schema`` upgrades the database first; ``tender worker`` leaves that to
     ``tender migrate`` so that two processes never migrate at once. ``recover`` runs the
     start-up recovery (see :meth:`Platform.recover`) and the checkpoint schedule; a one-off

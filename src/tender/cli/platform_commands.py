@@ -34,7 +34,8 @@ def register(commands: SubParsers) -> None:
         "up",
         help="run the whole platform (embedded defaults unless configured)",
         description="Run the API; with the in-process broker also the opening worker and the "
-        "reconciler. Prints the starter accounts' tokens on first start.",
+        "reconciler (with TENDER_BROKER_URL set, they run in 'tender worker' instead). Prints "
+        "the starter accounts' tokens on first start.",
     ).set_defaults(run=_up, logs=True)
     commands.add_parser(
         "worker",
@@ -83,7 +84,15 @@ def _up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     settings = Settings.from_env()
-    with running_platform(settings) as platform:
+    # With Redis or RabbitMQ the openings belong to `tender worker` processes: a worker in
+    # the API process too would take openings (and their CPU) from the requests it serves.
+    in_process = not settings.broker_url
+    if not in_process:
+        print(
+            "TENDER_BROKER_URL is set: this process serves the API only; openings and the "
+            "reconciler run in 'tender worker' (start at least one)."
+        )
+    with running_platform(settings, worker=in_process, reconciler=in_process) as platform:
         accounts = create_starter_accounts(platform)
         if accounts:
             tokens = settings.data_dir / "tokens.txt"
