@@ -58,6 +58,9 @@ class Settings:
     precheck_max_bytes: int = 256 * 1024**2  # larger files are verified at the opening only
     upload_idle_seconds: float = 60.0  # an upload whose body stalls this long is refused (408)
     reconcile_interval_seconds: float = 30.0
+    # The opening waits this long after the deadline for uploads that arrived by it to be
+    # recorded; then it goes on without them (and says so in the log).
+    recording_grace_seconds: float = 600.0
     rate_limit_per_minute: int = 600  # requests per client address; 0: no limit
     host: str = "127.0.0.1"
     port: int = 8000

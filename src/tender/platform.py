@@ -130,6 +130,10 @@ def build_platform(
         clock=clock,
         retention=retention,
         checkpointer=checkpointer,
+        recording_grace=timedelta(seconds=settings.recording_grace_seconds),
+        # Helpers for a large opening: more messages for the same tender, to other workers.
+        # (`jobs` is declared below, around the opener; it exists by the time this is called.)
+        request_help=lambda tender_id: jobs.request_opening(tender_id),
         records=RecordWriter(
             store=store,
             bucket=settings.bucket,

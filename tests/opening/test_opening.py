@@ -135,7 +135,7 @@ def test_interrupted_opening_resumes_where_it_stopped(
     real_open_document = Opener._open_document
     calls = 0
 
-    def dies_on_second_bid(opener: Opener, *args: Any) -> OpeningResult:
+    def dies_on_second_bid(opener: Opener, *args: Any) -> list[OpeningResult]:
         nonlocal calls
         calls += 1
         if calls == 2:

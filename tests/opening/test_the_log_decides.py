@@ -8,6 +8,7 @@ saying why in the log, and the offline verifier catching what is left.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -226,7 +227,12 @@ def test_an_opener_that_skips_a_bid_is_caught_by_the_verifier(
             if document.id != bob.receipt_id:
                 super()._record_result(session, document, result)
 
-    parts = {f.name: getattr(platform.opener, f.name) for f in dataclasses.fields(Opener)}
+        def _missing_results(
+            self, session: Session, tender_id: uuid.UUID, due: list[uuid.UUID]
+        ) -> set[uuid.UUID]:
+            return set()  # and writes the record all the same
+
+    parts = {f.name: getattr(platform.opener, f.name) for f in dataclasses.fields(Opener) if f.init}
     SkipsBob(**parts).open_tender(tender.id)
 
     failed = _bundle_failures(platform, tmp_path)

@@ -1,4 +1,5 @@
-"""The reconciler: a lost or early-dropped message never leaves a tender unopened.
+"""The reconciler: a lost or early-dropped message never leaves a tender unopened, and a
+dead worker never leaves an opening half done (its claims run out, then it is re-sent).
 
 A background job, so it owns its transactions. Each round also runs the platform's other
 periodic duties (the sweep that names stored objects no bid was recorded for).
@@ -11,10 +12,12 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender.clock import Clock
 from tender.jobs import Jobs
+from tender.opening.models import OpeningClaim
 from tender.tenders.service import tenders_due_for_opening
 
 log = logging.getLogger(__name__)
@@ -42,9 +45,26 @@ class Reconciler:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> list[uuid.UUID]:
-        """Enqueue an opening for every overdue tender; returns their ids."""
+        """Enqueue an opening for every overdue tender no worker is opening now; returns their
+        ids.
+
+        A tender some worker holds a live claim on (a document being opened, or the record
+        being written) is left alone: re-sending it would only set another worker on the same
+        documents. Once its claims run out (the worker died), it is enqueued again.
+        """
+        now = self._clock.now()
         with self._sessions.begin() as session:
-            due = tenders_due_for_opening(session, now=self._clock.now())
+            overdue = tenders_due_for_opening(session, now=now)
+            live = set(
+                session.scalars(
+                    select(OpeningClaim.tender_id)
+                    .where(OpeningClaim.tender_id.in_(overdue), OpeningClaim.claimed_until > now)
+                    .distinct()
+                )
+            )
+        due = [tender_id for tender_id in overdue if tender_id not in live]
+        for tender_id in live:
+            log.debug("reconciler: tender %s is being opened; left alone", tender_id)
         for tender_id in due:
             log.info(
                 "reconciler: tender %s is past its deadline and not opened; enqueued", tender_id

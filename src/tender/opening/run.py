@@ -1,25 +1,46 @@
 """Running the opening: after the deadline, unseal every bid, check it, verify it, record it.
 
-Idempotent and resumable. The tender row is locked for every state change, each document's
-result commits on its own, and a re-delivered message continues where the last one stopped:
-running the opening twice gives the same results and no duplicate audit events. The opening
-is a background job, so it owns its transactions (see README, "How it is built"); sealing the
-record's PDF and writing it to storage happen with no transaction open.
+Idempotent and resumable, and shared: several workers open one tender together. Before a
+worker unseals a document (a detached signature and the file it signs count as one) it
+claims it, with a lease in ``opening_claims`` (:data:`OPENING_LEASE`, renewed while the work
+lasts): no bid is unsealed or verified twice while its opening is live, and the documents of
+a worker that died are taken over once its lease has run out. The worker that starts an
+opening asks for helpers (more messages for the same tender), and every worker that gets one
+works through the documents nobody holds. Each document's result commits on its own, without
+locking the tender; the opening record is written once all results are in, by the worker
+that finds them all in first (it claims the record the same way). A re-delivered message
+continues where the last one stopped: running the opening twice gives the same results and
+no duplicate audit events.
+
+The opening waits for every upload whose last byte arrived by the deadline to be recorded
+(``storage_intents.arrived_at``), but no longer than the recording grace after it; then it
+goes on without it and says so in ``opening.started`` (the sweep names the stored object).
+
+The opening is a background job, so it owns its transactions (see README, "How it is
+built"); sealing the record's PDF and writing it to storage happen with no transaction open.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import random
+import secrets
+import socket
 import tempfile
+import threading
 import time
 import uuid
-from contextlib import ExitStack
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender.accounts.models import User
@@ -28,10 +49,10 @@ from tender.audit import service as audit
 from tender.audit.checkpointer import Checkpointer, checkpoint_summary
 from tender.audit.models import AuditEvent
 from tender.audit.sealed import reveal
-from tender.bids.models import BidDocument
+from tender.bids.models import BidDocument, StorageIntent
 from tender.bids.precheck import signed_file_name
 from tender.clock import Clock, format_time
-from tender.opening.models import OpeningRecord, OpeningResult
+from tender.opening.models import OpeningClaim, OpeningRecord, OpeningResult
 from tender.opening.record import RecordWriter, StoredRecord, build_record
 from tender.signing import (
     DocumentReport,
@@ -39,7 +60,6 @@ from tender.signing import (
     SignerBinding,
     SubIndication,
     TrustStore,
-    signed_revision_length,
     verify_document,
 )
 from tender.storage.objectstore import ObjectStore, ObjectStoreError
@@ -53,12 +73,42 @@ from tender.verifier.ledger import TenderLedger, parse_time
 log = logging.getLogger(__name__)
 OBJECT_READ_ATTEMPTS = 3
 OBJECT_READ_BACKOFF_SECONDS = 1.0
+OPENING_LEASE = timedelta(seconds=60)
+"""How long a worker's claim on a document (or on writing the record) holds without being
+renewed; renewed every quarter of it while the work lasts. A worker that dies leaves its
+claims to run out: then another takes them (the reconciler sends one once none is live)."""
+LEASE_RENEWAL_SECONDS = OPENING_LEASE.total_seconds() / 4
+RECORDING_POLL = timedelta(seconds=1)
+"""How soon the opening asks again while an upload that arrived by the deadline is not yet
+recorded."""
+OPENING_HELPERS = 7
+"""How many more messages the worker that starts an opening sends for the same tender (at
+most one per document left unclaimed after its first claim), so that up to this many other
+workers join in."""
+HELP_AGAIN = timedelta(seconds=1)
+"""How soon a message that reached a process already opening its tender comes back (while
+documents are left that nobody has claimed), so that another process may take it."""
+IN_WORK_HERE = "in work here"
+"""``OpeningOutcome.status`` of a call that found another thread of its process opening the
+tender."""
+CLAIM_DOCUMENTS = 8
+CLAIM_BYTES = 64 * 1024**2
+CLAIM_SAMPLE = 32
+"""A worker claims at most this many documents, or about this many bytes, at a time (at least
+one document, and fewer as the unclaimed ones run out), so that the last ones spread too;
+chosen from a random sample of CLAIM_SAMPLE of those it has not seen opened."""
+
+Observe = Callable[[str, uuid.UUID], None]
+"""Told ``("unsealed", document_id)`` and ``("verified", document_id)`` each time the opening
+does one of these to a document: for counting (tests, the benchmark); must be quick."""
 
 
 @dataclass(frozen=True)
 class OpeningOutcome:
-    """What one call of ``open_tender`` did. ``not_due_for`` is set when it came too early;
-    ``halted`` when the tables disagree with the log (the reason is in the log)."""
+    """What one call of ``open_tender`` did. ``not_due_for`` is set when the message should
+    come again that much later (too early, waiting for an upload to be recorded, or reaching
+    a process already opening the tender); ``halted`` when the tables disagree with the log
+    (the reason is in the log)."""
 
     tender_id: uuid.UUID
     status: str
@@ -149,9 +199,83 @@ def _disagreements(session: Session, tender: Tender, ledger: TenderLedger) -> li
     return problems
 
 
+@dataclass(frozen=True)
+class _Unit:
+    """What one claim covers: a document, and the detached-signature partner it is verified
+    with (a signature ``X.p7s`` and its file ``X``: one unsealing each, one verification)."""
+
+    document: BidDocument
+    partner: BidDocument | None = None
+
+    @property
+    def documents(self) -> tuple[BidDocument, ...]:
+        return (self.document,) if self.partner is None else (self.document, self.partner)
+
+    @property
+    def ids(self) -> frozenset[uuid.UUID]:
+        return frozenset(d.id for d in self.documents)
+
+    @property
+    def size(self) -> int:
+        return sum(d.size for d in self.documents)
+
+
+def _units(documents: list[BidDocument]) -> list[_Unit]:
+    """The documents to open, each once, with its detached-signature partner."""
+    partners = _signature_partners(documents)
+    units: dict[frozenset[uuid.UUID], _Unit] = {}
+    for document in documents:
+        unit = _Unit(document, partners.get(document.id))
+        units.setdefault(unit.ids, unit)
+    return list(units.values())
+
+
+def _worker_name() -> str:
+    """Who holds a claim: host, process and a random tag (one per call of the opening)."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class _InWork:
+    """The tenders this process is opening, one thread each, and how many units each had
+    unclaimed at its thread's last look. A second thread would only compete with the first
+    for the interpreter (unsealing and verifying are Python, bound by the CPU): another
+    process can help, this one cannot."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: dict[uuid.UUID, int | None] = {}
+
+    @contextmanager
+    def take(self, tender_id: uuid.UUID) -> Iterator[bool]:
+        """Whether this thread may open ``tender_id`` here (no other thread of this process
+        is); held until the block ends."""
+        with self._lock:
+            mine = tender_id not in self._free
+            if mine:
+                self._free[tender_id] = None
+        try:
+            yield mine
+        finally:
+            if mine:
+                with self._lock:
+                    del self._free[tender_id]
+
+    def note_free(self, tender_id: uuid.UUID, units: int) -> None:
+        with self._lock:
+            if tender_id in self._free:
+                self._free[tender_id] = units
+
+    def free(self, tender_id: uuid.UUID) -> int | None:
+        """Units the thread opening ``tender_id`` here found unclaimed at its last look (None
+        before its first)."""
+        with self._lock:
+            return self._free.get(tender_id)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Opener:
-    """Opens tenders; one instance per platform, safe to call from several workers at once."""
+    """Opens tenders; one instance per platform, safe to call from several workers (threads
+    or processes, on one database) at once: they share the work of one tender."""
 
     sessions: sessionmaker[Session]
     store: ObjectStore
@@ -162,6 +286,15 @@ class Opener:
     retention: timedelta
     checkpointer: Checkpointer
     records: RecordWriter
+    # How long after the deadline the opening waits for uploads that arrived by it to be
+    # recorded (TENDER_RECORDING_GRACE_SECONDS).
+    recording_grace: timedelta = timedelta(seconds=600)
+    # Sends one more opening message for a tender (Jobs.request_opening): the helpers.
+    request_help: Callable[[uuid.UUID], None] | None = None
+    helpers: int = OPENING_HELPERS
+    observe: Observe | None = None
+    # Per instance (a platform has one per process): not copied by dataclasses.replace.
+    _in_work: _InWork = field(default_factory=_InWork, init=False, repr=False, compare=False)
 
     def open_tender(self, tender_id: uuid.UUID) -> OpeningOutcome:
         """Open ``tender_id`` if the deadline in the log has passed; a no-op once it is opened.
@@ -170,7 +303,24 @@ class Opener:
         the log, and the latest on-time receipt per supplier and file name as the opening
         reveals them. Where the tables disagree with the log, the opening stops before it
         finishes and says precisely why, in the log (``opening.halted``).
+
+        Before it starts, the opening waits (``not_due_for``: ask again soon) while an upload
+        that arrived by the deadline is still being recorded, up to the recording grace.
+        Once started, this call opens every document no other worker holds, and writes the
+        record if all results are then in (else the worker that records the last one does).
+        While another thread of this process opens the tender, this call does nothing but,
+        if documents are left unclaimed, asks (``not_due_for``) to be sent again, so that the
+        message may reach a process that can help.
         """
+        with self._in_work.take(tender_id) as mine:
+            if not mine:
+                free = self._in_work.free(tender_id)
+                again = HELP_AGAIN if free is None or free > 0 else None
+                return OpeningOutcome(tender_id, IN_WORK_HERE, 0, again)
+            return self._open(tender_id)
+
+    def _open(self, tender_id: uuid.UUID) -> OpeningOutcome:
+        worker = _worker_name()
         with self.sessions.begin() as session:
             if session.get(Tender, tender_id) is None:
                 # A message for a tender this database does not have (another environment's,
@@ -190,7 +340,21 @@ class Opener:
                 return OpeningOutcome(tender.id, tender.status, 0, due.not_due_for)
             starting = tender.status == TenderStatus.PUBLISHED
             if starting:
-                self._start(session, tender, now)
+                assert ledger.deadline is not None  # else a problem above
+                deadline = parse_time(ledger.deadline)
+                unrecorded = _unrecorded_arrivals(session, tender.id, deadline)
+                grace_ends = deadline + self.recording_grace
+                if unrecorded and now < grace_ends:
+                    log.info(
+                        "opening of tender %s waits for %d upload(s) that arrived by the "
+                        "deadline to be recorded",
+                        tender.reference,
+                        len(unrecorded),
+                    )
+                    return OpeningOutcome(
+                        tender.id, tender.status, 0, min(RECORDING_POLL, grace_ends - now)
+                    )
+                self._start(session, tender, now, unrecorded)
             tender_key = self._tender_key(tender)
             problems = self._reveal(session, tender, tender_key, ledger)
             ledger = TenderLedger.of(audit.tender_events(session, tender.id))
@@ -200,25 +364,217 @@ class Opener:
                 return OpeningOutcome(tender.id, tender.status, 0, halted=True)
             rows = {str(d.id): d for d in _documents(session, tender.id)}
             documents = [rows[bid.receipt_id] for bid in ledger.to_open()]
-            pending = [d for d in documents if session.get(OpeningResult, d.id) is None]
+            done = _with_results(session, tender.id)
+            units = [unit for unit in _units(documents) if not unit.ids <= done]
             accounts = AccountService(session=session, clock=self.clock)
+            suppliers = {d.supplier_id for unit in units for d in unit.documents}
             bindings = {
-                d.supplier_id: accounts.signer_binding(_organisation(session, d.supplier_id))
-                for d in pending
+                supplier: accounts.signer_binding(_organisation(session, supplier))
+                for supplier in suppliers
             }
         if starting:
             # The deadline's checkpoint: every bid received is in the signed tree from here on.
             self.checkpointer.issue("deadline")
-        partners = _signature_partners(documents)
-        for document in pending:
-            result = self._open_document(
-                tender_key, document, partners.get(document.id), bindings[document.supplier_id]
-            )
+        opened = self._work(tender_id, tender_key, units, bindings, worker, ask_for_help=starting)
+        return self._finish(
+            tender_id, [d.id for d in documents], worker, documents_opened_now=opened
+        )
+
+    def _work(
+        self,
+        tender_id: uuid.UUID,
+        tender_key: TenderKey,
+        units: list[_Unit],
+        bindings: dict[uuid.UUID, SignerBinding],
+        worker: str,
+        *,
+        ask_for_help: bool,
+    ) -> int:
+        """Claim, open and record documents until none is left that nobody holds; returns how
+        many results this worker recorded. Each unit is tried once per call; the results of
+        a claimed batch commit together. Claims not finished are given back if this raises (a
+        retry, or another worker, takes them); only a worker that dies outright leaves them
+        to run out."""
+        opened = 0
+        left = list(units)
+        try:
+            with self._lease(tender_id, worker):
+                while batch := self._claim(tender_id, left, worker):
+                    if ask_for_help:
+                        # Asked only now, so that helpers find this worker's claims live.
+                        self._ask_for_help(tender_id, len(left))
+                        ask_for_help = False
+                    results = [
+                        (
+                            unit,
+                            self._open_document(
+                                tender_key,
+                                unit.document,
+                                unit.partner,
+                                bindings[unit.document.supplier_id],
+                            ),
+                        )
+                        for unit in batch
+                    ]
+                    opened += self._record_results(tender_id, results, worker)
+        finally:
+            # Whatever this worker still holds (an exception above): give it back.
             with self.sessions.begin() as session:
-                get_tender(session, tender_id, for_update=True)
-                if session.get(OpeningResult, document.id) is None:
-                    self._record_result(session, document, result)
-        return self._finish(tender_id, documents_opened_now=len(pending))
+                _release(session, tender_id, worker, self.clock.now())
+        return opened
+
+    def _ask_for_help(self, tender_id: uuid.UUID, units: int) -> None:
+        """Send helpers for the ``units`` left unclaimed (see OPENING_HELPERS)."""
+        if self.request_help is None:
+            return
+        wanted = min(self.helpers, units)
+        try:
+            for _ in range(wanted):
+                self.request_help(tender_id)
+        except Exception:  # helpers only speed it up: this worker goes on alone
+            log.exception("opening of %s: could not ask for help", tender_id)
+            return
+        if wanted > 0:
+            log.info("opening of %s: asked %d more workers to help", tender_id, wanted)
+
+    def _claim(self, tender_id: uuid.UUID, left: list[_Unit], worker: str) -> list[_Unit]:
+        """Claim the next few of the units ``left`` that nobody holds and that still need a
+        result (a lease until now + OPENING_LEASE, or an expired claim taken over); [] when
+        there are none. Units found opened, and those claimed, are taken off ``left``.
+
+        Chosen at random, so that workers claiming at once rarely collide, and looked up a
+        sample at a time (all of them only when the sample has none free), so that a claim
+        costs the same however many documents the tender has.
+        """
+        whole = len(left) <= CLAIM_SAMPLE
+        while left:
+            now = self.clock.now()
+            sample = left if whole else random.sample(left, CLAIM_SAMPLE)
+            ids = [i for unit in sample for i in unit.ids]
+            with self.sessions.begin() as session:
+                done = set(
+                    session.scalars(
+                        select(OpeningResult.document_id).where(OpeningResult.document_id.in_(ids))
+                    )
+                )
+                busy = set(
+                    session.scalars(
+                        select(OpeningClaim.document_id).where(
+                            OpeningClaim.document_id.in_(ids), OpeningClaim.claimed_until > now
+                        )
+                    )
+                )
+                finished = {id(u) for u in sample if u.ids <= done}
+                free = [u for u in sample if id(u) not in finished and not u.ids & busy]
+                batch: list[_Unit] = []
+                if free:
+                    random.shuffle(free)
+                    most = min(CLAIM_DOCUMENTS, max(1, (len(left) - len(finished)) // 16))
+                    chosen: list[_Unit] = []
+                    for unit in free:
+                        size = sum(u.size for u in chosen) + unit.size
+                        if chosen and (len(chosen) >= most or size > CLAIM_BYTES):
+                            break
+                        chosen.append(unit)
+                    wanted = {i for unit in chosen for i in unit.ids} - done
+                    taken = _take_claims(session, tender_id, wanted, worker, now)
+                    batch = [unit for unit in chosen if unit.ids - done <= taken]
+                    partial = taken - {i for unit in batch for i in unit.ids}
+                    if partial:  # a pair only half claimed: not this time
+                        _release(session, tender_id, worker, now, partial)
+            gone = finished | {id(unit) for unit in batch}
+            left[:] = [unit for unit in left if id(unit) not in gone]
+            if batch:
+                # At most this many are left for others (exact once the sample is the whole).
+                self._in_work.note_free(tender_id, len(free) - len(batch) if whole else len(left))
+                return batch
+            if not free:
+                if whole:
+                    self._in_work.note_free(tender_id, 0)
+                    return []
+                whole = True  # none free in the sample: look at them all
+            # Else others claimed the chosen ones first: look again.
+        self._in_work.note_free(tender_id, 0)
+        return []
+
+    @contextmanager
+    def _lease(self, tender_id: uuid.UUID, worker: str) -> Iterator[None]:
+        """Renew ``worker``'s live claims on the tender while the block runs (a large file can
+        take longer than a lease): every LEASE_RENEWAL_SECONDS, from a thread of its own.
+        Claims released (their results recorded) or taken over are left alone."""
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(LEASE_RENEWAL_SECONDS):
+                try:
+                    with self.sessions.begin() as session:
+                        now = self.clock.now()
+                        # Released claims end at or before now: untouched. Claims being
+                        # released right now are skipped, not waited for (no deadlock with
+                        # the transaction releasing them).
+                        held = session.scalars(
+                            select(OpeningClaim.document_id)
+                            .where(
+                                OpeningClaim.tender_id == tender_id,
+                                OpeningClaim.worker == worker,
+                                OpeningClaim.claimed_until > now,
+                            )
+                            .with_for_update(skip_locked=True)
+                        ).all()
+                        session.execute(
+                            update(OpeningClaim)
+                            .where(
+                                OpeningClaim.document_id.in_(held),
+                                OpeningClaim.worker == worker,
+                                OpeningClaim.claimed_until > now,
+                            )
+                            .values(claimed_until=now + OPENING_LEASE)
+                        )
+                except Exception:  # the next renewal may succeed; the lease is long
+                    log.exception("renewing the opening claims of %s failed", worker)
+
+        renewer = threading.Thread(target=renew, name="tender-opening-lease", daemon=True)
+        renewer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            renewer.join()
+
+    def _record_results(
+        self,
+        tender_id: uuid.UUID,
+        results: list[tuple[_Unit, list[OpeningResult]]],
+        worker: str,
+    ) -> int:
+        """Record the results of a batch of units and release their claims, in one short
+        transaction (the tender is not locked); returns how many were recorded. A result
+        another worker recorded first (it took over a lease this worker had let run out)
+        stays: the batch is then recorded unit by unit, around it."""
+        try:
+            with self.sessions.begin() as session:
+                ids = [document.id for unit, _ in results for document in unit.documents]
+                done = set(
+                    session.scalars(
+                        select(OpeningResult.document_id).where(OpeningResult.document_id.in_(ids))
+                    )
+                )
+                recorded = 0
+                for unit, unit_results in results:
+                    for document, result in zip(unit.documents, unit_results, strict=True):
+                        if document.id not in done:
+                            self._record_result(session, document, result)
+                            recorded += 1
+                _release(session, tender_id, worker, self.clock.now(), ids)
+                return recorded
+        except IntegrityError:
+            if len(results) > 1:
+                return sum(self._record_results(tender_id, [each], worker) for each in results)
+            log.warning(
+                "another worker recorded the result of %s first; its result stands",
+                ", ".join(sorted(str(i) for i in results[0][0].ids)),
+            )
+            return 0
 
     def _tender_key(self, tender: Tender) -> TenderKey:
         return TenderKey.unwrap(
@@ -231,11 +587,18 @@ class Opener:
         """Publish the salt and fields of every sealed event of the tender not yet revealed
         (``sealed.revealed``); returns the events whose seal does not open as committed."""
         problems = []
-        for seq in sorted(set(ledger.sealed) - set(ledger.reveals)):
-            event = session.get(AuditEvent, seq)
-            assert event is not None  # the ledger was read from these very rows
+        unrevealed = sorted(set(ledger.sealed) - set(ledger.reveals))
+        payloads: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(unrevealed), 500):  # one query per 500, not one each
+            rows = session.execute(
+                select(AuditEvent.seq, AuditEvent.payload).where(
+                    AuditEvent.seq.in_(unrevealed[start : start + 500])
+                )
+            )
+            payloads.update((seq, payload) for seq, payload in rows)
+        for seq in unrevealed:
             try:
-                revealed = reveal(event.payload, tender_key)
+                revealed = reveal(payloads[seq], tender_key)  # the ledger was read from them
             except (SealError, ValueError, KeyError) as exc:
                 problems.append(f"event {seq}'s sealed fields do not open as committed ({exc})")
                 continue
@@ -275,16 +638,44 @@ class Opener:
             },
         )
 
-    def _start(self, session: Session, tender: Tender, now: datetime) -> None:
+    def _start(
+        self,
+        session: Session,
+        tender: Tender,
+        now: datetime,
+        unrecorded: list[StorageIntent],
+    ) -> None:
+        """The tender is opening: its key is released. ``unrecorded``: uploads that arrived by
+        the deadline and were still not recorded when the recording grace ran out; the opening
+        goes on without them, and says so."""
         tender.status = TenderStatus.OPENING
         tender.opening_started_at = now
         delay = (now - tender.deadline).total_seconds()
+        payload: dict[str, Any] = {
+            "deadline": format_time(tender.deadline),
+            "delay_seconds": round(delay, 3),
+        }
+        if unrecorded:
+            log.warning(
+                "opening of tender %s goes on without %d upload(s) that arrived by the deadline "
+                "but were not recorded within %s",
+                tender.reference,
+                len(unrecorded),
+                self.recording_grace,
+            )
+            payload["unrecorded_arrivals"] = {
+                "recording_grace_seconds": self.recording_grace.total_seconds(),
+                "uploads": [
+                    {"object_key": intent.object_key, "arrived_at": format_time(arrived)}
+                    for intent in unrecorded
+                    if (arrived := intent.arrived_at) is not None
+                ],
+                "what_happens": "They arrived by the deadline but were not recorded in time, "
+                "so they are not opened; an object stored for one is named by the sweep "
+                "(storage.orphaned).",
+            }
         _system_event(
-            session,
-            EventKind.OPENING_STARTED,
-            at=now,
-            tender_id=tender.id,
-            payload={"deadline": format_time(tender.deadline), "delay_seconds": round(delay, 3)},
+            session, EventKind.OPENING_STARTED, at=now, tender_id=tender.id, payload=payload
         )
         _system_event(
             session,
@@ -303,55 +694,36 @@ class Opener:
         document: BidDocument,
         partner: BidDocument | None,
         binding: SignerBinding,
-    ) -> OpeningResult:
-        """Unseal a document (and its detached-signature partner), check, verify.
+    ) -> list[OpeningResult]:
+        """Unseal a document (and its detached-signature partner), check, verify; the result
+        of each (``document``'s first).
 
-        A detached signature ``X.p7s`` and the file ``X`` it signs are partners: each gets the
-        verdict of the pair. Validation is as of the signature's receipt time, which the
-        receipt proves.
+        A detached signature ``X.p7s`` and the file ``X`` it signs are partners: each is
+        unsealed once, the pair verified once, and each gets the verdict of the pair.
+        Validation is as of the signature's receipt time, which the receipt proves.
         """
+        documents = [document] if partner is None else [document, partner]
         with ExitStack() as files:
-            plaintext = files.enter_context(tempfile.TemporaryFile())
-            try:
-                computed = self._unseal_checked(tender_key, document, plaintext)
-                partner_plaintext: BinaryIO | None = None
-                if partner is not None:
-                    partner_plaintext = files.enter_context(tempfile.TemporaryFile())
-                    self._unseal_checked(tender_key, partner, partner_plaintext)
-            except _UnsealError as failure:
-                return _failed(
-                    document,
-                    failure.computed,
-                    failure.reason,
-                    sub_indication=failure.sub_indication,
-                )
-            content: BinaryIO
-            signature: BinaryIO | None
-            if signed_file_name(document.file_name) is not None:  # this is the signature
-                if partner_plaintext is None:
-                    missing = _failed(
-                        document,
-                        computed,
-                        "This detached signature's file was not submitted: there is no "
-                        f"{signed_file_name(document.file_name)} from the same supplier.",
-                        hash_matches=True,
-                        sub_indication=SubIndication.SIGNED_DATA_NOT_FOUND,
-                    )
-                    # The opening fails the document (no file will ever come); the signature
-                    # report says who signed and, per ETSI, INDETERMINATE/SIGNED_DATA_NOT_FOUND.
-                    alone = verify_document(
-                        None,
-                        detached_signature=plaintext,
-                        trust=self.trust,
-                        at=document.received_at,
-                        expected_signers=binding,
-                    )
-                    missing.signer_subject, missing.report = alone.signer_subject, alone.to_json()
-                    return missing
-                content, signature, signed_at = partner_plaintext, plaintext, document.received_at
+            plain: dict[uuid.UUID, tuple[BinaryIO, str]] = {}
+            failures: dict[uuid.UUID, _UnsealError] = {}
+            for each in documents:
+                sink = files.enter_context(tempfile.TemporaryFile())
+                try:
+                    plain[each.id] = (sink, self._unseal_checked(tender_key, each, sink))
+                except _UnsealError as failure:
+                    failures[each.id] = failure
+                self._note("unsealed", each.id)
+            if failures:
+                return [_unopened(each, plain, failures) for each in documents]
+            if partner is None and signed_file_name(document.file_name) is not None:
+                return [self._lone_signature(document, *plain[document.id], binding)]
+            if partner is None:
+                content, signature, signed_at = plain[document.id][0], None, document.received_at
             else:
-                content, signature = plaintext, partner_plaintext
-                signed_at = partner.received_at if partner is not None else document.received_at
+                signed = document if signed_file_name(document.file_name) else partner
+                data = partner if signed is document else document
+                content, signature = plain[data.id][0], plain[signed.id][0]
+                signed_at = signed.received_at
             report = verify_document(
                 content,
                 detached_signature=signature,
@@ -359,11 +731,40 @@ class Opener:
                 at=signed_at,
                 expected_signers=binding,
             )
-            signed_length = None
-            if signature is None and report.signatures:
-                plaintext.seek(0)
-                signed_length = signed_revision_length(plaintext)
-        return _from_report(document, computed, report, signed_length)
+            for each in documents:
+                self._note("verified", each.id)
+        # The revision the last signature signed, from the same parse (None for CAdES).
+        signed_length = report.signed_revision_length if signature is None else None
+        return [_from_report(each, plain[each.id][1], report, signed_length) for each in documents]
+
+    def _lone_signature(
+        self, document: BidDocument, plaintext: BinaryIO, computed: str, binding: SignerBinding
+    ) -> OpeningResult:
+        """A detached signature whose file was not submitted: failed (no file will ever come),
+        with the signature's report saying who signed and, per ETSI,
+        INDETERMINATE/SIGNED_DATA_NOT_FOUND."""
+        missing = _failed(
+            document,
+            computed,
+            "This detached signature's file was not submitted: there is no "
+            f"{signed_file_name(document.file_name)} from the same supplier.",
+            hash_matches=True,
+            sub_indication=SubIndication.SIGNED_DATA_NOT_FOUND,
+        )
+        alone = verify_document(
+            None,
+            detached_signature=plaintext,
+            trust=self.trust,
+            at=document.received_at,
+            expected_signers=binding,
+        )
+        self._note("verified", document.id)
+        missing.signer_subject, missing.report = alone.signer_subject, alone.to_json()
+        return missing
+
+    def _note(self, what: str, document_id: uuid.UUID) -> None:
+        if self.observe is not None:
+            self.observe(what, document_id)
 
     def _unseal_checked(self, tender_key: TenderKey, document: BidDocument, sink: BinaryIO) -> str:
         """Unseal into ``sink`` (left at its start); returns the SHA-256, checked against the
@@ -437,28 +838,46 @@ class Opener:
             },
         )
 
-    def _finish(self, tender_id: uuid.UUID, *, documents_opened_now: int) -> OpeningOutcome:
+    def _finish(
+        self,
+        tender_id: uuid.UUID,
+        due: list[uuid.UUID],
+        worker: str,
+        *,
+        documents_opened_now: int,
+    ) -> OpeningOutcome:
         """Write the opening record, as JSON and as a PDF sealed by the platform, both under
         Object Lock with their hashes in the log; then mark the tender opened.
 
+        Only once every document in ``due`` has its result (else another worker is still at
+        work, and the one that records the last result writes the record), and only by one
+        worker: it claims the record (a lease, like a document's) under the tender's lock.
         The record is built in a short transaction and sealed and stored with none open; only
-        recording it takes the tender's lock. If two workers race, the first to record wins and
-        the other's locked copies are extra versions nothing points at.
+        recording it takes the tender's lock again.
         """
-        # Issued before the finishing transaction, which it would otherwise wait for.
-        checkpoint = self.checkpointer.issue("opening")
-        with self.sessions.begin() as session:
-            tender = get_tender(session, tender_id)
-            if tender.status == TenderStatus.OPENED:
-                return OpeningOutcome(tender.id, tender.status, documents_opened_now)
-            opened_at = self.clock.now()
-            record = build_record(
-                session, tender, opened_at=opened_at, checkpoint=checkpoint_summary(checkpoint)
-            )
-            retain_until = tender.deadline + self.retention
-        stored = self.records.write(record, tender_id=tender_id, retain_until=retain_until)
+        writer = f"record:{worker}"[:120]
         with self.sessions.begin() as session:
             tender = get_tender(session, tender_id, for_update=True)
+            if tender.status == TenderStatus.OPENED:
+                return OpeningOutcome(tender.id, tender.status, documents_opened_now)
+            if self._missing_results(session, tender_id, due):
+                return OpeningOutcome(tender.id, tender.status, documents_opened_now)
+            if not _claim_record(session, tender_id, due, writer, self.clock.now()):
+                return OpeningOutcome(tender.id, tender.status, documents_opened_now)
+        with self._lease(tender_id, writer):
+            # Issued before the finishing transaction, which it would otherwise wait for.
+            checkpoint = self.checkpointer.issue("opening")
+            with self.sessions.begin() as session:
+                tender = get_tender(session, tender_id)
+                opened_at = self.clock.now()
+                record = build_record(
+                    session, tender, opened_at=opened_at, checkpoint=checkpoint_summary(checkpoint)
+                )
+                retain_until = tender.deadline + self.retention
+            stored = self.records.write(record, tender_id=tender_id, retain_until=retain_until)
+        with self.sessions.begin() as session:
+            tender = get_tender(session, tender_id, for_update=True)
+            _release(session, tender_id, writer, self.clock.now())
             if tender.status != TenderStatus.OPENED:
                 # The tables may have been changed while the bids were being opened.
                 ledger = TenderLedger.of(audit.tender_events(session, tender.id))
@@ -469,6 +888,12 @@ class Opener:
                     return OpeningOutcome(tender.id, tender.status, 0, halted=True)
                 self._record_stored(session, tender, stored, opened_at, record["bids"])
             return OpeningOutcome(tender.id, tender.status, documents_opened_now)
+
+    def _missing_results(
+        self, session: Session, tender_id: uuid.UUID, due: list[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """The documents in ``due`` that have no result yet."""
+        return set(due) - _with_results(session, tender_id)
 
     def _record_stored(
         self,
@@ -591,3 +1016,118 @@ def _from_report(
         report=report.to_json(),
         signed_length=signed_length,
     )
+
+
+def _unopened(
+    document: BidDocument,
+    plain: dict[uuid.UUID, tuple[BinaryIO, str]],
+    failures: dict[uuid.UUID, _UnsealError],
+) -> OpeningResult:
+    """The result of ``document`` when it, or its partner, could not be unsealed as received:
+    its own failure, or (its own bytes intact) the partner's, which leaves nothing to verify."""
+    own = failures.get(document.id)
+    if own is not None:
+        return _failed(document, own.computed, own.reason, sub_indication=own.sub_indication)
+    other = next(iter(failures.values()))
+    return _failed(
+        document,
+        plain[document.id][1],
+        other.reason,
+        hash_matches=True,
+        sub_indication=other.sub_indication,
+    )
+
+
+def _with_results(session: Session, tender_id: uuid.UUID) -> set[uuid.UUID]:
+    """The documents of the tender that have their opening result."""
+    return set(
+        session.scalars(
+            select(OpeningResult.document_id).where(OpeningResult.tender_id == tender_id)
+        )
+    )
+
+
+def _unrecorded_arrivals(
+    session: Session, tender_id: uuid.UUID, deadline: datetime
+) -> list[StorageIntent]:
+    """Uploads of the tender whose last byte arrived by ``deadline`` and that are not yet
+    recorded (nor refused, nor given up): bids the opening must wait for."""
+    return list(
+        session.scalars(
+            select(StorageIntent)
+            .where(
+                StorageIntent.tender_id == tender_id,
+                StorageIntent.resolved_at.is_(None),
+                StorageIntent.arrived_at.is_not(None),
+                StorageIntent.arrived_at <= deadline,
+            )
+            .order_by(StorageIntent.arrived_at)
+        )
+    )
+
+
+def _take_claims(
+    session: Session,
+    tender_id: uuid.UUID,
+    document_ids: Collection[uuid.UUID],
+    worker: str,
+    now: datetime,
+) -> set[uuid.UUID]:
+    """Claim each of ``document_ids`` that nobody holds (no claim yet, or one that ran out by
+    ``now``) for ``worker`` until now + OPENING_LEASE; returns those claimed. One statement
+    (INSERT ... ON CONFLICT DO UPDATE ... WHERE expired), atomic on PostgreSQL and SQLite:
+    of two workers claiming the same document at once, exactly one gets it."""
+    if not document_ids:
+        return set()
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"opening claims are not written for {dialect}")
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = cast(Table, OpeningClaim.__table__)
+    until = now + OPENING_LEASE
+    statement = insert(table).values(
+        [
+            {"document_id": i, "tender_id": tender_id, "worker": worker, "claimed_until": until}
+            for i in sorted(document_ids)  # one order for all: no deadlocks between claimers
+        ]
+    )
+    claim = statement.on_conflict_do_update(
+        index_elements=[table.c.document_id],
+        set_={
+            "worker": statement.excluded.worker,
+            "claimed_until": statement.excluded.claimed_until,
+        },
+        where=table.c.claimed_until <= now,
+    ).returning(table.c.document_id)
+    return set(session.scalars(claim))
+
+
+def _release(
+    session: Session,
+    tender_id: uuid.UUID,
+    worker: str,
+    now: datetime,
+    document_ids: Collection[uuid.UUID] | None = None,
+) -> None:
+    """End ``worker``'s live claims on the tender (on ``document_ids`` only, if given). The
+    rows stay, saying who opened what."""
+    query = update(OpeningClaim).where(
+        OpeningClaim.tender_id == tender_id,
+        OpeningClaim.worker == worker,
+        OpeningClaim.claimed_until > now,
+    )
+    if document_ids is not None:
+        query = query.where(OpeningClaim.document_id.in_(list(document_ids)))
+    session.execute(query.values(claimed_until=now))
+
+
+def _claim_record(
+    session: Session, tender_id: uuid.UUID, due: list[uuid.UUID], writer: str, now: datetime
+) -> bool:
+    """Claim the writing of the tender's record for ``writer``: a lease on the claim of its
+    first due document (each of them has its result by now, and its claim released). Call
+    with the tender locked. True if claimed; False if another worker is writing it. A tender
+    with nothing to open has no such claim: whoever gets there writes the record."""
+    if not due:
+        return True
+    return bool(_take_claims(session, tender_id, due[:1], writer, now))
