@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any, BinaryIO, Final
@@ -39,9 +39,12 @@ _ENCODING: Final = "windows-1252"
 _TRANSLITERATED_MARK: Final = "*"
 _MONO: Final = FontFace(family="Courier", size_pt=7.5)
 _SMALL: Final = FontFace(family="Helvetica", size_pt=8)
+_BODY: Final = _SMALL
 _HEADINGS: Final = FontFace(family="Helvetica", emphasis="BOLD", size_pt=8, fill_color=230)
 _COLUMNS: Final = ("#", "Supplier", "File", "Size (bytes)", "Received at (UTC)", "Verdict")
 _COLUMN_WIDTHS: Final = (8, 40, 32, 18, 28, 54)  # millimetres, adding up to the text width
+_LINE_HEIGHT: Final = 4.0  # millimetres, in the bids table
+_PADDING: Final = 1.0
 _LONGEST_SHOWN: Final = 200  # characters of a checkpoint field printed whole
 
 
@@ -205,37 +208,105 @@ class _Writer:
             self.pdf.multi_cell(0, 5, self.text(value), align="L", new_x="LMARGIN", new_y="NEXT")
 
     def bids_table(self, bids: list[dict[str, Any]]) -> None:
-        """One block of rows per document: the facts, its full SHA-256, the verdict's reason."""
-        self.pdf.set_font("Helvetica", "", 8)
-        span = len(_COLUMNS)
-        with self.pdf.table(
-            col_widths=_COLUMN_WIDTHS,
-            headings_style=_HEADINGS,
-            line_height=4,
-            padding=1,
-            text_align="LEFT",
-        ) as table:
-            table.row(_COLUMNS)
-            for number, bid in enumerate(bids, start=1):
-                table.row(
-                    [
-                        str(number),
-                        self.text(bid["supplier_organisation"]),
-                        self.text(bid["file_name"]),
-                        f"{bid['size']:,}",
-                        _parse_time(bid["received_at"]).strftime("%Y-%m-%d\n%H:%M:%S.%f"),
-                        _verdict(bid),
-                    ]
-                )
-                table.row().cell(f"SHA-256 {bid['receipt_sha256']}", style=_MONO, colspan=span)
-                # Only a mismatch is worth a second line: otherwise both are the same hash.
-                if bid["computed_sha256"] != bid["receipt_sha256"]:
-                    opened = bid["computed_sha256"] or "not computed (the file did not unseal)"
-                    table.row().cell(f"Opened  {opened}", style=_MONO, colspan=span)
-                details = f"Reason: {bid['reason']}"
-                if bid.get("signer_subject"):
-                    details += f"\nSigner: {bid['signer_subject']}"
-                table.row().cell(self.text(details), style=_SMALL, colspan=span)
+        """One block of rows per document: the facts, its full SHA-256, the verdict's reason.
+
+        Laid out here, line by line, rather than by fpdf2's table, whose line breaking takes
+        time quadratic in a line's length: a record of a thousand bids took seconds to draw.
+        The rows look the same (boxed cells, grey headings repeated on each page).
+        """
+        span = sum(_COLUMN_WIDTHS)
+        self._table_row(_COLUMNS, _COLUMN_WIDTHS, _HEADINGS, heading=True)
+        for number, bid in enumerate(bids, start=1):
+            self._table_row(
+                [
+                    str(number),
+                    self.text(bid["supplier_organisation"]),
+                    self.text(bid["file_name"]),
+                    f"{bid['size']:,}",
+                    _parse_time(bid["received_at"]).strftime("%Y-%m-%d\n%H:%M:%S.%f"),
+                    _verdict(bid),
+                ],
+                _COLUMN_WIDTHS,
+                _BODY,
+            )
+            self._table_row([f"SHA-256 {bid['receipt_sha256']}"], (span,), _MONO)
+            # Only a mismatch is worth a second line: otherwise both are the same hash.
+            if bid["computed_sha256"] != bid["receipt_sha256"]:
+                opened = bid["computed_sha256"] or "not computed (the file did not unseal)"
+                self._table_row([f"Opened  {opened}"], (span,), _MONO)
+            details = f"Reason: {bid['reason']}"
+            if bid.get("signer_subject"):
+                details += f"\nSigner: {bid['signer_subject']}"
+            self._table_row([self.text(details)], (span,), _SMALL)
+
+    def _table_row(
+        self,
+        cells: Sequence[str],
+        widths: Sequence[float],
+        style: FontFace,
+        *,
+        heading: bool = False,
+    ) -> None:
+        """One row of boxed cells, each wrapped to its width, all as high as the highest; on
+        a new page if it does not fit, after the headings again."""
+        pdf = self.pdf
+        self._use(style)
+        lines = [
+            self._wrap(text, width - 2 * _PADDING)
+            for text, width in zip(cells, widths, strict=True)
+        ]
+        height = max(len(each) for each in lines) * _LINE_HEIGHT + 2 * _PADDING
+        if not heading and pdf.will_page_break(height):
+            pdf.add_page()
+            self._table_row(_COLUMNS, _COLUMN_WIDTHS, _HEADINGS, heading=True)
+            self._use(style)
+        x, y = pdf.l_margin, pdf.get_y()
+        margin, pdf.c_margin = pdf.c_margin, 0  # the padding is the cell's only margin
+        try:
+            for width, cell_lines in zip(widths, lines, strict=True):
+                pdf.rect(x, y, width, height, style="DF" if style.fill_color is not None else "D")
+                for number, line in enumerate(cell_lines):
+                    pdf.set_xy(x + _PADDING, y + _PADDING + number * _LINE_HEIGHT)
+                    pdf.cell(width - 2 * _PADDING, _LINE_HEIGHT, line)
+                x += width
+        finally:
+            pdf.c_margin = margin
+        pdf.set_xy(pdf.l_margin, y + height)
+
+    def _use(self, style: FontFace) -> None:
+        emphasis = "B" if style.emphasis is not None and "B" in str(style.emphasis.style) else ""
+        self.pdf.set_font(style.family or "Helvetica", emphasis, style.size_pt or 8)
+        if style.fill_color is not None:
+            self.pdf.set_fill_color(style.fill_color)
+
+    def _wrap(self, text: str, width: float) -> list[str]:
+        """``text`` in lines no wider than ``width`` in the current font: broken at its own
+        line breaks, then between words, and within a word only if it is wider than a line.
+        Each word is measured once (linear in the text's length)."""
+        measure = self.pdf.get_string_width
+        space = measure(" ")
+        lines: list[str] = []
+        for paragraph in text.split("\n"):
+            line, line_width = "", 0.0
+            for word in paragraph.split(" "):
+                word_width = measure(word)
+                if line and line_width + space + word_width <= width:
+                    line, line_width = f"{line} {word}", line_width + space + word_width
+                    continue
+                if line:
+                    lines.append(line)
+                line, line_width = word, word_width
+                while line_width > width and len(line) > 1:  # a word wider than a line
+                    cut, cut_width = 0, 0.0
+                    while cut < len(line) and cut_width + measure(line[cut]) <= width:
+                        cut_width += measure(line[cut])
+                        cut += 1
+                    cut = max(cut, 1)
+                    lines.append(line[:cut])
+                    line = line[cut:]
+                    line_width = measure(line)
+            lines.append(line)
+        return lines
 
     def checkpoint(self, checkpoint: Mapping[str, Any]) -> None:
         """The checkpoint's fields: short ones as they are, multi-line text (the signed note)
