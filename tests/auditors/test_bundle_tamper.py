@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from tender.audit import service as audit
-from tender.audit.models import AuditEvent, CheckpointRecord
+from tender.audit.models import AuditEvent, CheckpointRecord, MerkleNode
 from tender.auditors.service import TrailService
 from tender.bids.models import BidDocument
 from tender.clock import ManualClock
@@ -127,6 +127,22 @@ def test_an_edited_payload_column_changes_nothing_read_and_the_stored_check_name
     assert stored.keys() == {"stored columns"}
     assert stored["stored columns"].startswith(f"event {bid.seq}: its payload column says")
     assert "the column was changed after the event was written" in stored["stored columns"]
+
+
+def test_an_edited_merkle_node_is_named_before_a_supplier_gets_a_proof_that_fails(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
+) -> None:
+    _opened_tender(platform, people, clock, test_pki)
+    with platform.sessions.begin() as session:
+        session.execute(
+            update(MerkleNode)
+            .where(MerkleNode.level == 1, MerkleNode.index == 0)
+            .values(hash=b"\x00" * 32)
+        )
+
+    stored = _verify_stored(platform)
+    assert stored.keys() == {"stored Merkle nodes"}
+    assert stored["stored Merkle nodes"].startswith("node 0 of level 1 is not the root")
 
 
 def test_an_edited_body_disagrees_with_every_signed_tree_after_it(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 from datetime import timedelta
+from pathlib import Path
 
 import anyio
 import pytest
@@ -20,13 +21,14 @@ from tender.bids.schemas import FingerprintReceipt
 from tender.clock import ManualClock
 from tender.errors import Invalid, TenderClosed
 from tender.platform import Platform
-from tender.signing.testing import TestPKI
+from tender.signing.testing import TestPKI, signed_pdf
 from tender.storage.objectstore import S3Config
-from tender.tenders.models import Tender
+from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate
+from tender.verifier.bundle import verify_bundle
 from tender.verifier.receipt import verify_receipt
 from tests.conftest import People
-from tests.helpers import audit_kinds, unit_of_work, upload
+from tests.helpers import audit_kinds, register_signer, unit_of_work, upload
 
 BID = b"%PDF-1.7 our price is 1 000 000 HKD " * 50
 GRACE = timedelta(hours=24)
@@ -212,3 +214,36 @@ def test_a_grace_period_out_of_range_is_refused(
             ),
         )
     assert "grace period" in refused.value.what
+
+
+def test_the_opening_waits_for_the_grace_opens_fingerprinted_files_and_records_the_rest(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    tender = fingerprint_first_tender(platform, people.officer, clock)
+    register_signer(platform, people.alice, test_pki, "supplier-a")
+    alice_bid = signed_pdf(test_pki, "supplier-a", "Alpha's price")
+    register(platform, people.alice, tender, "bid.pdf", alice_bid)
+    register(platform, people.bob, tender, "bid.pdf", b"a file Bob never sends")
+
+    clock.set(tender.deadline + timedelta(seconds=1))
+    assert platform.opener.open_tender(tender.id).not_due_for is not None  # files may follow
+    clock.set(tender.deadline + timedelta(hours=5))
+    upload(platform, people.alice, tender.id, "bid.pdf", [alice_bid])
+    clock.set(tender.deadline + GRACE + timedelta(seconds=1))
+    outcome = platform.opener.open_tender(tender.id)
+
+    assert outcome.status == TenderStatus.OPENED
+    with unit_of_work(platform) as services:
+        record = services.opening.stored_record(tender.id)
+    assert [(b["supplier_organisation"], b["indication"]) for b in record["bids"]] == [
+        ("Alpha Ltd", "TOTAL_PASSED")
+    ]
+    assert [f["supplier_organisation"] for f in record["fingerprints_without_file"]] == ["Beta Ltd"]
+    assert "files_until" in record["tender"]
+
+    bundle = tmp_path / "bundle.zip"
+    platform.exporter.export(tender_reference=tender.reference, out=bundle)
+    checks = verify_bundle(bundle, platform.checkpointer.signer.verifier_key())
+    assert {c.name: c.detail for c in checks if not c.ok} == {}
+    on_time = [c.detail for c in checks if c.name.endswith("on time")]
+    assert any("matching fingerprint" in detail for detail in on_time)

@@ -311,6 +311,30 @@ class StoredTree:
         return [merkle.fold([found[node] for node in cover]) for cover in covers]
 
 
+def first_wrong_node(session: Session, leaves: list[bytes]) -> tuple[int, int] | None:
+    """The first stored Merkle node (level, index) that is not the root of its perfect subtree
+    of ``leaves`` (every leaf hash of the log), or missing; None if all are as they must be."""
+    level, hashes = 0, leaves
+    while hashes:
+        stored = session.execute(
+            select(MerkleNode.index, MerkleNode.hash)
+            .where(MerkleNode.level == level)
+            .order_by(MerkleNode.index)
+            .execution_options(yield_per=10_000)
+        )
+        expected = iter(enumerate(hashes))
+        for (index, node), (position, computed) in zip(stored, expected, strict=False):
+            if index != position or node != computed:
+                return level, position
+        if next(expected, None) is not None:
+            return level, session.scalar(
+                select(func.count()).select_from(MerkleNode).where(MerkleNode.level == level)
+            ) or 0
+        level += 1
+        hashes = [merkle.node_hash(a, b) for a, b in zip(hashes[0::2], hashes[1::2], strict=False)]
+    return None
+
+
 def tree_head(session: Session, size: int | None = None) -> TreeHead:
     """The tree head at ``size`` (default: the whole log)."""
     size = _resolve_size(session, size)

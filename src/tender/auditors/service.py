@@ -14,7 +14,7 @@ from tender.audit import service as audit
 from tender.audit.models import AuditEvent, CheckpointRecord
 from tender.errors import NotFound
 from tender.storage.objectstore import ObjectStore
-from tender.verifier.checks import Check, collector
+from tender.verifier.checks import Check, Checker, collector
 from tender.verifier.formats import CheckpointCopy, ExportedEvent
 from tender.verifier.logcheck import LogReader, check_chain, check_checkpoints
 from tender.verifier.notes import NoteVerifier
@@ -55,7 +55,22 @@ class TrailService:
                 "locked checkpoints", False, "no checkpoint copy is locked: nothing signs the log"
             )
         check_checkpoints(copies, log, verifier, check)
+        self._check_stored_tree(log, check)
         return checks
+
+    def _check_stored_tree(self, log: LogReader, check: Checker) -> None:
+        """The stored Merkle nodes, which receipts' proofs are made from, are the perfect
+        subtrees of the bodies' leaves: a node edited in the database would hand suppliers
+        proofs that fail."""
+        wrong = audit.first_wrong_node(self.session, log.leaves)
+        check(
+            "stored Merkle nodes",
+            wrong is None,
+            f"every stored node is the root of its subtree of the {len(log.leaves)} bodies"
+            if wrong is None
+            else f"node {wrong[1]} of level {wrong[0]} is not the root of its subtree of "
+            "the bodies: proofs made from it would fail",
+        )
 
     def tree_head(self, size: int | None) -> audit.TreeHead:
         return audit.tree_head(self.session, size)

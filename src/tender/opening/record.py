@@ -22,14 +22,18 @@ from sqlalchemy.orm import Session
 
 from tender.accounts.models import User
 from tender.audit.models import AuditEvent
-from tender.bids.models import BidDocument
+from tender.bids.models import BidDocument, BidFingerprint
 from tender.clock import format_time
 from tender.opening.models import OpeningResult
 from tender.opening.record_pdf import render_record_pdf, seal_record_pdf
 from tender.signing import TrustStore
 from tender.storage.objectstore import ObjectStore
 from tender.tenders.models import Tender
-from tender.verifier.formats import CheckpointSummary, OpeningRecordDocument
+from tender.verifier.formats import (
+    CheckpointSummary,
+    OpeningRecordDocument,
+    RecordFingerprint,
+)
 
 RECORD_FORMAT = "tender-opening-record/1"
 
@@ -50,7 +54,7 @@ def build_record(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).one()
     assert tender.opening_started_at is not None  # the opening started before any result
-    return {
+    record: OpeningRecordDocument = {
         "format": RECORD_FORMAT,
         "tender": {
             "id": str(tender.id),
@@ -82,6 +86,40 @@ def build_record(
         "audit_head": {"seq": head.seq, "hash": head.hash},
         "checkpoint": checkpoint,
     }
+    if tender.file_grace_seconds is not None:
+        record["tender"]["files_until"] = format_time(tender.files_until)
+        record["fingerprints_without_file"] = _fingerprints_without_file(session, tender)
+    return record
+
+
+def _fingerprints_without_file(session: Session, tender: Tender) -> list[RecordFingerprint]:
+    """The last fingerprint of each supplier and file name, where no file was received in
+    time for it: neither one matching it in the grace period, nor one by the deadline."""
+    documents = session.scalars(
+        select(BidDocument).where(
+            BidDocument.tender_id == tender.id, BidDocument.superseded_at.is_(None)
+        )
+    ).all()
+    fulfilled = {d.fingerprint_id for d in documents if d.fingerprint_id is not None}
+    in_time = {(d.supplier_id, d.file_name) for d in documents if d.received_at <= tender.deadline}
+    rows = session.execute(
+        select(BidFingerprint, User)
+        .join(User, User.id == BidFingerprint.supplier_id)
+        .where(BidFingerprint.tender_id == tender.id, BidFingerprint.superseded_at.is_(None))
+        .order_by(BidFingerprint.received_at)
+    ).all()
+    return [
+        {
+            "receipt_id": str(fingerprint.id),
+            "supplier_organisation": supplier.organisation,
+            "file_name": fingerprint.file_name,
+            "sha256": fingerprint.sha256,
+            "received_at": format_time(fingerprint.received_at),
+        }
+        for fingerprint, supplier in rows
+        if fingerprint.id not in fulfilled
+        and (fingerprint.supplier_id, fingerprint.file_name) not in in_time
+    ]
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,11 @@ def render_record_pdf(record: Mapping[str, Any], output: BinaryIO) -> None:
             ("Title", tender["title"]),
             ("Tender ID", tender["id"]),
             ("Deadline", _utc(tender["deadline"])),
+            *(
+                [("Files received until", _utc(tender["files_until"]) + " (fingerprint first)")]
+                if "files_until" in tender
+                else []
+            ),
             ("Opening started", _utc(tender["opening_started_at"])),
             ("Opening finished", _utc(tender["opened_at"])),
             ("Record format", record["format"]),
@@ -84,6 +89,23 @@ def render_record_pdf(record: Mapping[str, Any], output: BinaryIO) -> None:
         writer.bids_table(bids)
     else:
         writer.paragraph("No bid document was submitted.")
+
+    missing: list[dict[str, Any]] = record.get("fingerprints_without_file", [])
+    if missing:
+        writer.heading(f"Fingerprints without their file ({len(missing)})")
+        writer.paragraph(
+            "These fingerprints were received by the deadline, but no file with that SHA-256 "
+            "was received by the end of the files' grace: nothing was opened for them."
+        )
+        for fingerprint in missing:
+            writer.fields(
+                [
+                    ("Supplier", fingerprint["supplier_organisation"]),
+                    ("File", fingerprint["file_name"]),
+                    ("SHA-256", fingerprint["sha256"]),
+                    ("Fingerprint received", _utc(fingerprint["received_at"])),
+                ]
+            )
 
     writer.heading("Totals")
     indications = [bid["indication"] for bid in bids]

@@ -124,26 +124,39 @@ class _Due:
 
 
 def _deadline_problems(tender: Tender, ledger: TenderLedger, now: datetime) -> _Due:
-    """When the log says the tender is due, and whether the tenders table says the same."""
-    if ledger.deadline is None:
+    """When the log says the tender is due (its deadline, or for a fingerprint-first tender the
+    end of the files' grace), and whether the tenders table says the same."""
+    if ledger.deadline is None or ledger.files_until is None:
         return _Due(None, ["the log holds no deadline for this tender"])
-    deadline = parse_time(ledger.deadline)
-    not_due_for = deadline - now if now < deadline else None
+    due = parse_time(ledger.files_until)
+    not_due_for = due - now if now < due else None
     problems = _late(ledger)
-    if tender.deadline != deadline:
+    if tender.deadline != parse_time(ledger.deadline):
         problems.insert(
             0,
             f"the tenders table gives the deadline {format_time(tender.deadline)}, but the "
             f"deadline in force in the log is {ledger.deadline}"
             + (": nothing is opened before it" if not_due_for else ""),
         )
+    if tender.file_grace_seconds != ledger.file_grace_seconds:
+        problems.insert(
+            0,
+            f"the tenders table gives the files' grace {tender.file_grace_seconds} s, but the "
+            f"log gives {ledger.file_grace_seconds} s",
+        )
     return _Due(not_due_for, problems)
 
 
 def _late(ledger: TenderLedger) -> list[str]:
+    grace = (
+        "" if ledger.files_until == ledger.deadline else f", files' grace to {ledger.files_until}"
+    )
     return [
         f"receipt {bid.receipt_id} (event {bid.seq}) arrived at {bid.at}, after the deadline "
-        f"in the log ({bid.deadline})"
+        f"in the log ({bid.deadline}{grace}) and matching no fingerprint sent in time"
+        if grace
+        else f"receipt {bid.receipt_id} (event {bid.seq}) arrived at {bid.at}, after the "
+        f"deadline in the log ({bid.deadline})"
         for bid in ledger.late()
     ]
 
@@ -340,10 +353,10 @@ class Opener:
                 return OpeningOutcome(tender.id, tender.status, 0, due.not_due_for)
             starting = tender.status == TenderStatus.PUBLISHED
             if starting:
-                assert ledger.deadline is not None  # else a problem above
-                deadline = parse_time(ledger.deadline)
-                unrecorded = _unrecorded_arrivals(session, tender.id, deadline)
-                grace_ends = deadline + self.recording_grace
+                assert ledger.files_until is not None  # else a problem above
+                files_until = parse_time(ledger.files_until)
+                unrecorded = _unrecorded_arrivals(session, tender.id, files_until)
+                grace_ends = files_until + self.recording_grace
                 if unrecorded and now < grace_ends:
                     log.info(
                         "opening of tender %s waits for %d upload(s) that arrived by the "
@@ -590,12 +603,11 @@ class Opener:
         unrevealed = sorted(set(ledger.sealed) - set(ledger.reveals))
         payloads: dict[int, dict[str, Any]] = {}
         for start in range(0, len(unrevealed), 500):  # one query per 500, not one each
-            rows = session.execute(
-                select(AuditEvent.seq, AuditEvent.payload).where(
-                    AuditEvent.seq.in_(unrevealed[start : start + 500])
-                )
+            # From each event's body, as the ledger read them (never the payload column).
+            events = session.scalars(
+                select(AuditEvent).where(AuditEvent.seq.in_(unrevealed[start : start + 500]))
             )
-            payloads.update((seq, payload) for seq, payload in rows)
+            payloads.update((event.seq, dict(audit.to_json(event)["payload"])) for event in events)
         for seq in unrevealed:
             try:
                 revealed = reveal(payloads[seq], tender_key)  # the ledger was read from them
@@ -614,7 +626,7 @@ class Opener:
     def _halt(self, session: Session, tender: Tender, problems: list[str]) -> None:
         """Say in the log why the opening cannot go on: once, not at every retry."""
         last = session.scalar(
-            select(AuditEvent.payload)
+            select(AuditEvent)
             .where(
                 AuditEvent.tender_id == tender.id,
                 AuditEvent.kind == EventKind.OPENING_HALTED.value,
@@ -623,7 +635,7 @@ class Opener:
             .limit(1)
         )
         log.error("opening of tender %s halted: %s", tender.reference, "; ".join(problems))
-        if last is not None and last.get("problems") == problems:
+        if last is not None and audit.to_json(last)["payload"].get("problems") == problems:
             return
         _system_event(
             session,

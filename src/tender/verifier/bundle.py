@@ -297,24 +297,34 @@ def _check_tenders(
         check(f"tender {reference}", False, f"no tender.created event names {reference!r}")
     for ledger in tenders:
         ref = ledger.reference or "(unnamed)"
+        late = {bid.receipt_id for bid in ledger.late()}
         for bid in ledger.bids.values():
+            fingerprint = ledger.fingerprint_fulfilled(bid)
             check(
                 f"bid {bid.receipt_id} on time",
-                bid.on_time,
-                f"event {bid.seq}: received {bid.at}, deadline {bid.deadline}"
+                bid.deadline is not None and bid.receipt_id not in late,
+                (
+                    f"event {bid.seq}: received {bid.at}, deadline {bid.deadline}"
+                    + (
+                        f", files' grace to {ledger.files_until}, matching fingerprint "
+                        f"{fingerprint.receipt_id} (event {fingerprint.seq})"
+                        if fingerprint is not None and not bid.on_time
+                        else ""
+                    )
+                )
                 if bid.deadline is not None
                 else f"event {bid.seq}: no tender.created or tender.published event before it "
                 f"gives tender {ref}'s deadline",
             )
         if ledger.opening_started is not None:
             seq, started = ledger.opening_started
-            after = ledger.deadline is not None and parse_time(started) >= parse_time(
-                ledger.deadline
-            )
+            due = ledger.files_until
+            after = due is not None and parse_time(started) >= parse_time(due)
             check(
                 f"opening {ref} after deadline",
                 after,
-                f"event {seq}: opening started {started}, deadline {ledger.deadline}",
+                f"event {seq}: opening started {started}, deadline {ledger.deadline}"
+                + (f", files' grace to {due}" if due != ledger.deadline else ""),
             )
         if ledger.halted is not None and ledger.opening_finished is None:
             seq, payload = ledger.halted

@@ -135,6 +135,18 @@ class RecordTender(TypedDict):
     deadline: str
     opening_started_at: str
     opened_at: str
+    files_until: NotRequired[str]  # a fingerprint-first tender: the end of the files' grace
+
+
+class RecordFingerprint(TypedDict):
+    """A fingerprint registered by the deadline whose file never came (or came with other
+    bytes): recorded, and nothing opened for it."""
+
+    receipt_id: str
+    supplier_organisation: str
+    file_name: str
+    sha256: str
+    received_at: str
 
 
 class RecordBid(TypedDict):
@@ -167,6 +179,7 @@ class OpeningRecordDocument(TypedDict):
     format: str
     tender: RecordTender
     bids: list[RecordBid]
+    fingerprints_without_file: NotRequired[list[RecordFingerprint]]
     audit_head: AuditHead
     checkpoint: CheckpointSummary
 
