@@ -503,6 +503,9 @@ def test_the_stored_log_is_checked_against_the_locked_checkpoints(
 
     assert "hash chain" not in rewritten  # the database alone chains perfectly
     assert "the log was rewritten" in rewritten[f"checkpoint {_last_checkpoint(platform)} root"]
+    # The Merkle nodes were left as they were: they disagree with the new bodies too.
+    assert "stored Merkle nodes" in rewritten
+    del rewritten["stored Merkle nodes"]
     assert all(int(name.split()[1]) >= seq for name in rewritten)  # from the change on
     with platform.sessions.begin() as session:  # the tail cut off, too
         session.execute(delete(AuditEvent).where(AuditEvent.seq >= seq))
