@@ -33,6 +33,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -233,6 +234,21 @@ class _Unit:
         return sum(d.size for d in self.documents)
 
 
+@dataclass(frozen=True)
+class _Unsealed:
+    """A unit's documents unsealed to temporary files (closed with ``files``), each with its
+    SHA-256, or why it could not be."""
+
+    files: ExitStack
+    plain: dict[uuid.UUID, tuple[BinaryIO, str]]
+    failures: dict[uuid.UUID, _UnsealError]
+
+
+def _close_unsealed(done: Future[_Unsealed]) -> None:
+    if not done.cancelled() and done.exception() is None:
+        done.result().files.close()
+
+
 def _units(documents: list[BidDocument]) -> list[_Unit]:
     """The documents to open, each once, with its detached-signature partner."""
     partners = _signature_partners(documents)
@@ -411,24 +427,16 @@ class Opener:
         opened = 0
         left = list(units)
         try:
-            with self._lease(tender_id, worker):
+            with (
+                self._lease(tender_id, worker),
+                ThreadPoolExecutor(1, thread_name_prefix="tender-unseal") as unsealer,
+            ):
                 while batch := self._claim(tender_id, left, worker):
                     if ask_for_help:
                         # Asked only now, so that helpers find this worker's claims live.
                         self._ask_for_help(tender_id, len(left))
                         ask_for_help = False
-                    results = [
-                        (
-                            unit,
-                            self._open_document(
-                                tender_key,
-                                unit.document,
-                                unit.partner,
-                                bindings[unit.document.supplier_id],
-                            ),
-                        )
-                        for unit in batch
-                    ]
+                    results = self._open_batch(tender_key, batch, bindings, unsealer)
                     opened += self._record_results(tender_id, results, worker)
         finally:
             # Whatever this worker still holds (an exception above): give it back.
@@ -706,25 +714,21 @@ class Opener:
         document: BidDocument,
         partner: BidDocument | None,
         binding: SignerBinding,
+        unsealed: _Unsealed | None = None,
     ) -> list[OpeningResult]:
         """Unseal a document (and its detached-signature partner), check, verify; the result
-        of each (``document``'s first).
+        of each (``document``'s first). ``unsealed``: the two already unsealed (and closed
+        here).
 
         A detached signature ``X.p7s`` and the file ``X`` it signs are partners: each is
         unsealed once, the pair verified once, and each gets the verdict of the pair.
         Validation is as of the signature's receipt time, which the receipt proves.
         """
         documents = [document] if partner is None else [document, partner]
-        with ExitStack() as files:
-            plain: dict[uuid.UUID, tuple[BinaryIO, str]] = {}
-            failures: dict[uuid.UUID, _UnsealError] = {}
-            for each in documents:
-                sink = files.enter_context(tempfile.TemporaryFile())
-                try:
-                    plain[each.id] = (sink, self._unseal_checked(tender_key, each, sink))
-                except _UnsealError as failure:
-                    failures[each.id] = failure
-                self._note("unsealed", each.id)
+        if unsealed is None:
+            unsealed = self._unseal(tender_key, document, partner)
+        with unsealed.files:
+            plain, failures = unsealed.plain, unsealed.failures
             if failures:
                 return [_unopened(each, plain, failures) for each in documents]
             if partner is None and signed_file_name(document.file_name) is not None:
@@ -748,6 +752,63 @@ class Opener:
         # The revision the last signature signed, from the same parse (None for CAdES).
         signed_length = report.signed_revision_length if signature is None else None
         return [_from_report(each, plain[each.id][1], report, signed_length) for each in documents]
+
+    def _unseal(
+        self, tender_key: TenderKey, document: BidDocument, partner: BidDocument | None
+    ) -> _Unsealed:
+        """Unseal a document and its partner, each to a temporary file, checked against its
+        receipt; what could not be unsealed as received is a failure, not an exception."""
+        unsealed = _Unsealed(ExitStack(), {}, {})
+        try:
+            for each in (document,) if partner is None else (document, partner):
+                # Closed with unsealed.files, once verified (or at once, below, on failure).
+                sink = unsealed.files.enter_context(tempfile.TemporaryFile())  # noqa: SIM115
+                try:
+                    unsealed.plain[each.id] = (sink, self._unseal_checked(tender_key, each, sink))
+                except _UnsealError as failure:
+                    unsealed.failures[each.id] = failure
+                self._note("unsealed", each.id)
+        except BaseException:
+            unsealed.files.close()
+            raise
+        return unsealed
+
+    def _open_batch(
+        self,
+        tender_key: TenderKey,
+        batch: list[_Unit],
+        bindings: dict[uuid.UUID, SignerBinding],
+        unsealer: ThreadPoolExecutor,
+    ) -> list[tuple[_Unit, list[OpeningResult]]]:
+        """Open each unit of ``batch``, unsealing the next one (reading storage, mostly
+        waiting) in ``unsealer``'s thread while this one verifies the current one."""
+        results: list[tuple[_Unit, list[OpeningResult]]] = []
+        ahead: Future[_Unsealed] | None = unsealer.submit(
+            self._unseal, tender_key, batch[0].document, batch[0].partner
+        )
+        try:
+            for index, unit in enumerate(batch):
+                assert ahead is not None  # submitted for every unit before its turn
+                unsealed = ahead.result()
+                ahead = None
+                if index + 1 < len(batch):
+                    following = batch[index + 1]
+                    ahead = unsealer.submit(
+                        self._unseal, tender_key, following.document, following.partner
+                    )
+                binding = bindings[unit.document.supplier_id]
+                results.append(
+                    (
+                        unit,
+                        self._open_document(
+                            tender_key, unit.document, unit.partner, binding, unsealed
+                        ),
+                    )
+                )
+        finally:
+            if ahead is not None:  # this one failed: the next one's files are not needed
+                ahead.add_done_callback(_close_unsealed)
+        return results
 
     def _lone_signature(
         self, document: BidDocument, plaintext: BinaryIO, computed: str, binding: SignerBinding
