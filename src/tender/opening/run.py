@@ -6,9 +6,11 @@ claims it, with a lease in ``opening_claims`` (:data:`OPENING_LEASE`, renewed wh
 lasts): no bid is unsealed or verified twice while its opening is live, and the documents of
 a worker that died are taken over once its lease has run out. The worker that starts an
 opening asks for helpers (more messages for the same tender), and every worker that gets one
-works through the documents nobody holds. Each document's result commits on its own, without
-locking the tender; the opening record is written once all results are in, by the worker
-that finds them all in first (it claims the record the same way). A re-delivered message
+works through the documents nobody holds, a few at a time (one thread per process per tender;
+the next document is read from storage while the current one is verified). The results of
+each claimed batch commit together, without locking the tender; the opening record is written
+once all results are in, by the worker that finds them all in first (it claims the record the
+same way). A re-delivered message
 continues where the last one stopped: running the opening twice gives the same results and
 no duplicate audit events.
 
