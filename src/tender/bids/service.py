@@ -134,20 +134,13 @@ class BidService:
         document.fingerprint_id = None if fingerprint is None else fingerprint.id
         document.commitment_salt = secrets.token_bytes(SALT_BYTES).hex()
         earlier = current_document(self.session, tender.id, supplier.id, document.file_name)
-        # Who bid, and what, is sealed to the tender's key until the opening (see audit.sealed);
-        # the log holds a commitment, the receipt id and the time.
-        event = audit.append(
-            self.session,
-            kind=EventKind.BID_RECEIVED,
-            actor=audit.SEALED_ACTOR,
+        event = self._log_sealed(
+            EventKind.BID_RECEIVED,
+            tender,
+            receipt_fields(document, supplier),
+            receipt_id=document.id,
+            salt=document.commitment_salt,
             at=now,
-            tender_id=tender.id,
-            payload=seal_fields(
-                tender.public_key,
-                receipt_fields(document, supplier),
-                public={"receipt_id": str(document.id)},
-                salt=bytes.fromhex(document.commitment_salt),
-            ).payload,
         )
         document.audit_seq = event.seq
         self.session.add(document)
@@ -289,18 +282,13 @@ class BidService:
         )
         if earlier is not None:  # the ledger's rule too: the last one by the deadline counts
             earlier.superseded_at = now
-        event = audit.append(
-            self.session,
-            kind=EventKind.BID_FINGERPRINTED,
-            actor=audit.SEALED_ACTOR,
+        event = self._log_sealed(
+            EventKind.BID_FINGERPRINTED,
+            tender,
+            fingerprint_fields(fingerprint, supplier),
+            receipt_id=fingerprint.id,
+            salt=fingerprint.commitment_salt or "",
             at=now,
-            tender_id=tender.id,
-            payload=seal_fields(
-                tender.public_key,
-                fingerprint_fields(fingerprint, supplier),
-                public={"receipt_id": str(fingerprint.id)},
-                salt=bytes.fromhex(fingerprint.commitment_salt or ""),
-            ).payload,
         )
         fingerprint.audit_seq = event.seq
         self.session.add(fingerprint)
@@ -324,6 +312,32 @@ class BidService:
         )
         fingerprint.signed_receipt = sign(fingerprint_payload(proven, audit.to_json(event)))
         return replace(proven, signed_receipt=fingerprint.signed_receipt)
+
+    def _log_sealed(
+        self,
+        kind: EventKind,
+        tender: Tender,
+        fields: dict[str, Any],
+        *,
+        receipt_id: uuid.UUID,
+        salt: str,
+        at: datetime,
+    ) -> AuditEvent:
+        """Who bid, and what, is sealed to the tender's key until the opening (see
+        audit.sealed): the log holds a commitment, the receipt id and the time."""
+        return audit.append(
+            self.session,
+            kind=kind,
+            actor=audit.SEALED_ACTOR,
+            at=at,
+            tender_id=tender.id,
+            payload=seal_fields(
+                tender.public_key,
+                fields,
+                public={"receipt_id": str(receipt_id)},
+                salt=bytes.fromhex(salt),
+            ).payload,
+        )
 
     def _fingerprint_of(self, document: BidDocument) -> BidFingerprint | None:
         if document.fingerprint_id is None:
