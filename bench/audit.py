@@ -21,7 +21,7 @@
 Every ratio is against a baseline measured in the same run; each offline pass counts its
 fastest of ``--verify-repeat`` runs.
 
-Run: ``.venv/bin/python bench/audit.py [--events 2000] [--writers 1,8]
+Run: ``.venv/bin/python -m bench.audit [--events 2000] [--writers 1,8]
 [--verify-events 1000000] [--no-appends]``. Not a test: timings depend on the machine.
 """
 

@@ -57,14 +57,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import psycopg
-from psycopg import sql
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
+from bench.audit import drop_postgres, fresh_postgres
 from tender.accounts.models import Role, User
 from tender.accounts.service import AccountService, CertificateService
 from tender.audit.models import AuditEvent
@@ -84,9 +82,6 @@ from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate
 from tender.tenders.service import TenderService, key_context
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TENDER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 REDIS_URL = os.environ.get("TENDER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SIGNERS = ("supplier-a", "supplier-b", "supplier-c")
 CHUNK = 1024 * 1024
@@ -128,22 +123,6 @@ def generate(folder: Path, pki: TestPKI, count: int, size: int) -> list[tuple[st
 
 
 # -- The platform ----------------------------------------------------------------------------------
-
-
-def fresh_postgres() -> tuple[str, str]:
-    """Create ``tender_bench_<random>``; return its name and SQLAlchemy URL."""
-    name = f"tender_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
-    return name, url.render_as_string(hide_password=False)
-
-
-def drop_postgres(name: str) -> None:
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 def environment(settings: Settings) -> dict[str, str]:

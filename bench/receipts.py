@@ -15,7 +15,7 @@ within 1.5x the 1k figure.
 Every receipt is verified offline (``verify_receipt``) before its time counts; the script stops
 if one fails.
 
-Run: ``.venv/bin/python bench/receipts.py [--sizes 1000,100000,1000000] [--uploads 30]``.
+Run: ``.venv/bin/python -m bench.receipts [--sizes 1000,100000,1000000] [--uploads 30]``.
 Not a test: timings depend on the machine.
 """
 

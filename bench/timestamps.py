@@ -18,13 +18,12 @@ each as a ratio to the baseline measured in the same run (the best of ``--repeat
 all in one event loop. Every token must validate (``validate_tst_signed_data``, as the audit
 verifiers check them) against the test PKI's trust store, or the script stops.
 
-Run: ``.venv/bin/python bench/timestamps.py [--n 50] [--repeat 3]``. Not a test: timings
+Run: ``.venv/bin/python -m bench.timestamps [--n 50] [--repeat 3]``. Not a test: timings
 depend on the machine.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import sys
@@ -41,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pyhanko.sign.timestamps import DummyTimeStamper, TimeStamper
 from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 
+from bench.verify import n_and_repeat
 from tender.signing import TrustStore
 from tender.signing.testing import KeyLoadedTimeStamper, TestPKI
 
@@ -87,15 +87,7 @@ def tokens(stamper: TimeStamper, digests: list[bytes], repeat: int, trust: Trust
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=50, help="tokens per method (default 50)")
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="timed passes per method, best kept (default 3)"
-    )
-    arguments = parser.parse_args()
-    n, repeat = arguments.n, arguments.repeat
-    if n < 1 or repeat < 1:
-        parser.error("--n and --repeat must be at least 1")
+    n, repeat = n_and_repeat(__doc__.split("\n\n")[0], default_n=50, what="tokens per method")
     digests = [hashlib.sha256(f"checkpoint {number}".encode()).digest() for number in range(n)]
     with tempfile.TemporaryDirectory(prefix="tender-bench-") as folder:
         pki = TestPKI.create(Path(folder) / "pki")

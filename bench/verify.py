@@ -25,7 +25,7 @@ CRLs). The counts come from a separate, untimed pass that wraps pyHanko's
 ``DefaultSignatureValidator.validate_signature``. Every method must find every signature
 valid, or the numbers would compare different work; the script stops otherwise.
 
-Run: ``.venv/bin/python bench/verify.py [--n 20] [--repeat 3]``. Not a test: timings depend
+Run: ``.venv/bin/python -m bench.verify [--n 20] [--repeat 3]``. Not a test: timings depend
 on the machine.
 """
 
@@ -319,16 +319,22 @@ def measure(methods: list[tuple[str, Check, bool]], files: list[Path], repeat: i
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=20, help="number of signed bids (default 20)")
+def n_and_repeat(description: str, *, default_n: int, what: str) -> tuple[int, int]:
+    """``--n`` (how many ``what``) and ``--repeat`` (timed passes, best kept) from the command
+    line."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--n", type=int, default=default_n, help=f"{what} (default {default_n})")
     parser.add_argument(
         "--repeat", type=int, default=3, help="timed passes per method, best kept (default 3)"
     )
     arguments = parser.parse_args()
-    n, repeat = arguments.n, arguments.repeat
-    if n < 1 or repeat < 1:
+    if arguments.n < 1 or arguments.repeat < 1:
         parser.error("--n and --repeat must be at least 1")
+    return arguments.n, arguments.repeat
+
+
+def main() -> None:
+    n, repeat = n_and_repeat(__doc__.split("\n\n")[0], default_n=20, what="number of signed bids")
     with tempfile.TemporaryDirectory(prefix="tender-bench-") as folder:
         pki = TestPKI.create(Path(folder) / "pki")
         trust = pki.trust_store()
