@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import dramatiq
 import psycopg
 import pytest
 from dramatiq.brokers.stub import StubBroker
@@ -27,7 +28,7 @@ from dramatiq.brokers.stub import StubBroker
 from tender import migrate
 from tender.accounts.models import Role, User
 from tender.accounts.service import AccountService
-from tender.clock import ManualClock
+from tender.clock import Clock, ManualClock
 from tender.config import Settings
 from tender.platform import Platform, build_platform
 from tender.signing import TrustStore
@@ -200,19 +201,35 @@ def platform(
     clock: ManualClock,
 ) -> Iterator[Platform]:
     """A platform on real parts with a manual clock; jobs go to a StubBroker nobody works."""
-    settings.data_dir.mkdir(parents=True)
-    built = build_platform(
-        settings,
-        s3=s3_config,
-        trust=platform_trust,
-        timestamper=test_pki.timestamper(),
-        timestamp_trust=test_pki.trust_store(),
-        seal=test_pki.signer("platform"),
-        broker=StubBroker(),
-        clock=clock,
+    built = platform_of(
+        settings, s3_config, test_pki, broker=StubBroker(), clock=clock, trust=platform_trust
     )
     yield built
     built.close()
+
+
+def platform_of(
+    settings: Settings,
+    s3_config: S3Config,
+    test_pki: TestPKI,
+    *,
+    broker: dramatiq.Broker,
+    clock: Clock,
+    trust: TrustStore | None = None,
+) -> Platform:
+    """A platform on real parts, the test PKI's: its trust (or ``trust``), time-stamping
+    authority and seal, with ``broker`` and ``clock``."""
+    settings.data_dir.mkdir(parents=True)
+    return build_platform(
+        settings,
+        s3=s3_config,
+        trust=trust or test_pki.trust_store(),
+        timestamper=test_pki.timestamper(),
+        timestamp_trust=test_pki.trust_store(),
+        seal=test_pki.signer("platform"),
+        broker=broker,
+        clock=clock,
+    )
 
 
 class People:

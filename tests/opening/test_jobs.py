@@ -22,12 +22,12 @@ from tender import jobs
 from tender.clock import ManualClock, SystemClock
 from tender.config import Settings
 from tender.jobs import OPENING_QUEUE, make_broker
-from tender.platform import Platform, build_platform
+from tender.platform import Platform
 from tender.signing.testing import TestPKI
 from tender.storage.objectstore import S3Config
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate
-from tests.conftest import People, require_server
+from tests.conftest import People, platform_of, require_server
 from tests.helpers import published_tender, unit_of_work
 
 
@@ -59,17 +59,7 @@ def live(
     broker: dramatiq.Broker,
 ) -> Iterator[Live]:
     """A platform on the real clock, with a worker consuming the opening queue."""
-    settings.data_dir.mkdir(parents=True)
-    platform = build_platform(
-        settings,
-        s3=s3_config,
-        trust=test_pki.trust_store(),
-        timestamper=test_pki.timestamper(),
-        timestamp_trust=test_pki.trust_store(),
-        seal=test_pki.signer("platform"),
-        broker=broker,
-        clock=SystemClock(),
-    )
+    platform = platform_of(settings, s3_config, test_pki, broker=broker, clock=SystemClock())
     worker = platform.jobs.worker()
     worker.start()
     yield Live(platform, worker)
@@ -235,17 +225,7 @@ def test_a_far_deadline_is_reached_in_steps_no_longer_than_the_cap(
     monkeypatch.setattr(jobs, "MAX_DELAY", cap)
     deliveries = Deliveries(clock)
     any_broker.add_middleware(deliveries)
-    settings.data_dir.mkdir(parents=True)
-    platform = build_platform(
-        settings,
-        s3=s3_config,
-        trust=test_pki.trust_store(),
-        timestamper=test_pki.timestamper(),
-        timestamp_trust=test_pki.trust_store(),
-        seal=test_pki.signer("platform"),
-        broker=any_broker,
-        clock=clock,
-    )
+    platform = platform_of(settings, s3_config, test_pki, broker=any_broker, clock=clock)
     worker = platform.jobs.worker()
     worker.start()
     try:

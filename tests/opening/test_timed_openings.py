@@ -18,12 +18,12 @@ from tender.audit.models import AuditEvent
 from tender.clock import SystemClock
 from tender.config import Settings
 from tender.jobs import OPENING_QUEUE, make_broker
-from tender.platform import Platform, build_platform
+from tender.platform import Platform
 from tender.signing.testing import TestPKI
 from tender.storage.objectstore import S3Config
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate
-from tests.conftest import People
+from tests.conftest import People, platform_of
 from tests.helpers import unit_of_work
 
 
@@ -32,14 +32,10 @@ def embedded(settings: Settings, s3_config: S3Config, test_pki: TestPKI) -> Iter
     """A platform on the embedded broker (StubBroker) and its in-process worker, as `tender up`
     runs them, with the clock given to it (the system's: dramatiq times messages by it), and
     no reconciler."""
-    settings.data_dir.mkdir(parents=True)
-    platform = build_platform(
+    platform = platform_of(
         settings,
-        s3=s3_config,
-        trust=test_pki.trust_store(),
-        timestamper=test_pki.timestamper(),
-        timestamp_trust=test_pki.trust_store(),
-        seal=test_pki.signer("platform"),
+        s3_config,
+        test_pki,
         broker=make_broker("", namespace="unused"),
         clock=SystemClock(),
     )
