@@ -64,6 +64,15 @@ class Settings:
     rate_limit_per_minute: int = 600  # requests per client address; 0: no limit
     host: str = "127.0.0.1"
     port: int = 8000
+    # Email: SMTP when a host is set; else each message is written to outbox_dir as an .eml.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password_file: Path | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "tender@tender.invalid"
+    outbox_dir: Path | None = None  # empty: data_dir/outbox
+    deadline_reminder_hours: float = 24.0  # suppliers who started a bid are reminded then
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +111,10 @@ class Settings:
     @property
     def effective_signing_key_file(self) -> Path:
         return self.signing_key_file or self.data_dir / "signing.key"
+
+    @property
+    def effective_outbox_dir(self) -> Path:
+        return self.outbox_dir or self.data_dir / "outbox"
 
 
 def _parse(name: str, raw: str, type_name: object) -> object:

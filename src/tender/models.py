@@ -4,6 +4,7 @@ from tender.accounts.models import CertificateChallenge, SigningCertificate, Use
 from tender.audit.models import AuditEvent, MerkleNode
 from tender.bids.models import BidDocument, BidFingerprint, StorageIntent
 from tender.db import Base
+from tender.notifications.models import OutboxMessage
 from tender.opening.models import OpeningClaim, OpeningRecord, OpeningResult
 from tender.tenders.models import Tender
 
@@ -17,6 +18,7 @@ __all__ = [
     "OpeningClaim",
     "OpeningRecord",
     "OpeningResult",
+    "OutboxMessage",
     "SigningCertificate",
     "StorageIntent",
     "Tender",
