@@ -22,6 +22,8 @@ from tender.accounts.dependencies import provide_user
 from tender.accounts.guards import PUBLIC, routes_without_a_rule
 from tender.auditors.api import AuditController
 from tender.bids.api import BidController, FingerprintController
+from tender.clarifications.api import ClarificationController
+from tender.documents.api import AddendumController, DocumentController
 from tender.opening.api import OpeningController
 from tender.platform import Platform
 from tender.tenders.api import TenderController
@@ -45,6 +47,7 @@ def create_app(platform: Platform) -> Litestar:
         "clock": platform.clock,
         "settings": platform.settings,
         "store": platform.store,
+        "sessions": platform.sessions,  # for parts that own their transactions (uploads)
         "platform_key": platform.platform_key,
         "trust": platform.trust,
         "jobs": platform.jobs,
@@ -57,6 +60,9 @@ def create_app(platform: Platform) -> Litestar:
             health,
             AccountController,
             TenderController,
+            DocumentController,
+            AddendumController,
+            ClarificationController,
             BidController,
             FingerprintController,
             OpeningController,

@@ -3,17 +3,22 @@
 from tender.accounts.models import CertificateChallenge, SigningCertificate, User
 from tender.audit.models import AuditEvent, MerkleNode
 from tender.bids.models import BidDocument, BidFingerprint, StorageIntent
+from tender.clarifications.models import Clarification
 from tender.db import Base
+from tender.documents.models import Addendum, DocumentDownload, TenderDocument
 from tender.notifications.models import OutboxMessage
 from tender.opening.models import OpeningClaim, OpeningRecord, OpeningResult
 from tender.tenders.models import Tender
 
 __all__ = [
+    "Addendum",
     "AuditEvent",
     "Base",
     "BidDocument",
     "BidFingerprint",
     "CertificateChallenge",
+    "Clarification",
+    "DocumentDownload",
     "MerkleNode",
     "OpeningClaim",
     "OpeningRecord",
@@ -22,5 +27,6 @@ __all__ = [
     "SigningCertificate",
     "StorageIntent",
     "Tender",
+    "TenderDocument",
     "User",
 ]

@@ -64,7 +64,7 @@ class BidController(Controller):
             supplier=user,
             tender_id=tender_id,
             file_name=file_name,
-            chunks=_arriving(
+            chunks=arriving(
                 request.stream(), idle_seconds=settings.upload_idle_seconds, tender_id=tender_id
             ),
         )
@@ -112,7 +112,7 @@ class FingerprintController(Controller):
         )
 
 
-async def _arriving(
+async def arriving(
     chunks: AsyncIterator[bytes], *, idle_seconds: float, tender_id: uuid.UUID
 ) -> AsyncIterator[bytes]:
     """The body's chunks, refused once none has arrived for ``idle_seconds``: a stalled upload

@@ -71,6 +71,32 @@ def deadline_fields(tender: Tender) -> dict[str, Any]:
     return fields
 
 
+def schedule_opening(session: Session, jobs: Jobs, clock: Clock, tender: Tender) -> None:
+    """Once ``session`` commits, send the opening message for when ``tender``'s files are all
+    in (its deadline, or the end of the files' grace): on publishing, and again when an
+    addendum extends the deadline (a message sent for an earlier deadline finds the tender not
+    due, by the deadline in the log, and does nothing but send itself again).
+
+    After commit: a message for an uncommitted tender would find nothing. If the send fails
+    (the broker is down), the tender stays published and the answer is the usual one: the
+    reconciler opens it after its deadline all the same.
+    """
+    tender_id, deadline = tender.id, tender.files_until
+
+    def send() -> None:
+        try:
+            jobs.schedule_opening(tender_id, deadline=deadline, now=clock.now())
+        except Exception:
+            log.exception(
+                "tender %s is published, but its opening message could not be sent; the "
+                "reconciler opens it after its deadline (%s)",
+                tender_id,
+                format_time(deadline),
+            )
+
+    after_commit(session, send)
+
+
 @dataclass(frozen=True, kw_only=True)
 class TenderService:
     """Tenders, in the caller's transaction (it never commits)."""
@@ -180,21 +206,5 @@ class TenderService:
             tender_id=tender.id,
             payload=deadline_fields(tender),
         )
-        # After commit: a message for an uncommitted tender would find nothing. If the send
-        # fails (the broker is down), the tender stays published and the answer is the usual
-        # one: the reconciler opens it after its deadline all the same.
-        deadline = tender.files_until  # when the files are all in, the opening may start
-
-        def schedule_opening() -> None:
-            try:
-                self.jobs.schedule_opening(tender_id, deadline=deadline, now=self.clock.now())
-            except Exception:
-                log.exception(
-                    "tender %s is published, but its opening message could not be sent; the "
-                    "reconciler opens it after its deadline (%s)",
-                    tender_id,
-                    format_time(deadline),
-                )
-
-        after_commit(self.session, schedule_opening)
+        schedule_opening(self.session, self.jobs, self.clock, tender)
         return tender

@@ -313,8 +313,8 @@ def _check_tenders(
                     )
                 )
                 if bid.deadline is not None
-                else f"event {bid.seq}: no tender.created or tender.published event before it "
-                f"gives tender {ref}'s deadline",
+                else f"event {bid.seq}: no tender.created, tender.published or tender.amended "
+                f"event before it gives tender {ref}'s deadline",
             )
         if ledger.opening_started is not None:
             seq, started = ledger.opening_started

@@ -20,8 +20,11 @@ from typing import Any
 from tender.verifier.commitments import opens
 from tender.verifier.kinds import EventKind
 
-DEADLINE_EVENTS = frozenset({EventKind.TENDER_CREATED, EventKind.TENDER_PUBLISHED})
-"""Events whose ``deadline`` sets the deadline in force (later ones win)."""
+DEADLINE_EVENTS = frozenset(
+    {EventKind.TENDER_CREATED, EventKind.TENDER_PUBLISHED, EventKind.TENDER_AMENDED}
+)
+"""Events whose ``deadline`` sets the deadline in force (later ones win: an addendum that
+extends the deadline is a ``tender.amended`` event with the new one)."""
 
 
 def parse_time(text: str) -> datetime:
