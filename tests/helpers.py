@@ -147,7 +147,7 @@ def registered_before_its_authority_was_dropped(
     with platform.sessions.begin() as session:
         session.add(
             SigningCertificate(
-                organisation=supplier.organisation,
+                organisation_id=supplier.organisation_id,
                 sha256=info.sha256,
                 subject=info.subject,
                 issuer=info.issuer,

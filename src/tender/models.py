@@ -1,6 +1,12 @@
 """Every model, imported once so that ``Base.metadata`` is complete (Alembic, tests)."""
 
-from tender.accounts.models import CertificateChallenge, SigningCertificate, User
+from tender.accounts.models import (
+    AuditorAppointment,
+    CertificateChallenge,
+    Organisation,
+    SigningCertificate,
+    User,
+)
 from tender.audit.models import AuditEvent, MerkleNode
 from tender.bids.models import BidDocument, BidFingerprint, StorageIntent
 from tender.clarifications.models import Clarification
@@ -13,6 +19,7 @@ from tender.tenders.models import Tender
 __all__ = [
     "Addendum",
     "AuditEvent",
+    "AuditorAppointment",
     "Base",
     "BidDocument",
     "BidFingerprint",
@@ -23,6 +30,7 @@ __all__ = [
     "OpeningClaim",
     "OpeningRecord",
     "OpeningResult",
+    "Organisation",
     "OutboxMessage",
     "SigningCertificate",
     "StorageIntent",

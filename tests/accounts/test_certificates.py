@@ -56,8 +56,8 @@ def test_a_supplier_registers_the_certificate_whose_key_signed_the_challenge(
     other = register_signer(platform, people.alice, test_pki, "supplier-b")
 
     with unit_of_work(platform) as services:
-        binding = services.accounts.signer_binding("Alpha Ltd")
-        listed = services.accounts.certificates_of("Alpha Ltd")
+        binding = services.accounts.signer_binding(people.alice)
+        listed = services.accounts.certificates_of(people.alice.organisation_id)
     assert registered.subject.startswith("CN=Supplier A,")
     assert binding.fingerprints == {registered.sha256, other.sha256}
     assert [c.id for c in listed] == [registered.id, other.id]
@@ -77,7 +77,7 @@ def test_a_copy_of_a_certificate_without_its_key_registers_nothing(
 
     assert "does not pass" in refused.value.why
     with unit_of_work(platform) as services:
-        assert services.accounts.signer_binding("Beta Ltd").fingerprints == frozenset()
+        assert services.accounts.signer_binding(people.bob).fingerprints == frozenset()
 
 
 def test_a_certificate_registered_to_another_organisation_is_refused(
@@ -173,10 +173,11 @@ def test_the_opening_then_refuses_a_bid_signed_with_someone_elses_certificate(
 
     with platform.sessions.begin() as session:
         result = session.get(OpeningResult, stolen.receipt_id)
-        assert session.scalars(select(SigningCertificate.organisation)).all() == ["Alpha Ltd"]
+        registered = session.scalars(select(SigningCertificate)).all()
+        assert [c.organisation for c in registered] == ["Alpha Ltd"]
     assert result is not None
     assert (result.indication, result.sub_indication) == ("TOTAL_FAILED", "SIGNER_NOT_REGISTERED")
 
 
 def test_every_new_account_is_audited(platform: Platform, people: People) -> None:
-    assert audit_kinds(platform) == ["user.created"] * 4
+    assert audit_kinds(platform) == ["organisation.created", "user.created"] * 4

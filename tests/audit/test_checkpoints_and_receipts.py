@@ -45,7 +45,7 @@ def test_a_checkpoint_is_signed_time_stamped_and_locked(
     record = platform.checkpointer.issue("test")
     again = platform.checkpointer.issue("test")
 
-    assert again.size == record.size == 4  # the four accounts made by `people`
+    assert again.size == record.size == 8  # the four accounts made by `people`, four orgs
     checkpoint = verify_checkpoint(
         _verifier(platform), record.note, origin=platform.settings.log_origin
     )
@@ -190,7 +190,7 @@ def test_the_opening_issues_deadline_and_opening_checkpoints_and_records_one(
 ) -> None:
     tender = opened_with_one_valid_bid(platform, people, clock, test_pki)
     with unit_of_work(platform) as services:
-        record = services.opening.stored_record(tender.id)
+        record = services.opening.stored_record(reader=people.officer, tender_id=tender.id)
         reasons = [
             c.reason
             for c in services.session.scalars(

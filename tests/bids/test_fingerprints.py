@@ -234,7 +234,7 @@ def test_the_opening_waits_for_the_grace_opens_fingerprinted_files_and_records_t
 
     assert outcome.status == TenderStatus.OPENED
     with unit_of_work(platform) as services:
-        record = services.opening.stored_record(tender.id)
+        record = services.opening.stored_record(reader=people.officer, tender_id=tender.id)
     assert [(b["supplier_organisation"], b["indication"]) for b in record["bids"]] == [
         ("Alpha Ltd", "TOTAL_PASSED")
     ]

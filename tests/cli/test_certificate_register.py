@@ -53,7 +53,7 @@ def test_a_supplier_registers_its_certificate_from_its_p12(
     assert "Registered CN=Supplier A," in done.stdout
     assert "for Alpha Ltd" in done.stdout
     with unit_of_work(platform) as services:
-        assert len(services.accounts.certificates_of("Alpha Ltd")) == 1
+        assert len(services.accounts.certificates_of(people.alice.organisation_id)) == 1
 
 
 def test_a_refused_certificate_says_why_and_exits_1(

@@ -73,7 +73,7 @@ def test_opening_unseals_checks_and_verifies_every_bid(
     assert outcome.documents_opened_now == 2
     with unit_of_work(platform) as services:
         results = {r.document_id: r for r in services.session.scalars(select(OpeningResult))}
-        record = services.opening.stored_record(tender.id)
+        record = services.opening.stored_record(reader=people.officer, tender_id=tender.id)
     assert results[good.receipt_id].indication == "TOTAL_PASSED"
     assert results[good.receipt_id].hash_matches
     assert (results[good.receipt_id].signer_subject or "").startswith("CN=Supplier A,")
@@ -106,7 +106,7 @@ def test_opening_twice_gives_the_same_results_and_no_new_events(
         events_before = services.session.scalars(
             select(AuditEvent.hash).order_by(AuditEvent.seq)
         ).all()
-        record_before = services.opening.stored_record(tender.id)
+        record_before = services.opening.stored_record(reader=people.officer, tender_id=tender.id)
 
     clock.advance(timedelta(minutes=1))
     again = platform.opener.open_tender(tender.id)
@@ -117,7 +117,10 @@ def test_opening_twice_gives_the_same_results_and_no_new_events(
             services.session.scalars(select(AuditEvent.hash).order_by(AuditEvent.seq)).all()
             == events_before
         )
-        assert services.opening.stored_record(tender.id) == record_before
+        assert (
+            services.opening.stored_record(reader=people.officer, tender_id=tender.id)
+            == record_before
+        )
         assert verify_stored_chain(services.session).ok
 
 
@@ -289,7 +292,9 @@ def test_the_sealed_record_carries_what_keeps_it_verifiable(
     and a document time-stamp covers them, so it verifies for the whole retention period."""
     tender = opened_with_one_valid_bid(platform, people, clock, test_pki)
     with unit_of_work(platform) as services:
-        sealed = b"".join(services.opening.stored_record_pdf(tender.id))
+        sealed = b"".join(
+            services.opening.stored_record_pdf(reader=people.officer, tender_id=tender.id)
+        )
 
     reader = PdfFileReader(io.BytesIO(sealed))
     kinds = [signature.sig_object_type for signature in reader.embedded_signatures]

@@ -33,7 +33,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy import func, select
 
 from tender.accounts.guards import PUBLIC
-from tender.accounts.models import Role, User
+from tender.accounts.models import Organisation, OrganisationKind, Role, User
 from tender.app import create_app
 from tender.audit import service as audit
 from tender.audit.models import AuditEvent
@@ -194,7 +194,8 @@ def test_a_refusal_is_answered_when_the_database_cannot_record_it(
     """The refusal handler needs no database: the refusal stands, and the operational log
     keeps a line that names neither the caller nor the path."""
     engine = make_engine(f"postgresql+psycopg://tender@127.0.0.1:{free_port()}/t")
-    user = User(id=uuid.uuid4(), name="Alice", organisation="Alpha Ltd", role=Role.SUPPLIER)
+    alpha = Organisation(name_en="Alpha Ltd", kind=OrganisationKind.SUPPLIER)
+    user = User(id=uuid.uuid4(), name="Alice", org=alpha, role=Role.SUPPLIER)
 
     def signed_in(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:

@@ -84,7 +84,7 @@ def test_deadline_round_trips_as_utc(
 ) -> None:
     tender = published_tender(platform, people.officer, clock)
     with unit_of_work(platform) as services:
-        stored = services.tenders.get(tender.id)
+        stored = services.tenders.get(tender.id, viewer=people.officer)
     assert stored.deadline == tender.deadline
     assert stored.deadline.utcoffset() == timedelta(0)
     assert stored.deadline.tzinfo == UTC

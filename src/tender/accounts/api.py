@@ -89,4 +89,4 @@ class AccountController(Controller):
     def certificates(
         self, user: NamedDependency[User], accounts: NamedDependency[AccountService]
     ) -> list[CertificateOut]:
-        return [CertificateOut.of(c) for c in accounts.certificates_of(user.organisation)]
+        return [CertificateOut.of(c) for c in accounts.certificates_of(user.organisation_id)]

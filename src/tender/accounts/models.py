@@ -1,4 +1,5 @@
-"""Who may do what: users of the platform, each acting for one organisation in one role."""
+"""Who may do what: organisations, and their users, each acting for one organisation in one
+role."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, LargeBinary, String, Text, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tender.db import Base, UTCDateTime, enum_text
 
@@ -16,6 +17,44 @@ class Role(StrEnum):
     OFFICER = "officer"  # runs tenders for the procuring entity
     SUPPLIER = "supplier"  # submits bids
     AUDITOR = "auditor"  # reads the audit trail and opening records
+    ADMIN = "admin"  # manages organisations and users; never reads bid content
+
+
+class OrganisationKind(StrEnum):
+    BUYER = "buyer"  # a procuring entity: its officers run tenders
+    SUPPLIER = "supplier"  # a company that bids
+    PLATFORM = "platform"  # the platform's operator and appointed auditors
+
+
+class OrganisationStatus(StrEnum):
+    PENDING = "pending"  # registered, not yet activated
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class Language(StrEnum):
+    """The language a person reads the platform and its messages in."""
+
+    EN = "en"
+    ZH_HANT_HK = "zh-Hant-HK"
+
+
+class Organisation(Base):
+    """A buying department or a supplier company; every user acts for one."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    kind: Mapped[OrganisationKind] = mapped_column(enum_text(OrganisationKind))
+    # Receipts and opening records name an organisation by its English name, so it is unique.
+    name_en: Mapped[str] = mapped_column(String(200), unique=True)
+    name_zh: Mapped[str | None] = mapped_column(String(200))
+    # Hong Kong business registration number: one organisation per registered business.
+    br_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[OrganisationStatus] = mapped_column(enum_text(OrganisationStatus))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class User(Base):
@@ -23,7 +62,12 @@ class User(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200))
-    organisation: Mapped[str] = mapped_column(String(200))
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    # Loaded with the user: the user outlives the session that read it (authentication).
+    org: Mapped[Organisation] = relationship(lazy="joined")
+    # Unique when set; accounts made before sign-in by email have none.
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    language: Mapped[Language] = mapped_column(enum_text(Language), default=Language.EN)
     role: Mapped[Role] = mapped_column(enum_text(Role))
     # Tokens are 256-bit random strings, so a plain SHA-256 is enough to keep them unguessable
     # from a database copy (no password stretching needed).
@@ -34,6 +78,11 @@ class User(Base):
     def actor(self) -> str:
         """How the audit trail names this user."""
         return f"user:{self.id}"
+
+    @property
+    def organisation(self) -> str:
+        """The organisation's name as receipts and opening records give it (English)."""
+        return self.org.name_en
 
 
 class SigningCertificate(Base):
@@ -46,7 +95,8 @@ class SigningCertificate(Base):
     __tablename__ = "signing_certificates"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    organisation: Mapped[str] = mapped_column(String(200), index=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
+    org: Mapped[Organisation] = relationship(lazy="joined")
     # One organisation per certificate: a certificate names one signer.
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     subject: Mapped[str] = mapped_column(Text)
@@ -57,6 +107,10 @@ class SigningCertificate(Base):
     der: Mapped[bytes] = mapped_column(LargeBinary)
     registered_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    @property
+    def organisation(self) -> str:
+        return self.org.name_en
 
 
 class CertificateChallenge(Base):
@@ -71,3 +125,15 @@ class CertificateChallenge(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditorAppointment(Base):
+    """What an auditor may read: every organisation's tenders (``organisation_id`` None), or
+    one named organisation's (one row each)."""
+
+    __tablename__ = "auditor_appointments"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    auditor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
+    appointed_at: Mapped[datetime] = mapped_column(UTCDateTime())

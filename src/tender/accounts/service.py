@@ -1,7 +1,7 @@
-"""Accounts: users with one bearer token each, and the certificates organisations sign with.
+"""Accounts: organisations, their users, and the certificates organisations sign with.
 
-Organisations and roles deepen later. Who may call what is decided by the route guards
-(:mod:`tender.accounts.guards`); this service checks only what depends on the objects.
+Who may call what is decided by the route guards (:mod:`tender.accounts.guards`); this
+service checks only what depends on the objects.
 """
 
 from __future__ import annotations
@@ -17,7 +17,16 @@ from asn1crypto import cms
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tender.accounts.models import CertificateChallenge, Role, SigningCertificate, User
+from tender.accounts.models import (
+    AuditorAppointment,
+    CertificateChallenge,
+    Organisation,
+    OrganisationKind,
+    OrganisationStatus,
+    Role,
+    SigningCertificate,
+    User,
+)
 from tender.audit import service as audit
 from tender.clock import Clock, format_time
 from tender.errors import Conflict, Invalid, NotFound
@@ -31,6 +40,15 @@ STARTER_ACCOUNTS: tuple[tuple[str, str, Role], ...] = (
     ("Carol Supplier", "Gamma Works Ltd", Role.SUPPLIER),
     ("Aaron Auditor", "Audit Commission", Role.AUDITOR),
 )
+
+
+KIND_OF_ROLE: dict[Role, OrganisationKind] = {
+    Role.OFFICER: OrganisationKind.BUYER,
+    Role.SUPPLIER: OrganisationKind.SUPPLIER,
+    Role.AUDITOR: OrganisationKind.PLATFORM,
+    Role.ADMIN: OrganisationKind.PLATFORM,
+}
+"""The kind of organisation a user of each role belongs to."""
 
 
 def _token_digest(token: str) -> str:
@@ -49,23 +67,101 @@ class AccountService:
     session: Session
     clock: Clock
 
-    def create_user(self, *, name: str, organisation: str, role: Role) -> tuple[User, str]:
+    def organisation_named(self, name_en: str, *, kind: OrganisationKind) -> Organisation:
+        """The organisation called ``name_en``, added (active, of ``kind``) if there is none."""
+        found = self.session.scalar(select(Organisation).where(Organisation.name_en == name_en))
+        if found is not None:
+            return found
+        return self.add_organisation(kind=kind, name_en=name_en, status=OrganisationStatus.ACTIVE)
+
+    def add_organisation(
+        self,
+        *,
+        kind: OrganisationKind,
+        name_en: str,
+        status: OrganisationStatus,
+        name_zh: str | None = None,
+        br_number: str | None = None,
+        contact_email: str | None = None,
+        contact_phone: str | None = None,
+    ) -> Organisation:
+        """Add an organisation (made by the platform's operator: the system is the actor)."""
+        for column, value, what in (
+            (Organisation.name_en, name_en, "name"),
+            (Organisation.br_number, br_number, "business registration number"),
+        ):
+            if value is not None and self.session.scalar(
+                select(Organisation).where(column == value)
+            ):
+                raise Conflict(
+                    f"An organisation with the {what} {value!r} is already registered.",
+                    f"Each organisation is registered once; the {what} identifies it.",
+                    f"Use the organisation that is there, or correct the {what}.",
+                )
+        now = self.clock.now()
+        organisation = Organisation(
+            kind=kind,
+            name_en=name_en,
+            name_zh=name_zh,
+            br_number=br_number,
+            contact_email=contact_email,
+            contact_phone=contact_phone,
+            status=status,
+            created_at=now,
+        )
+        self.session.add(organisation)
+        self.session.flush()
+        audit.append(
+            self.session,
+            kind=EventKind.ORGANISATION_CREATED,
+            actor=audit.SYSTEM_ACTOR,
+            at=now,
+            payload={
+                "organisation_id": str(organisation.id),
+                "kind": kind.value,
+                "name_en": name_en,
+                "name_zh": name_zh,
+                "br_number": br_number,
+                "status": status.value,
+            },
+        )
+        return organisation
+
+    def create_user(
+        self,
+        *,
+        name: str,
+        organisation: str | Organisation,
+        role: Role,
+        email: str | None = None,
+    ) -> tuple[User, str]:
         """Add a user and return it with its bearer token (shown once, stored only as a hash).
 
-        Accounts are made by the platform's operator (the command line), so the audit event
-        names the system as actor.
+        ``organisation`` is the organisation or its English name (added if new, of the kind
+        the role belongs to). An auditor is appointed to every organisation. Accounts are
+        made by the platform's operator (the command line), so the audit event names the
+        system as actor.
         """
+        org = (
+            organisation
+            if isinstance(organisation, Organisation)
+            else self.organisation_named(organisation, kind=KIND_OF_ROLE[role])
+        )
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         user = User(
             name=name,
-            organisation=organisation,
+            organisation_id=org.id,
+            org=org,
+            email=email,
             role=role,
             token_sha256=_token_digest(token),
             created_at=now,
         )
         self.session.add(user)
         self.session.flush()
+        if role is Role.AUDITOR:
+            self.session.add(AuditorAppointment(auditor_id=user.id, appointed_at=now))
         audit.append(
             self.session,
             kind=EventKind.USER_CREATED,
@@ -74,7 +170,8 @@ class AccountService:
             payload={
                 "user_id": str(user.id),
                 "name": name,
-                "organisation": organisation,
+                "organisation": org.name_en,
+                "organisation_id": str(org.id),
                 "role": role.value,
             },
         )
@@ -89,19 +186,19 @@ class AccountService:
             for name, org, role in STARTER_ACCOUNTS
         ]
 
-    def certificates_of(self, organisation: str) -> list[SigningCertificate]:
+    def certificates_of(self, organisation_id: uuid.UUID) -> list[SigningCertificate]:
         query = (
             select(SigningCertificate)
-            .where(SigningCertificate.organisation == organisation)
+            .where(SigningCertificate.organisation_id == organisation_id)
             .order_by(SigningCertificate.registered_at)
         )
         return list(self.session.scalars(query))
 
-    def signer_binding(self, organisation: str) -> SignerBinding:
-        """Whose signatures count for ``organisation``: its registered certificates."""
+    def signer_binding(self, user: User) -> SignerBinding:
+        """Whose signatures count for ``user``'s organisation: its registered certificates."""
         return SignerBinding(
-            organisation=organisation,
-            fingerprints=frozenset(c.sha256 for c in self.certificates_of(organisation)),
+            organisation=user.organisation,
+            fingerprints=frozenset(c.sha256 for c in self.certificates_of(user.organisation_id)),
         )
 
 
@@ -187,7 +284,7 @@ class CertificateService:
         taken = self.session.scalar(
             select(SigningCertificate).where(SigningCertificate.sha256 == info.sha256)
         )
-        if taken is not None and taken.organisation == actor.organisation:
+        if taken is not None and taken.organisation_id == actor.organisation_id:
             raise Conflict(
                 "This certificate is already registered for your organisation.",
                 f"It was registered at {format_time(taken.registered_at)}.",
@@ -201,7 +298,7 @@ class CertificateService:
                 "platform administrator to investigate: someone else holds its key.",
             )
         certificate = SigningCertificate(
-            organisation=actor.organisation,
+            organisation_id=actor.organisation_id,
             sha256=info.sha256,
             subject=info.subject,
             issuer=info.issuer,

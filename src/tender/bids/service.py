@@ -74,9 +74,7 @@ class BidService:
         return SubmissionWindow(
             public_key=tender.public_key,
             deadline=tender.deadline,
-            binding=AccountService(session=self.session, clock=self.clock).signer_binding(
-                supplier.organisation
-            ),
+            binding=AccountService(session=self.session, clock=self.clock).signer_binding(supplier),
             signed_file_sha256=signed.sha256 if signed else None,
         )
 

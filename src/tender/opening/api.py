@@ -31,9 +31,12 @@ class OpeningController(Controller):
         summary="The opening record (officers and auditors)",
     )
     def record(
-        self, tender_id: FromPath[uuid.UUID], opening: NamedDependency[OpeningService]
+        self,
+        tender_id: FromPath[uuid.UUID],
+        user: NamedDependency[User],
+        opening: NamedDependency[OpeningService],
     ) -> OpeningRecordDocument:
-        return opening.stored_record(tender_id)
+        return opening.stored_record(reader=user, tender_id=tender_id)
 
     @get(
         "/record.pdf",
@@ -43,9 +46,15 @@ class OpeningController(Controller):
         summary="The opening record as a PDF sealed by the platform (officers and auditors)",
     )
     def record_pdf(
-        self, tender_id: FromPath[uuid.UUID], opening: NamedDependency[OpeningService]
+        self,
+        tender_id: FromPath[uuid.UUID],
+        user: NamedDependency[User],
+        opening: NamedDependency[OpeningService],
     ) -> Stream:
-        return Stream(opening.stored_record_pdf(tender_id), media_type="application/pdf")
+        return Stream(
+            opening.stored_record_pdf(reader=user, tender_id=tender_id),
+            media_type="application/pdf",
+        )
 
     @get(
         "/documents/{receipt_id:uuid}",

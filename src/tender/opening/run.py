@@ -400,7 +400,7 @@ class Opener:
             accounts = AccountService(session=session, clock=self.clock)
             suppliers = {d.supplier_id for unit in units for d in unit.documents}
             bindings = {
-                supplier: accounts.signer_binding(_organisation(session, supplier))
+                supplier: accounts.signer_binding(_user(session, supplier))
                 for supplier in suppliers
             }
         if starting:
@@ -1048,10 +1048,10 @@ def _signature_partners(documents: list[BidDocument]) -> dict[uuid.UUID, BidDocu
     return partners
 
 
-def _organisation(session: Session, user_id: uuid.UUID) -> str:
+def _user(session: Session, user_id: uuid.UUID) -> User:
     user = session.get(User, user_id)
     assert user is not None  # a foreign key guarantees it
-    return user.organisation
+    return user
 
 
 def _failed(

@@ -22,6 +22,7 @@ from tender.errors import Conflict, NotFound
 from tender.opening.models import OpeningRecord, OpeningResult
 from tender.storage.objectstore import ObjectStore
 from tender.storage.sealing import PlatformKey, TenderKey, unseal
+from tender.tenders.access import require_overseer
 from tender.tenders.models import TenderStatus
 from tender.tenders.service import get_tender, key_context
 from tender.verifier.formats import OpeningRecordDocument
@@ -61,6 +62,7 @@ class OpeningService:
         read is audited, in the caller's transaction, before any byte is given.
         """
         tender = get_tender(self.session, tender_id)
+        require_overseer(self.session, reader, tender)
         document = self.session.get(BidDocument, receipt_id)
         if document is None or document.tender_id != tender.id:
             raise NotFound(
@@ -98,9 +100,9 @@ class OpeningService:
         sealed = self.store.iter_version(self.bucket, document.object_key, document.object_version)
         return EvaluationCopy(document.file_name, _first_bytes(unseal(sealed, tender_key), limit))
 
-    def stored_record(self, tender_id: uuid.UUID) -> OpeningRecordDocument:
+    def stored_record(self, *, reader: User, tender_id: uuid.UUID) -> OpeningRecordDocument:
         """The opening record as written to locked storage, checked against its recorded hash."""
-        row = self._record_row(tender_id)
+        row = self._record_row(reader, tender_id)
         body = b"".join(self.store.iter_version(self.bucket, row.object_key, row.object_version))
         if hashlib.sha256(body).hexdigest() != row.sha256:
             raise OpeningRecordMismatchError(
@@ -111,13 +113,14 @@ class OpeningService:
         record: OpeningRecordDocument = json.loads(body)
         return record
 
-    def stored_record_pdf(self, tender_id: uuid.UUID) -> Iterator[bytes]:
+    def stored_record_pdf(self, *, reader: User, tender_id: uuid.UUID) -> Iterator[bytes]:
         """The sealed PDF of the opening record, streamed from locked storage."""
-        row = self._record_row(tender_id)
+        row = self._record_row(reader, tender_id)
         return self.store.iter_version(self.bucket, row.pdf_object_key, row.pdf_object_version)
 
-    def _record_row(self, tender_id: uuid.UUID) -> OpeningRecord:
+    def _record_row(self, reader: User, tender_id: uuid.UUID) -> OpeningRecord:
         tender = get_tender(self.session, tender_id)
+        require_overseer(self.session, reader, tender)
         row = self.session.get(OpeningRecord, tender_id)
         if row is None:
             raise Conflict(

@@ -55,8 +55,10 @@ class TenderController(Controller):
         sync_to_thread=True,
         summary="List tenders",
     )
-    def list_all(self, tenders: NamedDependency[TenderService]) -> list[TenderOut]:
-        return [TenderOut.of(t) for t in tenders.list()]
+    def list_all(
+        self, user: NamedDependency[User], tenders: NamedDependency[TenderService]
+    ) -> list[TenderOut]:
+        return [TenderOut.of(t) for t in tenders.list(viewer=user)]
 
     @get(
         "/{tender_id:uuid}",
@@ -65,6 +67,9 @@ class TenderController(Controller):
         summary="One tender",
     )
     def get_one(
-        self, tender_id: FromPath[uuid.UUID], tenders: NamedDependency[TenderService]
+        self,
+        tender_id: FromPath[uuid.UUID],
+        user: NamedDependency[User],
+        tenders: NamedDependency[TenderService],
     ) -> TenderOut:
-        return TenderOut.of(tenders.get(tender_id))
+        return TenderOut.of(tenders.get(tender_id, viewer=user))

@@ -29,6 +29,8 @@ class Tender(Base):
     deadline: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[TenderStatus] = mapped_column(enum_text(TenderStatus), index=True)
     created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # The buying organisation: its officers run the tender (tender.tenders.access).
+    organisation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opening_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -16,9 +16,10 @@ from tender.accounts.models import User
 from tender.audit import service as audit
 from tender.clock import Clock, format_time
 from tender.db import after_commit
-from tender.errors import Conflict, Invalid, NotFound
+from tender.errors import Conflict, Invalid
 from tender.jobs import Jobs
 from tender.storage.sealing import PlatformKey, TenderKey
+from tender.tenders.access import no_such_tender, require_buyer, require_visible, visible_to
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate
 from tender.verifier.kinds import EventKind
@@ -43,12 +44,7 @@ def get_tender(session: Session, tender_id: uuid.UUID, *, for_update: bool = Fal
         query = query.with_for_update()
     tender = session.scalar(query)
     if tender is None:
-        raise NotFound(
-            f"There is no tender {tender_id}.",
-            "No tender with that id exists on this platform.",
-            "Check the id; GET /api/tenders lists the tenders.",
-            details={"tender_id": str(tender_id)},
-        )
+        raise no_such_tender(tender_id)
     return tender
 
 
@@ -107,7 +103,8 @@ class TenderService:
     jobs: Jobs
 
     def create(self, *, actor: User, data: TenderCreate) -> Tender:
-        """Create a draft tender with a fresh key pair for sealing its bids."""
+        """Create a draft tender of ``actor``'s organisation with a fresh key pair for sealing
+        its bids."""
         if data.deadline.tzinfo is None:
             raise Invalid(
                 "The deadline has no time zone.",
@@ -142,6 +139,7 @@ class TenderService:
             file_grace_seconds=grace,
             status=TenderStatus.DRAFT,
             created_by=actor.id,
+            organisation_id=actor.organisation_id,
             created_at=now,
             public_key=key.public_key_bytes,
             wrapped_private_key=key.wrap(self.platform_key, context=key_context(tender_id)),
@@ -171,15 +169,21 @@ class TenderService:
         )
         return tender
 
-    def get(self, tender_id: uuid.UUID) -> Tender:
-        return get_tender(self.session, tender_id)
+    def get(self, tender_id: uuid.UUID, *, viewer: User | None) -> Tender:
+        """The tender, if ``viewer`` (None: the public) may see it."""
+        tender = get_tender(self.session, tender_id)
+        require_visible(self.session, viewer, tender)
+        return tender
 
-    def list(self) -> list[Tender]:
-        return list(self.session.scalars(select(Tender).order_by(Tender.deadline)))
+    def list(self, *, viewer: User | None) -> list[Tender]:
+        """The tenders ``viewer`` (None: the public) may see."""
+        query = select(Tender).where(visible_to(self.session, viewer)).order_by(Tender.deadline)
+        return list(self.session.scalars(query))
 
     def publish(self, *, actor: User, tender_id: uuid.UUID) -> Tender:
         """Open a draft tender for bids; its opening is scheduled once this commits."""
         tender = get_tender(self.session, tender_id, for_update=True)
+        require_buyer(actor, tender)
         now = self.clock.now()
         if tender.status != TenderStatus.DRAFT:
             raise Conflict(

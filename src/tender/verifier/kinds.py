@@ -8,6 +8,7 @@ from enum import StrEnum
 class EventKind(StrEnum):
     """What an audit event records. The value is the ``kind`` field of the exported event."""
 
+    ORGANISATION_CREATED = "organisation.created"
     USER_CREATED = "user.created"
     CERTIFICATE_REGISTERED = "certificate.registered"
     TENDER_CREATED = "tender.created"
