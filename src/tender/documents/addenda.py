@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -45,6 +45,8 @@ class AddendumService:
     session: Session
     clock: Clock
     jobs: Jobs
+    # How far ahead a deadline may be (TENDER_DEADLINE_HORIZON_DAYS), extended ones too.
+    deadline_horizon: timedelta
 
     def publish(self, *, actor: User, tender_id: uuid.UUID, data: AddendumIn) -> AddendumOut:
         """Publish an addendum to a published tender before its deadline."""
@@ -165,7 +167,7 @@ class AddendumService:
 
     def _check_extension(self, tender: Tender, deadline: datetime, now: datetime) -> None:
         """Refuse a new deadline unless it extends the current one (which has not passed:
-        checked before)."""
+        checked before), within the horizon."""
         if deadline.tzinfo is None:
             raise Invalid(
                 "The new deadline has no time zone.",
@@ -186,4 +188,14 @@ class AddendumService:
                     "requested": format_time(deadline),
                     "now": format_time(now),
                 },
+            )
+        if deadline - now > self.deadline_horizon:
+            raise Invalid(
+                f"The new deadline ({format_time(deadline)}) is too far ahead.",
+                f"Deadlines may be at most {self.deadline_horizon.days} days from now "
+                f"({format_time(now)}): bids are locked in storage until the deadline and "
+                "years after it.",
+                "Choose a nearer deadline; it can be extended again by a later addendum.",
+                tender_id=tender.id,
+                details={"horizon_days": self.deadline_horizon.days},
             )

@@ -46,5 +46,11 @@ def provide_addendum_service(
     db_session: NamedDependency[Session],
     clock: NamedDependency[Clock],
     jobs: NamedDependency[Jobs],
+    settings: NamedDependency[Settings],
 ) -> AddendumService:
-    return AddendumService(session=db_session, clock=clock, jobs=jobs)
+    return AddendumService(
+        session=db_session,
+        clock=clock,
+        jobs=jobs,
+        deadline_horizon=timedelta(days=settings.deadline_horizon_days),
+    )
