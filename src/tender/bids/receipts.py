@@ -6,8 +6,12 @@ Checked offline by :func:`tender.verifier.receipt.verify_receipt`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
 from tender.bids.schemas import FingerprintReceipt, Receipt
-from tender.clock import format_time
+from tender.clock import for_people, format_time
 from tender.verifier.formats import ExportedEvent, FingerprintPayload, ReceiptPayload
 from tender.verifier.receipt import FINGERPRINT_FORMAT, RECEIPT_FORMAT
 
@@ -75,3 +79,57 @@ def fingerprint_payload(
         "inclusion_proof": receipt.inclusion_proof,
         "audit_event": audit_event,
     }
+
+def in_words(receipt: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A file's receipt (its signed payload, or the API's JSON of it) as labelled lines for
+    people: what, when (Hong Kong time and UTC), on time or not, and the signature pre-check
+    with what to do. ``tender submit`` prints them and the receipt PDF shows them."""
+    rows = [
+        ("Tender", str(receipt["tender_reference"])),
+        ("File", str(receipt["file_name"])),
+        ("SHA-256", str(receipt["sha256"])),
+        ("Size", f"{int(receipt['size']):,} bytes"),
+        ("Received at", for_people(_time(receipt["received_at"]))),
+        ("Deadline", for_people(_time(receipt["deadline"]))),
+        ("On time", _on_time(receipt)),
+        ("Receipt", str(receipt["receipt_id"])),
+    ]
+    check = receipt.get("signature_precheck")
+    if not check:
+        return [*rows, ("Signature pre-check", "none made; the opening verifies the signature")]
+    indication = check.get("indication")
+    if indication == "TOTAL_PASSED":
+        verdict, todo = "passed", "Nothing: the opening is expected to accept the signature."
+    elif indication is None:
+        verdict, todo = "not made", "See above."
+    else:
+        sub = check.get("sub_indication")
+        verdict = f"NOT passed ({indication}{' / ' + sub if sub else ''})"
+        todo = (
+            "Fix the signature and submit the file again before the deadline: a new upload of "
+            "the same file name replaces this one for the opening."
+        )
+    return [
+        *rows,
+        ("Signature pre-check", verdict),
+        ("", str(check.get("message_en", ""))),
+        ("", str(check.get("message_zh", ""))),
+        ("What to do", todo),
+        ("", "(Advisory: the opening verifies again, and its verdict is the one that counts.)"),
+    ]
+
+
+def _time(value: object) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def _on_time(receipt: Mapping[str, Any]) -> str:
+    if _time(receipt["received_at"]) <= _time(receipt["deadline"]):
+        return "yes: received in full by the deadline"
+    match = receipt.get("fulfils_fingerprint")
+    if match:
+        return (
+            "yes: after the deadline, but it is the file whose fingerprint you registered in "
+            f"time (at {for_people(_time(match['received_at']))})"
+        )
+    return "NO: received after the deadline; it will not be opened"

@@ -126,3 +126,14 @@ class BidSummary:
     documents_received: int | None
     own_receipts: list[Receipt]
     own_fingerprints: list[FingerprintReceipt] = field(default_factory=list)
+
+@dataclass(frozen=True)
+class OwnReceipt:
+    """One of the caller's receipts and whether that version counts for the opening: the
+    latest upload of a file name received in time counts; an earlier one is superseded."""
+
+    receipt: Receipt
+    counts: bool
+    standing: str  # "counts" or "superseded"
+    standing_since: datetime  # when it was received, or superseded
+    explanation: str

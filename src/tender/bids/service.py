@@ -24,16 +24,18 @@ from tender.audit.models import AuditEvent, CheckpointRecord
 from tender.audit.sealed import seal_fields
 from tender.bids.models import BidDocument, BidFingerprint, StorageIntent
 from tender.bids.precheck import signed_file_name
+from tender.bids.receipt_pdf import render_receipt_pdf
 from tender.bids.receipts import fingerprint_payload, receipt_payload
 from tender.bids.schemas import (
     BidSummary,
     FingerprintMatch,
     FingerprintReceipt,
+    OwnReceipt,
     PreCheck,
     Receipt,
 )
 from tender.clock import Clock, format_time
-from tender.errors import Invalid, TenderClosed
+from tender.errors import Conflict, Forbidden, Invalid, NotFound, TenderClosed
 from tender.signing import SignerBinding
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender
@@ -223,6 +225,64 @@ class BidService:
                 for fingerprint, event in fingerprints
             ],
         )
+
+    def own_receipts(
+        self, *, supplier: User, tender_id: uuid.UUID | None = None
+    ) -> list[OwnReceipt]:
+        """The supplier's receipts (of one tender, or of all), each saying whether its
+        version counts for the opening."""
+        query = (
+            select(BidDocument, AuditEvent, Tender)
+            .join(AuditEvent, AuditEvent.seq == BidDocument.audit_seq)
+            .join(Tender, Tender.id == BidDocument.tender_id)
+            .where(BidDocument.supplier_id == supplier.id)
+            .order_by(Tender.deadline, Tender.id, BidDocument.file_name, BidDocument.received_at)
+        )
+        if tender_id is not None:
+            get_tender(self.session, tender_id)  # a clear refusal for an unknown tender
+            query = query.where(BidDocument.tender_id == tender_id)
+        return [
+            own_receipt_standing(
+                _receipt(tender, supplier, document, event, self._fingerprint_of(document)),
+                superseded_at=document.superseded_at,
+            )
+            for document, event, tender in self.session.execute(query).all()
+        ]
+
+    def own_receipt(self, *, supplier: User, receipt_id: uuid.UUID) -> Receipt:
+        """One of the supplier's receipts; anyone else's is refused (and the refusal audited)."""
+        document = self.session.get(BidDocument, receipt_id)
+        if document is None:
+            raise NotFound(
+                f"There is no receipt {receipt_id}.",
+                "No bid file was received with that receipt id.",
+                "Check the id; 'tender receipts' lists yours.",
+                details={"receipt_id": str(receipt_id)},
+            )
+        if document.supplier_id != supplier.id:
+            raise Forbidden(
+                f"Receipt {receipt_id} is not yours.",
+                "A receipt says who submitted what; only the supplier who submitted the file "
+                "may read it.",
+                "Ask for your own receipts ('tender receipts'); the supplier who submitted this "
+                "file has its receipt.",
+                tender_id=document.tender_id,
+                details={"receipt_id": str(receipt_id)},
+            )
+        return self.receipt_of(document)
+
+    def own_receipt_pdf(self, *, supplier: User, receipt_id: uuid.UUID) -> bytes:
+        """One of the supplier's receipts as a PDF, with the signed receipt attached."""
+        receipt = self.own_receipt(supplier=supplier, receipt_id=receipt_id)
+        if receipt.signed_receipt is None:
+            raise Conflict(
+                f"Receipt {receipt_id} is not signed yet.",
+                "The platform signs a receipt with its next checkpoint, within seconds of "
+                "receiving the file; the PDF carries the signed receipt.",
+                "Ask again in a minute.",
+                tender_id=receipt.tender_id,
+            )
+        return render_receipt_pdf(receipt.signed_receipt)
 
     def register_fingerprint(
         self, *, supplier: User, tender_id: uuid.UUID, file_name: str, sha256: str
@@ -496,6 +556,29 @@ def _receipt(
             sha256=fingerprint.sha256,
             files_until=tender.files_until,
         ),
+    )
+
+
+def own_receipt_standing(receipt: Receipt, *, superseded_at: datetime | None) -> OwnReceipt:
+    """Whether ``receipt``'s version counts for the opening, in words."""
+    if superseded_at is None:
+        return OwnReceipt(
+            receipt=receipt,
+            counts=True,
+            standing="counts",
+            standing_since=receipt.received_at,
+            explanation=f"This version of {receipt.file_name} is the one the opening counts: "
+            "the latest you sent in time. Uploading the file again before the deadline would "
+            "replace it.",
+        )
+    return OwnReceipt(
+        receipt=receipt,
+        counts=False,
+        standing="superseded",
+        standing_since=superseded_at,
+        explanation=f"Replaced at {format_time(superseded_at)} by a later upload of "
+        f"{receipt.file_name}; it stays sealed and on record, but the opening counts the later "
+        "one.",
     )
 
 
