@@ -21,7 +21,7 @@ from tender.accounts.authentication import BearerTokenAuthentication
 from tender.accounts.dependencies import provide_user
 from tender.accounts.guards import PUBLIC, routes_without_a_rule
 from tender.auditors.api import AuditController
-from tender.bids.api import BidController, FingerprintController
+from tender.bids.api import BidController, FingerprintController, ReceiptController
 from tender.clarifications.api import ClarificationController
 from tender.documents.api import AddendumController, DocumentController
 from tender.opening.api import OpeningController
@@ -65,6 +65,7 @@ def create_app(platform: Platform) -> Litestar:
             ClarificationController,
             BidController,
             FingerprintController,
+            ReceiptController,
             OpeningController,
             AuditController,
         ],

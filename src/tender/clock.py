@@ -5,8 +5,24 @@ The clock is passed in everywhere, so tests can set the time.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol, runtime_checkable
+
+ARRIVED_AT = "arrived_at"
+"""The key of a request's state that holds when its last byte arrived (see
+``tender.web.arrival_stamp``)."""
+
+
+HONG_KONG = timezone(timedelta(hours=8), "HKT")
+"""Hong Kong time: UTC+8 all year since 1979, so a fixed offset needs no time-zone database."""
+
+
+def for_people(moment: datetime) -> str:
+    """A time as the people of this platform read it: Hong Kong time, then UTC."""
+    return (
+        f"{moment.astimezone(HONG_KONG):%Y-%m-%d %H:%M:%S} Hong Kong time "
+        f"({moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC)"
+    )
 
 
 def format_time(moment: datetime) -> str:

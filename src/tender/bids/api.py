@@ -7,15 +7,21 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from tender.accounts.guards import EVERY_ROLE, allow
 from tender.accounts.models import Role, User
 from tender.bids.dependencies import provide_bid_service
 from tender.bids.intake import BidIntake
-from tender.bids.schemas import BidSummary, FingerprintIn, FingerprintReceipt, Receipt
+from tender.bids.schemas import (
+    BidSummary,
+    FingerprintIn,
+    FingerprintReceipt,
+    OwnReceipt,
+    Receipt,
+)
 from tender.bids.service import BidService
 from tender.config import Settings
 from tender.errors import RequestTimeout, TooLarge
@@ -109,6 +115,49 @@ class FingerprintController(Controller):
     ) -> FingerprintReceipt:
         return await bid_intake.register_fingerprint(
             supplier=user, tender_id=tender_id, file_name=data.file_name, sha256=data.sha256
+        )
+
+
+class ReceiptController(Controller):
+    path = "/api/receipts"
+    tags = ("bids",)
+    dependencies = {"bids": Provide(provide_bid_service, sync_to_thread=False)}
+
+    @get(
+        "/",
+        guards=allow(Role.SUPPLIER, to="list your receipts"),
+        sync_to_thread=True,
+        summary="Your receipts (of one tender, or all), each saying whether it counts",
+        description=(
+            "For each file you submitted: its receipt, and whether that version counts for "
+            "the opening (the latest received in time of each file name) or was superseded."
+        ),
+    )
+    def own(
+        self,
+        user: NamedDependency[User],
+        bids: NamedDependency[BidService],
+        tender_id: FromQuery[uuid.UUID | None] = None,
+    ) -> list[OwnReceipt]:
+        return bids.own_receipts(supplier=user, tender_id=tender_id)
+
+    @get(
+        "/{receipt_id:uuid}/pdf",
+        guards=allow(Role.SUPPLIER, to="read receipts"),
+        sync_to_thread=True,
+        media_type="application/pdf",
+        summary="One of your receipts as a PDF to file, with the signed receipt attached",
+    )
+    def pdf(
+        self,
+        receipt_id: FromPath[uuid.UUID],
+        user: NamedDependency[User],
+        bids: NamedDependency[BidService],
+    ) -> Response[bytes]:
+        return Response(
+            bids.own_receipt_pdf(supplier=user, receipt_id=receipt_id),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="receipt-{receipt_id}.pdf"'},
         )
 
 

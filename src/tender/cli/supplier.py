@@ -56,7 +56,7 @@ from tender.signing import (
 )
 from tender.signing.signer import load_signer_pkcs12, sign_detached, sign_pdf
 
-__all__ = ["describe", "register"]
+__all__ = ["add_platform_flags", "api_token", "describe", "register"]
 
 TRUST_DIR_VARIABLE = "TENDER_TRUST_DIR"
 URL_VARIABLE, TOKEN_VARIABLE = "TENDER_URL", "TENDER_TOKEN"
@@ -102,17 +102,7 @@ def register(commands: SubParsers) -> None:
     registration.add_argument(
         "--password-file", type=Path, metavar="F", help="file holding the PKCS#12 password"
     )
-    registration.add_argument(
-        "--url",
-        default=os.environ.get(URL_VARIABLE, DEFAULT_URL),
-        help=f"the platform (default: ${URL_VARIABLE}, else {DEFAULT_URL})",
-    )
-    registration.add_argument(
-        "--token-file",
-        type=Path,
-        metavar="F",
-        help=f"file holding your API token (default: ${TOKEN_VARIABLE})",
-    )
+    add_platform_flags(registration)
     add_json_flag(registration)
     registration.set_defaults(run=_register_certificate)
     sign = commands.add_parser(
@@ -188,6 +178,21 @@ def register(commands: SubParsers) -> None:
     add_json_flag(verify)
     sign.set_defaults(run=_sign)
     verify.set_defaults(run=_verify)
+
+
+def add_platform_flags(parser: argparse.ArgumentParser) -> None:
+    """``--url`` and ``--token-file``, for a command that calls the platform as its user."""
+    parser.add_argument(
+        "--url",
+        default=os.environ.get(URL_VARIABLE, DEFAULT_URL),
+        help=f"the platform (default: ${URL_VARIABLE}, else {DEFAULT_URL})",
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="F",
+        help=f"file holding your API token (default: ${TOKEN_VARIABLE})",
+    )
 
 
 def _open_input(path: Path, what: str) -> BinaryIO:
@@ -317,7 +322,7 @@ def _sign(args: argparse.Namespace) -> int:
 # ---- certificate register ---------------------------------------------------------------
 
 
-def _token(token_file: Path | None) -> str:
+def api_token(token_file: Path | None) -> str:
     if token_file is None:
         token = os.environ.get(TOKEN_VARIABLE, "")
         if not token:
@@ -332,7 +337,7 @@ def _token(token_file: Path | None) -> str:
 
 
 def _register_certificate(args: argparse.Namespace) -> int:
-    token = _token(args.token_file)
+    token = api_token(args.token_file)
     signer = _signer(args.p12, args.password_file)
     try:
         with httpx.Client(base_url=args.url, timeout=60) as client:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from tender.signing import TrustStore
@@ -109,7 +110,7 @@ def _check_visible(visible: Mapping[str, Any], payload: Mapping[str, Any], check
     differing = [
         f"{name} shows {visible[name]!r} but the platform signed {payload.get(name)!r}"
         for name in SHOWN_FIELDS
-        if name in visible and visible[name] != payload.get(name)
+        if name in visible and not _same_value(visible[name], payload.get(name))
     ]
     check(
         "shown values",
@@ -118,6 +119,19 @@ def _check_visible(visible: Mapping[str, Any], payload: Mapping[str, Any], check
         if not differing
         else "; ".join(differing),
     )
+
+
+def _same_value(shown: Any, signed: Any) -> bool:
+    """Equal, or the same instant written two ways: the API writes 09:00:00Z where the signed
+    receipt has 09:00:00.000000Z."""
+    if shown == signed:
+        return True
+    if not (isinstance(shown, str) and isinstance(signed, str)):
+        return False
+    try:
+        return datetime.fromisoformat(shown) == datetime.fromisoformat(signed)
+    except ValueError:
+        return False
 
 
 def _check_on_time(payload: Mapping[str, Any], check: Checker) -> None:
