@@ -1,4 +1,4 @@
-"""Background jobs: the broker, and the timed opening message.
+"""Background jobs: the broker, the timed opening message, and delivering the outbox.
 
 The broker is built from settings and passed in; nothing here relies on dramatiq's global
 default broker (which silently falls back to a RabbitMQ on localhost).
@@ -20,6 +20,7 @@ import redis.exceptions
 from dramatiq.brokers.stub import StubBroker
 
 OPENING_QUEUE = "opening"
+NOTIFICATIONS_QUEUE = "notifications"
 log = logging.getLogger(__name__)
 
 MAX_DELAY = timedelta(minutes=10)
@@ -71,6 +72,7 @@ class Jobs:
 
     broker: dramatiq.Broker
     open_tender: dramatiq.Actor[[str], None]
+    deliver_outbox: dramatiq.Actor[[], None]
 
     def schedule_opening(self, tender_id: uuid.UUID, *, deadline: datetime, now: datetime) -> None:
         """Send the opening message so that it arrives at ``deadline`` (or, for a deadline
@@ -83,8 +85,13 @@ class Jobs:
         """Ask for an opening now (the reconciler's way; harmless if one is under way)."""
         self.open_tender.send(str(tender_id))
 
+    def request_delivery(self) -> None:
+        """Ask for the outbox to be delivered now (after a commit that queued messages)."""
+        self.deliver_outbox.send()
+
     def worker(self, *, threads: int = 2) -> dramatiq.Worker:
-        """An in-process worker for the opening queue (call ``start()`` and ``stop()``).
+        """An in-process worker for the opening and notification queues (call ``start()`` and
+        ``stop()``).
 
         On the in-process StubBroker the delay queue (``opening.DQ``, where timed openings
         wait) is consumed like a plain queue, with the plain queue's prefetch (twice the threads),
@@ -95,7 +102,10 @@ class Jobs:
         small one, so that an opening's helper messages go to other workers.
         """
         worker = dramatiq.Worker(
-            self.broker, queues={OPENING_QUEUE}, worker_threads=threads, worker_timeout=100
+            self.broker,
+            queues={OPENING_QUEUE, NOTIFICATIONS_QUEUE},
+            worker_threads=threads,
+            worker_timeout=100,
         )
         if isinstance(self.broker, StubBroker):
             # Every pending message (dramatiq's own ceiling for a prefetch).
@@ -104,13 +114,17 @@ class Jobs:
 
 
 def declare_jobs(
-    broker: dramatiq.Broker, open_tender: Callable[[uuid.UUID], timedelta | None]
+    broker: dramatiq.Broker,
+    open_tender: Callable[[uuid.UUID], timedelta | None],
+    *,
+    deliver_outbox: Callable[[], object],
 ) -> Jobs:
     """Declare the actors on ``broker``.
 
     ``open_tender`` does the work of one opening; it returns how long until the tender is due
     when asked too early (a deadline further out than :data:`MAX_DELAY`, or clocks of broker
-    and server that differ a little), else None.
+    and server that differ a little), else None. ``deliver_outbox`` sends what is due in the
+    outbox.
     """
 
     def open_tender_job(tender_id: str) -> None:
@@ -130,4 +144,18 @@ def declare_jobs(
         max_backoff=60_000,
         time_limit=60 * 60 * 1000,
     )(open_tender_job)
-    return Jobs(broker=broker, open_tender=actor)
+
+    def deliver_outbox_job() -> None:
+        deliver_outbox()
+
+    delivery: dramatiq.Actor[[], None] = dramatiq.actor(
+        actor_name="deliver_outbox",
+        queue_name=NOTIFICATIONS_QUEUE,
+        broker=broker,
+        # A message that fails stays in the outbox with its own backoff, and the reconciler
+        # delivers what is due every round: a failed job need not be retried for long.
+        max_retries=3,
+        min_backoff=1_000,
+        max_backoff=30_000,
+    )(deliver_outbox_job)
+    return Jobs(broker=broker, open_tender=actor, deliver_outbox=delivery)

@@ -24,6 +24,9 @@ from tender.clock import Clock, SystemClock
 from tender.config import Settings
 from tender.db import make_engine, make_sessionmaker
 from tender.jobs import Jobs, declare_jobs
+from tender.notifications.delivery import Courier, transport_for
+from tender.notifications.service import wake_after_commit
+from tender.opening.notices import remind_of_deadlines
 from tender.opening.reconciler import Reconciler
 from tender.opening.record import RecordWriter
 from tender.opening.run import Opener
@@ -49,6 +52,7 @@ class Platform:
     opener: Opener
     exporter: BundleExporter
     jobs: Jobs
+    courier: Courier
 
     def reconciler(self) -> Reconciler:
         return Reconciler(
@@ -56,13 +60,26 @@ class Platform:
             clock=self.clock,
             jobs=self.jobs,
             interval=self.settings.reconcile_interval_seconds,
-            duties=[self.sweep_orphans],
+            # Delivering the outbox here too retries what failed, and what was queued while
+            # the broker could not be reached.
+            duties=[self.sweep_orphans, self.remind_of_deadlines, self.courier.deliver_pending],
         )
 
     def sweep_orphans(self) -> list[str]:
         return self.intake.sweep_orphans(
             older_than=timedelta(seconds=self.settings.orphan_sweep_after_seconds)
         )
+
+    def remind_of_deadlines(self) -> int:
+        """Queue the deadline reminders that are due; returns how many."""
+        with self.sessions.begin() as session:
+            return len(
+                remind_of_deadlines(
+                    session,
+                    clock=self.clock,
+                    ahead=timedelta(hours=self.settings.deadline_reminder_hours),
+                )
+            )
 
     def recover(self) -> None:
         """What start-up does before serving: name orphaned objects, and sign every receipt a
@@ -152,7 +169,15 @@ def build_platform(
         trust=trust,
         origin=settings.log_origin,
     )
-    jobs = declare_jobs(broker, lambda tender_id: opener.open_tender(tender_id).not_due_for)
+    courier = Courier(
+        sessions=sessions, clock=clock, transport=transport_for(settings), sender=settings.smtp_from
+    )
+    jobs = declare_jobs(
+        broker,
+        lambda tender_id: opener.open_tender(tender_id).not_due_for,
+        deliver_outbox=courier.deliver_pending,
+    )
+    wake_after_commit(sessions, jobs.request_delivery)
     return Platform(
         settings=settings,
         engine=engine,
@@ -167,4 +192,5 @@ def build_platform(
         opener=opener,
         exporter=exporter,
         jobs=jobs,
+        courier=courier,
     )

@@ -23,11 +23,11 @@ from tender.notifications.messages import (
 DEADLINE = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # 18:00 in Hong Kong
 
 
+MOMENTS = {"deadline", "expires_at", "received_at", "opened_at", "files_until"}
+
+
 def params_for(kind: MessageKind) -> dict[str, object]:
-    return {
-        name: DEADLINE if name in {"deadline", "expires_at", "received_at", "opened_at"} else name
-        for name in required_params(kind)
-    }
+    return {name: DEADLINE if name in MOMENTS else name for name in required_params(kind)}
 
 
 @pytest.mark.parametrize("kind", list(MessageKind))
@@ -45,6 +45,7 @@ def test_each_message_says_what_to_do_next_in_each_language(
 
 SUBMITTING_IS_THE_NEXT_STEP = {
     MessageKind.RECEIPT_ISSUED,
+    MessageKind.FINGERPRINT_RECEIVED,
     MessageKind.ADDENDUM_PUBLISHED,
     MessageKind.CLARIFICATION_ANSWERED,
     MessageKind.DEADLINE_APPROACHING,

@@ -466,7 +466,9 @@ def test_publishing_while_the_broker_is_down_publishes_and_the_reconciler_opens_
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     down_broker = make_broker(broker_url.format(port=free_port()), namespace="unreachable")
-    down = dataclasses.replace(platform, jobs=declare_jobs(down_broker, lambda _: None))
+    down = dataclasses.replace(
+        platform, jobs=declare_jobs(down_broker, lambda _: None, deliver_outbox=lambda: None)
+    )
     caplog.set_level(logging.ERROR, logger="tender.tenders.service")
     with TestClient(create_app(down)) as client:
         created = client.post(
@@ -514,7 +516,7 @@ def _status(platform: Platform, tender_id: uuid.UUID) -> TenderStatus | None:
 def test_a_request_that_cannot_reach_the_broker_is_503(broker_url: str) -> None:
     port = free_port()
     broker = make_broker(broker_url.format(port=port), namespace="unreachable")
-    jobs = declare_jobs(broker, lambda _: None)
+    jobs = declare_jobs(broker, lambda _: None, deliver_outbox=lambda: None)
 
     @get("/open-now", opt=PUBLIC, sync_to_thread=True)
     def open_now() -> None:

@@ -36,6 +36,8 @@ from tender.bids.schemas import (
 )
 from tender.clock import Clock, format_time
 from tender.errors import Conflict, Forbidden, Invalid, NotFound, TenderClosed
+from tender.notifications.messages import MessageKind
+from tender.notifications.service import NotificationService
 from tender.signing import SignerBinding
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender
@@ -158,6 +160,16 @@ class BidService:
                 ).payload,
             )
         self.session.flush()
+        # To the supplier who sent it only: nobody else learns who bid.
+        NotificationService(session=self.session, clock=self.clock).tell(
+            [supplier],
+            MessageKind.RECEIPT_ISSUED,
+            tender=tender,
+            file_name=document.file_name,
+            sha256=document.sha256,
+            received_at=now,
+            receipt_id=document.id,
+        )
         return _receipt(tender, supplier, document, event, self._fingerprint_of(document))
 
     def prove(
@@ -351,6 +363,16 @@ class BidService:
         fingerprint.audit_seq = event.seq
         self.session.add(fingerprint)
         self.session.flush()
+        NotificationService(session=self.session, clock=self.clock).tell(
+            [supplier],
+            MessageKind.FINGERPRINT_RECEIVED,
+            tender=tender,
+            file_name=file_name,
+            sha256=digest,
+            received_at=now,
+            receipt_id=fingerprint.id,
+            files_until=tender.files_until,
+        )
         return _fingerprint_receipt(tender, supplier, fingerprint, event)
 
     def prove_fingerprint(

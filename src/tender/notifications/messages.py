@@ -25,6 +25,7 @@ HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 class MessageKind(StrEnum):
     REGISTRATION_CONFIRMATION = "registration_confirmation"
     RECEIPT_ISSUED = "receipt_issued"
+    FINGERPRINT_RECEIVED = "fingerprint_received"
     ADDENDUM_PUBLISHED = "addendum_published"
     CLARIFICATION_ANSWERED = "clarification_answered"
     DEADLINE_APPROACHING = "deadline_approaching"
@@ -130,6 +131,30 @@ _TEMPLATES: dict[MessageKind, dict[str, tuple[str, str]]] = {
             "文件已加密封存：截標時間（{deadline}）後開標前，任何人（包括平台人員）均無法閱讀。\n\n"
             "下一步：請核對上述 SHA-256 與您擬遞交的文件是否相符，並保存已簽署的收據"
             "（可用 `tender receipts` 列出）。如需更換文件，請於截標時間前再次遞交同名文件。\n",
+        ),
+    },
+    MessageKind.FINGERPRINT_RECEIVED: {
+        ENGLISH: (
+            "Fingerprint received for {file_name}, tender {reference}",
+            "The fingerprint (SHA-256) of a file for tender {reference} ({title}) was "
+            "received.\n\n"
+            "File: {file_name}\n"
+            "SHA-256: {sha256}\n"
+            "Received at: {received_at}\n"
+            "Receipt number: {receipt_id}\n\n"
+            "What to do next: upload the file itself by {files_until}. Only a file with "
+            "exactly this SHA-256 counts; keep the file unchanged. Keep the signed receipt "
+            "(`tender receipts` lists yours).\n",
+        ),
+        HONG_KONG_CHINESE: (
+            "已收妥 {file_name} 的指紋（投標 {reference}）",
+            "平台已收妥您就投標 {reference}（{title}）遞交的文件指紋（SHA-256）。\n\n"
+            "文件：{file_name}\n"
+            "SHA-256：{sha256}\n"
+            "收妥時間：{received_at}\n"
+            "收據編號：{receipt_id}\n\n"
+            "下一步：請於{files_until}前上載文件本身。只有 SHA-256 與此完全相同的文件方會計算在內，"
+            "請勿更改文件。請保存已簽署的收據（可用 `tender receipts` 列出）。\n",
         ),
     },
     MessageKind.ADDENDUM_PUBLISHED: {

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender.clock import Clock
@@ -121,6 +121,26 @@ class NotificationService:
         self.session.add(queued)
         self.session.info[_QUEUED] = True
         return queued
+
+
+def latest_messages(session: Session, *, limit: int) -> list[OutboxMessage]:
+    """The ``limit`` messages queued last, newest first."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+
+
+def state_of(message: OutboxMessage) -> str:
+    """Where a message stands, in a word or two."""
+    if message.sent_at is not None:
+        return "sent"
+    if not message.to_address:
+        return "no address"
+    return "retrying" if message.attempts else "queued"
 
 
 def _tender_params(tender: AboutTender) -> dict[str, object]:

@@ -56,6 +56,7 @@ from tender.bids.models import BidDocument, StorageIntent
 from tender.bids.precheck import signed_file_name
 from tender.clock import Clock, format_time
 from tender.opening.models import OpeningClaim, OpeningRecord, OpeningResult
+from tender.opening.notices import tell_of_opening
 from tender.opening.record import RecordWriter, StoredRecord, build_record
 from tender.signing import (
     DocumentReport,
@@ -1006,6 +1007,7 @@ class Opener:
                 "passed": sum(1 for bid in bids if bid["indication"] == Indication.TOTAL_PASSED),
             },
         )
+        tell_of_opening(session, clock=self.clock, tender=tender)
 
 
 def _system_event(
