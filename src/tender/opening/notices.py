@@ -1,5 +1,6 @@
 """Who is told what around the deadline: a reminder before it to the suppliers who started a
-bid, and the news of the opening after it to the suppliers who bid.
+bid (sent something, or downloaded the tender's documents), and the news of the opening after
+it to the suppliers who bid.
 
 Each supplier gets a message of their own; none says who else bid.
 """
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from tender.accounts.models import User
 from tender.bids.models import BidDocument, BidFingerprint
 from tender.clock import Clock
+from tender.documents.service import suppliers_of
 from tender.notifications.messages import MessageKind
 from tender.notifications.models import OutboxMessage
 from tender.notifications.service import NotificationService
@@ -56,7 +58,7 @@ def remind_of_deadlines(session: Session, *, clock: Clock, ahead: timedelta) -> 
             )
         )
         queued += notifications.tell(
-            [user for user in bidders(session, tender.id) if user.id not in reminded],
+            [user for user in suppliers_of(session, tender.id) if user.id not in reminded],
             MessageKind.DEADLINE_APPROACHING,
             tender=tender,
         )
