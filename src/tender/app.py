@@ -24,6 +24,7 @@ from tender.auditors.api import AuditController
 from tender.bids.api import BidController, FingerprintController, ReceiptController
 from tender.clarifications.api import ClarificationController
 from tender.documents.api import AddendumController, DocumentController
+from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.platform import Platform
 from tender.tenders.api import TenderController
@@ -67,6 +68,7 @@ def create_app(platform: Platform) -> Litestar:
             FingerprintController,
             ReceiptController,
             OpeningController,
+            OcdsController,
             AuditController,
         ],
         dependencies={

@@ -16,6 +16,10 @@ ENV_PREFIX = "TENDER_"
 SEVEN_YEARS_DAYS = 7 * 365 + 2  # seven calendar years, counting the leap days they span
 
 
+OCDS_PLACEHOLDER_PREFIX = "ocds-xxxxxx"
+"""Not a registered OCDS prefix: six x's mark where the publisher's own goes."""
+
+
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the variable."""
 
@@ -46,6 +50,10 @@ class Settings:
     platform_p12: Path | None = None  # the platform's organisation seal (opening record PDFs)
     platform_p12_password_file: Path | None = None
     log_origin: str = "tender.invalid/audit-log"  # names this log in its checkpoints
+    # Open data (OCDS): ocids are "<prefix>-<tender id>". The default is a PLACEHOLDER, not a
+    # registered prefix: register one with the Open Contracting Partnership and set it.
+    ocds_prefix: str = OCDS_PLACEHOLDER_PREFIX
+    ocds_publisher: str = "Tender platform (set TENDER_OCDS_PUBLISHER)"
     tsa_url: str = ""  # empty: the platform's own test TSA time-stamps checkpoints, and says so
     tsa_trust_dir: Path | None = None  # the TSA's CA certificates (default: trust_dir)
     checkpoint_interval_seconds: float = 1.0  # while the log grows; receipts wait for one
