@@ -2,9 +2,8 @@
 
 Each release is the tender as it stood at one public moment: its publication (``tender``),
 each addendum (``tenderAmendment``, with the deadline it set), the end of the opening
-(``tenderUpdate``, the number of tenderers: nothing about bids is public before it), the award
-(``award``) and a cancellation of a published tender (``tenderCancellation``) once those exist. A draft has no
-release and its ocid answers as unknown, so nobody learns that it exists.
+(``tenderUpdate``, the number of tenderers: nothing about bids is public before it). A draft
+has no release and its ocid answers as unknown, so nobody learns that it exists.
 
 ocids are ``<prefix>-<tender id>`` (``TENDER_OCDS_PREFIX``): the id never changes, unlike a
 reference, which a draft may still edit.
