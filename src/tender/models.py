@@ -8,6 +8,7 @@ from tender.accounts.models import (
     User,
 )
 from tender.audit.models import AuditEvent, MerkleNode
+from tender.awards.models import TenderAward
 from tender.bids.models import BidDocument, BidFingerprint, StorageIntent
 from tender.clarifications.models import Clarification
 from tender.db import Base
@@ -35,6 +36,7 @@ __all__ = [
     "SigningCertificate",
     "StorageIntent",
     "Tender",
+    "TenderAward",
     "TenderDocument",
     "User",
 ]

@@ -21,8 +21,11 @@ from tender.bids.schemas import (
     FingerprintReceipt,
     OwnReceipt,
     Receipt,
+    Withdrawal,
+    WithdrawalReceipt,
 )
 from tender.bids.service import BidService
+from tender.clock import ARRIVED_AT
 from tender.config import Settings
 from tender.errors import RequestTimeout, TooLarge
 
@@ -115,6 +118,38 @@ class FingerprintController(Controller):
     ) -> FingerprintReceipt:
         return await bid_intake.register_fingerprint(
             supplier=user, tender_id=tender_id, file_name=data.file_name, sha256=data.sha256
+        )
+
+
+class WithdrawalController(Controller):
+    path = "/api/tenders/{tender_id:uuid}/withdrawal"
+    tags = ("bids",)
+
+    @post(
+        "/",
+        guards=allow(Role.SUPPLIER, to="withdraw bids"),
+        status_code=201,
+        summary="Withdraw your bid, or one file of it, before the deadline (suppliers)",
+        description=(
+            'Body: {"file_name": "price.pdf"} for one file, {} for the whole bid. What is '
+            "withdrawn stays sealed and logged but is not opened; answers with a signed "
+            "receipt. Refused with 409 after the deadline (the platform's clock decides) or "
+            "for a cancelled tender."
+        ),
+    )
+    async def withdraw(
+        self,
+        request: Request[User, None, Any],
+        tender_id: FromPath[uuid.UUID],
+        data: JSONBody[Withdrawal],
+        user: NamedDependency[User],
+        bid_intake: NamedDependency[BidIntake],
+    ) -> WithdrawalReceipt:
+        return await bid_intake.withdraw(
+            supplier=user,
+            tender_id=tender_id,
+            file_name=data.file_name,
+            arrived_at=request.scope.get("state", {}).get(ARRIVED_AT),
         )
 
 

@@ -31,6 +31,9 @@ class BidDocument(Base):
     # A supplier may upload a file of the same name again before the deadline; the newer upload
     # supersedes the older, which stays stored and audited but is not opened.
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Withdrawn by its supplier before the deadline: stays stored, sealed and audited, but is
+    # not opened (bid.withdrawn).
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     audit_seq: Mapped[int] = mapped_column()
     # The advisory signature pre-check's verdict (never any content); see bids.precheck.
     precheck: Mapped[PreCheckJSON | None] = mapped_column(JSON)
@@ -58,6 +61,7 @@ class BidFingerprint(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # as BidDocument's
     audit_seq: Mapped[int] = mapped_column()
     signed_receipt: Mapped[str | None] = mapped_column(Text)
     commitment_salt: Mapped[str | None] = mapped_column(String(64))

@@ -10,9 +10,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from tender.bids.schemas import FingerprintReceipt, Receipt
+from tender.bids.schemas import FingerprintReceipt, Receipt, WithdrawalReceipt
 from tender.clock import for_people, format_time
-from tender.verifier.formats import ExportedEvent, FingerprintPayload, ReceiptPayload
+from tender.verifier.formats import (
+    ExportedEvent,
+    FingerprintPayload,
+    ReceiptPayload,
+    WithdrawalPayload,
+)
 from tender.verifier.receipt import FINGERPRINT_FORMAT, RECEIPT_FORMAT
 
 
@@ -54,6 +59,33 @@ def receipt_payload(receipt: Receipt, audit_event: ExportedEvent) -> ReceiptPayl
     return payload
 
 
+WITHDRAWAL_FORMAT = "tender-withdrawal/1"
+
+
+def withdrawal_payload(receipt: WithdrawalReceipt, audit_event: ExportedEvent) -> WithdrawalPayload:
+    """The JSON the platform signs for a withdrawal."""
+    return {
+        "format": WITHDRAWAL_FORMAT,
+        "receipt_id": str(receipt.receipt_id),
+        "tender_id": str(receipt.tender_id),
+        "tender_reference": receipt.tender_reference,
+        "supplier": receipt.supplier,
+        "supplier_organisation": receipt.supplier_organisation,
+        "file_name": receipt.file_name,
+        "withdrawn": [str(receipt_id) for receipt_id in receipt.withdrawn],
+        "withdrawn_at": format_time(receipt.withdrawn_at),
+        "deadline": format_time(receipt.deadline),
+        "audit_seq": receipt.audit_seq,
+        "audit_hash": receipt.audit_hash,
+        "leaf_index": receipt.leaf_index,
+        "commitment_salt": receipt.commitment_salt,
+        "committed_fields": receipt.committed_fields,
+        "checkpoint": receipt.checkpoint,
+        "inclusion_proof": receipt.inclusion_proof,
+        "audit_event": audit_event,
+    }
+
+
 def fingerprint_payload(
     receipt: FingerprintReceipt, audit_event: ExportedEvent
 ) -> FingerprintPayload:
@@ -79,6 +111,7 @@ def fingerprint_payload(
         "inclusion_proof": receipt.inclusion_proof,
         "audit_event": audit_event,
     }
+
 
 def in_words(receipt: Mapping[str, Any]) -> list[tuple[str, str]]:
     """A file's receipt (its signed payload, or the API's JSON of it) as labelled lines for

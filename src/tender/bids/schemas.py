@@ -118,6 +118,37 @@ class FingerprintReceipt:
 
 
 @dataclass(frozen=True)
+class Withdrawal:
+    """Withdraw a bid before the deadline: one file (``file_name``), or the whole bid (None)."""
+
+    file_name: str | None = None
+
+
+@dataclass(frozen=True)
+class WithdrawalReceipt:
+    """Proof that the platform took a supplier's withdrawal, and when: the documents (and, for
+    a fingerprint-first tender, the fingerprints) it withdrew are not opened."""
+
+    receipt_id: uuid.UUID  # the withdrawal's id
+    tender_id: uuid.UUID
+    tender_reference: str
+    supplier: str
+    supplier_organisation: str
+    file_name: str | None  # None: the whole bid
+    withdrawn: list[uuid.UUID]  # receipt ids of the documents and fingerprints withdrawn
+    withdrawn_at: datetime
+    deadline: datetime
+    audit_seq: int
+    audit_hash: str
+    leaf_index: int
+    commitment_salt: str
+    committed_fields: dict[str, Any]
+    checkpoint: CheckpointSummary | None = None
+    inclusion_proof: list[str] | None = None
+    signed_receipt: str | None = None
+
+
+@dataclass(frozen=True)
 class BidSummary:
     """What the caller may know about a tender's bids: never who or what before the opening;
     how many only for officers and auditors (a supplier sees only its own receipts)."""
@@ -126,6 +157,7 @@ class BidSummary:
     documents_received: int | None
     own_receipts: list[Receipt]
     own_fingerprints: list[FingerprintReceipt] = field(default_factory=list)
+
 
 @dataclass(frozen=True)
 class OwnReceipt:

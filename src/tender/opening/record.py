@@ -97,7 +97,9 @@ def _fingerprints_without_file(session: Session, tender: Tender) -> list[RecordF
     time for it: neither one matching it in the grace period, nor one by the deadline."""
     documents = session.scalars(
         select(BidDocument).where(
-            BidDocument.tender_id == tender.id, BidDocument.superseded_at.is_(None)
+            BidDocument.tender_id == tender.id,
+            BidDocument.superseded_at.is_(None),
+            BidDocument.withdrawn_at.is_(None),
         )
     ).all()
     fulfilled = {d.fingerprint_id for d in documents if d.fingerprint_id is not None}
@@ -105,7 +107,11 @@ def _fingerprints_without_file(session: Session, tender: Tender) -> list[RecordF
     rows = session.execute(
         select(BidFingerprint, User)
         .join(User, User.id == BidFingerprint.supplier_id)
-        .where(BidFingerprint.tender_id == tender.id, BidFingerprint.superseded_at.is_(None))
+        .where(
+            BidFingerprint.tender_id == tender.id,
+            BidFingerprint.superseded_at.is_(None),
+            BidFingerprint.withdrawn_at.is_(None),
+        )
         .order_by(BidFingerprint.received_at)
     ).all()
     return [

@@ -69,7 +69,7 @@ from tender.signing import (
 from tender.storage.objectstore import ObjectStore, ObjectStoreError
 from tender.storage.sealing import PlatformKey, SealError, TenderKey, unseal
 from tender.tenders.models import Tender, TenderStatus
-from tender.tenders.service import get_tender, key_context
+from tender.tenders.service import get_tender, key_context, move
 from tender.verifier.formats import RecordBid
 from tender.verifier.kinds import EventKind
 from tender.verifier.ledger import TenderLedger, parse_time
@@ -199,15 +199,21 @@ def _disagreements(session: Session, tender: Tender, ledger: TenderLedger) -> li
             for name in _COMPARED
             if bid.fields is not None and bid.fields.get(name) != shown[name]
         ]
-        if row.superseded_at is None and bid.receipt_id not in due:
+        current = row.superseded_at is None and row.withdrawn_at is None
+        if current and bid.receipt_id not in due:
             problems.append(
                 f"receipt {bid.receipt_id} is current in bid_documents, but the log has it "
-                "superseded or late"
+                "superseded, withdrawn or late"
             )
         if row.superseded_at is not None and bid.receipt_id in due:
             problems.append(
                 f"receipt {bid.receipt_id} is marked superseded in bid_documents, but the log "
                 "has no later receipt of that file: it was dropped outside the log"
+            )
+        if row.withdrawn_at is not None and bid.receipt_id in due:
+            problems.append(
+                f"receipt {bid.receipt_id} is marked withdrawn in bid_documents, but the log "
+                "has no withdrawal of it by the deadline: it was dropped outside the log"
             )
     problems += [
         f"bid_documents row {receipt_id} has no bid.received event in the log"
@@ -360,7 +366,10 @@ class Opener:
                 log.error("opening requested for unknown tender %s; ignored", tender_id)
                 return OpeningOutcome(tender_id, "unknown", 0)
             tender = get_tender(session, tender_id, for_update=True)
-            if tender.status in (TenderStatus.DRAFT, TenderStatus.OPENED):
+            if tender.status not in (TenderStatus.PUBLISHED, TenderStatus.OPENING):
+                # A draft is not due; an opened or awarded one is done; a cancelled one is
+                # never opened: its bids stay sealed (a message scheduled before it was
+                # cancelled lands here and does nothing).
                 return OpeningOutcome(tender.id, tender.status, 0)
             ledger = TenderLedger.of(audit.tender_events(session, tender.id))
             now = self.clock.now()
@@ -671,7 +680,7 @@ class Opener:
         """The tender is opening: its key is released. ``unrecorded``: uploads that arrived by
         the deadline and were still not recorded when the recording grace ran out; the opening
         goes on without them, and says so."""
-        tender.status = TenderStatus.OPENING
+        move(tender, TenderStatus.OPENING, now=now, todo="The opening does not start.")
         tender.opening_started_at = now
         delay = (now - tender.deadline).total_seconds()
         payload: dict[str, Any] = {
@@ -991,7 +1000,7 @@ class Opener:
                 created_at=opened_at,
             )
         )
-        tender.status = TenderStatus.OPENED
+        move(tender, TenderStatus.OPENED, now=opened_at, todo="The record is not kept.")
         tender.opened_at = opened_at
         _system_event(
             session,

@@ -23,7 +23,7 @@ from tender.opening.models import OpeningRecord, OpeningResult
 from tender.storage.objectstore import ObjectStore
 from tender.storage.sealing import PlatformKey, TenderKey, unseal
 from tender.tenders.access import require_overseer
-from tender.tenders.models import TenderStatus
+from tender.tenders.models import UNSEALED
 from tender.tenders.service import get_tender, key_context
 from tender.verifier.formats import OpeningRecordDocument
 from tender.verifier.kinds import EventKind
@@ -71,7 +71,7 @@ class OpeningService:
                 "Take the receipt id from the opening record.",
                 tender_id=tender.id,
             )
-        if tender.status != TenderStatus.OPENED:
+        if tender.status not in UNSEALED:
             raise Conflict(
                 f"Tender {tender.reference} is not opened, so its bids are sealed.",
                 "Nobody can read a bid before the opening, which runs by itself after the "

@@ -1,4 +1,5 @@
-"""Tender lifecycle: create, publish, look up. Works in the caller's transaction."""
+"""Tender lifecycle: create, edit a draft, publish, cancel, look up. Works in the
+caller's transaction. Every change of state goes through :func:`move` and its table."""
 
 from __future__ import annotations
 
@@ -12,16 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tender import text
 from tender.accounts.models import User
 from tender.audit import service as audit
 from tender.clock import Clock, format_time
+from tender.config import DEFAULT_DEADLINE_HORIZON_DAYS
 from tender.db import after_commit
 from tender.errors import Conflict, Invalid
 from tender.jobs import Jobs
 from tender.storage.sealing import PlatformKey, TenderKey
 from tender.tenders.access import no_such_tender, require_buyer, require_visible, visible_to
-from tender.tenders.models import Tender, TenderStatus
-from tender.tenders.schemas import TenderCreate
+from tender.tenders.models import NEXT, Tender, TenderStatus
+from tender.tenders.schemas import TenderCreate, TenderEdit
 from tender.verifier.kinds import EventKind
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,38 @@ def deadline_fields(tender: Tender) -> dict[str, Any]:
     return fields
 
 
+def _in_order(states: frozenset[TenderStatus]) -> list[TenderStatus]:
+    """``states`` in the order a tender goes through them."""
+    return [state for state in TenderStatus if state in states]
+
+
+def possible_from(status: TenderStatus) -> str:
+    """What the table of transitions lets a tender in ``status`` become, in words."""
+    after = _in_order(NEXT[status])
+    if not after:
+        return f"A {status.value} tender is final: it changes no more."
+    return f"From {status.value} a tender can become only: {', '.join(s.value for s in after)}."
+
+
+def move(tender: Tender, to: TenderStatus, *, now: datetime, todo: str) -> None:
+    """The one way a tender changes state: refused (409, with what is possible and ``todo``)
+    unless the table of transitions (``tenders.models.NEXT``) allows it from the state the
+    tender is in at ``now``."""
+    current = tender.status_at(now)
+    if to not in NEXT[current]:
+        raise Conflict(
+            f"Tender {tender.reference} is {current.value}; it cannot become {to.value}.",
+            possible_from(current),
+            todo,
+            tender_id=tender.id,
+            details={
+                "status": current.value,
+                "possible": [s.value for s in _in_order(NEXT[current])],
+            },
+        )
+    tender.status = to
+
+
 def schedule_opening(session: Session, jobs: Jobs, clock: Clock, tender: Tender) -> None:
     """Once ``session`` commits, send the opening message for when ``tender``'s files are all
     in (its deadline, or the end of the files' grace): on publishing, and again when an
@@ -101,39 +136,22 @@ class TenderService:
     clock: Clock
     platform_key: PlatformKey
     jobs: Jobs
+    # How far ahead a deadline may be (TENDER_DEADLINE_HORIZON_DAYS).
+    deadline_horizon: timedelta = timedelta(days=DEFAULT_DEADLINE_HORIZON_DAYS)
 
     def create(self, *, actor: User, data: TenderCreate) -> Tender:
         """Create a draft tender of ``actor``'s organisation with a fresh key pair for sealing
         its bids."""
-        if data.deadline.tzinfo is None:
-            raise Invalid(
-                "The deadline has no time zone.",
-                "Deadlines are exact instants; without a zone the same text means different times.",
-                "Send it as ISO 8601 with a zone, for example 2026-12-01T12:00:00Z.",
-            )
-        if not data.reference.strip() or not data.title.strip():
-            raise Invalid(
-                "The tender has no reference or no title.",
-                "Suppliers find and cite a tender by them.",
-                "Fill in both and send it again.",
-            )
+        data = self._checked(data)
         grace = data.file_grace_seconds
-        if grace is not None and not MIN_FILE_GRACE <= timedelta(seconds=grace) <= MAX_FILE_GRACE:
-            raise Invalid(
-                f"A grace period of {grace} seconds for bid files cannot be used.",
-                "Fingerprint first lets files follow their fingerprints within a grace period "
-                f"of {MIN_FILE_GRACE.seconds // 60} minutes to {MAX_FILE_GRACE.days} days; "
-                "the opening waits for it to end.",
-                "Choose a grace period in that range (86400 is 24 hours), or leave it out to "
-                "take files by the deadline.",
-            )
         now = self.clock.now()
         tender_id = uuid.uuid4()
         key = TenderKey.generate()
         tender = Tender(
             id=tender_id,
-            reference=data.reference.strip(),
-            title=data.title.strip(),
+            reference=data.reference,
+            reference_key=text.reference_key(data.reference),
+            title=data.title,
             description=data.description,
             deadline=data.deadline,
             file_grace_seconds=grace,
@@ -145,15 +163,7 @@ class TenderService:
             wrapped_private_key=key.wrap(self.platform_key, context=key_context(tender_id)),
         )
         self.session.add(tender)
-        try:
-            with self.session.begin_nested():
-                self.session.flush()
-        except IntegrityError:
-            raise Conflict(
-                f"A tender with reference {data.reference!r} already exists.",
-                "References identify tenders and must be unique.",
-                "Choose another reference.",
-            ) from None
+        self._flush_unique(tender)
         audit.append(
             self.session,
             kind=EventKind.TENDER_CREATED,
@@ -185,22 +195,9 @@ class TenderService:
         tender = get_tender(self.session, tender_id, for_update=True)
         require_buyer(actor, tender)
         now = self.clock.now()
-        if tender.status != TenderStatus.DRAFT:
-            raise Conflict(
-                f"Tender {tender.reference} is already {tender.status.value}.",
-                "Only a draft tender can be published.",
-                "Nothing to do; the tender is live.",
-                tender_id=tender.id,
-            )
-        if tender.deadline <= now:
-            raise Invalid(
-                f"The deadline of tender {tender.reference} ({format_time(tender.deadline)}) "
-                "has already passed.",
-                f"It is now {format_time(now)}; suppliers would have no time to bid.",
-                "Create the tender again with a deadline in the future.",
-                tender_id=tender.id,
-            )
-        tender.status = TenderStatus.PUBLISHED
+        if tender.status == TenderStatus.DRAFT:
+            self._check_deadline(tender.deadline, now, tender_id=tender.id)
+        move(tender, TenderStatus.PUBLISHED, now=now, todo="Only a draft can be published.")
         tender.published_at = now
         audit.append(
             self.session,
@@ -212,3 +209,149 @@ class TenderService:
         )
         schedule_opening(self.session, self.jobs, self.clock, tender)
         return tender
+
+    def edit(self, *, actor: User, tender_id: uuid.UUID, data: TenderEdit) -> Tender:
+        """Change what a draft says (only the fields given); a published tender changes only
+        by addenda."""
+        tender = get_tender(self.session, tender_id, for_update=True)
+        require_buyer(actor, tender)
+        if tender.status != TenderStatus.DRAFT:
+            raise Conflict(
+                f"Tender {tender.reference} is {tender.status_at(self.clock.now()).value}, "
+                "so it cannot be edited.",
+                "Only a draft is edited in place; once published, suppliers rely on what it "
+                "said, so every change is published as an addendum that they can see.",
+                f"Publish an addendum instead: POST /api/tenders/{tender.id}/addenda.",
+                tender_id=tender.id,
+            )
+        wanted = data.given()
+        merged = self._checked(
+            TenderCreate(
+                reference=wanted.get("reference", tender.reference),
+                title=wanted.get("title", tender.title),
+                description=wanted.get("description", tender.description),
+                deadline=wanted.get("deadline", tender.deadline),
+                file_grace_seconds=wanted.get("file_grace_seconds", tender.file_grace_seconds),
+            ),
+            tender_id=tender.id,
+        )
+        before = {name: getattr(tender, name) for name in wanted}
+        for name in wanted:
+            setattr(tender, name, getattr(merged, name))
+        tender.reference_key = text.reference_key(tender.reference)
+        self._flush_unique(tender)
+        changed = sorted(name for name in wanted if getattr(tender, name) != before[name])
+        audit.append(
+            self.session,
+            kind=EventKind.TENDER_EDITED,
+            actor=actor.actor,
+            at=self.clock.now(),
+            tender_id=tender.id,
+            payload={
+                "changed": changed,
+                "reference": tender.reference,
+                "title": tender.title,
+                **deadline_fields(tender),
+            },
+        )
+        return tender
+
+    def cancel(self, *, actor: User, tender_id: uuid.UUID, reason: str) -> Tender:
+        """Call the tender off, with a reason, at any point before the award (not while the
+        opening is running). Its bids are never opened: they stay sealed and locked for the
+        retention period, and the opening, if it comes, does nothing."""
+        reason = text.required(
+            reason, field="reason for the cancellation", max_length=text.REASON_MAX, long=True
+        )
+        tender = get_tender(self.session, tender_id, for_update=True)
+        require_buyer(actor, tender)
+        now = self.clock.now()
+        was = tender.status_at(now)
+        move(
+            tender,
+            TenderStatus.CANCELLED,
+            now=now,
+            todo="A tender being opened can be cancelled once the opening has finished; an "
+            "awarded or cancelled one cannot be.",
+        )
+        tender.cancelled_at = now
+        tender.cancellation_reason = reason
+        audit.append(
+            self.session,
+            kind=EventKind.TENDER_CANCELLED,
+            actor=actor.actor,
+            at=now,
+            tender_id=tender.id,
+            payload={"reason": reason, "was": was.value},
+        )
+        return tender
+
+    def _checked(self, data: TenderCreate, *, tender_id: uuid.UUID | None = None) -> TenderCreate:
+        """``data`` within the bounds (text cleaned, deadline and grace in range), or refused."""
+        grace = data.file_grace_seconds
+        if grace is not None and not MIN_FILE_GRACE <= timedelta(seconds=grace) <= MAX_FILE_GRACE:
+            raise Invalid(
+                f"A grace period of {grace} seconds for bid files cannot be used.",
+                "Fingerprint first lets files follow their fingerprints within a grace period "
+                f"of {MIN_FILE_GRACE.seconds // 60} minutes to {MAX_FILE_GRACE.days} days; "
+                "the opening waits for it to end.",
+                "Choose a grace period in that range (86400 is 24 hours), or leave it out to "
+                "take files by the deadline.",
+                tender_id=tender_id,
+            )
+        self._check_deadline(data.deadline, self.clock.now(), tender_id=tender_id)
+        return TenderCreate(
+            reference=text.required(
+                data.reference, field="reference", max_length=text.REFERENCE_MAX
+            ),
+            title=text.required(data.title, field="title", max_length=text.TITLE_MAX),
+            description=text.clean(
+                data.description, field="description", max_length=text.DESCRIPTION_MAX, long=True
+            ),
+            deadline=data.deadline,
+            file_grace_seconds=grace,
+        )
+
+    def _check_deadline(
+        self, deadline: datetime, now: datetime, *, tender_id: uuid.UUID | None
+    ) -> None:
+        """Refuse a deadline without a time zone, past, or beyond the horizon."""
+        if deadline.tzinfo is None:
+            raise Invalid(
+                "The deadline has no time zone.",
+                "Deadlines are exact instants; without a zone the same text means different times.",
+                "Send it as ISO 8601 with a zone, for example 2026-12-01T12:00:00Z.",
+                tender_id=tender_id,
+            )
+        if deadline <= now:
+            raise Invalid(
+                f"The deadline ({format_time(deadline)}) has already passed.",
+                f"It is now {format_time(now)}; suppliers would have no time to bid.",
+                "Set a deadline in the future"
+                + ("" if tender_id is None else f" (PATCH /api/tenders/{tender_id})")
+                + " and send it again.",
+                tender_id=tender_id,
+            )
+        if deadline - now > self.deadline_horizon:
+            raise Invalid(
+                f"The deadline ({deadline.isoformat()}) is too far ahead.",
+                f"Deadlines may be at most {self.deadline_horizon.days} days from now "
+                f"({format_time(now)}): bids are locked in storage until the deadline and "
+                "years after it.",
+                "Choose a nearer deadline; it can be extended by an addendum later.",
+                tender_id=tender_id,
+                details={"horizon_days": self.deadline_horizon.days},
+            )
+
+    def _flush_unique(self, tender: Tender) -> None:
+        """Write ``tender`` now, refusing a reference another tender has (in any case)."""
+        try:
+            with self.session.begin_nested():
+                self.session.flush()
+        except IntegrityError:
+            raise Conflict(
+                f"A tender with reference {tender.reference!r} already exists.",
+                "References identify tenders and must be unique (compared without regard to "
+                "upper and lower case).",
+                "Choose another reference.",
+            ) from None

@@ -128,6 +128,30 @@ class FingerprintPayload(TypedDict):
     audit_event: ExportedEvent
 
 
+class WithdrawalPayload(TypedDict):
+    """The payload of a signed withdrawal receipt (format ``tender-withdrawal/1``): the
+    ``bid.withdrawn`` event, the receipts it withdrew, and its proof of inclusion."""
+
+    format: str
+    receipt_id: str
+    tender_id: str
+    tender_reference: str
+    supplier: str
+    supplier_organisation: str
+    file_name: str | None
+    withdrawn: list[str]
+    withdrawn_at: str
+    deadline: str
+    audit_seq: int
+    audit_hash: str
+    leaf_index: int
+    commitment_salt: str
+    committed_fields: dict[str, Any]
+    checkpoint: CheckpointSummary | None
+    inclusion_proof: list[str] | None
+    audit_event: ExportedEvent
+
+
 class RecordTender(TypedDict):
     id: str
     reference: str

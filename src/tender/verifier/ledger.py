@@ -3,7 +3,8 @@
 The platform's opening and the offline verifier both read a tender from its audit events
 through this module, so they decide alike: **the log decides which bids are opened** — the
 latest receipt per supplier and file name that arrived by the deadline in force in the log,
-as the opening's ``sealed.revealed`` events show them — never a table the database holds.
+unless its supplier withdrew it by the deadline (``bid.withdrawn``), as the opening's
+``sealed.revealed`` events show them — never a table the database holds.
 
 A fingerprint-first tender (``file_grace_seconds`` in its deadline events) also counts a file
 received after the deadline and within the grace period, if its SHA-256 is the one in the last
@@ -80,11 +81,14 @@ class TenderLedger:
     sealed: dict[int, str] = field(default_factory=dict)  # seq -> commitment
     reveals: dict[int, Reveal] = field(default_factory=dict)  # seq of the sealed event -> reveal
     superseded: dict[str, str] = field(default_factory=dict)  # receipt -> receipt superseding it
+    # Receipts (files and fingerprints) withdrawn by the deadline -> the bid.withdrawn's seq.
+    withdrawn: dict[str, int] = field(default_factory=dict)
     opened: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     opening_started: tuple[int, str] | None = None
     opening_finished: tuple[int, dict[str, Any]] | None = None
     halted: tuple[int, dict[str, Any]] | None = None  # the last opening.halted event
     _sealed_supersessions: dict[int, bool] = field(default_factory=dict)
+    _sealed_withdrawals: dict[int, str] = field(default_factory=dict)  # seq -> at
 
     @classmethod
     def of(cls, events: Iterable[Mapping[str, Any]]) -> TenderLedger:
@@ -97,7 +101,7 @@ class TenderLedger:
         seq, kind, payload = event["seq"], event["kind"], event["payload"]
         if "commitment" in payload:
             self.sealed[seq] = payload["commitment"]
-        if kind == EventKind.TENDER_CREATED:
+        if kind in (EventKind.TENDER_CREATED, EventKind.TENDER_EDITED):
             self.reference = payload.get("reference")
         if kind in DEADLINE_EVENTS and "deadline" in payload:
             self.deadline = payload["deadline"]
@@ -119,6 +123,11 @@ class TenderLedger:
                 self._sealed_supersessions[seq] = True
             else:
                 self.superseded[str(payload["receipt_id"])] = str(payload["superseded_by"])
+        elif kind == EventKind.BID_WITHDRAWN:
+            if "commitment" in payload:
+                self._sealed_withdrawals[seq] = event["at"]
+            else:
+                self._withdraw(seq, event["at"], payload)
         elif kind == EventKind.SEALED_REVEALED:
             self._reveal(payload)
         elif kind == EventKind.BID_OPENED:
@@ -142,6 +151,17 @@ class TenderLedger:
                 bid.fields = dict(fields)
         if self._sealed_supersessions.get(seq):
             self.superseded[str(fields.get("receipt_id"))] = str(fields.get("superseded_by"))
+        if seq in self._sealed_withdrawals:
+            self._withdraw(seq, self._sealed_withdrawals[seq], fields)
+
+    def _withdraw(self, seq: int, at: str, fields: Mapping[str, Any]) -> None:
+        """A withdrawal counts if it came by the deadline in force (a later one decides
+        nothing: the bid was received, and the platform should have refused it)."""
+        if self.deadline is None or parse_time(at) > parse_time(self.deadline):
+            return
+        receipts = fields.get("withdrawn")
+        for receipt_id in receipts if isinstance(receipts, list) else []:
+            self.withdrawn[str(receipt_id)] = seq
 
     def unrevealed(self) -> list[int]:
         """Sealed events no reveal opens (after the opening, each is a failure)."""
@@ -171,7 +191,9 @@ class TenderLedger:
             return None
         registered = [f for f in self.fingerprints.values() if f.on_time and f.key == bid.key]
         last = registered[-1] if registered else None
-        return last if last is not None and last.sha256 == bid.sha256 else None
+        if last is None or last.receipt_id in self.withdrawn:
+            return None
+        return last if last.sha256 == bid.sha256 else None
 
     def counts(self, bid: LoggedBid) -> bool:
         """Received in time: by the deadline, or fulfilling a fingerprint sent by it."""
@@ -179,13 +201,18 @@ class TenderLedger:
 
     def to_open(self) -> list[LoggedBid]:
         """The bids the opening must open: for each supplier and file name, the latest receipt
-        that was received in time and whose fields are known, unless superseded."""
+        that was received in time and whose fields are known, unless superseded or
+        withdrawn."""
         latest: dict[tuple[str, str], LoggedBid] = {}
         for bid in self.bids.values():
             if bid.key is not None and self.counts(bid):
                 latest[bid.key] = bid
         return sorted(
-            (bid for bid in latest.values() if bid.receipt_id not in self.superseded),
+            (
+                bid
+                for bid in latest.values()
+                if bid.receipt_id not in self.superseded and bid.receipt_id not in self.withdrawn
+            ),
             key=lambda bid: bid.seq,
         )
 
@@ -201,11 +228,14 @@ class TenderLedger:
         for fingerprint in self.fingerprints.values():
             if fingerprint.on_time and fingerprint.key is not None:
                 last[fingerprint.key] = fingerprint
+        withdrawn = {key for key, f in last.items() if f.receipt_id in self.withdrawn}
         opened_in_time = {bid.key for bid in self.to_open() if bid.on_time}
         return [
             fingerprint
             for key, fingerprint in last.items()
-            if fingerprint.receipt_id not in fulfilled and key not in opened_in_time
+            if fingerprint.receipt_id not in fulfilled
+            and key not in opened_in_time
+            and key not in withdrawn
         ]
 
     def late(self) -> list[LoggedBid]:
