@@ -21,7 +21,13 @@ from tender.accounts.authentication import BearerTokenAuthentication
 from tender.accounts.dependencies import provide_user
 from tender.accounts.guards import PUBLIC, routes_without_a_rule
 from tender.auditors.api import AuditController
-from tender.bids.api import BidController, FingerprintController, ReceiptController
+from tender.awards.api import AwardController
+from tender.bids.api import (
+    BidController,
+    FingerprintController,
+    ReceiptController,
+    WithdrawalController,
+)
 from tender.clarifications.api import ClarificationController
 from tender.documents.api import AddendumController, DocumentController
 from tender.opendata.api import OcdsController
@@ -66,9 +72,11 @@ def create_app(platform: Platform) -> Litestar:
             ClarificationController,
             BidController,
             FingerprintController,
+            WithdrawalController,
             ReceiptController,
             OpeningController,
             OcdsController,
+            AwardController,
             AuditController,
         ],
         dependencies={

@@ -16,6 +16,9 @@ ENV_PREFIX = "TENDER_"
 SEVEN_YEARS_DAYS = 7 * 365 + 2  # seven calendar years, counting the leap days they span
 
 
+DEFAULT_DEADLINE_HORIZON_DAYS = 730
+
+
 OCDS_PLACEHOLDER_PREFIX = "ocds-xxxxxx"
 """Not a registered OCDS prefix: six x's mark where the publisher's own goes."""
 
@@ -69,6 +72,9 @@ class Settings:
     # The opening waits this long after the deadline for uploads that arrived by it to be
     # recorded; then it goes on without them (and says so in the log).
     recording_grace_seconds: float = 600.0
+    # A tender's deadline may be at most this many days ahead (bids stay locked until years
+    # after it; a deadline in 9999 is a typing error).
+    deadline_horizon_days: int = DEFAULT_DEADLINE_HORIZON_DAYS
     rate_limit_per_minute: int = 600  # requests per client address; 0: no limit
     host: str = "127.0.0.1"
     port: int = 8000

@@ -41,7 +41,7 @@ from tender.errors import (
 )
 from tender.jobs import BROKER_UNREACHABLE
 from tender.storage.objectstore import ObjectStoreError
-from tender.tenders.models import Tender, TenderStatus
+from tender.tenders.models import Tender
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -264,9 +264,10 @@ def refusal_handlers(
             if (
                 caller.role == Role.SUPPLIER
                 and tender is not None
-                and tender.status in (TenderStatus.DRAFT, TenderStatus.PUBLISHED)
+                and tender.opening_started_at is None
             ):
-                # Which supplier was refused what, before the opening, is sealed like a bid.
+                # Which supplier was refused what, before the opening, is sealed like a bid
+                # (for a tender cancelled before its opening: for good).
                 actor, payload = (
                     audit.SEALED_ACTOR,
                     seal_fields(

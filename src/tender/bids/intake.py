@@ -32,7 +32,7 @@ from tender.audit.checkpointer import Checkpointer, CheckpointSchedule
 from tender.audit.models import CheckpointRecord
 from tender.bids.models import BidDocument, StorageIntent
 from tender.bids.precheck import PreChecker
-from tender.bids.schemas import FingerprintReceipt, Receipt
+from tender.bids.schemas import FingerprintReceipt, Receipt, WithdrawalReceipt
 from tender.bids.service import BidService, SubmissionWindow
 from tender.clock import Clock, format_time
 from tender.errors import Invalid, TenderClosed, Unavailable
@@ -41,7 +41,7 @@ from tender.storage.sealing import Sealer
 from tender.verifier.kinds import EventKind
 
 MAX_FILE_NAME = 255
-AnyReceipt = TypeVar("AnyReceipt", Receipt, FingerprintReceipt)
+AnyReceipt = TypeVar("AnyReceipt", Receipt, FingerprintReceipt, WithdrawalReceipt)
 STORE_FAILED = "store failed"  # swept once more: the storage may have kept it all the same
 # How many checkpoint intervals a receipt waits for the schedule before issuing one itself.
 RECEIPT_WAIT_INTERVALS = 5
@@ -280,6 +280,36 @@ class BidIntake:
             lambda: self._prove_and_sign(
                 receipt,
                 lambda bids, checkpoint: bids.prove_fingerprint(
+                    receipt, checkpoint, self.checkpointer.sign_json
+                ),
+            )
+        )
+
+    async def withdraw(
+        self,
+        *,
+        supplier: User,
+        tender_id: uuid.UUID,
+        file_name: str | None,
+        arrived_at: datetime | None = None,
+    ) -> WithdrawalReceipt:
+        """Withdraw a bid, or one file of it (see ``BidService.withdraw``), and return the
+        signed receipt, with the next checkpoint's proof like a file's. ``arrived_at`` is when
+        the request arrived (by default, now): it decides whether it came by the deadline."""
+        name = None if file_name is None else check_file_name(file_name)
+        at = arrived_at or self.clock.now()
+
+        def record() -> WithdrawalReceipt:
+            with self.sessions.begin() as session:
+                return self._bids(session).withdraw(
+                    supplier=supplier, tender_id=tender_id, file_name=name, at=at
+                )
+
+        receipt = await anyio.to_thread.run_sync(record)
+        return await anyio.to_thread.run_sync(
+            lambda: self._prove_and_sign(
+                receipt,
+                lambda bids, checkpoint: bids.prove_withdrawal(
                     receipt, checkpoint, self.checkpointer.sign_json
                 ),
             )

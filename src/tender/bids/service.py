@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from tender.audit.sealed import seal_fields
 from tender.bids.models import BidDocument, BidFingerprint, StorageIntent
 from tender.bids.precheck import signed_file_name
 from tender.bids.receipt_pdf import render_receipt_pdf
-from tender.bids.receipts import fingerprint_payload, receipt_payload
+from tender.bids.receipts import fingerprint_payload, receipt_payload, withdrawal_payload
 from tender.bids.schemas import (
     BidSummary,
     FingerprintMatch,
@@ -33,6 +33,7 @@ from tender.bids.schemas import (
     OwnReceipt,
     PreCheck,
     Receipt,
+    WithdrawalReceipt,
 )
 from tender.clock import Clock, format_time
 from tender.errors import Conflict, Forbidden, Invalid, NotFound, TenderClosed
@@ -42,7 +43,7 @@ from tender.signing import SignerBinding
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender
 from tender.verifier.commitments import SALT_BYTES
-from tender.verifier.formats import FingerprintPayload, ReceiptPayload
+from tender.verifier.formats import FingerprintPayload, ReceiptPayload, WithdrawalPayload
 from tender.verifier.kinds import EventKind
 
 
@@ -210,7 +211,11 @@ class BidService:
             else self.session.scalar(
                 select(func.count())
                 .select_from(BidDocument)
-                .where(BidDocument.tender_id == tender_id, BidDocument.superseded_at.is_(None))
+                .where(
+                    BidDocument.tender_id == tender_id,
+                    BidDocument.superseded_at.is_(None),
+                    BidDocument.withdrawn_at.is_(None),
+                )
             )
         )
         rows = self.session.execute(
@@ -313,6 +318,7 @@ class BidService:
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
             )
+        refuse_if_cancelled(tender)
         if tender.status != TenderStatus.PUBLISHED or now > tender.deadline:
             raise TenderClosed(
                 f"Tender {tender.reference} closed at {format_time(tender.deadline)}; your "
@@ -393,6 +399,91 @@ class BidService:
         fingerprint.signed_receipt = sign(fingerprint_payload(proven, audit.to_json(event)))
         return replace(proven, signed_receipt=fingerprint.signed_receipt)
 
+    def withdraw(
+        self, *, supplier: User, tender_id: uuid.UUID, file_name: str | None, at: datetime
+    ) -> WithdrawalReceipt:
+        """Withdraw the supplier's current documents (and fingerprints) of ``file_name``, or of
+        the whole bid (None), before the deadline (the server's clock, ``at``, decides). They
+        stay stored, sealed and in the log, and are not opened. The ``bid.withdrawn`` event is
+        sealed until the opening, like a receipt: before it, nobody may learn who bid."""
+        tender = get_tender(self.session, tender_id, for_update=True)
+        refuse_if_cancelled(tender)
+        if tender.status != TenderStatus.PUBLISHED or at > tender.deadline:
+            raise TenderClosed(
+                f"Tender {tender.reference} closed at {format_time(tender.deadline)}; your "
+                f"withdrawal arrived at {format_time(at)}.",
+                "A bid can be withdrawn only until the deadline (the platform's clock decides); "
+                "after it, what was received is opened.",
+                "Nothing can be withdrawn now. Contact the procuring entity if you believe the "
+                "platform was at fault.",
+                tender_id=tender.id,
+                audit_kind=EventKind.BID_REFUSED,
+            )
+        withdrawn: list[BidDocument | BidFingerprint] = [
+            *_current(self.session, BidDocument, tender.id, supplier.id, file_name),
+            *_current(self.session, BidFingerprint, tender.id, supplier.id, file_name),
+        ]
+        if not withdrawn:
+            raise Invalid(
+                f"You have nothing to withdraw from tender {tender.reference}"
+                + ("" if file_name is None else f" named {file_name!r}")
+                + ".",
+                "Only documents (or fingerprints) you submitted and did not withdraw yet can be "
+                "withdrawn.",
+                "GET /api/tenders/{id}/bids lists your receipts and their file names.",
+                tender_id=tender.id,
+                audit_kind=EventKind.BID_REFUSED,
+            )
+        for row in withdrawn:
+            row.withdrawn_at = at
+        withdrawal_id = uuid.uuid4()
+        fields = {
+            "withdrawal_id": str(withdrawal_id),
+            "supplier_id": str(supplier.id),
+            "supplier_organisation": supplier.organisation,
+            "file_name": file_name,
+            "withdrawn": sorted(str(row.id) for row in withdrawn),
+        }
+        salt = secrets.token_bytes(SALT_BYTES).hex()
+        event = self._log_sealed(
+            EventKind.BID_WITHDRAWN, tender, fields, receipt_id=withdrawal_id, salt=salt, at=at
+        )
+        self.session.flush()
+        return WithdrawalReceipt(
+            receipt_id=withdrawal_id,
+            tender_id=tender.id,
+            tender_reference=tender.reference,
+            supplier=supplier.name,
+            supplier_organisation=supplier.organisation,
+            file_name=file_name,
+            withdrawn=sorted(row.id for row in withdrawn),
+            withdrawn_at=at,
+            deadline=tender.deadline,
+            audit_seq=event.seq,
+            audit_hash=event.hash,
+            leaf_index=event.seq - 1,
+            commitment_salt=salt,
+            committed_fields=fields,
+        )
+
+    def prove_withdrawal(
+        self,
+        receipt: WithdrawalReceipt,
+        checkpoint: CheckpointRecord,
+        sign: Callable[[WithdrawalPayload], str],
+    ) -> WithdrawalReceipt:
+        """The withdrawal's receipt with ``checkpoint`` and its inclusion proof, signed. (Not
+        kept: the supplier keeps it.)"""
+        proof = audit.inclusion(self.session, seq=receipt.audit_seq, size=checkpoint.size)
+        event = self.session.get(AuditEvent, receipt.audit_seq)
+        assert event is not None  # the receipt was made from it
+        proven = replace(
+            receipt, checkpoint=checkpoint_summary(checkpoint), inclusion_proof=proof.proof
+        )
+        return replace(
+            proven, signed_receipt=sign(withdrawal_payload(proven, audit.to_json(event)))
+        )
+
     def _log_sealed(
         self,
         kind: EventKind,
@@ -445,6 +536,7 @@ class BidService:
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
             )
+        refuse_if_cancelled(tender)
         if now <= tender.deadline and tender.status == TenderStatus.PUBLISHED:
             return None
         fingerprint = (
@@ -456,6 +548,7 @@ class BidService:
                     BidFingerprint.supplier_id == supplier.id,
                     BidFingerprint.file_name == file_name,
                     BidFingerprint.superseded_at.is_(None),
+                    BidFingerprint.withdrawn_at.is_(None),
                 )
             )
         )
@@ -491,6 +584,46 @@ class BidService:
                 details={"deadline": format_time(tender.deadline), "arrived_at": format_time(now)},
             )
         return fingerprint
+
+
+_Submitted = TypeVar("_Submitted", BidDocument, BidFingerprint)
+
+
+def _current(
+    session: Session,
+    model: type[_Submitted],
+    tender_id: uuid.UUID,
+    supplier_id: uuid.UUID,
+    file_name: str | None,
+) -> list[_Submitted]:
+    """The supplier's documents (or fingerprints) that count now: neither superseded nor
+    withdrawn; of ``file_name``, or all (None)."""
+    return list(
+        session.scalars(
+            select(model).where(
+                model.tender_id == tender_id,
+                model.supplier_id == supplier_id,
+                model.superseded_at.is_(None),
+                model.withdrawn_at.is_(None),
+                *([] if file_name is None else [model.file_name == file_name]),
+            )
+        )
+    )
+
+
+def refuse_if_cancelled(tender: Tender) -> None:
+    """A cancelled tender takes nothing more from suppliers."""
+    if tender.status == TenderStatus.CANCELLED:
+        raise TenderClosed(
+            f"Tender {tender.reference} was cancelled"
+            + (f" at {format_time(tender.cancelled_at)}" if tender.cancelled_at else "")
+            + f": {tender.cancellation_reason}",
+            "A cancelled tender takes no bids; what was submitted stays sealed and is never "
+            "opened.",
+            "Nothing to do. If the procuring entity publishes a new tender, submit to that.",
+            tender_id=tender.id,
+            audit_kind=EventKind.BID_REFUSED,
+        )
 
 
 def receipt_fields(document: BidDocument, supplier: User) -> dict[str, Any]:
@@ -607,12 +740,14 @@ def own_receipt_standing(receipt: Receipt, *, superseded_at: datetime | None) ->
 def current_document(
     session: Session, tender_id: uuid.UUID, supplier_id: uuid.UUID, file_name: str
 ) -> BidDocument | None:
-    """The supplier's latest upload of ``file_name`` (earlier ones are superseded)."""
+    """The supplier's latest upload of ``file_name`` (earlier ones are superseded), unless
+    withdrawn."""
     return session.scalar(
         select(BidDocument).where(
             BidDocument.tender_id == tender_id,
             BidDocument.supplier_id == supplier_id,
             BidDocument.file_name == file_name,
             BidDocument.superseded_at.is_(None),
+            BidDocument.withdrawn_at.is_(None),
         )
     )

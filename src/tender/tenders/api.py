@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from litestar import Controller, get, post
+from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from tender.accounts.guards import EVERY_ROLE, allow
 from tender.accounts.models import Role, User
 from tender.tenders.dependencies import provide_tender_service
-from tender.tenders.schemas import TenderCreate, TenderOut
+from tender.tenders.schemas import Cancellation, TenderCreate, TenderEdit, TenderOut
 from tender.tenders.service import TenderService
 
 
@@ -32,7 +32,7 @@ class TenderController(Controller):
         user: NamedDependency[User],
         tenders: NamedDependency[TenderService],
     ) -> TenderOut:
-        return TenderOut.of(tenders.create(actor=user, data=data))
+        return TenderOut.of(tenders.create(actor=user, data=data), now=tenders.clock.now())
 
     @post(
         "/{tender_id:uuid}/publish",
@@ -47,7 +47,9 @@ class TenderController(Controller):
         user: NamedDependency[User],
         tenders: NamedDependency[TenderService],
     ) -> TenderOut:
-        return TenderOut.of(tenders.publish(actor=user, tender_id=tender_id))
+        return TenderOut.of(
+            tenders.publish(actor=user, tender_id=tender_id), now=tenders.clock.now()
+        )
 
     @get(
         "/",
@@ -58,7 +60,8 @@ class TenderController(Controller):
     def list_all(
         self, user: NamedDependency[User], tenders: NamedDependency[TenderService]
     ) -> list[TenderOut]:
-        return [TenderOut.of(t) for t in tenders.list(viewer=user)]
+        now = tenders.clock.now()
+        return [TenderOut.of(t, now=now) for t in tenders.list(viewer=user)]
 
     @get(
         "/{tender_id:uuid}",
@@ -72,4 +75,39 @@ class TenderController(Controller):
         user: NamedDependency[User],
         tenders: NamedDependency[TenderService],
     ) -> TenderOut:
-        return TenderOut.of(tenders.get(tender_id, viewer=user))
+        return TenderOut.of(tenders.get(tender_id, viewer=user), now=tenders.clock.now())
+
+    @patch(
+        "/{tender_id:uuid}",
+        guards=allow(Role.OFFICER, to="edit tenders"),
+        sync_to_thread=True,
+        summary="Edit a draft tender (officers of its organisation); published ones change by "
+        "addenda",
+    )
+    def edit(
+        self,
+        tender_id: FromPath[uuid.UUID],
+        data: JSONBody[TenderEdit],
+        user: NamedDependency[User],
+        tenders: NamedDependency[TenderService],
+    ) -> TenderOut:
+        edited = tenders.edit(actor=user, tender_id=tender_id, data=data)
+        return TenderOut.of(edited, now=tenders.clock.now())
+
+    @post(
+        "/{tender_id:uuid}/cancellation",
+        guards=allow(Role.OFFICER, to="cancel tenders"),
+        status_code=200,
+        sync_to_thread=True,
+        summary="Cancel a tender, with a reason, at any point before the award (officers of "
+        "its organisation); its bids are never opened",
+    )
+    def cancel(
+        self,
+        tender_id: FromPath[uuid.UUID],
+        data: JSONBody[Cancellation],
+        user: NamedDependency[User],
+        tenders: NamedDependency[TenderService],
+    ) -> TenderOut:
+        cancelled = tenders.cancel(actor=user, tender_id=tender_id, reason=data.reason)
+        return TenderOut.of(cancelled, now=tenders.clock.now())

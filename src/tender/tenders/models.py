@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Final
 
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
@@ -13,17 +15,43 @@ from tender.db import Base, UTCDateTime, enum_text
 
 
 class TenderStatus(StrEnum):
-    DRAFT = "draft"  # being prepared; takes no bids
+    DRAFT = "draft"  # being prepared, editable; takes no bids
     PUBLISHED = "published"  # open for bids until the deadline
-    OPENING = "opening"  # the deadline passed; the opening job is unsealing bids
+    # The deadline passed and the opening has not started. Never stored: a published tender
+    # past its deadline reads as closed (Tender.status_at), so no job has to flip it on time.
+    CLOSED = "closed"
+    OPENING = "opening"  # the opening job is unsealing bids
     OPENED = "opened"  # every bid is unsealed and checked; the opening record is written
+    AWARDED = "awarded"  # the winners are chosen (final)
+    CANCELLED = "cancelled"  # called off, with a reason (final); its bids stay sealed
+
+
+NEXT: Final[Mapping[TenderStatus, frozenset[TenderStatus]]] = {
+    TenderStatus.DRAFT: frozenset({TenderStatus.PUBLISHED, TenderStatus.CANCELLED}),
+    TenderStatus.PUBLISHED: frozenset({TenderStatus.CLOSED, TenderStatus.CANCELLED}),
+    # Not cancellable while OPENING: the opening unseals bids in batches without locking the
+    # tender, so a cancellation then would leave some bids unsealed; it waits a few minutes.
+    TenderStatus.CLOSED: frozenset({TenderStatus.OPENING, TenderStatus.CANCELLED}),
+    TenderStatus.OPENING: frozenset({TenderStatus.OPENED}),
+    TenderStatus.OPENED: frozenset({TenderStatus.AWARDED, TenderStatus.CANCELLED}),
+    TenderStatus.AWARDED: frozenset(),
+    TenderStatus.CANCELLED: frozenset(),
+}
+"""The one table of state changes a tender may make; every transition and every refusal
+(tenders.service.move) reads it. PUBLISHED -> CLOSED happens by the clock alone."""
+
+UNSEALED: Final = frozenset({TenderStatus.OPENED, TenderStatus.AWARDED})
+"""States in which the opening is finished: its record and the opened bids can be read."""
 
 
 class Tender(Base):
     __tablename__ = "tenders"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    reference: Mapped[str] = mapped_column(String(80), unique=True)
+    reference: Mapped[str] = mapped_column(String(80))
+    # The reference as compared (tender.text.reference_key: NFC, case-folded): "RFT-1" and
+    # "rft-1" are one reference.
+    reference_key: Mapped[str] = mapped_column(String(320), unique=True)
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -35,6 +63,9 @@ class Tender(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opening_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    awarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancellation_reason: Mapped[str | None] = mapped_column(Text)
     # Bids are sealed to this X25519 public key; its private half is stored only wrapped by the
     # platform key, and unwrapped by the opening job after the deadline.
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
@@ -42,6 +73,14 @@ class Tender(Base):
     # Fingerprint first: when set, a supplier may register each file's SHA-256 by the deadline
     # and upload the file itself up to this many seconds after it. None: files by the deadline.
     file_grace_seconds: Mapped[int | None] = mapped_column(Integer)
+
+    def status_at(self, now: datetime) -> TenderStatus:
+        """The state as people see it at ``now``: a published tender is closed from its
+        deadline on (a bid whose last byte arrives at the very instant still counts; the
+        opening may start at that instant too, once such uploads are recorded)."""
+        if self.status == TenderStatus.PUBLISHED and now >= self.deadline:
+            return TenderStatus.CLOSED
+        return self.status
 
     @property
     def files_until(self) -> datetime:

@@ -1,0 +1,1 @@
+"""Awards: the outcome of an opened tender, and what its suppliers may read of the opening."""

@@ -1,0 +1,81 @@
+"""Bounds on text people type: one place that every schema and service taking text uses.
+
+Text is stored in Unicode NFC (so that the same words typed on two keyboards compare equal),
+within a maximum length, and without characters that hide or reorder what a reader sees:
+control characters (C0 and C1; a long text may keep newlines and tabs) and the bidirectional
+embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069), which can make a file
+name or a reference read differently from what it is ("Trojan Source").
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Final
+
+from tender.errors import Invalid
+
+BIDI_CONTROLS: Final = frozenset(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+LONG_TEXT_KEEPS: Final = frozenset("\n\t")
+"""Control characters a long (multi-line) text may hold. A carriage return is dropped from
+CR LF line ends, not refused: browsers send form text that way."""
+
+REFERENCE_MAX: Final = 80
+TITLE_MAX: Final = 300
+DESCRIPTION_MAX: Final = 20_000
+REASON_MAX: Final = 5_000
+NAME_MAX: Final = 255
+
+
+def _named(char: str) -> str:
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'control character')}"
+
+
+def clean(text: str, *, field: str, max_length: int, long: bool = False) -> str:
+    """``text`` in NFC, with surrounding white space removed; refused (422) if it is longer
+    than ``max_length`` characters or holds a control or bidirectional-override character
+    (``long``: a multi-line text, which may hold newlines and tabs)."""
+    normal = unicodedata.normalize("NFC", text.replace("\r\n", "\n") if long else text).strip()
+    allowed = LONG_TEXT_KEEPS if long else frozenset()
+    bad = sorted(
+        {
+            char
+            for char in normal
+            if char in BIDI_CONTROLS or (unicodedata.category(char) == "Cc" and char not in allowed)
+        }
+    )
+    if bad:
+        raise Invalid(
+            f"The {field} holds characters that cannot be accepted: "
+            f"{', '.join(_named(char) for char in bad)}.",
+            "Control characters and bidirectional overrides make text read differently "
+            "from what it is, so the platform refuses them.",
+            f"Remove them from the {field} (retype it, or paste it as plain text) and send "
+            "it again.",
+            details={"field": field, "characters": [f"U+{ord(char):04X}" for char in bad]},
+        )
+    if len(normal) > max_length:
+        raise Invalid(
+            f"The {field} is {len(normal)} characters long.",
+            f"A {field} may be at most {max_length} characters long.",
+            f"Shorten the {field} and send it again.",
+            details={"field": field, "length": len(normal), "max_length": max_length},
+        )
+    return normal
+
+
+def required(text: str, *, field: str, max_length: int, long: bool = False) -> str:
+    """Like :func:`clean` for a text that must not be empty."""
+    cleaned = clean(text, field=field, max_length=max_length, long=long)
+    if not cleaned:
+        raise Invalid(
+            f"The {field} is empty.",
+            f"A {field} is needed: people find and cite things by it.",
+            f"Fill in the {field} and send it again.",
+            details={"field": field},
+        )
+    return cleaned
+
+
+def reference_key(reference: str) -> str:
+    """How references are compared: ``RFT-1`` and ``rft-1`` are one reference."""
+    return unicodedata.normalize("NFC", reference).casefold()
