@@ -1,4 +1,5 @@
-"""organisations as records, auditor appointments, users' email and language
+"""organisations as records, auditor appointments, sign-in: passwords, TOTP, API tokens,
+browser sessions
 
 Revision ID: 0005a
 Revises: 0004
@@ -7,6 +8,8 @@ Create Date: 2026-12-01 05:30:00
 Each distinct organisation name of the users becomes an organisation (its kind from its users'
 roles), and users, tenders (their creator's organisation) and signing certificates point at it.
 Existing auditors are appointed to every organisation, as they could read everything before.
+Each user's bearer token moves to api_tokens (a second-factor token until revoked, as the
+operator made it).
 """
 
 import uuid
@@ -56,10 +59,57 @@ def upgrade() -> None:
     with op.batch_alter_table('auditor_appointments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auditor_appointments_auditor_id'), ['auditor_id'], unique=False)
 
+    op.create_table('api_tokens',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('second_factor', sa.Boolean(), nullable=False),
+    sa.Column('created_at', tender.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', tender.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', tender.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', tender.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
+    sa.UniqueConstraint('sha256', name=op.f('uq_api_tokens_sha256'))
+    )
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
+
+    op.create_table('browser_sessions',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('csrf_token', sa.String(length=64), nullable=False),
+    sa.Column('second_factor', sa.Boolean(), nullable=False),
+    sa.Column('created_at', tender.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', tender.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', tender.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_browser_sessions_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_browser_sessions')),
+    sa.UniqueConstraint('sha256', name=op.f('uq_browser_sessions_sha256'))
+    )
+    with op.batch_alter_table('browser_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_browser_sessions_user_id'), ['user_id'], unique=False)
+
+    op.create_table('sign_in_failures',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('email', sa.String(length=320), nullable=False),
+    sa.Column('address', sa.String(length=64), nullable=False),
+    sa.Column('at', tender.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sign_in_failures'))
+    )
+    with op.batch_alter_table('sign_in_failures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sign_in_failures_address'), ['address'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sign_in_failures_email'), ['email'], unique=False)
+
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('organisation_id', sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column('email', sa.String(length=320), nullable=True))
         batch_op.add_column(sa.Column('language', sa.Enum('en', 'zh-Hant-HK', name='language', native_enum=False, create_constraint=False, length=20), nullable=True))
+        batch_op.add_column(sa.Column('password_hash', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('totp_confirmed_at', tender.db.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table('signing_certificates', schema=None) as batch_op:
         batch_op.add_column(sa.Column('organisation_id', sa.Uuid(), nullable=True))
     with op.batch_alter_table('tenders', schema=None) as batch_op:
@@ -74,6 +124,8 @@ def upgrade() -> None:
         batch_op.create_unique_constraint(batch_op.f('uq_users_email'), ['email'])
         batch_op.create_foreign_key(batch_op.f('fk_users_organisation_id_organisations'), 'organisations', ['organisation_id'], ['id'])
         batch_op.drop_column('organisation')
+        batch_op.drop_constraint(batch_op.f('uq_users_token_sha256'), type_='unique')
+        batch_op.drop_column('token_sha256')
 
     with op.batch_alter_table('signing_certificates', schema=None) as batch_op:
         batch_op.alter_column('organisation_id', existing_type=sa.Uuid(), nullable=False)
@@ -102,6 +154,8 @@ def _carry_organisations_over() -> None:
     users = sa.table(
         'users',
         sa.column('id', sa.Uuid()),
+        sa.column('token_sha256', sa.String()),
+        sa.column('created_at', tender.db.UTCDateTime()),
         sa.column('organisation', sa.String()),
         sa.column('organisation_id', sa.Uuid()),
         sa.column('language', sa.String()),
@@ -150,6 +204,28 @@ def _carry_organisations_over() -> None:
         .scalar_subquery()
     )
     connection.execute(tenders.update().values(organisation_id=creator_org))
+    tokens = sa.table(
+        'api_tokens',
+        sa.column('id', sa.Uuid()),
+        sa.column('user_id', sa.Uuid()),
+        sa.column('name', sa.String()),
+        sa.column('sha256', sa.String()),
+        sa.column('second_factor', sa.Boolean()),
+        sa.column('created_at', tender.db.UTCDateTime()),
+    )
+    for user_id, sha256, created_at in connection.execute(
+        sa.select(users.c.id, users.c.token_sha256, users.c.created_at)
+    ):
+        connection.execute(
+            tokens.insert().values(
+                id=uuid.uuid4(),
+                user_id=user_id,
+                name='made by the operator',
+                sha256=sha256,
+                second_factor=True,
+                created_at=created_at,
+            )
+        )
     for (auditor_id,) in connection.execute(sa.select(users.c.id).where(users.c.role == 'auditor')):
         connection.execute(
             appointments.insert().values(
@@ -183,7 +259,31 @@ def downgrade() -> None:
         batch_op.create_index(batch_op.f('ix_signing_certificates_organisation'), ['organisation'], unique=False)
         batch_op.drop_column('organisation_id')
 
+    # Each user keeps the newest of their tokens that still works (a downgrade loses the rest).
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('token_sha256', sa.String(length=64), nullable=True))
+    users = sa.table('users', sa.column('id', sa.Uuid()), sa.column('token_sha256', sa.String()))
+    tokens = sa.table(
+        'api_tokens',
+        sa.column('user_id', sa.Uuid()),
+        sa.column('sha256', sa.String()),
+        sa.column('created_at', tender.db.UTCDateTime()),
+        sa.column('revoked_at', tender.db.UTCDateTime()),
+    )
+    op.get_bind().execute(
+        users.update().values(
+            token_sha256=sa.select(tokens.c.sha256)
+            .where(tokens.c.user_id == users.c.id, tokens.c.revoked_at.is_(None))
+            .order_by(tokens.c.created_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+    )
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.create_unique_constraint(batch_op.f('uq_users_token_sha256'), ['token_sha256'])
+        batch_op.drop_column('totp_confirmed_at')
+        batch_op.drop_column('totp_secret')
+        batch_op.drop_column('password_hash')
         batch_op.alter_column('organisation', existing_type=sa.String(length=200), nullable=False)
         batch_op.drop_constraint(batch_op.f('fk_users_organisation_id_organisations'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('uq_users_email'), type_='unique')
@@ -192,8 +292,14 @@ def downgrade() -> None:
         batch_op.drop_column('email')
         batch_op.drop_column('organisation_id')
 
-    with op.batch_alter_table('auditor_appointments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_auditor_appointments_auditor_id'))
-
-    op.drop_table('auditor_appointments')
+    for table, indexes in (
+        ('sign_in_failures', ('ix_sign_in_failures_email', 'ix_sign_in_failures_address')),
+        ('browser_sessions', ('ix_browser_sessions_user_id',)),
+        ('api_tokens', ('ix_api_tokens_user_id',)),
+        ('auditor_appointments', ('ix_auditor_appointments_auditor_id',)),
+    ):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            for index in indexes:
+                batch_op.drop_index(batch_op.f(index))
+        op.drop_table(table)
     op.drop_table('organisations')

@@ -16,8 +16,8 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 
-from tender.accounts.api import AccountController
-from tender.accounts.authentication import BearerTokenAuthentication
+from tender.accounts.api import AccountController, SessionController
+from tender.accounts.authentication import CallerAuthentication
 from tender.accounts.dependencies import provide_user
 from tender.accounts.guards import PUBLIC, routes_without_a_rule
 from tender.auditors.api import AuditController
@@ -66,6 +66,7 @@ def create_app(platform: Platform) -> Litestar:
         route_handlers=[
             health,
             AccountController,
+            SessionController,
             TenderController,
             DocumentController,
             AddendumController,
@@ -95,7 +96,10 @@ def create_app(platform: Platform) -> Litestar:
                 else []
             ),
             DefineMiddleware(
-                BearerTokenAuthentication, sessions=platform.sessions, exclude=[f"^{SCHEMA_PATH}"]
+                CallerAuthentication,
+                sessions=platform.sessions,
+                clock=platform.clock,
+                exclude=[f"^{SCHEMA_PATH}"],
             ),
         ],
         exception_handlers=refusal_handlers(platform.sessions, platform.clock),

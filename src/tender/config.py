@@ -76,6 +76,12 @@ class Settings:
     # after it; a deadline in 9999 is a typing error).
     deadline_horizon_days: int = DEFAULT_DEADLINE_HORIZON_DAYS
     rate_limit_per_minute: int = 600  # requests per client address; 0: no limit
+    # Browser sessions: how long one lasts, and whether its cookie is sent over HTTPS only
+    # (turn off only to try the platform over plain HTTP on a machine of your own).
+    session_hours: float = 12.0
+    cookie_secure: bool = True
+    # Supplier registrations are activated without waiting for an administrator.
+    open_registration: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
     # Email: SMTP when a host is set; else each message is written to outbox_dir as an .eml.

@@ -180,4 +180,4 @@ def test_the_opening_then_refuses_a_bid_signed_with_someone_elses_certificate(
 
 
 def test_every_new_account_is_audited(platform: Platform, people: People) -> None:
-    assert audit_kinds(platform) == ["organisation.created", "user.created"] * 4
+    assert audit_kinds(platform) == ["organisation.created", "user.created", "token.created"] * 4

@@ -92,7 +92,7 @@ def test_signing_in_is_needed_except_for_public_routes(
 
     assert anonymous.status_code == 401
     assert anonymous.json()["what_to_do"] == (
-        "Send the header 'Authorization: Bearer <your token>'."
+        "Send the header 'Authorization: Bearer <your token>', or sign in (POST /api/session)."
     )
     assert mistyped.status_code == 401
     assert "not recognised" in mistyped.json()["message"]

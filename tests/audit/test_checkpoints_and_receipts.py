@@ -45,7 +45,8 @@ def test_a_checkpoint_is_signed_time_stamped_and_locked(
     record = platform.checkpointer.issue("test")
     again = platform.checkpointer.issue("test")
 
-    assert again.size == record.size == 8  # the four accounts made by `people`, four orgs
+    # the four accounts made by `people`: each with its organisation and token
+    assert again.size == record.size == 12
     checkpoint = verify_checkpoint(
         _verifier(platform), record.note, origin=platform.settings.log_origin
     )

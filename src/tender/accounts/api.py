@@ -1,23 +1,42 @@
-"""HTTP API of the caller's own account and its organisation's signing certificates."""
+"""HTTP API of signing in and out, the caller's own account (API tokens, authenticator) and
+its organisation's signing certificates."""
 
 from __future__ import annotations
 
 import base64
+import uuid
+from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
-from tender.accounts.dependencies import provide_account_service, provide_certificate_service
-from tender.accounts.guards import EVERY_ROLE, allow
+from tender.accounts.authentication import SESSION_COOKIE
+from tender.accounts.dependencies import (
+    provide_account_service,
+    provide_caller,
+    provide_certificate_service,
+    provide_sign_in_service,
+)
+from tender.accounts.guards import EVERY_ROLE, PUBLIC, allow
 from tender.accounts.models import Role, User
 from tender.accounts.schemas import (
     AccountOut,
     CertificateOut,
     CertificateRegistration,
     ChallengeOut,
+    NewTokenOut,
+    SessionOut,
+    SignIn,
+    TokenCreate,
+    TokenOut,
+    TotpCode,
+    TotpEnrolment,
 )
 from tender.accounts.service import AccountService, CertificateService
+from tender.accounts.signin import Caller, SignedIn, SignInService
+from tender.config import Settings
 from tender.errors import Invalid
 
 MAX_SIGNATURE_BYTES = 256 * 1024  # a CMS signature with its certificate chain
@@ -29,11 +48,86 @@ class AccountController(Controller):
     dependencies = {
         "accounts": Provide(provide_account_service, sync_to_thread=False),
         "certificates": Provide(provide_certificate_service, sync_to_thread=False),
+        "sign_in": Provide(provide_sign_in_service, sync_to_thread=False),
+        "caller": Provide(provide_caller, sync_to_thread=False),
     }
 
     @get("/", guards=allow(*EVERY_ROLE, to="see your account"), summary="Who you are")
     async def me(self, user: NamedDependency[User]) -> AccountOut:
         return AccountOut.of(user)
+
+    @get(
+        "/tokens",
+        guards=allow(*EVERY_ROLE, to="list your API tokens"),
+        sync_to_thread=True,
+        summary="Your API tokens (never their values)",
+    )
+    def tokens(
+        self, user: NamedDependency[User], sign_in: NamedDependency[SignInService]
+    ) -> list[TokenOut]:
+        return [TokenOut.of(t) for t in sign_in.tokens_of(user)]
+
+    @post(
+        "/tokens",
+        guards=allow(*EVERY_ROLE, to="make API tokens"),
+        sync_to_thread=True,
+        summary="Make an API token for scripts (shown once)",
+        description=(
+            "With 'code' (your authenticator's current code), the token may do what needs a "
+            "second factor, such as publishing. A token lasts 'days' (1 to 366) or until you "
+            "revoke it."
+        ),
+    )
+    def create_token(
+        self,
+        data: JSONBody[TokenCreate],
+        caller: NamedDependency[Caller],
+        sign_in: NamedDependency[SignInService],
+    ) -> NewTokenOut:
+        row, token = sign_in.create_token(caller, name=data.name, days=data.days, code=data.code)
+        return NewTokenOut(token=token, about=TokenOut.of(row))
+
+    @delete(
+        "/tokens/{token_id:uuid}",
+        guards=allow(*EVERY_ROLE, to="revoke your API tokens"),
+        status_code=200,
+        sync_to_thread=True,
+        summary="Revoke one of your API tokens",
+    )
+    def revoke_token(
+        self,
+        token_id: FromPath[uuid.UUID],
+        user: NamedDependency[User],
+        sign_in: NamedDependency[SignInService],
+    ) -> TokenOut:
+        return TokenOut.of(sign_in.revoke_token(user, token_id))
+
+    @post(
+        "/totp",
+        guards=allow(*EVERY_ROLE, to="enrol an authenticator"),
+        sync_to_thread=True,
+        summary="Start enrolling an authenticator app (TOTP): a secret to add to it",
+    )
+    def enrol_totp(
+        self, caller: NamedDependency[Caller], sign_in: NamedDependency[SignInService]
+    ) -> TotpEnrolment:
+        secret, uri = sign_in.enrol_totp(caller)
+        return TotpEnrolment(secret=secret, otpauth_uri=uri)
+
+    @post(
+        "/totp/confirm",
+        guards=allow(*EVERY_ROLE, to="enrol an authenticator"),
+        status_code=200,
+        sync_to_thread=True,
+        summary="Confirm the authenticator with its current code; it is then required",
+    )
+    def confirm_totp(
+        self,
+        data: JSONBody[TotpCode],
+        caller: NamedDependency[Caller],
+        sign_in: NamedDependency[SignInService],
+    ) -> None:
+        sign_in.confirm_totp(caller, data.code)
 
     @post(
         "/certificates/challenges",
@@ -90,3 +184,73 @@ class AccountController(Controller):
         self, user: NamedDependency[User], accounts: NamedDependency[AccountService]
     ) -> list[CertificateOut]:
         return [CertificateOut.of(c) for c in accounts.certificates_of(user.organisation_id)]
+
+
+class SessionController(Controller):
+    """Browser sessions: sign in with email, password (and a code), sign out."""
+
+    path = "/api/session"
+    tags = ("account",)
+    dependencies = {
+        "sign_in": Provide(provide_sign_in_service, sync_to_thread=False),
+        "caller": Provide(provide_caller, sync_to_thread=False),
+    }
+
+    @post(
+        "/",
+        opt=PUBLIC,
+        sync_to_thread=True,
+        summary="Sign in: a session cookie (HttpOnly) and the CSRF token to send with changes",
+        description=(
+            "Officers and admins, and anyone who enrolled an authenticator, also send 'code'. "
+            "After 5 failed sign-ins an account is locked for 15 minutes (20 from one address)."
+        ),
+    )
+    def sign_in(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SignIn],
+        sign_in: NamedDependency[SignInService],
+        settings: NamedDependency[Settings],
+    ) -> Response[Any]:
+        address = request.client.host if request.client else "unknown"
+        outcome = sign_in.sign_in(
+            email=data.email, password=data.password, code=data.code, address=address
+        )
+        if not isinstance(outcome, SignedIn):
+            # Answered, not raised: the failure is counted and audited in this request's
+            # transaction, which a raised refusal would roll back.
+            return Response(
+                outcome.to_json(), status_code=outcome.status_code, headers=outcome.headers()
+            )
+        cookie = Cookie(
+            key=SESSION_COOKIE,
+            value=outcome.cookie,
+            path="/",
+            expires=int(outcome.expires_at.timestamp()),
+            httponly=True,
+            samesite="lax",
+            secure=settings.cookie_secure,
+        )
+        body = SessionOut(
+            account=AccountOut.of(outcome.user),
+            csrf_token=outcome.csrf_token,
+            second_factor=outcome.second_factor,
+            expires_at=outcome.expires_at,
+        )
+        return Response(body, status_code=201, cookies=[cookie])
+
+    @delete(
+        "/",
+        guards=allow(*EVERY_ROLE, to="sign out"),
+        status_code=200,
+        sync_to_thread=True,
+        summary="Sign out: the session ends and its cookie is cleared",
+    )
+    def sign_out(
+        self, caller: NamedDependency[Caller], sign_in: NamedDependency[SignInService]
+    ) -> Response[None]:
+        sign_in.sign_out(caller)
+        return Response(
+            None, status_code=200, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0)]
+        )

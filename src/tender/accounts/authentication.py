@@ -1,14 +1,21 @@
-"""Who is calling: the bearer token, checked before any guard or handler runs.
+"""Who is calling: an API token (``Authorization: Bearer``) or a browser session cookie,
+checked before any guard or handler runs.
 
 Middleware rather than a dependency, because Litestar's guards run before dependencies are
-resolved and need the caller. It reads the user in a short read transaction of its own, before
+resolved and need the caller. It reads the caller in a short transaction of its own, before
 the request's unit of work begins (one of the few places with a transaction of its own; see
-README, "How it is built").
+README, "How it is built"); it also notes when a token was last used.
+
+A request signed in by cookie that would change something (any method but GET, HEAD and
+OPTIONS) must carry the session's CSRF token in the ``X-CSRF-Token`` header: another site can
+make a browser send the cookie, but cannot read the token. Token calls need no such check
+(a browser never adds the header by itself).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import secrets
+from typing import Any, Final
 
 import anyio.to_thread
 from litestar.connection import ASGIConnection
@@ -17,40 +24,59 @@ from litestar.types import ASGIApp
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender.accounts.guards import PUBLIC_KEY
-from tender.accounts.models import User
-from tender.accounts.service import authenticate
-from tender.errors import NotAuthenticated
+from tender.accounts.signin import Caller, authenticate_cookie, authenticate_token
+from tender.clock import Clock
+from tender.errors import Forbidden, NotAuthenticated
+
+SESSION_COOKIE: Final = "tender_session"
+CSRF_HEADER: Final = "x-csrf-token"
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class BearerTokenAuthentication(AbstractAuthenticationMiddleware):
-    """Sets ``request.user`` from ``Authorization: Bearer <token>``; routes whose ``opt`` is
+class CallerAuthentication(AbstractAuthenticationMiddleware):
+    """Sets ``request.user`` (the :class:`~tender.accounts.models.User`) and ``request.auth``
+    (the :class:`~tender.accounts.signin.Caller`); routes whose ``opt`` is
     :data:`~tender.accounts.guards.PUBLIC`, and ``exclude`` paths, skip it."""
 
     def __init__(
-        self, app: ASGIApp, *, sessions: sessionmaker[Session], exclude: list[str]
+        self, app: ASGIApp, *, sessions: sessionmaker[Session], clock: Clock, exclude: list[str]
     ) -> None:
         super().__init__(app, exclude=exclude, exclude_from_auth_key=PUBLIC_KEY)
         self.sessions = sessions
+        self.clock = clock
 
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
         scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        cookie = connection.cookies.get(SESSION_COOKIE, "")
+        if scheme.lower() == "bearer" and token.strip():
+            caller = await anyio.to_thread.run_sync(self._by_token, token.strip())
+        elif cookie:
+            caller = await anyio.to_thread.run_sync(self._by_cookie, cookie)
+            sent = connection.headers.get(CSRF_HEADER, "")
+            if connection.scope.get("method") not in SAFE_METHODS and not (
+                caller.csrf_token and secrets.compare_digest(sent, caller.csrf_token)
+            ):
+                raise Forbidden(
+                    "This request did not come from the platform's own pages.",
+                    "A request signed in by cookie that changes something must carry the "
+                    "session's CSRF token, so another site cannot make your browser send it.",
+                    "Send the csrf_token you were given at sign-in in the X-CSRF-Token header.",
+                )
+        else:
             raise NotAuthenticated(
                 "You are not signed in.",
-                "This request needs a bearer token.",
-                "Send the header 'Authorization: Bearer <your token>'.",
+                "This request needs an API token or a browser session.",
+                "Send the header 'Authorization: Bearer <your token>', or sign in "
+                "(POST /api/session).",
             )
-        user = await anyio.to_thread.run_sync(self._lookup, token.strip())
-        if user is None:
-            raise NotAuthenticated(
-                "Your token was not recognised.",
-                "It is mistyped, or the account was removed.",
-                "Check the token, or ask the platform administrator for a new one.",
-            )
-        return AuthenticationResult(user=user, auth=None)
+        return AuthenticationResult(user=caller.user, auth=caller)
 
-    def _lookup(self, token: str) -> User | None:
+    def _by_token(self, token: str) -> Caller:
         with self.sessions.begin() as session:
-            return authenticate(session, token)
+            return authenticate_token(session, token, now=self.clock.now())
+
+    def _by_cookie(self, cookie: str) -> Caller:
+        with self.sessions.begin() as session:
+            return authenticate_cookie(session, cookie, now=self.clock.now())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from litestar import Request
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tender.accounts.models import User
 from tender.accounts.service import AccountService, CertificateService
+from tender.accounts.signin import Caller, SignInService
 from tender.clock import Clock
 from tender.config import Settings
 from tender.signing import TrustStore
@@ -18,6 +20,21 @@ from tender.signing import TrustStore
 def provide_user(request: Request[User, Any, Any]) -> User:
     """The caller, as the authentication middleware found them."""
     return request.user
+
+
+def provide_caller(request: Request[User, Caller, Any]) -> Caller:
+    """The caller and how they proved who they are (the authentication middleware's)."""
+    return request.auth
+
+
+def provide_sign_in_service(
+    db_session: NamedDependency[Session],
+    clock: NamedDependency[Clock],
+    settings: NamedDependency[Settings],
+) -> SignInService:
+    return SignInService(
+        session=db_session, clock=clock, session_lifetime=timedelta(hours=settings.session_hours)
+    )
 
 
 def provide_account_service(

@@ -1,8 +1,9 @@
 """Who may call which route: the one place role rules live.
 
 Every route handler carries exactly one rule: ``guards=allow(Role.X, ..., to="do what")`` for
-signed-in callers with one of those roles, or ``opt=PUBLIC`` for a route anyone may call
-signed in or not (it then skips authentication). :func:`routes_without_a_rule` finds a route
+signed-in callers with one of those roles (``second_factor=True``: and only with a second
+factor, for what is risky), or ``opt=PUBLIC`` for a route anyone may call signed in or not (it
+then skips authentication). :func:`routes_without_a_rule` finds a route
 that has neither; the app refuses to start with one, so a new route cannot forget its rule.
 What depends on the objects (whose receipt, which tender) is checked by the services.
 """
@@ -36,15 +37,26 @@ class RoleGuard:
     and audited like every refusal).
     """
 
-    def __init__(self, roles: Iterable[Role], action: str) -> None:
+    def __init__(self, roles: Iterable[Role], action: str, *, second_factor: bool) -> None:
         self.roles = frozenset(roles)
         if not self.roles:
             raise ValueError("a role guard needs at least one role")
         self.action = action
+        self.second_factor = second_factor
 
     def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user: User = connection.user  # set by the authentication middleware
         if user.role in self.roles:
+            if self.second_factor and not connection.auth.second_factor:
+                raise Forbidden(
+                    f"You cannot {self.action} without a second factor.",
+                    "This changes what suppliers rely on, so the platform asks for proof "
+                    "beyond a password or an ordinary token: a code from your authenticator "
+                    "app (TOTP).",
+                    "Sign in with your code, or make an API token with one (POST "
+                    "/api/account/tokens with 'code'), and try again.",
+                    tender_id=connection.path_params.get("tender_id"),
+                )
             return
         allowed = " or ".join(repr(role.value) for role in sorted(self.roles))
         tender_id = connection.path_params.get("tender_id")
@@ -57,10 +69,11 @@ class RoleGuard:
         )
 
 
-def allow(*roles: Role, to: str) -> list[Guard]:
+def allow(*roles: Role, to: str, second_factor: bool = False) -> list[Guard]:
     """The guards of a route that callers with ``roles`` may use; ``to`` says what it does
-    ("publish tenders"), for the refusal others get."""
-    return [RoleGuard(roles, to)]
+    ("publish tenders"), for the refusal others get. With ``second_factor``, only callers who
+    proved a second factor (:class:`~tender.accounts.signin.Caller`) pass."""
+    return [RoleGuard(roles, to, second_factor=second_factor)]
 
 
 def rule_of(handler: BaseRouteHandler) -> frozenset[Role] | None:

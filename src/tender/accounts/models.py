@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, Uuid
+from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tender.db import Base, UTCDateTime, enum_text
@@ -69,9 +69,11 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320), unique=True)
     language: Mapped[Language] = mapped_column(enum_text(Language), default=Language.EN)
     role: Mapped[Role] = mapped_column(enum_text(Role))
-    # Tokens are 256-bit random strings, so a plain SHA-256 is enough to keep them unguessable
-    # from a database copy (no password stretching needed).
-    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # argon2id (argon2-cffi's encoded form); None: the account signs in with API tokens only.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # RFC 6238 TOTP: the base32 secret, in use once confirmed with a code.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     @property
@@ -137,3 +139,49 @@ class AuditorAppointment(Base):
     auditor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"))
     appointed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """A bearer token for scripts and the command line, shown once to its owner."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # Tokens are 256-bit random strings, so a plain SHA-256 is enough to keep them unguessable
+    # from a database copy (no password stretching needed).
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Made with a second factor (a TOTP code, or by the operator on the server): it may do
+    # what needs one (publishing, awarding...).
+    second_factor: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: until revoked
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BrowserSession(Base):
+    """A signed-in browser: the cookie's token (hashed) and the CSRF token its forms send."""
+
+    __tablename__ = "browser_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    second_factor: Mapped[bool] = mapped_column(Boolean)  # signed in with a TOTP code
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SignInFailure(Base):
+    """A failed sign-in, counted to throttle guessing per account and per address."""
+
+    __tablename__ = "sign_in_failures"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

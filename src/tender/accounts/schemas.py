@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from tender.accounts.models import Role, SigningCertificate, User
+from tender.accounts.models import ApiToken, Language, Role, SigningCertificate, User
 
 
 @dataclass(frozen=True)
@@ -14,11 +14,97 @@ class AccountOut:
     id: uuid.UUID
     name: str
     organisation: str
+    organisation_id: uuid.UUID
     role: Role
+    email: str | None
+    language: Language
+    totp_enrolled: bool
 
     @classmethod
     def of(cls, user: User) -> AccountOut:
-        return cls(id=user.id, name=user.name, organisation=user.organisation, role=user.role)
+        return cls(
+            id=user.id,
+            name=user.name,
+            organisation=user.organisation,
+            organisation_id=user.organisation_id,
+            role=user.role,
+            email=user.email,
+            language=user.language,
+            totp_enrolled=user.totp_confirmed_at is not None,
+        )
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """Email and password; ``code``: the authenticator's current code, where one is needed."""
+
+    email: str
+    password: str
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionOut:
+    """A browser session: the cookie is set HttpOnly; ``csrf_token`` goes with every request
+    that changes something, in the X-CSRF-Token header."""
+
+    account: AccountOut
+    csrf_token: str
+    second_factor: bool
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class TokenCreate:
+    name: str
+    days: int = 90
+    # The authenticator's current code: the token may then do what needs a second factor.
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenOut:
+    id: uuid.UUID
+    name: str
+    second_factor: bool
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenOut:
+        return cls(
+            id=token.id,
+            name=token.name,
+            second_factor=token.second_factor,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+        )
+
+
+@dataclass(frozen=True)
+class NewTokenOut:
+    """A new token: ``token`` is shown this once and never again."""
+
+    token: str
+    about: TokenOut
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    """Add ``secret`` to an authenticator app (or scan ``otpauth_uri`` as a QR code), then
+    confirm with its code (POST /api/account/totp/confirm)."""
+
+    secret: str
+    otpauth_uri: str
+
+
+@dataclass(frozen=True)
+class TotpCode:
+    code: str
 
 
 @dataclass(frozen=True)

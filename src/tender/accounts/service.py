@@ -6,7 +6,6 @@ service checks only what depends on the objects.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import secrets
 import uuid
@@ -17,6 +16,7 @@ from asn1crypto import cms
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tender.accounts import credentials
 from tender.accounts.models import (
     AuditorAppointment,
     CertificateChallenge,
@@ -27,6 +27,7 @@ from tender.accounts.models import (
     SigningCertificate,
     User,
 )
+from tender.accounts.signin import SignInService
 from tender.audit import service as audit
 from tender.clock import Clock, format_time
 from tender.errors import Conflict, Invalid, NotFound
@@ -49,15 +50,6 @@ KIND_OF_ROLE: dict[Role, OrganisationKind] = {
     Role.ADMIN: OrganisationKind.PLATFORM,
 }
 """The kind of organisation a user of each role belongs to."""
-
-
-def _token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def authenticate(session: Session, token: str) -> User | None:
-    """The user holding ``token``, or None."""
-    return session.scalar(select(User).where(User.token_sha256 == _token_digest(token)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,28 +126,30 @@ class AccountService:
         organisation: str | Organisation,
         role: Role,
         email: str | None = None,
+        password: str | None = None,
     ) -> tuple[User, str]:
-        """Add a user and return it with its bearer token (shown once, stored only as a hash).
+        """Add a user and return it with an API token (shown once, stored only as a hash).
 
         ``organisation`` is the organisation or its English name (added if new, of the kind
-        the role belongs to). An auditor is appointed to every organisation. Accounts are
-        made by the platform's operator (the command line), so the audit event names the
-        system as actor.
+        the role belongs to); with ``email`` and ``password`` the user can also sign in. An
+        auditor is appointed to every organisation. Accounts are made by the platform's
+        operator (the command line), so the audit event names the system as actor, and the
+        token counts as made with a second factor: the operator vouches for it, so scripts
+        can publish with it. It lasts until revoked.
         """
         org = (
             organisation
             if isinstance(organisation, Organisation)
             else self.organisation_named(organisation, kind=KIND_OF_ROLE[role])
         )
-        token = secrets.token_urlsafe(32)
         now = self.clock.now()
         user = User(
             name=name,
             organisation_id=org.id,
             org=org,
-            email=email,
+            email=email.strip().casefold() if email else None,
+            password_hash=credentials.hash_password(password) if password else None,
             role=role,
-            token_sha256=_token_digest(token),
             created_at=now,
         )
         self.session.add(user)
@@ -175,7 +169,19 @@ class AccountService:
                 "role": role.value,
             },
         )
-        return user, token
+        return user, self.operator_token(user)
+
+    def operator_token(self, user: User) -> str:
+        """A new API token for ``user``, made by the platform's operator (the command line):
+        a second-factor token, until revoked."""
+        _, token = SignInService(session=self.session, clock=self.clock).issue_token(
+            user,
+            name="made by the operator",
+            second_factor=True,
+            expires_at=None,
+            by=audit.SYSTEM_ACTOR,
+        )
+        return token
 
     def create_starter_accounts(self) -> list[tuple[User, str]]:
         """One officer, three suppliers and an auditor, for a platform with no users yet."""

@@ -36,7 +36,7 @@ class TenderController(Controller):
 
     @post(
         "/{tender_id:uuid}/publish",
-        guards=allow(Role.OFFICER, to="publish tenders"),
+        guards=allow(Role.OFFICER, to="publish tenders", second_factor=True),
         status_code=200,
         sync_to_thread=True,
         summary="Publish a tender: it takes bids until the deadline, then opens by itself",

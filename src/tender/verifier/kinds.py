@@ -10,6 +10,12 @@ class EventKind(StrEnum):
 
     ORGANISATION_CREATED = "organisation.created"
     USER_CREATED = "user.created"
+    SIGNED_IN = "session.signed_in"
+    SIGN_IN_FAILED = "session.sign_in_failed"
+    SIGN_IN_THROTTLED = "session.sign_in_throttled"
+    TOKEN_CREATED = "token.created"  # noqa: S105 - an event's name, not a secret
+    TOKEN_REVOKED = "token.revoked"  # noqa: S105
+    TOTP_ENROLLED = "totp.enrolled"
     CERTIFICATE_REGISTERED = "certificate.registered"
     TENDER_CREATED = "tender.created"
     TENDER_PUBLISHED = "tender.published"

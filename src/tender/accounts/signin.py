@@ -1,0 +1,416 @@
+"""Signing in and staying signed in: API tokens, browser sessions, TOTP second factor, and
+the throttling of failed sign-ins. In the caller's transaction (it never commits).
+
+Authentication is proportionate to risk: a password (or a token) to browse and ask; a second
+factor (TOTP) at sign-in for officers and admins, and for anyone before what a route marks
+``allow(..., second_factor=True)`` (publishing, awarding...). A caller has that second factor
+when their session was signed in with a TOTP code, or their API token was made with one (or
+by the platform's operator on the server, who vouches for it).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tender.accounts import credentials
+from tender.accounts.models import (
+    ApiToken,
+    BrowserSession,
+    OrganisationStatus,
+    Role,
+    SignInFailure,
+    User,
+)
+from tender.audit import service as audit
+from tender.clock import Clock, format_time
+from tender.errors import Conflict, Invalid, NotAuthenticated, NotFound, Refusal, TooManyRequests
+from tender.verifier.kinds import EventKind
+
+SECOND_FACTOR_ROLES = frozenset({Role.OFFICER, Role.ADMIN})
+"""Roles that sign in with a TOTP code as well as a password."""
+
+MAX_FAILURES_PER_ACCOUNT = 5
+MAX_FAILURES_PER_ADDRESS = 20  # higher: an office shares one address
+LOCK_PERIOD = timedelta(minutes=15)
+LAST_USED_PRECISION = timedelta(minutes=1)  # a busy token is not written on every request
+MAX_TOKEN_DAYS = 366
+ANONYMOUS_ACTOR = "anonymous"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling and how they proved it (the middleware's ``request.auth``)."""
+
+    user: User
+    second_factor: bool
+    # Signed in by a session cookie: the token each unsafe request must echo (CSRF).
+    csrf_token: str | None = None
+    session_id: uuid.UUID | None = None
+
+
+def authenticate_token(session: Session, token: str, *, now: datetime) -> Caller:
+    """The caller holding API token ``token``; refused if unknown, revoked or expired."""
+    row = session.scalar(select(ApiToken).where(ApiToken.sha256 == credentials.digest(token)))
+    if row is None:
+        raise NotAuthenticated(
+            "Your token was not recognised.",
+            "It is mistyped, or the account was removed.",
+            "Check the token, or make a new one (POST /api/account/tokens, or ask the "
+            "platform administrator: tender users token).",
+        )
+    if row.revoked_at is not None:
+        raise NotAuthenticated(
+            f"Your token {row.name!r} was revoked at {format_time(row.revoked_at)}.",
+            "A revoked token is never accepted again.",
+            "Make a new token (POST /api/account/tokens).",
+        )
+    if row.expires_at is not None and row.expires_at <= now:
+        raise NotAuthenticated(
+            f"Your token {row.name!r} expired at {format_time(row.expires_at)}.",
+            "Tokens are made for a limited time, so a forgotten one stops working by itself.",
+            "Make a new token (POST /api/account/tokens).",
+        )
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
+        row.last_used_at = now
+    return Caller(user=_active(session, row.user_id), second_factor=row.second_factor)
+
+
+def authenticate_cookie(session: Session, cookie: str, *, now: datetime) -> Caller:
+    """The caller signed in with session cookie ``cookie``; refused if it ended or expired."""
+    row = session.scalar(
+        select(BrowserSession).where(BrowserSession.sha256 == credentials.digest(cookie))
+    )
+    if row is None or row.ended_at is not None or row.expires_at <= now:
+        raise NotAuthenticated(
+            "Your session has ended.",
+            "You signed out, or it expired, or it was never valid.",
+            "Sign in again (POST /api/session).",
+        )
+    return Caller(
+        user=_active(session, row.user_id),
+        second_factor=row.second_factor,
+        csrf_token=row.csrf_token,
+        session_id=row.id,
+    )
+
+
+def _active(session: Session, user_id: uuid.UUID) -> User:
+    user = session.get(User, user_id)
+    assert user is not None  # a foreign key guarantees it
+    _refuse_unless_active(user)
+    return user
+
+
+def _refuse_unless_active(user: User) -> None:
+    status = user.org.status
+    if status is OrganisationStatus.ACTIVE:
+        return
+    raise NotAuthenticated(
+        f"Your organisation, {user.organisation}, is {status.value}.",
+        "Accounts act for their organisation, which must be active: a new registration "
+        "waits for its email to be confirmed and for an administrator to activate it; a "
+        "suspended one waits for the administrator.",
+        "Confirm your email if you have not; otherwise ask the platform administrator.",
+    )
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A new browser session: the cookie's value and the CSRF token (both shown once)."""
+
+    user: User
+    cookie: str
+    csrf_token: str
+    second_factor: bool
+    expires_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignInService:
+    """Sign-in, sign-out, API tokens and TOTP enrolment, in the caller's transaction."""
+
+    session: Session
+    clock: Clock
+    session_lifetime: timedelta = timedelta(hours=12)
+
+    def sign_in(
+        self, *, email: str, password: str, code: str | None, address: str
+    ) -> SignedIn | Refusal:
+        """Open a browser session, or say why not.
+
+        A failure is answered, not raised: it is counted and audited in this transaction, so
+        the caller must commit it (raising would roll the count back).
+        """
+        now = self.clock.now()
+        email = email.strip().casefold()
+        locked = self._locked_until(email, address, now)
+        if locked is not None:
+            return locked
+        user = self.session.scalar(select(User).where(User.email == email))
+        if not credentials.password_matches(user.password_hash if user else None, password):
+            return self._failed(email, address, now, user, "wrong email or password")
+        assert user is not None  # a password matched
+        needs_code = user.role in SECOND_FACTOR_ROLES or user.totp_confirmed_at is not None
+        if needs_code and (user.totp_secret is None or user.totp_confirmed_at is None):
+            return Invalid(
+                "Your account needs a second factor, and has none yet.",
+                f"Accounts with the role '{user.role.value}' sign in with a password and a "
+                "code from an authenticator app (TOTP).",
+                "Enrol an authenticator with your API token (POST /api/account/totp, then "
+                "confirm it with a code), or ask the platform administrator.",
+            )
+        if needs_code and not code:
+            return NotAuthenticated(
+                "A code from your authenticator app is needed.",
+                "Your account signs in with a second factor (TOTP).",
+                "Send the six-digit code your app shows now as 'code', with your email and "
+                "password.",
+            )
+        if needs_code and not credentials.totp_matches(user.totp_secret or "", code or "", at=now):
+            return self._failed(email, address, now, user, "wrong code")
+        try:
+            _refuse_unless_active(user)
+        except Refusal as refusal:
+            return refusal
+        cookie, csrf = credentials.new_secret(), secrets.token_urlsafe(32)
+        expires = now + self.session_lifetime
+        row = BrowserSession(
+            user_id=user.id,
+            sha256=credentials.digest(cookie),
+            csrf_token=csrf,
+            second_factor=needs_code,
+            created_at=now,
+            expires_at=expires,
+        )
+        self.session.add(row)
+        self.session.flush()
+        audit.append(
+            self.session,
+            kind=EventKind.SIGNED_IN,
+            actor=user.actor,
+            at=now,
+            payload={"session_id": str(row.id), "second_factor": needs_code},
+        )
+        return SignedIn(user, cookie, csrf, needs_code, expires)
+
+    def _locked_until(self, email: str, address: str, now: datetime) -> Refusal | None:
+        since = now - LOCK_PERIOD
+        for column, value, limit, what in (
+            (SignInFailure.email, email, MAX_FAILURES_PER_ACCOUNT, "this account"),
+            (SignInFailure.address, address, MAX_FAILURES_PER_ADDRESS, "your address"),
+        ):
+            count, last = self.session.execute(
+                select(func.count(), func.max(SignInFailure.at)).where(
+                    column == value, SignInFailure.at > since
+                )
+            ).one()
+            if count >= limit:
+                until = last + LOCK_PERIOD
+                return _Locked(
+                    f"Signing in to {what} is locked until {format_time(until)}.",
+                    f"There were {count} failed sign-ins from it in the last "
+                    f"{LOCK_PERIOD.seconds // 60} minutes; the lock stops password guessing.",
+                    "Wait until then and sign in with the right password. If you did not try "
+                    "to sign in, tell the platform administrator: someone else did.",
+                    retry_after=until - now,
+                )
+        return None
+
+    def _failed(
+        self, email: str, address: str, now: datetime, user: User | None, reason: str
+    ) -> Refusal:
+        self.session.add(SignInFailure(email=email, address=address, at=now))
+        self.session.flush()
+        actor = user.actor if user else ANONYMOUS_ACTOR
+        audit.append(
+            self.session,
+            kind=EventKind.SIGN_IN_FAILED,
+            actor=actor,
+            at=now,
+            payload={"email": email, "address": address, "reason": reason},
+        )
+        locked = self._locked_until(email, address, now)
+        if locked is not None:
+            audit.append(
+                self.session,
+                kind=EventKind.SIGN_IN_THROTTLED,
+                actor=actor,
+                at=now,
+                payload={"email": email, "address": address, "what": locked.what},
+            )
+            return locked
+        return NotAuthenticated(
+            "The sign-in failed.",
+            "The email, the password or the code is wrong (which one is not said, so guessing "
+            f"learns nothing). After {MAX_FAILURES_PER_ACCOUNT} failures signing in is locked "
+            f"for {LOCK_PERIOD.seconds // 60} minutes.",
+            "Check them and try again.",
+        )
+
+    def sign_out(self, caller: Caller) -> None:
+        if caller.session_id is None:
+            raise Conflict(
+                "You are not signed in with a browser session.",
+                "This request came with an API token, which stays valid until it is revoked "
+                "or expires.",
+                "Revoke the token instead (DELETE /api/account/tokens/{id}).",
+            )
+        row = self.session.get(BrowserSession, caller.session_id)
+        assert row is not None  # the middleware found it
+        row.ended_at = self.clock.now()
+
+    def issue_token(
+        self,
+        user: User,
+        *,
+        name: str,
+        second_factor: bool,
+        expires_at: datetime | None,
+        by: str,
+    ) -> tuple[ApiToken, str]:
+        """A new API token of ``user`` and its value (shown once, stored as its hash), made
+        by ``by`` (the user, or the system for the operator)."""
+        token = credentials.new_secret()
+        row = ApiToken(
+            user_id=user.id,
+            name=name,
+            sha256=credentials.digest(token),
+            second_factor=second_factor,
+            created_at=self.clock.now(),
+            expires_at=expires_at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        audit.append(
+            self.session,
+            kind=EventKind.TOKEN_CREATED,
+            actor=by,
+            at=row.created_at,
+            payload={
+                "token_id": str(row.id),
+                "user_id": str(user.id),
+                "name": name,
+                "second_factor": second_factor,
+                "expires_at": format_time(expires_at) if expires_at else None,
+            },
+        )
+        return row, token
+
+    def create_token(
+        self, caller: Caller, *, name: str, days: int, code: str | None
+    ) -> tuple[ApiToken, str]:
+        """A token the caller makes for themselves; it carries the second factor if made with
+        a TOTP code (or from a session that has one)."""
+        if not name.strip() or len(name) > 100 or not 1 <= days <= MAX_TOKEN_DAYS:
+            raise Invalid(
+                "The token cannot be made.",
+                f"A token has a name (up to 100 characters) and lasts 1 to {MAX_TOKEN_DAYS} days.",
+                "Name it after the script that uses it and choose how many days it lasts.",
+            )
+        user = self._user(caller)
+        if code and not self._code_matches(user, code):
+            raise Invalid(
+                "The code is not the one your authenticator shows now.",
+                "A token made with a code may do what needs a second factor, so the code must "
+                "be right.",
+                "Send the current code, or leave it out for a token without a second factor.",
+            )
+        return self.issue_token(
+            user,
+            name=name.strip(),
+            # A session's second factor passes to the token made from it; a token's does not
+            # (a stolen token must not mint more capable ones for longer).
+            second_factor=bool(code) or (caller.second_factor and caller.session_id is not None),
+            expires_at=self.clock.now() + timedelta(days=days),
+            by=user.actor,
+        )
+
+    def tokens_of(self, user: User) -> list[ApiToken]:
+        query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at)
+        return list(self.session.scalars(query))
+
+    def revoke_token(self, user: User, token_id: uuid.UUID) -> ApiToken:
+        row = self.session.get(ApiToken, token_id)
+        if row is None or row.user_id != user.id:
+            raise NotFound(
+                f"You have no token {token_id}.",
+                "Each person lists and revokes their own tokens only.",
+                "GET /api/account/tokens lists yours.",
+            )
+        if row.revoked_at is None:
+            row.revoked_at = self.clock.now()
+            audit.append(
+                self.session,
+                kind=EventKind.TOKEN_REVOKED,
+                actor=user.actor,
+                at=row.revoked_at,
+                payload={"token_id": str(row.id), "name": row.name},
+            )
+        return row
+
+    def enrol_totp(self, caller: Caller) -> tuple[str, str]:
+        """A new TOTP secret for the caller and its otpauth URI; in use once confirmed."""
+        user = self._user(caller)
+        if user.totp_confirmed_at is not None and not caller.second_factor:
+            raise Conflict(
+                "Your account has an authenticator already.",
+                "Replacing it needs the second factor it gives, so that a stolen password "
+                "cannot replace it.",
+                "Sign in with a code first, or ask the platform administrator to reset it.",
+            )
+        user.totp_secret = credentials.new_totp_secret()
+        user.totp_confirmed_at = None
+        account = user.email or user.name
+        return user.totp_secret, credentials.totp_uri(user.totp_secret, account=account)
+
+    def confirm_totp(self, caller: Caller, code: str) -> None:
+        user = self._user(caller)
+        if user.totp_secret is None:
+            raise Conflict(
+                "There is no authenticator to confirm.",
+                "Enrolment gives a secret first; the code confirms the app holds it.",
+                "Enrol first (POST /api/account/totp).",
+            )
+        if not self._code_matches(user, code):
+            raise Invalid(
+                "The code is not the one your authenticator should show now.",
+                "The app may hold another secret, or the phone's clock may be wrong.",
+                "Check the app holds the secret just given and its clock, and send the "
+                "current code.",
+            )
+        user.totp_confirmed_at = self.clock.now()
+        audit.append(
+            self.session,
+            kind=EventKind.TOTP_ENROLLED,
+            actor=user.actor,
+            at=user.totp_confirmed_at,
+            payload={"user_id": str(user.id)},
+        )
+
+    def _code_matches(self, user: User, code: str) -> bool:
+        return user.totp_secret is not None and credentials.totp_matches(
+            user.totp_secret, code, at=self.clock.now()
+        )
+
+    def _user(self, caller: Caller) -> User:
+        """The caller's user in this transaction (the middleware's copy is detached)."""
+        user = self.session.get(User, caller.user.id)
+        assert user is not None
+        return user
+
+
+class _Locked(TooManyRequests):
+    """Signing in is locked for a while; the answer says until when."""
+
+    def __init__(self, what: str, why: str, todo: str, *, retry_after: timedelta) -> None:
+        super().__init__(what, why, todo)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(max(1, int(self.retry_after.total_seconds())))}
