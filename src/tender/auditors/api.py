@@ -11,9 +11,10 @@ from typing import IO, Annotated
 from asn1crypto import pem
 from litestar import Controller, MediaType, get
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, QueryParameter
+from litestar.params import Parameter, QueryParameter
 from litestar.response import Stream
 
+from tender import text
 from tender.accounts.guards import PUBLIC, allow
 from tender.accounts.models import Role
 from tender.audit.checkpointer import Checkpointer
@@ -27,6 +28,9 @@ from tender.storage.objectstore import ObjectStore
 from tender.verifier.formats import ExportedEvent
 
 READERS = (Role.OFFICER, Role.AUDITOR)
+MAX_SEQ = 2**31 - 1
+"""The largest sequence number (and so tree size) the log's column holds: a larger one in a
+query is refused (400), not sent to the database."""
 # Proofs reveal only hashes, and suppliers need them to check that their receipt stays in the log.
 PROOF_READERS = (Role.OFFICER, Role.AUDITOR, Role.SUPPLIER)
 
@@ -48,7 +52,9 @@ class AuditController(Controller):
         tender_id: Annotated[
             uuid.UUID | None, QueryParameter(description="only this tender's events")
         ] = None,
-        after: Annotated[int, QueryParameter(ge=0, description="events with seq > after")] = 0,
+        after: Annotated[
+            int, QueryParameter(ge=0, le=MAX_SEQ, description="events with seq > after")
+        ] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=5000)] = 500,
     ) -> list[ExportedEvent]:
         return trail.events(tender_id=tender_id, after=after, limit=limit)
@@ -79,7 +85,9 @@ class AuditController(Controller):
     def tree(
         self,
         trail: NamedDependency[TrailService],
-        size: Annotated[int | None, QueryParameter(ge=0, description="default: all")] = None,
+        size: Annotated[
+            int | None, QueryParameter(ge=0, le=MAX_SEQ, description="default: all")
+        ] = None,
     ) -> TreeHeadOut:
         return TreeHeadOut.of(trail.tree_head(size))
 
@@ -92,8 +100,12 @@ class AuditController(Controller):
     def inclusion(
         self,
         trail: NamedDependency[TrailService],
-        seq: Annotated[int, QueryParameter(ge=1, description="the event's sequence number")],
-        size: Annotated[int | None, QueryParameter(ge=1, description="default: all")] = None,
+        seq: Annotated[
+            int, QueryParameter(ge=1, le=MAX_SEQ, description="the event's sequence number")
+        ],
+        size: Annotated[
+            int | None, QueryParameter(ge=1, le=MAX_SEQ, description="default: all")
+        ] = None,
     ) -> InclusionProof:
         return trail.inclusion(seq=seq, size=size)
 
@@ -106,8 +118,10 @@ class AuditController(Controller):
     def consistency(
         self,
         trail: NamedDependency[TrailService],
-        old_size: Annotated[int, QueryParameter(ge=1)],
-        new_size: Annotated[int | None, QueryParameter(ge=1, description="default: all")] = None,
+        old_size: Annotated[int, QueryParameter(ge=1, le=MAX_SEQ)],
+        new_size: Annotated[
+            int | None, QueryParameter(ge=1, le=MAX_SEQ, description="default: all")
+        ] = None,
     ) -> ConsistencyProof:
         return trail.consistency(old_size=old_size, new_size=new_size)
 
@@ -153,7 +167,9 @@ class AuditController(Controller):
         summary="The checkpoint at a tree size",
     )
     def checkpoint(
-        self, size: FromPath[int], trail: NamedDependency[TrailService]
+        self,
+        size: Annotated[int, Parameter(ge=1, le=MAX_SEQ)],
+        trail: NamedDependency[TrailService],
     ) -> CheckpointOut:
         return CheckpointOut.of(trail.checkpoint(size))
 
@@ -167,7 +183,10 @@ class AuditController(Controller):
     def export(
         self,
         exporter: NamedDependency[BundleExporter],
-        tender: Annotated[str | None, QueryParameter(description="a tender reference")] = None,
+        tender: Annotated[
+            str | None,
+            QueryParameter(max_length=text.REFERENCE_MAX, description="a tender reference"),
+        ] = None,
     ) -> Stream:
         spool = tempfile.NamedTemporaryFile(suffix=".zip")  # noqa: SIM115 - closed by _chunks
         exporter.export(tender_reference=tender, out=Path(spool.name))
