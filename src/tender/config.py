@@ -75,6 +75,10 @@ class Settings:
     # A tender's deadline may be at most this many days ahead (bids stay locked until years
     # after it; a deadline in 9999 is a typing error).
     deadline_horizon_days: int = DEFAULT_DEADLINE_HORIZON_DAYS
+    # Per supplier and tender: how many bid files, and how many bytes in all (every stored
+    # object is locked for years, so nobody may fill the store).
+    max_files_per_bid: int = 50
+    max_bytes_per_bid: int = 2 * 1024**3
     rate_limit_per_minute: int = 600  # requests per client address; 0: no limit
     # Browser sessions: how long one lasts, and whether its cookie is sent over HTTPS only
     # (turn off only to try the platform over plain HTTP on a machine of your own).

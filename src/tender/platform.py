@@ -20,6 +20,7 @@ from tender.audit.checkpointer import Checkpointer, CheckpointSchedule
 from tender.auditors.export import BundleExporter
 from tender.bids.intake import BidIntake
 from tender.bids.precheck import PreChecker
+from tender.bids.service import Quota
 from tender.clock import Clock, SystemClock
 from tender.config import Settings
 from tender.db import make_engine, make_sessionmaker
@@ -136,6 +137,7 @@ def build_platform(
         prechecker=PreChecker(trust=trust, max_bytes=settings.precheck_max_bytes),
         checkpointer=checkpointer,
         schedule=schedule,
+        quota=Quota(files=settings.max_files_per_bid, bytes=settings.max_bytes_per_bid),
     )
     schedule.on_issued = intake.complete_receipts
     opener = Opener(

@@ -73,6 +73,7 @@ class BidController(Controller):
             supplier=user,
             tender_id=tender_id,
             file_name=file_name,
+            declared_size=int(declared) if declared.isdigit() else None,
             chunks=arriving(
                 request.stream(), idle_seconds=settings.upload_idle_seconds, tender_id=tender_id
             ),

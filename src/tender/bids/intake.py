@@ -18,7 +18,7 @@ import logging
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import BinaryIO, TypeVar
 
@@ -33,7 +33,7 @@ from tender.audit.models import CheckpointRecord
 from tender.bids.models import BidDocument, StorageIntent
 from tender.bids.precheck import PreChecker
 from tender.bids.schemas import FingerprintReceipt, Receipt, WithdrawalReceipt
-from tender.bids.service import BidService, SubmissionWindow
+from tender.bids.service import BidService, Quota, SubmissionWindow
 from tender.clock import Clock, format_time
 from tender.errors import Invalid, TenderClosed, Unavailable
 from tender.storage.objectstore import ObjectStore, ObjectStoreError
@@ -151,6 +151,7 @@ class BidIntake:
     # Receipts wait for the next scheduled checkpoint; without a running schedule (a test, a
     # one-off command) the intake issues one itself.
     schedule: CheckpointSchedule | None = None
+    quota: Quota = field(default_factory=Quota)
 
     async def submit(
         self,
@@ -159,10 +160,15 @@ class BidIntake:
         tender_id: uuid.UUID,
         file_name: str,
         chunks: AsyncIterator[bytes],
+        declared_size: int | None = None,
     ) -> Receipt:
-        """Receive one bid document and return its receipt, with the signature pre-check."""
+        """Receive one bid document and return its receipt, with the signature pre-check.
+        ``declared_size`` (the Content-Length, if sent) lets a file over the supplier's quota
+        be refused before a byte is read."""
         name = check_file_name(file_name)
-        window = await anyio.to_thread.run_sync(self._window, supplier, tender_id, name)
+        window = await anyio.to_thread.run_sync(
+            lambda: self._window(supplier, tender_id, name, declared_size)
+        )
         spool = await seal_to_spool(
             chunks,
             window.public_key,
@@ -178,7 +184,9 @@ class BidIntake:
         retain_until = window.deadline + self.retention
         try:
             await anyio.to_thread.run_sync(
-                lambda: self._arrive(supplier, tender_id, name, spool.sha256, key, arrived_at)
+                lambda: self._arrive(
+                    supplier, tender_id, name, spool.sha256, spool.size, key, arrived_at
+                )
             )
             precheck = await self.prechecker.check(
                 spool.plaintext,
@@ -237,10 +245,15 @@ class BidIntake:
             )
         )
 
-    def _window(self, supplier: User, tender_id: uuid.UUID, file_name: str) -> SubmissionWindow:
+    def _window(
+        self, supplier: User, tender_id: uuid.UUID, file_name: str, declared_size: int | None
+    ) -> SubmissionWindow:
         with self.sessions.begin() as session:
             return self._bids(session).window(
-                supplier=supplier, tender_id=tender_id, file_name=file_name
+                supplier=supplier,
+                tender_id=tender_id,
+                file_name=file_name,
+                declared_size=declared_size,
             )
 
     def _arrive(
@@ -249,6 +262,7 @@ class BidIntake:
         tender_id: uuid.UUID,
         file_name: str,
         sha256: str,
+        size: int,
         key: str,
         arrived_at: datetime,
     ) -> None:
@@ -258,6 +272,7 @@ class BidIntake:
                 tender_id=tender_id,
                 file_name=file_name,
                 sha256=sha256,
+                size=size,
                 object_key=key,
                 arrived_at=arrived_at,
             )
@@ -430,7 +445,7 @@ class BidIntake:
         return named
 
     def _bids(self, session: Session) -> BidService:
-        return BidService(session=session, clock=self.clock)
+        return BidService(session=session, clock=self.clock, quota=self.quota)
 
 
 def _resolve(session: Session, object_key: str, resolution: str, clock: Clock) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -36,7 +36,7 @@ from tender.bids.schemas import (
     WithdrawalReceipt,
 )
 from tender.clock import Clock, format_time
-from tender.errors import Conflict, Forbidden, Invalid, NotFound, TenderClosed
+from tender.errors import Conflict, Forbidden, Invalid, NotFound, TenderClosed, TooLarge
 from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService
 from tender.signing import SignerBinding
@@ -57,19 +57,40 @@ class SubmissionWindow:
     signed_file_sha256: str | None  # for a .p7s: the receipt hash of the file it signs
 
 
+@dataclass(frozen=True)
+class Quota:
+    """What one supplier may store in one tender: every stored object is locked for years.
+    (Uploads streaming at the same moment are each checked against what was recorded before
+    them, so parallel ones can pass it by those in flight.)"""
+
+    files: int = 50  # TENDER_MAX_FILES_PER_BID
+    bytes: int = 2 * 1024**3  # TENDER_MAX_BYTES_PER_BID
+
+
 @dataclass(frozen=True, kw_only=True)
 class BidService:
     """Bid documents and receipts, in the caller's transaction (it never commits)."""
 
     session: Session
     clock: Clock
+    quota: Quota = field(default_factory=Quota)
 
-    def window(self, *, supplier: User, tender_id: uuid.UUID, file_name: str) -> SubmissionWindow:
-        """Refuse unless ``tender_id`` takes bids now; else what the upload needs."""
+    def window(
+        self,
+        *,
+        supplier: User,
+        tender_id: uuid.UUID,
+        file_name: str,
+        declared_size: int | None = None,
+    ) -> SubmissionWindow:
+        """Refuse unless ``tender_id`` takes bids now, and a file of ``declared_size`` bytes
+        (None: not known until it ends) fits the supplier's quota; else what the upload
+        needs."""
         tender = get_tender(self.session, tender_id)
         self._refuse_unless_received_in_time(
             tender, self.clock.now(), supplier=supplier, file_name=file_name
         )
+        self._refuse_over_quota(tender, supplier, file_name, declared_size or 0)
         signed_name = signed_file_name(file_name)
         signed = (
             None
@@ -90,16 +111,19 @@ class BidService:
         tender_id: uuid.UUID,
         file_name: str,
         sha256: str,
+        size: int,
         object_key: str,
         arrived_at: datetime,
     ) -> None:
-        """An upload's last byte arrived at ``arrived_at``: refuse it unless received in time;
-        else note it (an intent, committed before the object is stored), so that the opening
-        waits for it to be recorded however long sealing and storing take."""
+        """An upload's last byte arrived at ``arrived_at``: refuse it unless received in time
+        and within the supplier's quota (before it is stored and locked); else note it (an
+        intent, committed before the object is stored), so that the opening waits for it to be
+        recorded however long sealing and storing take."""
         tender = get_tender(self.session, tender_id)
         self._refuse_unless_received_in_time(
             tender, arrived_at, supplier=supplier, file_name=file_name, sha256=sha256
         )
+        self._refuse_over_quota(tender, supplier, file_name, size)
         self.session.add(
             StorageIntent(
                 tender_id=tender_id,
@@ -483,6 +507,41 @@ class BidService:
         return replace(
             proven, signed_receipt=sign(withdrawal_payload(proven, audit.to_json(event)))
         )
+
+    def _refuse_over_quota(self, tender: Tender, supplier: User, file_name: str, size: int) -> None:
+        """Refuse a file of ``size`` bytes that would take the supplier past their quota in
+        this tender (a file of a name already sent replaces it, so only the difference
+        counts)."""
+        kept = [
+            document
+            for document in _current(self.session, BidDocument, tender.id, supplier.id, None)
+            if document.file_name != file_name
+        ]
+        files, total = len(kept) + 1, sum(document.size for document in kept) + size
+        if files > self.quota.files:
+            raise Conflict(
+                f"You have {len(kept)} files in tender {tender.reference}, the most one supplier "
+                "may submit.",
+                f"Each supplier may submit up to {self.quota.files} files to a tender: every "
+                "stored file is kept locked for years.",
+                "Send a new version of a file under its name (it replaces the old one), withdraw "
+                "a file you do not need, or combine files into one.",
+                tender_id=tender.id,
+                audit_kind=EventKind.BID_REFUSED,
+                details={"files": len(kept), "max_files": self.quota.files},
+            )
+        if total > self.quota.bytes:
+            raise TooLarge(
+                f"This file would bring your submission to tender {tender.reference} to "
+                f"{total:,} bytes.",
+                f"Each supplier may submit up to {self.quota.bytes:,} bytes to a tender: every "
+                "stored file is kept locked for years.",
+                "Make the files smaller (compress scans, remove duplicates) or withdraw a file "
+                "you do not need, and send it again.",
+                tender_id=tender.id,
+                audit_kind=EventKind.BID_REFUSED,
+                details={"bytes": total, "max_bytes": self.quota.bytes},
+            )
 
     def _log_sealed(
         self,
