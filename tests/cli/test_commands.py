@@ -82,7 +82,7 @@ def test_a_missing_receipt_is_named(elsewhere: Path, capsys: pytest.CaptureFixtu
     [
         ("audit", "verify"),
         ("audit", "public-key"),
-        ("user", "--name", "N", "--organisation", "O", "--role", "officer"),
+        ("users", "add", "--name", "N", "--org", "O", "--role", "officer"),
         ("audit", "export", "--out", "x.jsonl"),
     ],
 )

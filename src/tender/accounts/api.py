@@ -7,7 +7,7 @@ import base64
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
@@ -27,6 +27,7 @@ from tender.accounts.schemas import (
     CertificateRegistration,
     ChallengeOut,
     NewTokenOut,
+    PasswordChange,
     SessionOut,
     SignIn,
     TokenCreate,
@@ -101,6 +102,21 @@ class AccountController(Controller):
         sign_in: NamedDependency[SignInService],
     ) -> TokenOut:
         return TokenOut.of(sign_in.revoke_token(user, token_id))
+
+    @put(
+        "/password",
+        guards=allow(*EVERY_ROLE, to="set your password"),
+        status_code=200,
+        sync_to_thread=True,
+        summary="Set your password (changing it needs the current one, or a second factor)",
+    )
+    def set_password(
+        self,
+        data: JSONBody[PasswordChange],
+        caller: NamedDependency[Caller],
+        sign_in: NamedDependency[SignInService],
+    ) -> None:
+        sign_in.set_password(caller, password=data.password, current=data.current_password)
 
     @post(
         "/totp",

@@ -108,6 +108,12 @@ class TotpCode:
 
 
 @dataclass(frozen=True)
+class PasswordChange:
+    password: str
+    current_password: str | None = None
+
+
+@dataclass(frozen=True)
 class CertificateOut:
     id: uuid.UUID
     organisation: str

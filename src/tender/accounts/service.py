@@ -27,7 +27,7 @@ from tender.accounts.models import (
     SigningCertificate,
     User,
 )
-from tender.accounts.signin import SignInService
+from tender.accounts.signin import SECOND_FACTOR_ROLES, SignInService
 from tender.audit import service as audit
 from tender.clock import Clock, format_time
 from tender.errors import Conflict, Invalid, NotFound
@@ -184,13 +184,23 @@ class AccountService:
         return token
 
     def create_starter_accounts(self) -> list[tuple[User, str]]:
-        """One officer, three suppliers and an auditor, for a platform with no users yet."""
+        """One officer, three suppliers and an auditor, for a platform with no users yet.
+
+        Their tokens are the operator's (second-factor) tokens, so scripts can publish with
+        them; accounts whose role signs in with a code get an authenticator secret
+        (``user.totp_secret``), for a tester to make codes with.
+        """
         if self.session.scalar(select(User.id).limit(1)) is not None:
             return []
-        return [
+        accounts = [
             self.create_user(name=name, organisation=org, role=role)
             for name, org, role in STARTER_ACCOUNTS
         ]
+        for user, _ in accounts:
+            if user.role in SECOND_FACTOR_ROLES:
+                user.totp_secret = credentials.new_totp_secret()
+                user.totp_confirmed_at = self.clock.now()
+        return accounts
 
     def certificates_of(self, organisation_id: uuid.UUID) -> list[SigningCertificate]:
         query = (

@@ -354,6 +354,38 @@ class SignInService:
             )
         return row
 
+    def set_password(self, caller: Caller, *, password: str, current: str | None) -> None:
+        """Set the caller's password; changing one needs the current one (or a second
+        factor), so that a stolen token or an unattended browser cannot take the account."""
+        user = self._user(caller)
+        problem = credentials.password_problem(password)
+        if problem is not None:
+            raise Invalid("The password cannot be used.", problem, "Choose another one.")
+        if (
+            user.password_hash is not None
+            and not caller.second_factor
+            and not credentials.password_matches(user.password_hash, current or "")
+        ):
+            raise Invalid(
+                "The current password is wrong.",
+                "Changing a password needs the current one.",
+                "Send it as 'current_password', or ask the platform administrator.",
+            )
+        if user.email is None:
+            raise Conflict(
+                "Your account has no email to sign in with.",
+                "A password signs in together with the account's email.",
+                "Ask the platform administrator to add your email.",
+            )
+        user.password_hash = credentials.hash_password(password)
+        audit.append(
+            self.session,
+            kind=EventKind.PASSWORD_SET,
+            actor=user.actor,
+            at=self.clock.now(),
+            payload={"user_id": str(user.id)},
+        )
+
     def enrol_totp(self, caller: Caller) -> tuple[str, str]:
         """A new TOTP secret for the caller and its otpauth URI; in use once confirmed."""
         user = self._user(caller)

@@ -13,7 +13,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tender.cli import audit_commands, outbox_commands, platform_commands, submission, supplier
+from tender.cli import (
+    accounts_commands,
+    audit_commands,
+    outbox_commands,
+    platform_commands,
+    submission,
+    supplier,
+)
 from tender.cli.common import EXIT_FAILED, EXIT_USAGE, CommandError
 from tender.config import SettingsError
 
@@ -28,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     platform_commands.register(commands)
+    accounts_commands.register(commands)
     audit_commands.register(commands)
     outbox_commands.register(commands)
     supplier.register(commands)

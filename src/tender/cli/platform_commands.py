@@ -1,4 +1,4 @@
-"""``tender migrate``, ``up``, ``worker``, ``demo`` and ``user``: running the platform."""
+"""``tender migrate``, ``up``, ``worker`` and ``demo``: running the platform."""
 
 from __future__ import annotations
 
@@ -7,19 +7,8 @@ import signal
 import threading
 
 from tender import migrate
-from tender.accounts.models import Role
-from tender.accounts.service import AccountService
-from tender.cli.common import (
-    EXIT_OK,
-    CommandError,
-    SubParsers,
-    add_json_flag,
-    print_json,
-    settings_of_existing_platform,
-)
-from tender.clock import SystemClock
+from tender.cli.common import EXIT_OK, CommandError, SubParsers
 from tender.config import Settings
-from tender.db import make_engine, make_sessionmaker
 
 
 def register(commands: SubParsers) -> None:
@@ -50,17 +39,6 @@ def register(commands: SubParsers) -> None:
     )
     demo.add_argument("--seconds", type=float, default=5.0, help="time until the deadline")
     demo.set_defaults(run=_demo, logs=True)
-    user = commands.add_parser(
-        "user",
-        help="add a user and print their bearer token",
-        description="Add a user to the platform of this folder (or TENDER_DATABASE_URL) and "
-        "print their bearer token, which is shown only once.",
-    )
-    user.add_argument("--name", required=True)
-    user.add_argument("--organisation", required=True)
-    user.add_argument("--role", required=True, choices=[r.value for r in Role])
-    add_json_flag(user)
-    user.set_defaults(run=_add_user)
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -101,6 +79,13 @@ def _up(args: argparse.Namespace) -> int:
             tokens.chmod(0o600)
             print(f"Starter accounts (bearer tokens, also saved in {tokens}):")
             print("\n".join("  " + line for line in lines))
+            # Starter tokens are second-factor tokens: scripts publish with them as they are.
+            # Signing in as an officer also needs codes; these secrets make them (any
+            # authenticator app, or: python -c "import pyotp; print(pyotp.TOTP('SECRET').now())").
+            print("Authenticator (TOTP) secrets, for signing in with a code:")
+            for user, _ in accounts:
+                if user.totp_secret:
+                    print(f"  {user.role.value:9} {user.name:16} {user.totp_secret}")
         base = f"http://{settings.host}:{settings.port}"
         print(f"Tender is up: API docs at {base}/schema/swagger")
         print(f"OpenAPI description: {base}/schema/openapi.json")
@@ -131,31 +116,3 @@ def _demo(args: argparse.Namespace) -> int:
     from tender.demo import run_demo
 
     return run_demo(seconds_to_deadline=args.seconds)
-
-
-def _add_user(args: argparse.Namespace) -> int:
-    settings = settings_of_existing_platform()
-    engine = make_engine(settings.effective_database_url)
-    try:
-        with make_sessionmaker(engine).begin() as session:
-            user, token = AccountService(session=session, clock=SystemClock()).create_user(
-                name=args.name, organisation=args.organisation, role=Role(args.role)
-            )
-    finally:
-        engine.dispose()
-    if args.json:
-        print_json(
-            {
-                "id": str(user.id),
-                "name": user.name,
-                "organisation": user.organisation,
-                "role": user.role.value,
-                "token": token,
-            }
-        )
-    else:
-        print(
-            f"Added {user.name} ({user.organisation}) as {user.role.value}. "
-            f"Bearer token (shown only now):\n{token}"
-        )
-    return EXIT_OK

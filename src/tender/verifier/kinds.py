@@ -16,6 +16,7 @@ class EventKind(StrEnum):
     TOKEN_CREATED = "token.created"  # noqa: S105 - an event's name, not a secret
     TOKEN_REVOKED = "token.revoked"  # noqa: S105
     TOTP_ENROLLED = "totp.enrolled"
+    PASSWORD_SET = "password.set"  # noqa: S105 - an event's name, not a secret
     CERTIFICATE_REGISTERED = "certificate.registered"
     TENDER_CREATED = "tender.created"
     TENDER_PUBLISHED = "tender.published"
