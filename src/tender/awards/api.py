@@ -22,7 +22,7 @@ class AwardController(Controller):
 
     @post(
         "/",
-        guards=allow(Role.OFFICER, to="award tenders"),
+        guards=allow(Role.OFFICER, to="award tenders", second_factor=True),
         status_code=201,
         sync_to_thread=True,
         summary="Award an opened tender: winners, value, currency, reasons (officers of its "

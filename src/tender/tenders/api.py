@@ -96,7 +96,7 @@ class TenderController(Controller):
 
     @post(
         "/{tender_id:uuid}/cancellation",
-        guards=allow(Role.OFFICER, to="cancel tenders"),
+        guards=allow(Role.OFFICER, to="cancel tenders", second_factor=True),
         status_code=200,
         sync_to_thread=True,
         summary="Cancel a tender, with a reason, at any point before the award (officers of "
