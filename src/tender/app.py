@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 from litestar import Litestar, get
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
@@ -34,7 +35,14 @@ from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.platform import Platform
 from tender.tenders.api import TenderController
-from tender.web import UNAVAILABLE, part, refusal_handlers, request_log, unit_of_work
+from tender.web import (
+    UNAVAILABLE,
+    arrival_stamp,
+    part,
+    refusal_handlers,
+    request_log,
+    unit_of_work,
+)
 
 SCHEMA_PATH = "/schema"
 
@@ -62,7 +70,17 @@ def create_app(platform: Platform) -> Litestar:
         "bid_intake": platform.intake,
         "exporter": platform.exporter,
     }
+
+    async def limit_request_threads() -> None:
+        # Few threads for the requests' blocking work (the database, storage): each one more
+        # contends with the event loop for the interpreter, and the loop stamps when each
+        # request arrived (received means received); more would only wait for connections.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = (
+            platform.settings.request_threads
+        )
+
     app = Litestar(
+        on_startup=[limit_request_threads],
         route_handlers=[
             health,
             AccountController,
@@ -90,6 +108,7 @@ def create_app(platform: Platform) -> Litestar:
         },
         middleware=[
             request_log,
+            arrival_stamp(platform.clock, idle_seconds=platform.settings.upload_idle_seconds),
             *(
                 [RateLimitConfig(rate_limit=("minute", limit)).middleware]
                 if (limit := platform.settings.rate_limit_per_minute)

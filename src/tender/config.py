@@ -79,6 +79,7 @@ class Settings:
     # object is locked for years, so nobody may fill the store).
     max_files_per_bid: int = 50
     max_bytes_per_bid: int = 2 * 1024**3
+    request_threads: int = 8  # threads for requests' database and storage work, per process
     rate_limit_per_minute: int = 600  # requests per client address; 0: no limit
     # Browser sessions: how long one lasts, and whether its cookie is sent over HTTPS only
     # (turn off only to try the platform over plain HTTP on a machine of your own).

@@ -22,19 +22,28 @@ import anyio.to_thread
 from litestar import Request, Response
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, TooManyRequestsException, ValidationException
-from litestar.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    ExceptionHandler,
+    Message,
+    Receive,
+    ReceiveMessage,
+    Scope,
+    Send,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender.accounts.models import Role, User
 from tender.audit import service as audit
 from tender.audit.sealed import seal_fields
-from tender.clock import Clock
+from tender.clock import ARRIVED_AT, Clock
 from tender.errors import (
     BadRequest,
     MethodNotAllowed,
     NotFound,
     Refusal,
+    RequestTimeout,
     TooLarge,
     TooManyRequests,
     Unavailable,
@@ -80,6 +89,54 @@ def request_log(app: ASGIApp) -> ASGIApp:
             )
 
     return middleware
+
+
+SMALL_BODY = 64 * 1024
+"""Bodies up to this size are read as they arrive, to stamp the request's arrival time."""
+
+
+def arrival_stamp(clock: Clock, *, idle_seconds: float) -> Callable[[ASGIApp], ASGIApp]:
+    """Received means received, for small requests too (a fingerprint): stamps
+    ``scope["state"]["arrived_at"]`` with the moment the platform has the request's last byte,
+    before it waits for anything (a thread for authentication, the database, the tender's
+    lock). A small body is read at once and handed on to the app as it came; a large one (a
+    bid upload) is timed by the intake as its stream ends. A small body that stops arriving
+    for ``idle_seconds`` is refused (408), as a stalled upload is."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP:
+                await app(scope, receive, send)
+                return
+            declared = dict(scope["headers"]).get(b"content-length", b"")
+            if not declared.isdigit() or int(declared) > SMALL_BODY:
+                await app(scope, receive, send)
+                return
+            received: list[ReceiveMessage] = []
+            while not received or received[-1].get("more_body", False):
+                try:
+                    with anyio.fail_after(idle_seconds):
+                        message = await receive()
+                except TimeoutError:
+                    raise RequestTimeout(
+                        "The request stopped.",
+                        f"No part of it arrived for {idle_seconds:g} seconds, so the platform "
+                        "gave up on it; nothing was done.",
+                        "Check your connection and send it again.",
+                    ) from None
+                received.append(message)
+                if message["type"] != "http.request":
+                    break
+            scope.setdefault("state", {})[ARRIVED_AT] = clock.now()
+
+            async def replay() -> ReceiveMessage:
+                return received.pop(0) if received else await receive()
+
+            await app(scope, replay, send)
+
+        return middleware
+
+    return wrap
 
 
 def unit_of_work(sessions: sessionmaker[Session]) -> Callable[[], AsyncIterator[Session]]:

@@ -18,7 +18,7 @@ from tender.accounts.models import User
 from tender.app import create_app
 from tender.bids.models import BidDocument
 from tender.bids.schemas import FingerprintReceipt
-from tender.clock import ManualClock
+from tender.clock import ManualClock, format_time
 from tender.errors import Invalid, TenderClosed
 from tender.platform import Platform
 from tender.signing.testing import TestPKI, signed_pdf
@@ -145,6 +145,35 @@ def test_over_http_a_fingerprint_is_receipted_and_a_mismatch_refused_and_audited
     assert accepted.json()["fulfils_fingerprint"]["receipt_id"] == registered.json()["receipt_id"]
     assert [f["file_name"] for f in summary.json()["own_fingerprints"]] == ["offer.pdf"]
     assert audit_kinds(platform, tender.id).count("bid.refused") == 1
+
+
+def test_a_fingerprint_in_by_the_deadline_counts_however_long_it_then_waited(
+    platform: Platform, people: People, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Received means received for fingerprints too: on deadline day hundreds arrive in the
+    last second and wait for a thread, the database and the tender's lock. The time the
+    request's last byte arrived decides, not the time it was served."""
+    tender = fingerprint_first_tender(platform, people.officer, clock)
+    arrived = tender.deadline - timedelta(milliseconds=100)
+    served = tender.deadline + timedelta(seconds=10)
+    readings = iter([arrived])  # the first reading is the arrival stamp; the rest come later
+    with TestClient(create_app(platform)) as client:
+        monkeypatch.setattr(clock, "now", lambda: next(readings, served))
+        registered = client.post(
+            f"/api/tenders/{tender.id}/fingerprints",
+            json={"file_name": "offer.pdf", "sha256": hashlib.sha256(BID).hexdigest()},
+            headers={"Authorization": f"Bearer {people.tokens['Alice']}"},
+        )
+        late = client.post(
+            f"/api/tenders/{tender.id}/fingerprints",
+            json={"file_name": "other.pdf", "sha256": hashlib.sha256(BID).hexdigest()},
+            headers={"Authorization": f"Bearer {people.tokens['Alice']}"},
+        )
+
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["received_at"] == format_time(arrived)
+    assert late.status_code == 409  # arrived after the deadline: refused, and it says when
+    assert format_time(served) in late.json()["what"]
 
 
 def test_the_grace_period_ends(platform: Platform, people: People, clock: ManualClock) -> None:

@@ -258,12 +258,14 @@ def temp_files(monkeypatch: pytest.MonkeyPatch) -> TempFiles:
 
 
 @contextmanager
-def raw_put(base: str, path: str, headers: dict[str, str]) -> Iterator[socket.socket]:
-    """A connection that has sent a PUT's request line and headers, and nothing of the body:
-    the test sends the body (or does not) as the fault needs."""
+def raw_request(
+    base: str, path: str, headers: dict[str, str], *, method: str = "PUT"
+) -> Iterator[socket.socket]:
+    """A connection that has sent a request line and headers, and nothing of the body: the
+    test sends the body (or does not) as the fault needs."""
     where = urlsplit(base)
     with socket.create_connection((where.hostname, where.port), timeout=120) as sock:
-        lines = [f"PUT {path} HTTP/1.1", f"Host: {where.netloc}"]
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {where.netloc}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         yield sock
@@ -303,7 +305,7 @@ def test_the_database_stops_while_a_bid_streams_in(
     caplog.set_level(logging.WARNING, logger="tender.web")
     with serving(platform) as base:
         headers = {**_as(people, "Alice"), "Content-Length": str(2 * len(half))}
-        with raw_put(base, _bid_path(tender), headers) as sock:
+        with raw_request(base, _bid_path(tender), headers) as sock:
             sock.sendall(half)
             # Sealing has begun, so the window was checked with the database up.
             wait_for(lambda: len(temp_files.opened) >= 1, "the upload's spool was opened")
@@ -335,7 +337,7 @@ def test_an_upload_whose_body_stalls_is_refused_and_its_files_closed(
     tender = published_tender(platform, people.officer, clock)
     with serving(impatient) as base:
         headers = {**_as(people, "Alice"), "Content-Length": "100000"}
-        with raw_put(base, _bid_path(tender), headers) as sock:
+        with raw_request(base, _bid_path(tender), headers) as sock:
             sock.sendall(b"%PDF-1.7 the first part, and then nothing more")
             status, answer_headers, body = read_answer(sock)
 
@@ -360,6 +362,27 @@ def test_an_upload_whose_body_stalls_is_refused_and_its_files_closed(
     assert last.actor == audit.SEALED_ACTOR
 
 
+def test_a_small_request_whose_body_stalls_is_refused(
+    platform: Platform, people: People, clock: ManualClock
+) -> None:
+    """Small bodies are read at once to stamp their arrival; one that stops is refused too,
+    rather than holding a connection for ever."""
+    impatient = dataclasses.replace(
+        platform, settings=platform.settings.with_overrides(upload_idle_seconds=0.5)
+    )
+    tender = published_tender(platform, people.officer, clock)
+    with serving(impatient) as base:
+        headers = {**_as(people, "Alice"), "Content-Length": "200"}
+        path = f"/api/tenders/{tender.id}/fingerprints"
+        with raw_request(base, path, headers, method="POST") as sock:
+            sock.sendall(b'{"file_name": "offer.pdf", "sha')
+            status, answer_headers, body = read_answer(sock)
+
+    assert status == 408, body
+    assert answer_headers["connection"] == "close"
+    assert "send it again" in http_json(body)["what_to_do"]
+
+
 @on_sqlite
 def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(
     platform: Platform, people: People, clock: ManualClock, temp_files: TempFiles
@@ -368,7 +391,7 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read(
     too_many = platform.settings.max_bid_bytes + 1
     with serving(platform) as base:
         headers = {**_as(people, "Alice"), "Content-Length": str(too_many)}
-        with raw_put(base, _bid_path(tender), headers) as sock:
+        with raw_request(base, _bid_path(tender), headers) as sock:
             status, _, body = read_answer(sock)  # not one byte of the body was sent
 
     assert status == 413, body

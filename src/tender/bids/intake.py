@@ -278,16 +278,28 @@ class BidIntake:
             )
 
     async def register_fingerprint(
-        self, *, supplier: User, tender_id: uuid.UUID, file_name: str, sha256: str
+        self,
+        *,
+        supplier: User,
+        tender_id: uuid.UUID,
+        file_name: str,
+        sha256: str,
+        arrived_at: datetime | None = None,
     ) -> FingerprintReceipt:
         """Record a file's fingerprint (see ``BidService.register_fingerprint``) and return its
-        receipt, signed with the next checkpoint's proof like a file's."""
+        receipt, signed with the next checkpoint's proof like a file's. ``arrived_at`` is when
+        the request's last byte arrived (by default, now): the fingerprint's receipt time."""
         name = check_file_name(file_name)
+        received_at = arrived_at or self.clock.now()
 
         def record() -> FingerprintReceipt:
             with self.sessions.begin() as session:
                 return self._bids(session).register_fingerprint(
-                    supplier=supplier, tender_id=tender_id, file_name=name, sha256=sha256
+                    supplier=supplier,
+                    tender_id=tender_id,
+                    file_name=name,
+                    sha256=sha256,
+                    received_at=received_at,
                 )
 
         receipt = await anyio.to_thread.run_sync(record)

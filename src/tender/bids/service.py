@@ -326,13 +326,20 @@ class BidService:
         return render_receipt_pdf(receipt.signed_receipt)
 
     def register_fingerprint(
-        self, *, supplier: User, tender_id: uuid.UUID, file_name: str, sha256: str
+        self,
+        *,
+        supplier: User,
+        tender_id: uuid.UUID,
+        file_name: str,
+        sha256: str,
+        received_at: datetime,
     ) -> FingerprintReceipt:
         """Record the SHA-256 of a file the supplier will upload after the deadline, within the
         tender's grace period: a tiny request, receipted at once, sealed in the log like a bid.
-        A later fingerprint of the same file name replaces the earlier one."""
+        A later fingerprint of the same file name replaces the earlier one. ``received_at`` is
+        when its request arrived: received means received, however long it then waited."""
         tender = get_tender(self.session, tender_id, for_update=True)
-        now = self.clock.now()
+        now = received_at
         if tender.file_grace_seconds is None:
             raise Invalid(
                 f"Tender {tender.reference} takes bid files themselves, not fingerprints.",
