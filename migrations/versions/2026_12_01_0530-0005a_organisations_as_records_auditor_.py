@@ -110,6 +110,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('password_hash', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('totp_confirmed_at', tender.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('email_confirmed_at', tender.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('confirmation_sha256', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('confirmation_expires_at', tender.db.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table('signing_certificates', schema=None) as batch_op:
         batch_op.add_column(sa.Column('organisation_id', sa.Uuid(), nullable=True))
     with op.batch_alter_table('tenders', schema=None) as batch_op:
@@ -122,6 +125,7 @@ def upgrade() -> None:
         batch_op.alter_column('language', existing_type=sa.String(length=20), nullable=False)
         batch_op.create_index(batch_op.f('ix_users_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_unique_constraint(batch_op.f('uq_users_email'), ['email'])
+        batch_op.create_unique_constraint(batch_op.f('uq_users_confirmation_sha256'), ['confirmation_sha256'])
         batch_op.create_foreign_key(batch_op.f('fk_users_organisation_id_organisations'), 'organisations', ['organisation_id'], ['id'])
         batch_op.drop_column('organisation')
         batch_op.drop_constraint(batch_op.f('uq_users_token_sha256'), type_='unique')
@@ -281,6 +285,10 @@ def downgrade() -> None:
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_unique_constraint(batch_op.f('uq_users_token_sha256'), ['token_sha256'])
+        batch_op.drop_constraint(batch_op.f('uq_users_confirmation_sha256'), type_='unique')
+        batch_op.drop_column('confirmation_expires_at')
+        batch_op.drop_column('confirmation_sha256')
+        batch_op.drop_column('email_confirmed_at')
         batch_op.drop_column('totp_confirmed_at')
         batch_op.drop_column('totp_secret')
         batch_op.drop_column('password_hash')

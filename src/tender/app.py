@@ -17,7 +17,12 @@ from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 
-from tender.accounts.api import AccountController, SessionController
+from tender.accounts.api import (
+    AccountController,
+    AdminController,
+    RegistrationController,
+    SessionController,
+)
 from tender.accounts.authentication import CallerAuthentication
 from tender.accounts.dependencies import provide_user
 from tender.accounts.guards import PUBLIC, routes_without_a_rule
@@ -85,6 +90,8 @@ def create_app(platform: Platform) -> Litestar:
             health,
             AccountController,
             SessionController,
+            RegistrationController,
+            AdminController,
             TenderController,
             DocumentController,
             AddendumController,

@@ -87,6 +87,8 @@ class Settings:
     cookie_secure: bool = True
     # Supplier registrations are activated without waiting for an administrator.
     open_registration: bool = False
+    # Where people reach the platform, for links in emails (empty: http://host:port).
+    public_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     # Email: SMTP when a host is set; else each message is written to outbox_dir as an .eml.

@@ -17,23 +17,32 @@ from tender.accounts.dependencies import (
     provide_account_service,
     provide_caller,
     provide_certificate_service,
+    provide_registration_service,
     provide_sign_in_service,
 )
 from tender.accounts.guards import EVERY_ROLE, PUBLIC, allow
-from tender.accounts.models import Role, User
+from tender.accounts.models import OrganisationStatus, Role, User
+from tender.accounts.registration import NewRegistration, RegistrationService
 from tender.accounts.schemas import (
     AccountOut,
     CertificateOut,
     CertificateRegistration,
     ChallengeOut,
+    Confirmation,
     NewTokenOut,
+    NewUserOut,
+    OrganisationCreate,
+    OrganisationOut,
     PasswordChange,
+    Registration,
+    RegistrationOut,
     SessionOut,
     SignIn,
     TokenCreate,
     TokenOut,
     TotpCode,
     TotpEnrolment,
+    UserCreate,
 )
 from tender.accounts.service import AccountService, CertificateService
 from tender.accounts.signin import Caller, SignedIn, SignInService
@@ -270,3 +279,178 @@ class SessionController(Controller):
         return Response(
             None, status_code=200, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0)]
         )
+
+
+class RegistrationController(Controller):
+    """Suppliers register themselves; the email is confirmed with the link sent to it."""
+
+    path = "/api/registrations"
+    tags = ("registration",)
+    dependencies = {"registrations": Provide(provide_registration_service, sync_to_thread=False)}
+
+    @post(
+        "/",
+        opt=PUBLIC,
+        sync_to_thread=True,
+        summary="Register a supplier organisation and its first user (pending until confirmed "
+        "and activated)",
+    )
+    def register(
+        self,
+        data: JSONBody[Registration],
+        registrations: NamedDependency[RegistrationService],
+    ) -> RegistrationOut:
+        org = registrations.register(
+            NewRegistration(
+                name_en=data.organisation.name_en,
+                name_zh=data.organisation.name_zh,
+                br_number=data.organisation.br_number,
+                contact_email=data.organisation.contact_email,
+                contact_phone=data.organisation.contact_phone,
+                user_name=data.user.name,
+                email=data.user.email,
+                password=data.user.password,
+                language=data.user.language,
+            )
+        )
+        return RegistrationOut(
+            organisation=OrganisationOut.of(org),
+            what_next=(
+                f"A link was emailed to {data.user.email}: open it to confirm the address. "
+                + (
+                    "The organisation is then active and you can sign in."
+                    if registrations.open_registration
+                    else "Then an administrator activates the organisation, and you can sign in."
+                )
+            ),
+        )
+
+    @post(
+        "/confirm",
+        opt=PUBLIC,
+        status_code=200,
+        sync_to_thread=True,
+        summary="Confirm a registration's email with the token from its link",
+    )
+    def confirm(
+        self,
+        data: JSONBody[Confirmation],
+        registrations: NamedDependency[RegistrationService],
+    ) -> OrganisationOut:
+        return OrganisationOut.of(registrations.confirm(data.token))
+
+
+class AdminController(Controller):
+    """Administrators manage organisations and users (and never read bids)."""
+
+    path = "/api/admin"
+    tags = ("admin",)
+    dependencies = {
+        "registrations": Provide(provide_registration_service, sync_to_thread=False),
+        "accounts": Provide(provide_account_service, sync_to_thread=False),
+    }
+
+    @get(
+        "/organisations",
+        guards=allow(Role.ADMIN, to="manage organisations"),
+        sync_to_thread=True,
+        summary="Every organisation, with its status",
+    )
+    def organisations(
+        self, registrations: NamedDependency[RegistrationService]
+    ) -> list[OrganisationOut]:
+        return [OrganisationOut.of(o) for o in registrations.organisations()]
+
+    @post(
+        "/organisations",
+        guards=allow(Role.ADMIN, to="manage organisations", second_factor=True),
+        sync_to_thread=True,
+        summary="Add an organisation (active)",
+    )
+    def add_organisation(
+        self,
+        data: JSONBody[OrganisationCreate],
+        user: NamedDependency[User],
+        accounts: NamedDependency[AccountService],
+    ) -> OrganisationOut:
+        return OrganisationOut.of(
+            accounts.add_organisation(
+                kind=data.kind,
+                name_en=data.name_en,
+                name_zh=data.name_zh,
+                br_number=data.br_number,
+                contact_email=data.contact_email,
+                contact_phone=data.contact_phone,
+                status=OrganisationStatus.ACTIVE,
+                by=user.actor,
+            )
+        )
+
+    @post(
+        "/organisations/{organisation_id:uuid}/activate",
+        guards=allow(Role.ADMIN, to="activate organisations", second_factor=True),
+        status_code=200,
+        sync_to_thread=True,
+        summary="Activate an organisation: its users can sign in",
+    )
+    def activate(
+        self,
+        organisation_id: FromPath[uuid.UUID],
+        user: NamedDependency[User],
+        registrations: NamedDependency[RegistrationService],
+    ) -> OrganisationOut:
+        return OrganisationOut.of(
+            registrations.set_status(
+                actor=user, organisation_id=organisation_id, status=OrganisationStatus.ACTIVE
+            )
+        )
+
+    @post(
+        "/organisations/{organisation_id:uuid}/suspend",
+        guards=allow(Role.ADMIN, to="suspend organisations", second_factor=True),
+        status_code=200,
+        sync_to_thread=True,
+        summary="Suspend an organisation: its users' sessions and tokens stop working",
+    )
+    def suspend(
+        self,
+        organisation_id: FromPath[uuid.UUID],
+        user: NamedDependency[User],
+        registrations: NamedDependency[RegistrationService],
+    ) -> OrganisationOut:
+        return OrganisationOut.of(
+            registrations.set_status(
+                actor=user, organisation_id=organisation_id, status=OrganisationStatus.SUSPENDED
+            )
+        )
+
+    @get(
+        "/users",
+        guards=allow(Role.ADMIN, to="manage users"),
+        sync_to_thread=True,
+        summary="Every user",
+    )
+    def users(self, registrations: NamedDependency[RegistrationService]) -> list[AccountOut]:
+        return [AccountOut.of(u) for u in registrations.users()]
+
+    @post(
+        "/users",
+        guards=allow(Role.ADMIN, to="manage users", second_factor=True),
+        sync_to_thread=True,
+        summary="Add a user: the answer carries a one-time set-up token for them (7 days)",
+    )
+    def add_user(
+        self,
+        data: JSONBody[UserCreate],
+        user: NamedDependency[User],
+        registrations: NamedDependency[RegistrationService],
+    ) -> NewUserOut:
+        added, token = registrations.add_user(
+            actor=user,
+            organisation_id=data.organisation_id,
+            role=data.role,
+            name=data.name,
+            email=data.email,
+            language=data.language,
+        )
+        return NewUserOut(account=AccountOut.of(added), token=token)

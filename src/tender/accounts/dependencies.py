@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from sqlalchemy.orm import Session
 
 from tender.accounts.models import User
+from tender.accounts.registration import RegistrationService
 from tender.accounts.service import AccountService, CertificateService
 from tender.accounts.signin import Caller, SignInService
 from tender.clock import Clock
@@ -34,6 +35,21 @@ def provide_sign_in_service(
 ) -> SignInService:
     return SignInService(
         session=db_session, clock=clock, session_lifetime=timedelta(hours=settings.session_hours)
+    )
+
+
+def provide_registration_service(
+    db_session: NamedDependency[Session],
+    clock: NamedDependency[Clock],
+    settings: NamedDependency[Settings],
+) -> RegistrationService:
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    return RegistrationService(
+        session=db_session,
+        clock=clock,
+        open_registration=settings.open_registration,
+        # The pages issue serves this page; it POSTs the token to /api/registrations/confirm.
+        confirm_url=f"{base.rstrip('/')}/confirm-email",
     )
 
 

@@ -74,6 +74,10 @@ class User(Base):
     # RFC 6238 TOTP: the base32 secret, in use once confirmed with a code.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Self-registration: the emailed confirmation link's token (hashed) and until when it works.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmation_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    confirmation_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     @property

@@ -6,7 +6,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from tender.accounts.models import ApiToken, Language, Role, SigningCertificate, User
+from tender.accounts.models import (
+    ApiToken,
+    Language,
+    Organisation,
+    OrganisationKind,
+    OrganisationStatus,
+    Role,
+    SigningCertificate,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -162,3 +171,95 @@ class CertificateRegistration:
 
     challenge_id: uuid.UUID
     signature: str
+
+
+@dataclass(frozen=True)
+class OrganisationIn:
+    """An organisation as its registration or an administrator describes it."""
+
+    name_en: str
+    br_number: str
+    contact_email: str
+    name_zh: str | None = None
+    contact_phone: str | None = None
+
+
+@dataclass(frozen=True)
+class FirstUser:
+    name: str
+    email: str
+    password: str
+    language: Language = Language.EN
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A supplier's self-registration: the organisation and its first user."""
+
+    organisation: OrganisationIn
+    user: FirstUser
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    token: str
+
+
+@dataclass(frozen=True)
+class OrganisationOut:
+    id: uuid.UUID
+    kind: OrganisationKind
+    name_en: str
+    name_zh: str | None
+    br_number: str | None
+    contact_email: str | None
+    contact_phone: str | None
+    status: OrganisationStatus
+    created_at: datetime
+
+    @classmethod
+    def of(cls, org: Organisation) -> OrganisationOut:
+        return cls(
+            id=org.id,
+            kind=org.kind,
+            name_en=org.name_en,
+            name_zh=org.name_zh,
+            br_number=org.br_number,
+            contact_email=org.contact_email,
+            contact_phone=org.contact_phone,
+            status=org.status,
+            created_at=org.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class RegistrationOut:
+    organisation: OrganisationOut
+    what_next: str
+
+
+@dataclass(frozen=True)
+class OrganisationCreate:
+    kind: OrganisationKind
+    name_en: str
+    name_zh: str | None = None
+    br_number: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+
+
+@dataclass(frozen=True)
+class UserCreate:
+    """A user an administrator adds; the answer carries a one-time API token for them."""
+
+    organisation_id: uuid.UUID
+    role: Role
+    name: str
+    email: str | None = None
+    language: Language = Language.EN
+
+
+@dataclass(frozen=True)
+class NewUserOut:
+    account: AccountOut
+    token: str

@@ -20,6 +20,7 @@ from tender.accounts import credentials
 from tender.accounts.models import (
     AuditorAppointment,
     CertificateChallenge,
+    Language,
     Organisation,
     OrganisationKind,
     OrganisationStatus,
@@ -76,8 +77,10 @@ class AccountService:
         br_number: str | None = None,
         contact_email: str | None = None,
         contact_phone: str | None = None,
+        by: str = audit.SYSTEM_ACTOR,
     ) -> Organisation:
-        """Add an organisation (made by the platform's operator: the system is the actor)."""
+        """Add an organisation, made by ``by`` (the audit trail's actor; by default the
+        platform's operator)."""
         for column, value, what in (
             (Organisation.name_en, name_en, "name"),
             (Organisation.br_number, br_number, "business registration number"),
@@ -106,7 +109,7 @@ class AccountService:
         audit.append(
             self.session,
             kind=EventKind.ORGANISATION_CREATED,
-            actor=audit.SYSTEM_ACTOR,
+            actor=by,
             at=now,
             payload={
                 "organisation_id": str(organisation.id),
@@ -142,13 +145,40 @@ class AccountService:
             if isinstance(organisation, Organisation)
             else self.organisation_named(organisation, kind=KIND_OF_ROLE[role])
         )
+        user = self.add_person(
+            name=name, organisation=org, role=role, email=email, password=password
+        )
+        return user, self.operator_token(user)
+
+    def add_person(
+        self,
+        *,
+        name: str,
+        organisation: Organisation,
+        role: Role,
+        email: str | None,
+        password: str | None,
+        language: Language = Language.EN,
+        by: str = audit.SYSTEM_ACTOR,
+    ) -> User:
+        """Add a user of ``organisation``, made by ``by`` (the audit trail's actor)."""
+        if email and self.session.scalar(
+            select(User.id).where(User.email == email.strip().casefold())
+        ):
+            raise Conflict(
+                f"An account with the email {email} already exists.",
+                "An email signs in to one account.",
+                "Use another email, or the account that has it.",
+            )
         now = self.clock.now()
+        org = organisation
         user = User(
             name=name,
             organisation_id=org.id,
             org=org,
             email=email.strip().casefold() if email else None,
             password_hash=credentials.hash_password(password) if password else None,
+            language=language,
             role=role,
             created_at=now,
         )
@@ -159,7 +189,7 @@ class AccountService:
         audit.append(
             self.session,
             kind=EventKind.USER_CREATED,
-            actor=audit.SYSTEM_ACTOR,
+            actor=by,
             at=now,
             payload={
                 "user_id": str(user.id),
@@ -169,7 +199,7 @@ class AccountService:
                 "role": role.value,
             },
         )
-        return user, self.operator_token(user)
+        return user
 
     def operator_token(self, user: User) -> str:
         """A new API token for ``user``, made by the platform's operator (the command line):

@@ -17,6 +17,8 @@ class EventKind(StrEnum):
     TOKEN_REVOKED = "token.revoked"  # noqa: S105
     TOTP_ENROLLED = "totp.enrolled"
     PASSWORD_SET = "password.set"  # noqa: S105 - an event's name, not a secret
+    EMAIL_CONFIRMED = "user.email_confirmed"
+    ORGANISATION_STATUS_CHANGED = "organisation.status_changed"
     CERTIFICATE_REGISTERED = "certificate.registered"
     TENDER_CREATED = "tender.created"
     TENDER_PUBLISHED = "tender.published"

@@ -1,0 +1,218 @@
+"""Suppliers register themselves: their organisation and its first user, pending until the
+email is confirmed (a link sent through the outbox) and an administrator activates the
+organisation, or at once on confirmation with open registration. Administrators manage
+organisations and users. In the caller's transaction (it never commits).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tender.accounts import credentials
+from tender.accounts.models import (
+    Language,
+    Organisation,
+    OrganisationKind,
+    OrganisationStatus,
+    Role,
+    User,
+)
+from tender.accounts.service import AccountService
+from tender.accounts.signin import SignInService
+from tender.audit import service as audit
+from tender.clock import Clock
+from tender.errors import Conflict, Invalid, NotFound
+from tender.notifications.messages import MessageKind
+from tender.notifications.service import NotificationService
+from tender.verifier.kinds import EventKind
+
+CONFIRMATION_LIFETIME = timedelta(days=2)
+SET_UP_TOKEN_LIFETIME = timedelta(days=7)
+REGISTRATION_ACTOR = "registration"  # who the audit trail says made a self-registration
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewRegistration:
+    name_en: str
+    br_number: str
+    contact_email: str
+    user_name: str
+    email: str
+    password: str
+    language: Language = Language.EN
+    name_zh: str | None = None
+    contact_phone: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistrationService:
+    session: Session
+    clock: Clock
+    open_registration: bool
+    confirm_url: str  # the page that confirms: the token is appended as ?token=
+
+    def register(self, data: NewRegistration) -> Organisation:
+        """A pending supplier organisation and its first user; the confirmation link is
+        emailed (through the outbox) to the user."""
+        problem = credentials.password_problem(data.password)
+        if problem is not None:
+            raise Invalid("The password cannot be used.", problem, "Choose another one.")
+        for value, what, limit in (
+            (data.name_en, "English name", 200),
+            (data.br_number, "business registration number", 40),
+            (data.user_name, "your name", 200),
+            (data.email, "email", 320),
+            (data.contact_email, "contact email", 320),
+        ):
+            if not value.strip() or len(value) > limit:
+                raise Invalid(
+                    f"The registration has no {what}, or it is too long.",
+                    f"The {what} is required, up to {limit} characters.",
+                    f"Fill in the {what} and send the registration again.",
+                )
+        for address in (data.email, data.contact_email):
+            if "@" not in address.strip(" @"):
+                raise Invalid(
+                    f"{address!r} is not an email address.",
+                    "The confirmation and every notice are sent by email.",
+                    "Give an address such as name@example.com.",
+                )
+        email = data.email.strip().casefold()
+        accounts = AccountService(session=self.session, clock=self.clock)
+        org = accounts.add_organisation(
+            kind=OrganisationKind.SUPPLIER,
+            name_en=data.name_en.strip(),
+            name_zh=(data.name_zh or "").strip() or None,
+            br_number=data.br_number.strip(),
+            contact_email=data.contact_email.strip(),
+            contact_phone=data.contact_phone,
+            status=OrganisationStatus.PENDING,
+            by=REGISTRATION_ACTOR,
+        )
+        user = accounts.add_person(
+            name=data.user_name.strip(),
+            organisation=org,
+            role=Role.SUPPLIER,
+            email=email,
+            password=data.password,
+            language=data.language,
+            by=REGISTRATION_ACTOR,
+        )
+        token = credentials.new_secret()
+        user.confirmation_sha256 = credentials.digest(token)
+        user.confirmation_expires_at = self.clock.now() + CONFIRMATION_LIFETIME
+        NotificationService(session=self.session, clock=self.clock).email(
+            email,
+            user.language.value,
+            MessageKind.REGISTRATION_CONFIRMATION,
+            name=user.name,
+            organisation=org.name_en,
+            expires_at=user.confirmation_expires_at,
+            link=f"{self.confirm_url}?token={token}",
+        )
+        return org
+
+    def confirm(self, token: str) -> Organisation:
+        """Confirm the email the link was sent to; with open registration the organisation
+        is active from now."""
+        now = self.clock.now()
+        user = self.session.scalar(
+            select(User).where(User.confirmation_sha256 == credentials.digest(token))
+        )
+        if user is None or user.confirmation_expires_at is None:
+            raise NotFound(
+                "This confirmation link is not known.",
+                "It is mistyped, or was used already.",
+                "Open the link from the email exactly as it is; if it was used, sign in.",
+            )
+        if user.confirmation_expires_at <= now:
+            raise Conflict(
+                "This confirmation link has expired.",
+                f"A link works for {CONFIRMATION_LIFETIME.days} days.",
+                "Register again, or ask the platform administrator.",
+            )
+        user.email_confirmed_at = now
+        user.confirmation_sha256 = user.confirmation_expires_at = None
+        audit.append(
+            self.session,
+            kind=EventKind.EMAIL_CONFIRMED,
+            actor=user.actor,
+            at=now,
+            payload={"user_id": str(user.id), "organisation_id": str(user.organisation_id)},
+        )
+        if self.open_registration and user.org.status is OrganisationStatus.PENDING:
+            self._set_status(user.org, OrganisationStatus.ACTIVE, actor=REGISTRATION_ACTOR)
+        return user.org
+
+    def set_status(
+        self, *, actor: User, organisation_id: uuid.UUID, status: OrganisationStatus
+    ) -> Organisation:
+        """An administrator activates or suspends an organisation."""
+        org = self.session.get(Organisation, organisation_id)
+        if org is None:
+            raise NotFound(
+                f"There is no organisation {organisation_id}.",
+                "No organisation with that id is registered.",
+                "GET /api/admin/organisations lists them.",
+            )
+        if org.status is not status:
+            self._set_status(org, status, actor=actor.actor)
+        return org
+
+    def _set_status(self, org: Organisation, status: OrganisationStatus, *, actor: str) -> None:
+        org.status = status
+        audit.append(
+            self.session,
+            kind=EventKind.ORGANISATION_STATUS_CHANGED,
+            actor=actor,
+            at=self.clock.now(),
+            payload={"organisation_id": str(org.id), "status": status.value},
+        )
+
+    def add_user(
+        self,
+        *,
+        actor: User,
+        organisation_id: uuid.UUID,
+        role: Role,
+        name: str,
+        email: str | None,
+        language: Language,
+    ) -> tuple[User, str]:
+        """An administrator adds a user; the answer is the user and a one-time API token
+        (a week long, no second factor) to set a password and an authenticator with."""
+        org = self.session.get(Organisation, organisation_id)
+        if org is None:
+            raise NotFound(
+                f"There is no organisation {organisation_id}.",
+                "A user belongs to a registered organisation.",
+                "Add the organisation first (POST /api/admin/organisations).",
+            )
+        user = AccountService(session=self.session, clock=self.clock).add_person(
+            name=name,
+            organisation=org,
+            role=role,
+            email=email,
+            password=None,
+            language=language,
+            by=actor.actor,
+        )
+        _, token = SignInService(session=self.session, clock=self.clock).issue_token(
+            user,
+            name="set-up, made by an administrator",
+            second_factor=False,
+            expires_at=self.clock.now() + SET_UP_TOKEN_LIFETIME,
+            by=actor.actor,
+        )
+        return user, token
+
+    def organisations(self) -> list[Organisation]:
+        return list(self.session.scalars(select(Organisation).order_by(Organisation.name_en)))
+
+    def users(self) -> list[User]:
+        return list(self.session.scalars(select(User).order_by(User.created_at)))
