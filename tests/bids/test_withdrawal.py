@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from litestar import Litestar
@@ -17,9 +18,11 @@ from tender.audit.models import AuditEvent
 from tender.clock import ManualClock
 from tender.platform import Platform
 from tender.signing.testing import TestPKI, signed_pdf
+from tender.verifier.bundle import check_complete, verify_bundle
+from tender.verifier.checks import Check
 from tender.verifier.ledger import TenderLedger
 from tests.conftest import People
-from tests.helpers import published_tender, register_signer, upload
+from tests.helpers import published_tender, register_signer, unit_of_work, upload
 
 
 @pytest.fixture
@@ -34,6 +37,7 @@ def test_a_withdrawn_file_is_receipted_sealed_and_not_opened_and_late_ones_are_r
     people: People,
     clock: ManualClock,
     test_pki: TestPKI,
+    tmp_path: Path,
 ) -> None:
     tender = published_tender(platform, people.officer, clock, hours=1)
     register_signer(platform, people.alice, test_pki, "supplier-a")
@@ -54,6 +58,11 @@ def test_a_withdrawn_file_is_receipted_sealed_and_not_opened_and_late_ones_are_r
     platform.opener.open_tender(tender.id)
     with platform.sessions.begin() as session:
         ledger = TenderLedger.of(audit.tender_events(session, tender.id))
+    with unit_of_work(platform) as services:
+        record = services.opening.stored_record(reader=people.officer, tender_id=tender.id)
+    bundle = tmp_path / "bundle.zip"
+    platform.exporter.export(tender_reference="T-1", out=bundle)
+    checks = verify_bundle(bundle, platform.checkpointer.signer.verifier_key())
 
     assert nothing.status_code == 422
     assert withdrawn.status_code == 201, withdrawn.text
@@ -69,6 +78,40 @@ def test_a_withdrawn_file_is_receipted_sealed_and_not_opened_and_late_ones_are_r
     assert "closed" in late.json()["what"]
     assert ledger.withdrawn == {str(dropped.receipt_id): event.seq}
     assert set(ledger.opened) == {str(kept.receipt_id)}  # the withdrawn file was not opened
+    assert [bid["file_name"] for bid in record["bids"]] == ["bid.pdf"]
+    assert [(n["file_name"], n["why"]) for n in record.get("not_opened", [])] == [
+        ("extra.pdf", "withdrawn")
+    ]
+    assert [c for c in checks if not c.ok] == []  # the offline verifier agrees
+
+
+def test_the_offline_verifier_fails_an_opening_that_opened_a_withdrawn_file() -> None:
+    deadline, before = "2026-11-27T12:00:00Z", "2026-11-27T11:00:00Z"
+    fields = {"supplier_id": "s", "file_name": "a.pdf", "sha256": "00"}
+    ledger = TenderLedger.of(
+        [
+            {"seq": 1, "kind": "tender.created", "at": before, "payload": {"deadline": deadline}},
+            {
+                "seq": 2,
+                "kind": "bid.received",
+                "at": before,
+                "payload": {"receipt_id": "r1", **fields},
+            },
+            {"seq": 3, "kind": "bid.withdrawn", "at": before, "payload": {"withdrawn": ["r1"]}},
+            {"seq": 4, "kind": "bid.opened", "at": deadline, "payload": {"receipt_id": "r1"}},
+        ]
+    )
+    checks: list[Check] = []
+
+    def record(name: str, ok: bool, detail: str) -> bool:
+        checks.append(Check(name, ok, detail))
+        return ok
+
+    check_complete(ledger, "T-1", record)
+
+    (check,) = checks
+    assert not check.ok
+    assert check.detail == "receipt r1 was opened but was withdrawn by the deadline"
 
 
 def test_a_whole_bid_withdrawn_leaves_nothing_to_open(

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import TimeStamper
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tender.accounts.models import User
@@ -33,6 +33,7 @@ from tender.verifier.formats import (
     CheckpointSummary,
     OpeningRecordDocument,
     RecordFingerprint,
+    RecordNotOpened,
 )
 
 RECORD_FORMAT = "tender-opening-record/1"
@@ -86,10 +87,41 @@ def build_record(
         "audit_head": {"seq": head.seq, "hash": head.hash},
         "checkpoint": checkpoint,
     }
+    record["not_opened"] = _not_opened(session, tender)
     if tender.file_grace_seconds is not None:
         record["tender"]["files_until"] = format_time(tender.files_until)
         record["fingerprints_without_file"] = _fingerprints_without_file(session, tender)
     return record
+
+
+def _not_opened(session: Session, tender: Tender) -> list[RecordNotOpened]:
+    """Every version received but not opened, and why: superseded by a later one of the same
+    file (the opened one), or withdrawn."""
+    rows = session.execute(
+        select(BidDocument, User)
+        .join(User, User.id == BidDocument.supplier_id)
+        .where(
+            BidDocument.tender_id == tender.id,
+            or_(BidDocument.superseded_at.is_not(None), BidDocument.withdrawn_at.is_not(None)),
+        )
+        .order_by(BidDocument.received_at)
+    ).all()
+    not_opened: list[RecordNotOpened] = []
+    for document, supplier in rows:
+        at = document.withdrawn_at or document.superseded_at
+        assert at is not None  # the query asks for one of them
+        not_opened.append(
+            {
+                "receipt_id": str(document.id),
+                "supplier_organisation": supplier.organisation,
+                "file_name": document.file_name,
+                "sha256": document.sha256,
+                "received_at": format_time(document.received_at),
+                "why": "withdrawn" if document.withdrawn_at is not None else "superseded",
+                "at": format_time(at),
+            }
+        )
+    return not_opened
 
 
 def _fingerprints_without_file(session: Session, tender: Tender) -> list[RecordFingerprint]:

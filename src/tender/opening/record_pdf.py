@@ -107,6 +107,25 @@ def render_record_pdf(record: Mapping[str, Any], output: BinaryIO) -> None:
                 ]
             )
 
+    not_opened: list[dict[str, Any]] = record.get("not_opened", [])
+    if not_opened:
+        writer.heading(f"Received but not opened ({len(not_opened)})")
+        writer.paragraph(
+            "A superseded file was replaced by a later version of the same name (the version "
+            "that counted is the one opened above); a withdrawn file was withdrawn by its "
+            "supplier before the deadline. Both stay sealed and stored, and were not opened."
+        )
+        for document in not_opened:
+            writer.fields(
+                [
+                    ("Supplier", document["supplier_organisation"]),
+                    ("File", document["file_name"]),
+                    ("SHA-256", document["sha256"]),
+                    ("Received", _utc(document["received_at"])),
+                    (document["why"].capitalize(), _utc(document["at"])),
+                ]
+            )
+
     writer.heading("Totals")
     indications = [bid["indication"] for bid in bids]
     writer.fields(

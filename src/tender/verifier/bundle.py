@@ -367,7 +367,8 @@ def check_commitments(ledger: TenderLedger, reference: str, check: Checker) -> N
 
 def check_complete(ledger: TenderLedger, reference: str, check: Checker) -> None:
     """The opening opened exactly what the log says was due: the latest on-time receipt per
-    supplier and file name; no receipt went missing and nothing else was opened."""
+    supplier and file name, unless withdrawn; no receipt went missing and nothing else was
+    opened."""
     due = {bid.receipt_id for bid in ledger.to_open()}
     opened = set(ledger.opened)
     missing = sorted(due - opened)
@@ -375,7 +376,11 @@ def check_complete(ledger: TenderLedger, reference: str, check: Checker) -> None
     not_due = sorted((opened & set(ledger.bids)) - due)
     problems = [f"on-time receipt {r} has no opening result" for r in missing]
     problems += [f"opening result {r} has no receipt in the log" for r in unknown]
-    problems += [f"receipt {r} was opened but was superseded or late" for r in not_due]
+    problems += [
+        f"receipt {r} was opened but was "
+        + ("withdrawn by the deadline" if r in ledger.withdrawn else "superseded or late")
+        for r in not_due
+    ]
     check(
         f"opening {reference} complete",
         not problems,

@@ -173,6 +173,20 @@ class RecordFingerprint(TypedDict):
     received_at: str
 
 
+class RecordNotOpened(TypedDict):
+    """A bid document received but not opened: superseded by a later version of the same
+    file (which is the one in ``bids``, the version that counted), or withdrawn by its
+    supplier before the deadline."""
+
+    receipt_id: str
+    supplier_organisation: str
+    file_name: str
+    sha256: str
+    received_at: str
+    why: str  # "superseded" or "withdrawn"
+    at: str  # when it was superseded or withdrawn
+
+
 class RecordBid(TypedDict):
     """One opened bid document in the opening record."""
 
@@ -204,6 +218,8 @@ class OpeningRecordDocument(TypedDict):
     tender: RecordTender
     bids: list[RecordBid]
     fingerprints_without_file: NotRequired[list[RecordFingerprint]]
+    # Absent from records of openings before withdrawals existed.
+    not_opened: NotRequired[list[RecordNotOpened]]
     audit_head: AuditHead
     checkpoint: CheckpointSummary
 
