@@ -20,7 +20,7 @@ from tender.signing.testing import TestPKI
 from tender.tenders.models import Tender
 from tests.cli.test_submit import tender_cli
 from tests.conftest import People
-from tests.helpers import audit_kinds, published_tender, upload
+from tests.helpers import audit_kinds, published_tender, unit_of_work, upload
 
 pytestmark = pytest.mark.integration
 
@@ -61,6 +61,23 @@ def test_the_list_says_which_version_of_a_file_counts(
     bobs = tender_cli(url, people.tokens["Bob"], "receipts")
     assert bobs.returncode == 0
     assert bobs.stdout.strip() == "You have no receipts."
+
+
+def test_a_withdrawn_file_is_said_to_be_withdrawn(
+    platform: Platform, people: People, clock: ManualClock, tender: Tender, url: str
+) -> None:
+    upload(platform, people.alice, tender.id, "offer.pdf", [b"%PDF-1.7 offer"])
+    upload(platform, people.alice, tender.id, "prices.pdf", [b"%PDF-1.7 prices"])
+    clock.advance(timedelta(minutes=10))
+    with unit_of_work(platform) as services:
+        services.bids.withdraw(
+            supplier=people.alice, tender_id=tender.id, file_name="prices.pdf", at=clock.now()
+        )
+
+    listed = tender_cli(url, people.tokens["Alice"], "receipts", "--json")
+
+    standing = {e["receipt"]["file_name"]: e["standing"] for e in json.loads(listed.stdout)}
+    assert standing == {"offer.pdf": "counts", "prices.pdf": "withdrawn"}
 
 
 def test_a_receipt_pdf_carries_the_signed_receipt_that_verifies(

@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tender.awards.schemas import AwardCreate
+from tender.awards.service import AwardService
 from tender.clock import ManualClock
 from tender.documents.addenda import AddendumService
 from tender.documents.schemas import AddendumIn
@@ -154,3 +156,42 @@ def test_the_list_pages_with_bounded_parameters(
     beyond = releases(url, offset=3)
     assert beyond.status_code == 404
     assert "published 3 tenders" in beyond.json()["why"]
+
+
+def test_an_award_is_a_release_naming_the_winner_and_a_cancellation_one_too(
+    platform: Platform, people: People, clock: ManualClock, url: str
+) -> None:
+    tender = published_tender(platform, people.officer, clock, ref="HK-OD-4")
+    called_off = published_tender(platform, people.officer, clock, ref="HK-OD-5")
+    upload(platform, people.alice, tender.id, "offer.pdf", [b"%PDF-1.7 alpha"])
+    upload(platform, people.bob, tender.id, "offer.pdf", [b"%PDF-1.7 beta"])
+    clock.advance(timedelta(hours=3))
+    platform.opener.open_tender(tender.id)
+    clock.advance(timedelta(days=1))
+    with unit_of_work(platform) as services:
+        AwardService(session=services.session, clock=clock).award(
+            actor=people.officer,
+            tender_id=tender.id,
+            data=AwardCreate(
+                winners=["Beta Ltd"], value="1250000.50", currency="HKD", reasons="Lowest price"
+            ),
+        )
+        services.tenders.cancel(
+            actor=people.officer, tender_id=called_off.id, reason="Budget withdrawn"
+        )
+
+    package = valid_package(releases(url, ocid=ocid(platform, tender)))
+    cancelled = valid_package(releases(url, ocid=ocid(platform, called_off)))
+
+    awarded = package["releases"][-1]
+    assert awarded["tag"] == ["award"]
+    assert awarded["date"] == ocds_time(clock.now())
+    assert awarded["tender"]["status"] == "complete"
+    (award,) = awarded["awards"]
+    assert award["value"] == {"amount": 1250000.5, "currency": "HKD"}
+    (winner,) = award["suppliers"]
+    assert winner["name"] == "Beta Ltd"
+    assert {"id": winner["id"], "name": "Beta Ltd", "roles": ["supplier"]} in awarded["parties"]
+    assert "Alpha" not in json.dumps(package)  # the loser is not named
+    assert [r["tag"] for r in cancelled["releases"]] == [["tender"], ["tenderCancellation"]]
+    assert cancelled["releases"][-1]["tender"]["status"] == "cancelled"

@@ -162,10 +162,11 @@ class BidSummary:
 @dataclass(frozen=True)
 class OwnReceipt:
     """One of the caller's receipts and whether that version counts for the opening: the
-    latest upload of a file name received in time counts; an earlier one is superseded."""
+    latest upload of a file name received in time counts, unless withdrawn; an earlier one is
+    superseded."""
 
     receipt: Receipt
     counts: bool
-    standing: str  # "counts" or "superseded"
-    standing_since: datetime  # when it was received, or superseded
+    standing: str  # "counts", "superseded" or "withdrawn"
+    standing_since: datetime  # when it was received, superseded or withdrawn
     explanation: str

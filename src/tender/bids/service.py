@@ -40,6 +40,7 @@ from tender.errors import Conflict, Forbidden, Invalid, NotFound, TenderClosed, 
 from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService
 from tender.signing import SignerBinding
+from tender.tenders.access import require_visible
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender
 from tender.verifier.commitments import SALT_BYTES
@@ -87,6 +88,7 @@ class BidService:
         (None: not known until it ends) fits the supplier's quota; else what the upload
         needs."""
         tender = get_tender(self.session, tender_id)
+        require_visible(self.session, supplier, tender)  # a draft is not there for suppliers
         self._refuse_unless_received_in_time(
             tender, self.clock.now(), supplier=supplier, file_name=file_name
         )
@@ -229,6 +231,7 @@ class BidService:
         """The viewer's own receipts; for officers and auditors, how many documents a tender
         has (suppliers are not told how many others bid)."""
         tender = get_tender(self.session, tender_id)
+        require_visible(self.session, viewer, tender)
         count = (
             None
             if viewer.role == Role.SUPPLIER
@@ -286,6 +289,7 @@ class BidService:
             own_receipt_standing(
                 _receipt(tender, supplier, document, event, self._fingerprint_of(document)),
                 superseded_at=document.superseded_at,
+                withdrawn_at=document.withdrawn_at,
             )
             for document, event, tender in self.session.execute(query).all()
         ]
@@ -339,6 +343,7 @@ class BidService:
         A later fingerprint of the same file name replaces the earlier one. ``received_at`` is
         when its request arrived: received means received, however long it then waited."""
         tender = get_tender(self.session, tender_id, for_update=True)
+        require_visible(self.session, supplier, tender)
         now = received_at
         if tender.file_grace_seconds is None:
             raise Invalid(
@@ -438,6 +443,7 @@ class BidService:
         stay stored, sealed and in the log, and are not opened. The ``bid.withdrawn`` event is
         sealed until the opening, like a receipt: before it, nobody may learn who bid."""
         tender = get_tender(self.session, tender_id, for_update=True)
+        require_visible(self.session, supplier, tender)
         refuse_if_cancelled(tender)
         if tender.status != TenderStatus.PUBLISHED or at > tender.deadline:
             raise TenderClosed(
@@ -780,8 +786,19 @@ def _receipt(
     )
 
 
-def own_receipt_standing(receipt: Receipt, *, superseded_at: datetime | None) -> OwnReceipt:
+def own_receipt_standing(
+    receipt: Receipt, *, superseded_at: datetime | None, withdrawn_at: datetime | None
+) -> OwnReceipt:
     """Whether ``receipt``'s version counts for the opening, in words."""
+    if withdrawn_at is not None:
+        return OwnReceipt(
+            receipt=receipt,
+            counts=False,
+            standing="withdrawn",
+            standing_since=withdrawn_at,
+            explanation=f"You withdrew it at {format_time(withdrawn_at)}; it stays sealed and on "
+            "record, but the opening does not open it.",
+        )
     if superseded_at is None:
         return OwnReceipt(
             receipt=receipt,

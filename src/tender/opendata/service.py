@@ -2,8 +2,9 @@
 
 Each release is the tender as it stood at one public moment: its publication (``tender``),
 each addendum (``tenderAmendment``, with the deadline it set), the end of the opening
-(``tenderUpdate``, the number of tenderers: nothing about bids is public before it). A draft
-has no release and its ocid answers as unknown, so nobody learns that it exists.
+(``tenderUpdate``, the number of tenderers: nothing about bids is public before it), the award
+(``award``) and a cancellation of a published tender (``tenderCancellation``). A draft has no
+release and its ocid answers as unknown, so nobody learns that it exists.
 
 ocids are ``<prefix>-<tender id>`` (``TENDER_OCDS_PREFIX``): the id never changes, unlike a
 reference, which a draft may still edit.
@@ -14,11 +15,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tender.accounts.models import Organisation, User
+from tender.awards.models import TenderAward
 from tender.bids.models import BidDocument
 from tender.documents.models import Addendum
 from tender.errors import NotFound
@@ -141,6 +144,14 @@ class OpenDataService:
         if tender.opened_at is not None:  # bids are public only from the end of the opening
             snapshot.tenderers = self._tenderers(tender.id)
             releases.append(snapshot.release("tenderUpdate", tender.opened_at, suffix="opening"))
+        award = self.session.get(TenderAward, tender.id)
+        if award is not None:
+            snapshot.status = "complete"
+            snapshot.award = self._award(ocid, award)
+            releases.append(snapshot.release("award", award.awarded_at))
+        if tender.cancelled_at is not None:
+            snapshot.status = "cancelled"
+            releases.append(snapshot.release("tenderCancellation", tender.cancelled_at))
         return releases
 
     def _tenderers(self, tender_id: uuid.UUID) -> int:
@@ -155,6 +166,25 @@ class OpenDataService:
             )
             or 0
         )
+
+    def _award(self, ocid: str, award: TenderAward) -> tuple[Award, list[Organization]]:
+        winners = [self._supplier(name) for name in award.winners]
+        return (
+            {
+                "id": f"{ocid}-award",
+                "status": "active",
+                "date": ocds_time(award.awarded_at),
+                "value": {"amount": float(Decimal(award.value)), "currency": award.currency},
+                "suppliers": [_reference(party) for party in winners],
+            },
+            winners,
+        )
+
+    def _supplier(self, name: str) -> Organization:
+        organisation = self.session.scalar(select(Organisation).where(Organisation.name_en == name))
+        if organisation is None:  # named in the record, no longer a record: its name only
+            return {"id": f"name:{name}", "name": name, "roles": ["supplier"]}
+        return _party(organisation, roles=["supplier"])
 
 
 class _Snapshot:
