@@ -26,6 +26,7 @@ import anyio.to_thread
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tender import text
 from tender.accounts.models import User
 from tender.audit import service as audit
 from tender.audit.checkpointer import Checkpointer, CheckpointSchedule
@@ -120,16 +121,14 @@ async def seal_to_spool(
 
 
 def check_file_name(file_name: str) -> str:
-    name = file_name.strip()
-    if (
-        not name
-        or len(name) > MAX_FILE_NAME
-        or any(c in name for c in "/\\\x00")
-        or name in {".", ".."}
-    ):
+    """The file name as stored: in NFC (so that the same name typed on two systems is one
+    file), without control or bidirectional-override characters ("invoice", U+202E,
+    "fdp.exe" reads as "invoiceexe.pdf")."""
+    name = text.required(file_name, field="file name", max_length=MAX_FILE_NAME)
+    if any(c in name for c in "/\\") or name in {".", ".."}:
         raise Invalid(
             f"The file name {file_name!r} cannot be used.",
-            f"A file name must be 1 to {MAX_FILE_NAME} characters without slashes.",
+            "A file name may not hold slashes, nor be '.' or '..'.",
             "Rename the file and upload it again.",
         )
     return name
