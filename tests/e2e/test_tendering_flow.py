@@ -169,7 +169,8 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(
         kinds.index("bid.refused") < kinds.index("opening.started")
     )
     assert [kind for kind in kinds if kind not in ("bid.refused", "sealed.revealed")] == [
-        *["user.created"] * 5,  # the starter accounts
+        # the starter accounts, each with its organisation and the operator's token
+        *["organisation.created", "user.created", "token.created"] * 5,
         "tender.created",
         "tender.published",
         "certificate.registered",
@@ -190,7 +191,7 @@ def test_refusals_are_explained_and_audited(site: Site) -> None:
     client, auth = site.client, site.auth
     anonymous = client.get("/api/tenders")
     assert anonymous.status_code == 401
-    assert "bearer token" in anonymous.json()["message"]
+    assert "Authorization: Bearer" in anonymous.json()["message"]
 
     forbidden = client.post(
         "/api/tenders",
