@@ -69,6 +69,7 @@ from tender.audit.models import AuditEvent
 from tender.bids.models import BidDocument
 from tender.clock import ManualClock
 from tender.config import Settings
+from tender.documents.service import suppliers_of
 from tender.opening.models import OpeningResult
 from tender.platform import Platform
 from tender.runtime import running_platform
@@ -143,7 +144,11 @@ def tender_with_bids(
     officer, suppliers = people(platform)
     with platform.sessions.begin() as session:
         tenders = TenderService(
-            session=session, clock=clock, platform_key=platform.platform_key, jobs=platform.jobs
+            session=session,
+            clock=clock,
+            platform_key=platform.platform_key,
+            jobs=platform.jobs,
+            taking_part=suppliers_of,
         )
         draft = tenders.create(
             actor=officer,

@@ -45,6 +45,7 @@ from tender.accounts.service import AccountService
 from tender.audit import service as audit
 from tender.clock import format_time
 from tender.config import Settings
+from tender.documents.service import suppliers_of
 from tender.platform import Platform, build_platform
 from tender.signing.testing import TestPKI
 from tender.storage.embedded import EmbeddedS3
@@ -116,6 +117,7 @@ def receipts(platform: Platform, uploads: int, size: int) -> Iterator[float]:
             clock=platform.clock,
             platform_key=platform.platform_key,
             jobs=platform.jobs,
+            taking_part=suppliers_of,
         )
         tender = tenders.create(
             actor=officer,

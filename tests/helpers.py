@@ -21,6 +21,7 @@ from tender.auditors.service import TrailService
 from tender.bids.schemas import Receipt
 from tender.bids.service import BidService
 from tender.clock import ManualClock
+from tender.documents.service import suppliers_of
 from tender.opening.service import OpeningService
 from tender.platform import Platform
 from tender.signing import read_certificate
@@ -53,7 +54,11 @@ def unit_of_work(platform: Platform) -> Iterator[Services]:
             session=session,
             accounts=AccountService(session=session, clock=clock),
             tenders=TenderService(
-                session=session, clock=clock, platform_key=platform.platform_key, jobs=platform.jobs
+                session=session,
+                clock=clock,
+                platform_key=platform.platform_key,
+                jobs=platform.jobs,
+                taking_part=suppliers_of,
             ),
             bids=BidService(session=session, clock=clock),
             opening=OpeningService(

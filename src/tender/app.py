@@ -36,6 +36,7 @@ from tender.bids.api import (
 )
 from tender.clarifications.api import ClarificationController
 from tender.documents.api import AddendumController, DocumentController
+from tender.documents.service import suppliers_of
 from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.platform import Platform
@@ -74,6 +75,7 @@ def create_app(platform: Platform) -> Litestar:
         "checkpointer": platform.checkpointer,
         "bid_intake": platform.intake,
         "exporter": platform.exporter,
+        "taking_part": suppliers_of,  # for the tenders floor, below the documents one
     }
 
     async def limit_request_threads() -> None:

@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from tender.accounts.models import User
+from tender.awards.schemas import AwardCreate
+from tender.awards.service import AwardService
 from tender.cli import main
 from tender.clock import ManualClock
 from tender.jobs import NOTIFICATIONS_QUEUE
@@ -18,7 +20,7 @@ from tender.notifications.models import OutboxMessage
 from tender.platform import Platform
 from tender.signing.testing import TestPKI, signed_pdf
 from tests.conftest import People
-from tests.helpers import published_tender, register_signer, upload
+from tests.helpers import published_tender, register_signer, unit_of_work, upload
 
 
 def outbox(platform: Platform, kind: MessageKind) -> list[OutboxMessage]:
@@ -164,3 +166,44 @@ def test_tender_outbox_lists_the_messages_and_shows_one(
     assert "What to do next" in shown
 
     assert main(["outbox", "--show", str(uuid.uuid4())]) == 1
+
+
+def test_the_suppliers_taking_part_are_told_of_a_cancellation_with_its_reason(
+    platform: Platform, people: People, clock: ManualClock
+) -> None:
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    upload(platform, people.alice, tender.id, "offer.pdf", [b"%PDF-1.7 alpha"])
+
+    with unit_of_work(platform) as services:
+        services.tenders.cancel(
+            actor=people.officer, tender_id=tender.id, reason="The budget was withdrawn"
+        )
+
+    [told] = outbox(platform, MessageKind.TENDER_CANCELLED)
+    assert told.recipient_user_id == people.alice.id  # Bob took no part: not told
+    assert told.tender_id == tender.id
+    assert "The budget was withdrawn" in told.body
+    assert "What to do next" in told.body
+
+
+def test_the_suppliers_who_bid_are_told_of_the_award(
+    platform: Platform, people: People, clock: ManualClock
+) -> None:
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    upload(platform, people.alice, tender.id, "offer.pdf", [b"%PDF-1.7 alpha"])
+    upload(platform, people.bob, tender.id, "offer.pdf", [b"%PDF-1.7 beta"])
+    clock.set(tender.deadline + timedelta(seconds=1))
+    platform.opener.open_tender(tender.id)
+
+    with unit_of_work(platform) as services:
+        AwardService(session=services.session, clock=clock).award(
+            actor=people.officer,
+            tender_id=tender.id,
+            data=AwardCreate(
+                winners=["Beta Ltd"], value="880000", currency="HKD", reasons="Lowest price"
+            ),
+        )
+
+    told = outbox(platform, MessageKind.TENDER_AWARDED)
+    assert {m.recipient_user_id for m in told} == {people.alice.id, people.bob.id}
+    assert all("Beta Ltd" in m.body and "HKD 880000" in m.body for m in told)

@@ -11,7 +11,7 @@ from tender.clock import Clock
 from tender.config import Settings
 from tender.jobs import Jobs
 from tender.storage.sealing import PlatformKey
-from tender.tenders.service import TenderService
+from tender.tenders.service import TakingPart, TenderService
 
 
 def provide_tender_service(
@@ -20,11 +20,13 @@ def provide_tender_service(
     platform_key: NamedDependency[PlatformKey],
     jobs: NamedDependency[Jobs],
     settings: NamedDependency[Settings],
+    taking_part: NamedDependency[TakingPart],
 ) -> TenderService:
     return TenderService(
         session=db_session,
         clock=clock,
         platform_key=platform_key,
         jobs=jobs,
+        taking_part=taking_part,
         deadline_horizon=timedelta(days=settings.deadline_horizon_days),
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,8 @@ from tender.config import DEFAULT_DEADLINE_HORIZON_DAYS
 from tender.db import after_commit
 from tender.errors import Conflict, Invalid
 from tender.jobs import Jobs
+from tender.notifications.messages import MessageKind
+from tender.notifications.service import NotificationService, Recipient
 from tender.storage.sealing import PlatformKey, TenderKey
 from tender.tenders.access import no_such_tender, require_buyer, require_visible, visible_to
 from tender.tenders.models import NEXT, Tender, TenderStatus
@@ -128,6 +131,14 @@ def schedule_opening(session: Session, jobs: Jobs, clock: Clock, tender: Tender)
     after_commit(session, send)
 
 
+@runtime_checkable  # the app checks what it is given against it
+class TakingPart(Protocol):
+    """The suppliers taking part in a tender so far: ``tender.documents.service.suppliers_of``,
+    given to this floor, which bids and documents sit above."""
+
+    def __call__(self, session: Session, tender_id: uuid.UUID, /) -> Sequence[Recipient]: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class TenderService:
     """Tenders, in the caller's transaction (it never commits)."""
@@ -136,6 +147,7 @@ class TenderService:
     clock: Clock
     platform_key: PlatformKey
     jobs: Jobs
+    taking_part: TakingPart  # who is told of a cancellation
     # How far ahead a deadline may be (TENDER_DEADLINE_HORIZON_DAYS).
     deadline_horizon: timedelta = timedelta(days=DEFAULT_DEADLINE_HORIZON_DAYS)
 
@@ -283,6 +295,12 @@ class TenderService:
             at=now,
             tender_id=tender.id,
             payload={"reason": reason, "was": was.value},
+        )
+        NotificationService(session=self.session, clock=self.clock).tell(
+            self.taking_part(self.session, tender.id),
+            MessageKind.TENDER_CANCELLED,
+            tender=tender,
+            reason=reason,
         )
         return tender
 
