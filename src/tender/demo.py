@@ -1,12 +1,17 @@
 """``tender demo``: the whole story on embedded parts, through the HTTP API, in a temp folder.
 
-A throw-away PKI, a tender closing a few seconds later, three suppliers (a valid signature, a
-signature from an untrusted CA, an upload after the deadline), the timed opening, the opening
-table and the audit-chain check. Exits 0 only when every outcome is the expected one.
+A throw-away PKI; a tender published with a document, closing a few seconds later; a supplier
+downloads it and asks a question, the answer is published without the asker, an addendum
+extends the deadline; three suppliers bid (a valid signature, a signature from an untrusted CA,
+one that withdraws and then comes too late), one re-uploads its bid; the timed opening at the
+extended deadline, the opening record (the version that counted, the superseded one, the
+withdrawal), the award and what a supplier sees of it, receipts and the audit bundle checked
+offline. Exits 0 only when every outcome is the expected one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import tempfile
@@ -23,6 +28,7 @@ from tender.config import Settings
 from tender.runtime import create_starter_accounts, running_platform, serving
 from tender.signing import Indication, TrustStore, verify_document
 from tender.signing.testing import P12_PASSPHRASE, TestPKI, signed_pdf
+from tender.verifier.bundle import verify_bundle
 from tender.verifier.kinds import EventKind
 from tender.verifier.receipt import verify_receipt
 
@@ -96,13 +102,73 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                     },
                 ).json()
                 tender_id = created["id"]
-                client.post(f"/api/tenders/{tender_id}/publish", headers=_auth(officer))
-                print(f"Tender DEMO-2026-001 published; deadline {deadline:%H:%M:%S.%f} UTC")
+                tenders = f"/api/tenders/{tender_id}"
+                specification = b"%PDF-1.7 Specification: resurface 1.2 km of Harbour Road"
+                uploaded = client.put(
+                    f"{tenders}/documents/specification.pdf",
+                    headers=_auth(officer),
+                    content=specification,
+                )
+                published = client.post(f"{tenders}/publish", headers=_auth(officer))
+                print(
+                    "The officer published tender DEMO-2026-001 with its specification.pdf "
+                    f"(with an authenticator-backed token); deadline {deadline:%H:%M:%S} UTC"
+                )
+                check(
+                    "the tender is published with its document",
+                    (uploaded.status_code, published.status_code) == (201, 200),
+                )
+
+                download = client.get(
+                    f"{tenders}/documents/specification.pdf", headers=_auth(alice)
+                )
+                print(
+                    "Alpha Engineering downloaded specification.pdf, SHA-256 "
+                    f"{download.headers.get('X-Content-SHA256', '')[:16]}... (on record)"
+                )
+                check(
+                    "the document downloads intact, with its SHA-256",
+                    download.content == specification
+                    and download.headers.get("X-Content-SHA256")
+                    == hashlib.sha256(specification).hexdigest(),
+                )
+                question = client.post(
+                    f"{tenders}/clarifications",
+                    headers=_auth(alice),
+                    json={"question": "May the works be done at night?"},
+                ).json()
+                print(f"Alpha Engineering asked privately: {question['question']}")
+                client.post(
+                    f"{tenders}/clarifications/{question['id']}/answer",
+                    headers=_auth(officer),
+                    json={"answer": "Yes, from 23:00 to 06:00; see addendum 1."},
+                )
+                seen_by_beta = client.get(f"{tenders}/clarifications", headers=_auth(bob)).json()
+                print(f"The officer answered, for every supplier: {seen_by_beta[0]['answer']}")
+                check(
+                    "Beta Builders reads the answer without learning who asked",
+                    [(c["answer"], c["asked_by_organisation"]) for c in seen_by_beta]
+                    == [("Yes, from 23:00 to 06:00; see addendum 1.", None)],
+                )
+                deadline += timedelta(seconds=seconds_to_deadline)
+                addendum = client.post(
+                    f"{tenders}/addenda",
+                    headers=_auth(officer),
+                    json={
+                        "text": "Night works allowed; the deadline is extended.",
+                        "deadline": deadline.isoformat(),
+                    },
+                )
+                print(
+                    f"The officer published addendum 1: the deadline is now {deadline:%H:%M:%S} UTC"
+                )
+                check("the addendum extends the deadline", addendum.status_code == 201)
 
                 receipts: dict[str, dict[str, Any]] = {}
                 for name, token, signer, trusted in (
                     ("Alpha Engineering", alice, "supplier-a", True),
                     ("Beta Builders", bob, "untrusted-supplier", False),
+                    ("Gamma Works", carol, "supplier-c", True),
                 ):
                     try:
                         register_certificate(client, token, pki.signer(signer))
@@ -117,7 +183,7 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                     )
                     body = signed_pdf(pki, signer, f"Bid of {name} for DEMO-2026-001")
                     answer = client.put(
-                        f"/api/tenders/{tender_id}/bids/bid.pdf", headers=_auth(token), content=body
+                        f"{tenders}/bids/bid.pdf", headers=_auth(token), content=body
                     )
                     receipt = answer.json()
                     receipts[name] = receipt
@@ -132,21 +198,54 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                         f"  pre-check: {precheck.get('indication')}: {precheck.get('message_en')}"
                     )
 
+                first_version = receipts["Alpha Engineering"]
+                revised = client.put(
+                    f"{tenders}/bids/bid.pdf",
+                    headers=_auth(alice),
+                    content=signed_pdf(pki, "supplier-a", "Revised bid of Alpha Engineering"),
+                )
+                receipts["Alpha Engineering"] = revised.json()
+                print(
+                    "Alpha Engineering uploaded bid.pdf again with revised prices: receipt "
+                    f"{revised.json().get('receipt_id')}; the first version stays sealed"
+                )
+                check("the revised bid is received", revised.status_code == 201)
+                standing = {
+                    entry["receipt"]["receipt_id"]: entry["standing"]
+                    for entry in client.get("/api/receipts", headers=_auth(alice)).json()
+                }
+                check(
+                    "Alpha's receipts say the revised version counts and the first is superseded",
+                    standing
+                    == {
+                        first_version["receipt_id"]: "superseded",
+                        receipts["Alpha Engineering"]["receipt_id"]: "counts",
+                    },
+                )
+                withdrawn = client.post(f"{tenders}/withdrawal", headers=_auth(carol), json={})
+                print(f"Gamma Works withdrew its bid: HTTP {withdrawn.status_code}, signed receipt")
+                check("the withdrawal is receipted", withdrawn.status_code == 201)
+
                 _wait_until(deadline + timedelta(seconds=1))
                 late = client.put(
-                    f"/api/tenders/{tender_id}/bids/bid.pdf",
+                    f"{tenders}/bids/bid.pdf",
                     headers=_auth(carol),
                     content=signed_pdf(pki, "supplier-c", "Bid of Gamma Works"),
                 )
-                print(f"Gamma Works submitted 1 s after the deadline: HTTP {late.status_code}")
+                print(f"Gamma Works tried again 1 s after the deadline: HTTP {late.status_code}")
                 print(f"  {late.json().get('message')}")
                 check("the late bid is refused with 409", late.status_code == 409)
 
                 opened = wait_for_status(client, tender_id, officer, "opened", timeout=40)
                 delay = datetime.fromisoformat(opened["opening_started_at"]) - deadline
                 seconds = delay.total_seconds()
-                print(f"The timed job opened the tender {seconds:.3f} s after the deadline")
-                check("the opening started after the deadline, not before", delay >= timedelta(0))
+                print(
+                    f"The timed job opened the tender {seconds:.3f} s after the extended deadline"
+                )
+                check(
+                    "the opening started after the extended deadline, not at the first one",
+                    delay >= timedelta(0),
+                )
 
                 record = client.get(
                     f"/api/tenders/{tender_id}/opening", headers=_auth(officer)
@@ -173,7 +272,52 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                     "Beta's signature, by a certificate it could not register, does not pass",
                     verdicts.get("Beta Builders Ltd", ("", False))[0] == "TOTAL_FAILED",
                 )
-                check("Gamma's late bid is not in the opening", "Gamma Works Ltd" not in verdicts)
+                check("Gamma's bids are not in the opening", "Gamma Works Ltd" not in verdicts)
+                counted = {bid["receipt_id"] for bid in record["bids"]}
+                not_opened = {e["receipt_id"]: e["why"] for e in record.get("not_opened", [])}
+                for entry in record.get("not_opened", []):
+                    print(
+                        f"  not opened: {entry['supplier_organisation']} {entry['file_name']} "
+                        f"received {entry['received_at']}: {entry['why']} at {entry['at']}"
+                    )
+                check(
+                    "the record opens Alpha's revised version and says the first was superseded",
+                    receipts["Alpha Engineering"]["receipt_id"] in counted
+                    and not_opened.get(first_version["receipt_id"]) == "superseded",
+                )
+                check(
+                    "the record says Gamma's bid was withdrawn",
+                    not_opened.get(receipts["Gamma Works"]["receipt_id"]) == "withdrawn",
+                )
+
+                awarded = client.post(
+                    f"{tenders}/award",
+                    headers=_auth(officer),
+                    json={
+                        "winners": ["Alpha Engineering Ltd"],
+                        "value": "1250000.00",
+                        "currency": "HKD",
+                        "reasons": "The only bid whose signature verified; within budget.",
+                    },
+                )
+                print(
+                    "The officer awarded the tender to Alpha Engineering Ltd for HKD 1,250,000.00: "
+                    f"HTTP {awarded.status_code}"
+                )
+                check("the award is made", awarded.status_code == 201)
+                outcome = client.get(f"{tenders}/award", headers=_auth(bob)).json()
+                own = [v for v in outcome.get("verdicts", []) if v["own"]]
+                print(
+                    f"Beta Builders reads the outcome: awarded to {', '.join(outcome['winners'])}"
+                )
+                for verdict in own:
+                    print(f"  its own bid: {verdict['indication']}: {verdict['reason']}")
+                check(
+                    "Beta Builders sees the winner and its own verdict, not Alpha's file",
+                    outcome["winners"] == ["Alpha Engineering Ltd"]
+                    and [v["indication"] for v in own] == ["TOTAL_FAILED"]
+                    and all(v["file_name"] is None for v in outcome["verdicts"] if not v["own"]),
+                )
 
                 sealed = client.get(
                     f"/api/tenders/{tender_id}/opening/record.pdf", headers=_auth(auditor)
@@ -221,6 +365,26 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                 for line in chain["summary"]:
                     print(f"  {'PASS' if line['ok'] else 'FAIL'}  {line['name']}: {line['detail']}")
                 check("the audit chain verifies against its locked checkpoints", chain["ok"])
+                bundle = root / "audit-bundle.zip"
+                bundle.write_bytes(
+                    client.get(
+                        "/api/audit/export",
+                        headers=_auth(auditor),
+                        params={"tender": "DEMO-2026-001"},
+                    ).content
+                )
+                bundle_checks = verify_bundle(bundle, public_key)
+                print(
+                    f"The auditor exported the audit bundle ({bundle.stat().st_size} bytes) and "
+                    "checked it offline with the platform's key alone:"
+                )
+                for finding in bundle_checks:
+                    if not finding.ok:
+                        print(f"  FAIL  {finding.name}: {finding.detail}")
+                check(
+                    f"the audit bundle verifies offline ({len(bundle_checks)} checks)",
+                    bool(bundle_checks) and all(finding.ok for finding in bundle_checks),
+                )
                 check(
                     "the late refusal is audited",
                     any(e["kind"] == EventKind.BID_REFUSED for e in events),
