@@ -112,13 +112,18 @@ class FingerprintController(Controller):
     )
     async def register(
         self,
+        request: Request[User, None, Any],
         tender_id: FromPath[uuid.UUID],
         data: JSONBody[FingerprintIn],
         user: NamedDependency[User],
         bid_intake: NamedDependency[BidIntake],
     ) -> FingerprintReceipt:
         return await bid_intake.register_fingerprint(
-            supplier=user, tender_id=tender_id, file_name=data.file_name, sha256=data.sha256
+            supplier=user,
+            tender_id=tender_id,
+            file_name=data.file_name,
+            sha256=data.sha256,
+            arrived_at=request.scope.get("state", {}).get(ARRIVED_AT),
         )
 
 
