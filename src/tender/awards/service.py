@@ -29,7 +29,7 @@ from tender.errors import Conflict, Forbidden, Invalid
 from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService
 from tender.opening.models import OpeningResult
-from tender.tenders.access import require_buyer, require_overseer
+from tender.tenders.access import require_buyer, require_overseer, require_visible
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender, move
 from tender.verifier.kinds import EventKind
@@ -126,6 +126,7 @@ class AwardService:
         return AwardOut.of(award, tender.reference, self._verdicts(tender, rows, viewer=shown))
 
     def _require_supplier_of(self, viewer: User, tender: Tender) -> None:
+        require_visible(self.session, viewer, tender)  # not even a draft's reference
         if any(
             s.organisation == viewer.organisation for s in _suppliers_of(self.session, tender.id)
         ):
