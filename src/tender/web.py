@@ -99,9 +99,9 @@ def arrival_stamp(clock: Clock, *, idle_seconds: float) -> Callable[[ASGIApp], A
     """Received means received, for small requests too (a fingerprint): stamps
     ``scope["state"]["arrived_at"]`` with the moment the platform has the request's last byte,
     before it waits for anything (a thread for authentication, the database, the tender's
-    lock). A small body is read at once and handed on to the app as it came; a large one (a
-    bid upload) is timed by the intake as its stream ends. A small body that stops arriving
-    for ``idle_seconds`` is refused (408), as a stalled upload is."""
+    lock). A small body is read at once and handed on to the app as it came; an upload (PUT)
+    of a file, however small, is timed by the intake as its stream ends. A small body that
+    stops arriving for ``idle_seconds`` is refused (408), as a stalled upload is."""
 
     def wrap(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -109,7 +109,8 @@ def arrival_stamp(clock: Clock, *, idle_seconds: float) -> Callable[[ASGIApp], A
                 await app(scope, receive, send)
                 return
             declared = dict(scope["headers"]).get(b"content-length", b"")
-            if not declared.isdigit() or int(declared) > SMALL_BODY:
+            upload = scope["method"] == "PUT"  # files: the intake times them as they stream
+            if upload or not declared.isdigit() or int(declared) > SMALL_BODY:
                 await app(scope, receive, send)
                 return
             received: list[ReceiveMessage] = []
