@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from litestar import Litestar
@@ -12,7 +13,9 @@ from litestar.testing import TestClient
 
 from tender.app import create_app
 from tender.cli import main
+from tender.clock import ManualClock, format_time
 from tender.platform import Platform
+from tests.conftest import People
 
 
 @pytest.fixture
@@ -94,3 +97,46 @@ def test_an_organisation_registered_twice_is_refused_in_words(
         )
     assert code == 2
     assert "already registered" in err
+
+
+def test_an_auditor_appointed_to_named_organisations_reads_only_their_drafts(
+    client: TestClient[Litestar],
+    capsys: pytest.CaptureFixture[str],
+    people: People,
+    clock: ManualClock,
+) -> None:
+    officer = {"Authorization": f"Bearer {people.tokens['Olivia']}"}
+    deadline = format_time(clock.now() + timedelta(days=3))
+    draft = client.post(
+        "/api/tenders",
+        json={"reference": "T-5", "title": "Drains", "deadline": deadline},
+        headers=officer,
+    )
+    assert draft.status_code == 201, draft.text
+
+    def drafts_seen_by(covers: str) -> list[str]:
+        _, out, _ = _run(
+            capsys,
+            *("users", "add", "--org", "Audit Office", "--role", "auditor", "--name", "A"),
+            *("--covers", covers, "--json"),
+        )
+        auditor = {"Authorization": f"Bearer {json.loads(out)['token']}"}
+        return [t["reference"] for t in client.get("/api/tenders", headers=auditor).json()]
+
+    assert drafts_seen_by("Procuring Entity") == ["T-5"]
+    assert drafts_seen_by("Beta Ltd") == []
+    code, _, err = _run(
+        capsys,
+        "users",
+        "add",
+        "--org",
+        "X",
+        "--role",
+        "auditor",
+        "--name",
+        "B",
+        "--covers",
+        "Nobody Ltd",
+    )
+    assert code == 2
+    assert "no organisation 'Nobody Ltd'" in err

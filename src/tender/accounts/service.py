@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -130,15 +131,16 @@ class AccountService:
         role: Role,
         email: str | None = None,
         password: str | None = None,
+        covers: Sequence[Organisation] = (),
     ) -> tuple[User, str]:
         """Add a user and return it with an API token (shown once, stored only as a hash).
 
         ``organisation`` is the organisation or its English name (added if new, of the kind
         the role belongs to); with ``email`` and ``password`` the user can also sign in. An
-        auditor is appointed to every organisation. Accounts are made by the platform's
-        operator (the command line), so the audit event names the system as actor, and the
-        token counts as made with a second factor: the operator vouches for it, so scripts
-        can publish with it. It lasts until revoked.
+        auditor is appointed to the organisations ``covers`` names, or to every one. Accounts
+        are made by the platform's operator (the command line), so the audit event names the
+        system as actor, and the token counts as made with a second factor: the operator
+        vouches for it, so scripts can publish with it. It lasts until revoked.
         """
         org = (
             organisation
@@ -146,7 +148,7 @@ class AccountService:
             else self.organisation_named(organisation, kind=KIND_OF_ROLE[role])
         )
         user = self.add_person(
-            name=name, organisation=org, role=role, email=email, password=password
+            name=name, organisation=org, role=role, email=email, password=password, covers=covers
         )
         return user, self.operator_token(user)
 
@@ -160,8 +162,10 @@ class AccountService:
         password: str | None,
         language: Language = Language.EN,
         by: str = audit.SYSTEM_ACTOR,
+        covers: Sequence[Organisation] = (),
     ) -> User:
-        """Add a user of ``organisation``, made by ``by`` (the audit trail's actor)."""
+        """Add a user of ``organisation``, made by ``by`` (the audit trail's actor); an
+        auditor is appointed to the organisations ``covers`` names (none: to every one)."""
         if email and self.session.scalar(
             select(User.id).where(User.email == email.strip().casefold())
         ):
@@ -185,7 +189,14 @@ class AccountService:
         self.session.add(user)
         self.session.flush()
         if role is Role.AUDITOR:
-            self.session.add(AuditorAppointment(auditor_id=user.id, appointed_at=now))
+            # No organisation named: a row without one, the appointment to every organisation.
+            covered: list[uuid.UUID | None] = [o.id for o in covers]
+            for organisation_id in covered or [None]:
+                self.session.add(
+                    AuditorAppointment(
+                        auditor_id=user.id, organisation_id=organisation_id, appointed_at=now
+                    )
+                )
         audit.append(
             self.session,
             kind=EventKind.USER_CREATED,
@@ -197,6 +208,7 @@ class AccountService:
                 "organisation": org.name_en,
                 "organisation_id": str(org.id),
                 "role": role.value,
+                **({"covers": [str(o.id) for o in covers]} if covers else {}),
             },
         )
         return user

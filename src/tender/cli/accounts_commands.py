@@ -14,7 +14,14 @@ from contextlib import contextmanager
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tender.accounts.models import Language, OrganisationKind, OrganisationStatus, Role, User
+from tender.accounts.models import (
+    Language,
+    Organisation,
+    OrganisationKind,
+    OrganisationStatus,
+    Role,
+    User,
+)
 from tender.accounts.service import AccountService
 from tender.cli.common import (
     EXIT_OK,
@@ -62,6 +69,14 @@ def register(commands: SubParsers) -> None:
     add_user.add_argument("--name", required=True)
     add_user.add_argument("--email")
     add_user.add_argument(
+        "--covers",
+        action="append",
+        default=[],
+        metavar="ORG",
+        help="auditors: an organisation (English name) the appointment covers; repeat for "
+        "more; without it, every organisation",
+    )
+    add_user.add_argument(
         "--language", default=Language.EN.value, choices=[lang.value for lang in Language]
     )
     add_json_flag(add_user)
@@ -107,8 +122,14 @@ def _add_org(args: argparse.Namespace) -> int:
 
 def _add_user(args: argparse.Namespace) -> int:
     with _transaction() as accounts:
+        if args.covers and args.role != Role.AUDITOR.value:
+            raise CommandError("--covers is for auditors: it names what their appointment covers.")
         user, token = accounts.create_user(
-            name=args.name, organisation=args.org, role=Role(args.role), email=args.email
+            name=args.name,
+            organisation=args.org,
+            role=Role(args.role),
+            email=args.email,
+            covers=[_organisation(accounts.session, name) for name in args.covers],
         )
         user.language = Language(args.language)
         shown = _shown(user, token)
@@ -127,6 +148,13 @@ def _token(args: argparse.Namespace) -> int:
         shown = _shown(user, accounts.operator_token(user))
     _print(args, shown, f"New API token for {shown['name']} (shown only now):\n{shown['token']}")
     return EXIT_OK
+
+
+def _organisation(session: Session, name_en: str) -> Organisation:
+    org = session.scalar(select(Organisation).where(Organisation.name_en == name_en))
+    if org is None:
+        raise CommandError(f"there is no organisation {name_en!r}; 'tender orgs add' adds one.")
+    return org
 
 
 def _found(session: Session, email: str) -> User:

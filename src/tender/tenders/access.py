@@ -72,14 +72,24 @@ def require_buyer(actor: User, tender: Tender) -> None:
     )
 
 
+def oversees(session: Session, actor: User, tender: Tender) -> bool:
+    """Whether ``actor`` oversees ``tender``: an officer of its organisation, or an auditor whose
+    appointment covers that organisation."""
+    if actor.role is Role.OFFICER:
+        return actor.organisation_id == tender.organisation_id
+    return (
+        actor.role is Role.AUDITOR
+        and session.scalar(
+            select(Tender.id).where(Tender.id == tender.id, _covered_by(session, actor))
+        )
+        is not None
+    )
+
+
 def require_overseer(session: Session, actor: User, tender: Tender) -> None:
-    """Refuse unless ``actor`` may read what the opening revealed of ``tender``: an officer of
-    its organisation, or an auditor whose appointment covers that organisation."""
-    if actor.role is Role.OFFICER and actor.organisation_id == tender.organisation_id:
-        return
-    if actor.role is Role.AUDITOR and session.scalar(
-        select(Tender.id).where(Tender.id == tender.id, _covered_by(session, actor))
-    ):
+    """Refuse unless ``actor`` may read what the opening revealed of ``tender``: see
+    :func:`oversees`."""
+    if oversees(session, actor, tender):
         return
     require_visible(session, actor, tender)
     raise Forbidden(
