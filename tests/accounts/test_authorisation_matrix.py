@@ -606,6 +606,11 @@ def test_a_supplier_sees_its_own_receipts_only_and_no_counts_of_documents(world:
         assert other["documents_received"] is None
     officer = world.outcomes[(f"GET {T}/bids", OFFICER, PUBLISHED)].answer
     assert officer["documents_received"] == 1  # the buying officers do see the count
+    for outsider in (OUTSIDER, ADMIN, AUDITOR_ELSEWHERE):  # nobody else is told
+        assert (
+            world.outcomes[(f"GET {T}/bids", outsider, PUBLISHED)].answer["documents_received"]
+            is None
+        )
     listed = world.outcomes[("GET /api/receipts", SUPPLIER, None)].answer
     assert receipt not in str(listed)
     assert world.outcomes[("GET /api/receipts/{receipt_id:uuid}/pdf", BIDDER, None)].status == 200

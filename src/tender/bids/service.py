@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tender.accounts.models import Role, User
+from tender.accounts.models import User
 from tender.accounts.service import AccountService
 from tender.audit import service as audit
 from tender.audit.checkpointer import checkpoint_summary
@@ -40,7 +40,7 @@ from tender.errors import Conflict, Forbidden, Invalid, NotFound, TenderClosed, 
 from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService
 from tender.signing import SignerBinding
-from tender.tenders.access import require_visible
+from tender.tenders.access import oversees, require_visible
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender
 from tender.verifier.commitments import SALT_BYTES
@@ -228,13 +228,14 @@ class BidService:
         return _receipt(tender, supplier, document, event, self._fingerprint_of(document))
 
     def summary(self, *, viewer: User, tender_id: uuid.UUID) -> BidSummary:
-        """The viewer's own receipts; for officers and auditors, how many documents a tender
-        has (suppliers are not told how many others bid)."""
+        """The viewer's own receipts; for those who oversee the tender (its organisation's
+        officers, auditors appointed to it), how many documents it has. Nobody else is told
+        how many bid: not suppliers, not other organisations' officers, not admins."""
         tender = get_tender(self.session, tender_id)
         require_visible(self.session, viewer, tender)
         count = (
             None
-            if viewer.role == Role.SUPPLIER
+            if not oversees(self.session, viewer, tender)
             else self.session.scalar(
                 select(func.count())
                 .select_from(BidDocument)
