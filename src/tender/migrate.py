@@ -26,9 +26,9 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "heads") -> None:
-    """Bring the database at ``database_url`` to ``revision`` (by default every head: features
-    developed side by side branch off the same revision until a merge revision joins them).
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Bring the database at ``database_url`` to ``revision`` (by default the one head: a
+    second head, from branches not yet joined by a merge revision, is an error).
 
     A SQLite file that does not exist yet is created readable by its owner only (0600): it
     holds bid metadata and account tokens' hashes. SQLite gives its -wal and -shm files the
