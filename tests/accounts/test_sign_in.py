@@ -130,13 +130,53 @@ def test_an_officer_signs_in_with_a_code_from_an_enrolled_authenticator(
     no_code = client.post("/api/session", json={"email": "olga@works.gov.hk", "password": PASSWORD})
     assert no_code.status_code == 401
     assert "code" in no_code.json()["what"]
+    clock.advance(timedelta(seconds=30))  # the code that confirmed is spent
     answer = client.post(
         "/api/session",
-        json={"email": "olga@works.gov.hk", "password": PASSWORD, "code": code},
+        json={
+            "email": "olga@works.gov.hk",
+            "password": PASSWORD,
+            "code": credentials.totp_now(secret, at=clock.now()),
+        },
     )
     assert answer.status_code == 201
     assert answer.json()["second_factor"] is True
     assert "totp.enrolled" in audit_kinds(platform)
+
+
+def test_a_code_is_accepted_once(
+    client: TestClient[Litestar], platform: Platform, clock: ManualClock
+) -> None:
+    _, token = _user(platform, "Olga", "olga@works.gov.hk", Role.OFFICER, "Works Department")
+    bearer = {"Authorization": f"Bearer {token}"}
+    secret = client.post("/api/account/totp", headers=bearer).json()["secret"]
+    confirming = credentials.totp_now(secret, at=clock.now())
+    assert client.post(
+        "/api/account/totp/confirm", json={"code": confirming}, headers=bearer
+    ).is_success
+    clock.advance(timedelta(seconds=30))
+    code = credentials.totp_now(secret, at=clock.now())
+    olga = {"email": "olga@works.gov.hk", "password": PASSWORD}
+    _sign_in(client, **olga, code=code)
+
+    clock.advance(timedelta(seconds=20))  # still within the code's window
+    again = client.post("/api/session", json={**olga, "code": code})
+    earlier = client.post("/api/session", json={**olga, "code": confirming})
+    token_with_it = client.post(
+        "/api/account/tokens", json={"name": "script", "code": code}, headers=bearer
+    )
+
+    for refused, status in ((again, 401), (earlier, 401), (token_with_it, 403)):
+        assert refused.status_code == status, refused.text
+        assert refused.json()["what"] == "This code from your authenticator was used already."
+        assert "next code" in refused.json()["what_to_do"]
+    with platform.sessions.begin() as session:
+        failures = session.scalars(
+            select(AuditEvent).where(AuditEvent.kind == "session.sign_in_failed")
+        ).all()
+        assert [event.payload["reason"] for event in failures] == ["code used already"] * 3
+    clock.advance(timedelta(seconds=10))  # the next code
+    _sign_in(client, **olga, code=credentials.totp_now(secret, at=clock.now()))
 
 
 def test_tokens_are_shown_once_listed_revoked_and_expire(

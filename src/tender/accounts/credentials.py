@@ -4,6 +4,7 @@ random tokens (API tokens, session cookies, confirmation links), stored only as 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime
 
@@ -63,11 +64,19 @@ def totp_uri(secret: str, *, account: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=account, issuer_name=ISSUER)
 
 
-def totp_matches(secret: str, code: str, *, at: datetime) -> bool:
-    """Whether ``code`` is the TOTP of ``secret`` at ``at``, give or take one 30-second step
-    (clocks of phones drift)."""
+def totp_step(secret: str, code: str, *, at: datetime) -> int | None:
+    """The time-step (RFC 6238's T) whose TOTP of ``secret`` is ``code``, within one 30-second
+    step of ``at`` (clocks of phones drift); None if it is none of them. The caller refuses a
+    step at or before the last one accepted, so that a code is used once."""
     code = code.strip().replace(" ", "")
-    return code.isdigit() and pyotp.TOTP(secret).verify(code, for_time=at, valid_window=1)
+    if not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(at)
+    for step in (now - 1, now, now + 1):
+        if hmac.compare_digest(code, totp.generate_otp(step)):
+            return step
+    return None
 
 
 def totp_now(secret: str, *, at: datetime) -> str:

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, Text, Uuid
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tender.db import Base, UTCDateTime, enum_text
@@ -74,6 +74,9 @@ class User(Base):
     # RFC 6238 TOTP: the base32 secret, in use once confirmed with a code.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The time-step (RFC 6238's T) of the last code accepted: no code of it or before is
+    # accepted again.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     # Self-registration: the emailed confirmation link's token (hashed) and until when it works.
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confirmation_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)

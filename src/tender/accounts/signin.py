@@ -29,7 +29,15 @@ from tender.accounts.models import (
 )
 from tender.audit import service as audit
 from tender.clock import Clock, format_time
-from tender.errors import Conflict, Invalid, NotAuthenticated, NotFound, Refusal, TooManyRequests
+from tender.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+    Refusal,
+    TooManyRequests,
+)
 from tender.verifier.kinds import EventKind
 
 SECOND_FACTOR_ROLES = frozenset({Role.OFFICER, Role.ADMIN})
@@ -172,8 +180,15 @@ class SignInService:
                 "Send the six-digit code your app shows now as 'code', with your email and "
                 "password.",
             )
-        if needs_code and not credentials.totp_matches(user.totp_secret or "", code or "", at=now):
-            return self._failed(email, address, now, user, "wrong code")
+        if needs_code:
+            step = credentials.totp_step(user.totp_secret or "", code or "", at=now)
+            if step is None:
+                return self._failed(email, address, now, user, "wrong code")
+            if _used(user, step):
+                return self._failed(
+                    email, address, now, user, CODE_USED, refusal=_code_used(NotAuthenticated)
+                )
+            user.totp_last_step = step
         try:
             _refuse_unless_active(user)
         except Refusal as refusal:
@@ -223,8 +238,17 @@ class SignInService:
         return None
 
     def _failed(
-        self, email: str, address: str, now: datetime, user: User | None, reason: str
+        self,
+        email: str,
+        address: str,
+        now: datetime,
+        user: User | None,
+        reason: str,
+        *,
+        refusal: Refusal | None = None,
     ) -> Refusal:
+        """Count and audit a failed sign-in; the answer is ``refusal`` (by default one that
+        does not say what was wrong), or that signing in is now locked."""
         self.session.add(SignInFailure(email=email, address=address, at=now))
         self.session.flush()
         actor = user.actor if user else ANONYMOUS_ACTOR
@@ -245,7 +269,7 @@ class SignInService:
                 payload={"email": email, "address": address, "what": locked.what},
             )
             return locked
-        return NotAuthenticated(
+        return refusal or NotAuthenticated(
             "The sign-in failed.",
             "The email, the password or the code is wrong (which one is not said, so guessing "
             f"learns nothing). After {MAX_FAILURES_PER_ACCOUNT} failures signing in is locked "
@@ -314,12 +338,16 @@ class SignInService:
                 "Name it after the script that uses it and choose how many days it lasts.",
             )
         user = self._user(caller)
-        if code and not self._code_matches(user, code):
-            raise Invalid(
-                "The code is not the one your authenticator shows now.",
-                "A token made with a code may do what needs a second factor, so the code must "
-                "be right.",
-                "Send the current code, or leave it out for a token without a second factor.",
+        if code:
+            self._use_code(
+                user,
+                code,
+                wrong=Invalid(
+                    "The code is not the one your authenticator shows now.",
+                    "A token made with a code may do what needs a second factor, so the code "
+                    "must be right.",
+                    "Send the current code, or leave it out for a token without a second factor.",
+                ),
             )
         return self.issue_token(
             user,
@@ -398,6 +426,7 @@ class SignInService:
             )
         user.totp_secret = credentials.new_totp_secret()
         user.totp_confirmed_at = None
+        user.totp_last_step = None  # steps used with the old secret say nothing of the new
         account = user.email or user.name
         return user.totp_secret, credentials.totp_uri(user.totp_secret, account=account)
 
@@ -409,13 +438,16 @@ class SignInService:
                 "Enrolment gives a secret first; the code confirms the app holds it.",
                 "Enrol first (POST /api/account/totp).",
             )
-        if not self._code_matches(user, code):
-            raise Invalid(
+        self._use_code(
+            user,
+            code,
+            wrong=Invalid(
                 "The code is not the one your authenticator should show now.",
                 "The app may hold another secret, or the phone's clock may be wrong.",
                 "Check the app holds the secret just given and its clock, and send the "
                 "current code.",
-            )
+            ),
+        )
         user.totp_confirmed_at = self.clock.now()
         audit.append(
             self.session,
@@ -425,16 +457,46 @@ class SignInService:
             payload={"user_id": str(user.id)},
         )
 
-    def _code_matches(self, user: User, code: str) -> bool:
-        return user.totp_secret is not None and credentials.totp_matches(
-            user.totp_secret, code, at=self.clock.now()
+    def _use_code(self, user: User, code: str, *, wrong: Refusal) -> None:
+        """Accept ``code`` as the user's current TOTP code, once: raise ``wrong`` if it is not,
+        or a refusal (audited as a failed sign-in) if it, or a later one, was accepted
+        already."""
+        step = (
+            None
+            if user.totp_secret is None
+            else credentials.totp_step(user.totp_secret, code, at=self.clock.now())
         )
+        if step is None:
+            raise wrong
+        if _used(user, step):
+            raise _code_used(Forbidden)
+        user.totp_last_step = step
 
     def _user(self, caller: Caller) -> User:
         """The caller's user in this transaction (the middleware's copy is detached)."""
         user = self.session.get(User, caller.user.id)
         assert user is not None
         return user
+
+
+CODE_USED = "code used already"
+
+
+def _used(user: User, step: int) -> bool:
+    """Whether a code of time-step ``step`` is spent: RFC 6238 (5.2) accepts each code once,
+    so one seen over a shoulder or caught in transit cannot be used again in its window."""
+    return user.totp_last_step is not None and step <= user.totp_last_step
+
+
+def _code_used(refusal: type[Refusal]) -> Refusal:
+    return refusal(
+        "This code from your authenticator was used already.",
+        "Each code is accepted once, so that someone who saw or caught it cannot use it "
+        "again; a code of the same 30 seconds, or an earlier one, is refused too.",
+        "Wait until your authenticator shows the next code (at most 30 seconds) and send that one.",
+        audit_kind=EventKind.SIGN_IN_FAILED,
+        details={"reason": CODE_USED},
+    )
 
 
 class _Locked(TooManyRequests):
