@@ -231,3 +231,29 @@ def test_publishing_needs_a_second_factor(
     # The operator's token vouches for its holder (starter accounts and scripts).
     published = client.post(f"/api/tenders/{draft['id']}/publish", headers=operator_token)
     assert published.status_code == 200, published.text
+
+
+def test_setting_a_password_ends_the_other_browser_sessions_and_says_so(
+    client: TestClient[Litestar], sam: User, platform: Platform
+) -> None:
+    _sign_in(client, "sam@example.com")
+    elsewhere = client.cookies["tender_session"]
+    here = _sign_in(client, "sam@example.com")
+
+    changed = client.put(
+        "/api/account/password",
+        json={"password": "a new long passphrase", "current_password": PASSWORD},
+        headers=here,
+    )
+
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["sessions_ended"] == 1
+    assert "1 other browser session(s) of yours ended" in changed.json()["message"]
+    assert client.get("/api/account").json()["name"] == "Sam"  # this one goes on
+    client.cookies.set("tender_session", elsewhere)
+    ended = client.get("/api/account")
+    assert ended.status_code == 401
+    assert "session has ended" in ended.json()["what"]
+    with platform.sessions.begin() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.kind == "password.set")).one()
+        assert event.payload["sessions_ended"] == 1

@@ -34,6 +34,7 @@ from tender.accounts.schemas import (
     OrganisationCreate,
     OrganisationOut,
     PasswordChange,
+    PasswordSet,
     Registration,
     RegistrationOut,
     SessionOut,
@@ -124,8 +125,14 @@ class AccountController(Controller):
         data: JSONBody[PasswordChange],
         caller: NamedDependency[Caller],
         sign_in: NamedDependency[SignInService],
-    ) -> None:
-        sign_in.set_password(caller, password=data.password, current=data.current_password)
+    ) -> PasswordSet:
+        ended = sign_in.set_password(caller, password=data.password, current=data.current_password)
+        return PasswordSet(
+            sessions_ended=ended,
+            message=f"Your password is set. {ended} other browser session(s) of yours ended; "
+            "sign in there again with the new password. API tokens are unchanged: revoke any "
+            "you do not trust (DELETE /api/account/tokens/{id}).",
+        )
 
     @post(
         "/totp",

@@ -123,6 +123,14 @@ class PasswordChange:
 
 
 @dataclass(frozen=True)
+class PasswordSet:
+    """A password set: how many other browser sessions of the user it ended, in words too."""
+
+    sessions_ended: int
+    message: str
+
+
+@dataclass(frozen=True)
 class CertificateOut:
     id: uuid.UUID
     organisation: str

@@ -382,9 +382,13 @@ class SignInService:
             )
         return row
 
-    def set_password(self, caller: Caller, *, password: str, current: str | None) -> None:
+    def set_password(self, caller: Caller, *, password: str, current: str | None) -> int:
         """Set the caller's password; changing one needs the current one (or a second
-        factor), so that a stolen token or an unattended browser cannot take the account."""
+        factor), so that a stolen token or an unattended browser cannot take the account.
+
+        Ends the user's other browser sessions (a password is changed when it may be known to
+        someone else, who may be signed in with it) and returns how many; API tokens stay, to
+        be revoked one by one."""
         user = self._user(caller)
         problem = credentials.password_problem(password)
         if problem is not None:
@@ -405,14 +409,29 @@ class SignInService:
                 "A password signs in together with the account's email.",
                 "Ask the platform administrator to add your email.",
             )
+        now = self.clock.now()
         user.password_hash = credentials.hash_password(password)
+        others = [
+            row
+            for row in self.session.scalars(
+                select(BrowserSession).where(
+                    BrowserSession.user_id == user.id,
+                    BrowserSession.ended_at.is_(None),
+                    BrowserSession.expires_at > now,
+                )
+            )
+            if row.id != caller.session_id
+        ]
+        for row in others:
+            row.ended_at = now
         audit.append(
             self.session,
             kind=EventKind.PASSWORD_SET,
             actor=user.actor,
-            at=self.clock.now(),
-            payload={"user_id": str(user.id)},
+            at=now,
+            payload={"user_id": str(user.id), "sessions_ended": len(others)},
         )
+        return len(others)
 
     def enrol_totp(self, caller: Caller) -> tuple[str, str]:
         """A new TOTP secret for the caller and its otpauth URI; in use once confirmed."""
