@@ -24,6 +24,7 @@ TITLE_MAX: Final = 300
 DESCRIPTION_MAX: Final = 20_000
 REASON_MAX: Final = 5_000
 NAME_MAX: Final = 255
+EMAIL_MAX: Final = 320  # RFC 5321's longest address (64 + @ + 255)
 
 
 def _named(char: str) -> str:
@@ -71,6 +72,29 @@ def required(text: str, *, field: str, max_length: int, long: bool = False) -> s
             f"The {field} is empty.",
             f"A {field} is needed: people find and cite things by it.",
             f"Fill in the {field} and send it again.",
+            details={"field": field},
+        )
+    return cleaned
+
+
+def optional(text: str | None, *, field: str, max_length: int, long: bool = False) -> str | None:
+    """Like :func:`clean` for a text that may be left out: None when it is absent or blank."""
+    return (
+        None if text is None else clean(text, field=field, max_length=max_length, long=long) or None
+    )
+
+
+def email(address: str, *, field: str) -> str:
+    """An email address as stored and compared (:func:`required`, then case-folded: people
+    type ``Dora@Delta.example`` and ``dora@delta.example`` for one mailbox); refused unless
+    it reads as name@domain."""
+    cleaned = required(address, field=field, max_length=EMAIL_MAX).casefold()
+    name, _, domain = cleaned.rpartition("@")
+    if not name or not domain or any(char.isspace() for char in cleaned):
+        raise Invalid(
+            f"{address!r} is not an email address.",
+            f"The {field} is where the platform's notices and links are sent.",
+            "Give an address such as name@example.com.",
             details={"field": field},
         )
     return cleaned

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -157,3 +158,63 @@ def test_administrators_manage_organisations_and_users_and_suspend_them(
     refused = client.get("/api/account", headers=alice)
     assert refused.status_code == 401
     assert "Alpha Ltd, is suspended" in refused.json()["what"]
+
+
+@pytest.mark.parametrize(
+    ("part", "key", "field", "max_length", "typed", "stored"),
+    [
+        ("organisation", "name_en", "English name", 200, "Cafe\u0301 Ltd", "Caf\u00e9 Ltd"),
+        ("organisation", "name_zh", "Chinese name", 200, "德達 Cafe\u0301", "德達 Caf\u00e9"),
+        ("organisation", "br_number", "business registration number", 40, "E\u0301-1", "\u00c9-1"),
+        (
+            "organisation",
+            "contact_email",
+            "contact email",
+            320,
+            "Cafe\u0301@d.example",
+            "caf\u00e9@d.example",
+        ),
+        (
+            "organisation",
+            "contact_phone",
+            "contact phone",
+            40,
+            "+852 e\u0301 1234",
+            "+852 \u00e9 1234",
+        ),
+        ("user", "name", "name", 200, "Zoe\u0301", "Zo\u00e9"),
+        ("user", "email", "email", 320, "Zoe\u0301@Delta.example", "zo\u00e9@delta.example"),
+    ],
+)
+def test_what_a_registration_types_is_bounded_and_stored_in_nfc(
+    client: TestClient[Litestar],
+    admin: dict[str, str],
+    part: str,
+    key: str,
+    field: str,
+    max_length: int,
+    typed: str,
+    stored: str,
+) -> None:
+    def register(value: str) -> dict[str, Any]:
+        body = {**REGISTRATION, part: {**REGISTRATION[part], key: value}}
+        answer = client.post("/api/registrations", json=body)
+        return {"status": answer.status_code, **answer.json()}
+
+    too_long = register("x" * (max_length - 10) + "@d.example" + "x")
+    bidi = register("dora\u202egro.example@d.example")
+    control = register("dora\x07@d.example")
+    composed = register(typed)
+
+    for refused in (too_long, bidi, control):
+        assert refused["status"] == 422
+        assert refused["details"]["field"] == field
+    assert too_long["details"]["max_length"] == max_length
+    assert bidi["details"]["characters"] == ["U+202E"]
+    assert control["details"]["characters"] == ["U+0007"]
+    assert composed["status"] == 201, composed
+    if part == "organisation":
+        assert composed["organisation"][key] == stored
+    else:
+        users = client.get("/api/admin/users", headers=admin).json()
+        assert stored in {user[key] for user in users}

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tender.app import create_app
 from tender.audit.models import AuditEvent
+from tender.clarifications.service import QUESTION_MAX
 from tender.clock import ManualClock
 from tender.notifications.messages import MessageKind
 from tender.notifications.models import OutboxMessage
@@ -161,3 +162,42 @@ def test_questions_close_at_the_deadline_and_drafts_take_none(
     assert "deadline" in too_late.json()["why"]
     assert answered_late.status_code == 409
     assert audit_kinds(platform, tender.id).count("clarification.asked") == 1
+
+
+@pytest.mark.parametrize("field", ["question", "answer"])
+def test_what_a_clarification_says_is_bounded_and_stored_in_nfc(
+    client: TestClient[Litestar],
+    platform: Platform,
+    people: People,
+    clock: ManualClock,
+    field: str,
+) -> None:
+    tender = published_tender(platform, people.officer, clock)
+    cid = ask(client, tender, people).json()["id"]
+
+    def send(words: str) -> Any:
+        if field == "question":
+            return client.post(
+                f"/api/tenders/{tender.id}/clarifications",
+                headers=as_(people, "Alice"),
+                json={"question": words},
+            )
+        return client.post(
+            f"/api/tenders/{tender.id}/clarifications/{cid}/answer",
+            headers=as_(people, "Olivia"),
+            json={"answer": words},
+        )
+
+    too_long = send("x" * (QUESTION_MAX + 1))
+    bidi = send("Section \u202e3 noitces")
+    control = send("Section\x1b[2J 3")
+    composed = send("Cafe\u0301 footpaths,\r\nboth sides?")
+
+    for refused in (too_long, bidi, control):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["details"]["field"] == field
+    assert bidi.json()["details"]["characters"] == ["U+202E"]
+    assert control.json()["details"]["characters"] == ["U+001B"]
+    assert composed.status_code in {200, 201}, composed.text
+    shown = {c[field] for c in seen_by(client, tender, as_(people, "Alice"))}
+    assert "Caf\u00e9 footpaths,\nboth sides?" in shown  # NFC; a line end typed as CR LF

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from litestar import Litestar
@@ -20,12 +21,14 @@ from tender.accounts.models import Role, User
 from tender.accounts.service import AccountService
 from tender.app import create_app
 from tender.audit.models import AuditEvent
+from tender.bids.intake import MAX_FILE_NAME
 from tender.clock import ManualClock, format_time
 from tender.notifications.messages import MessageKind
 from tender.notifications.models import OutboxMessage
 from tender.platform import Platform
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.tenders.models import Tender, TenderStatus
+from tender.text import DESCRIPTION_MAX
 from tender.verifier.bundle import verify_bundle
 from tender.verifier.receipt import verify_receipt
 from tests.conftest import People
@@ -360,3 +363,34 @@ def test_suppliers_taking_part_are_told_of_an_addendum(
         assert [m.recipient_user_id for m in told] == [people.alice.id]  # Bob takes no part
         assert "Section 3 changes." in told[0].body
         assert f"{later:%Y-%m-%d %H:%M:%S} UTC" in told[0].body
+
+
+@pytest.mark.parametrize("field", ["addendum text", "file name"])
+def test_addenda_texts_and_document_names_are_bounded_and_stored_in_nfc(
+    client: TestClient[Litestar],
+    platform: Platform,
+    people: People,
+    clock: ManualClock,
+    field: str,
+) -> None:
+    tender = published_tender(platform, people.officer, clock, hours=2)
+
+    def send(words: str) -> Any:
+        if field == "addendum text":
+            return amend(client, tender, people, text=words)
+        # Percent-encoded, as a browser sends a name it cannot put in a URL as it is.
+        return put_document(client, tender.id, quote(words), SPEC, people.tokens["Olivia"])
+
+    too_long = send("x" * (DESCRIPTION_MAX if field == "addendum text" else MAX_FILE_NAME) + "x")
+    bidi = send("Section 3\u202efdp.exe")
+    control = send("Section\x07 3.pdf")
+    composed = send("Cafe\u0301 3.pdf")
+
+    for refused in (too_long, bidi, control):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["details"]["field"] == field
+    assert bidi.json()["details"]["characters"] == ["U+202E"]
+    assert control.json()["details"]["characters"] == ["U+0007"]
+    assert composed.status_code == 201, composed.text
+    key = "text" if field == "addendum text" else "name"
+    assert composed.json()[key] == "Caf\u00e9 3.pdf"  # stored in NFC

@@ -62,43 +62,36 @@ class RegistrationService:
         problem = credentials.password_problem(data.password)
         if problem is not None:
             raise Invalid("The password cannot be used.", problem, "Choose another one.")
-        for value, what, limit in (
-            (data.name_en, "English name", 200),
-            (data.br_number, "business registration number", 40),
-            (data.user_name, "your name", 200),
-            (data.email, "email", 320),
-            (data.contact_email, "contact email", 320),
+        # Bounded and normalised where they are stored (AccountService); a supplier's
+        # registration must also give what an administrator's may leave out.
+        for value, what in (
+            (data.br_number, "business registration number"),
+            (data.contact_email, "contact email"),
+            (data.email, "email"),
         ):
-            if not value.strip() or len(value) > limit:
+            if not value.strip():
                 raise Invalid(
-                    f"The registration has no {what}, or it is too long.",
-                    f"The {what} is required, up to {limit} characters.",
+                    f"The registration has no {what}.",
+                    f"A supplier registers with its {what}.",
                     f"Fill in the {what} and send the registration again.",
+                    details={"field": what},
                 )
-        for address in (data.email, data.contact_email):
-            if "@" not in address.strip(" @"):
-                raise Invalid(
-                    f"{address!r} is not an email address.",
-                    "The confirmation and every notice are sent by email.",
-                    "Give an address such as name@example.com.",
-                )
-        email = data.email.strip().casefold()
         accounts = AccountService(session=self.session, clock=self.clock)
         org = accounts.add_organisation(
             kind=OrganisationKind.SUPPLIER,
-            name_en=data.name_en.strip(),
-            name_zh=(data.name_zh or "").strip() or None,
-            br_number=data.br_number.strip(),
-            contact_email=data.contact_email.strip(),
+            name_en=data.name_en,
+            name_zh=data.name_zh,
+            br_number=data.br_number,
+            contact_email=data.contact_email,
             contact_phone=data.contact_phone,
             status=OrganisationStatus.PENDING,
             by=REGISTRATION_ACTOR,
         )
         user = accounts.add_person(
-            name=data.user_name.strip(),
+            name=data.user_name,
             organisation=org,
             role=Role.SUPPLIER,
-            email=email,
+            email=data.email,
             password=data.password,
             language=data.language,
             by=REGISTRATION_ACTOR,
@@ -106,8 +99,9 @@ class RegistrationService:
         token = credentials.new_secret()
         user.confirmation_sha256 = credentials.digest(token)
         user.confirmation_expires_at = self.clock.now() + CONFIRMATION_LIFETIME
+        assert user.email is not None  # given above
         NotificationService(session=self.session, clock=self.clock).email(
-            email,
+            user.email,
             user.language.value,
             MessageKind.REGISTRATION_CONFIRMATION,
             name=user.name,

@@ -17,6 +17,7 @@ from asn1crypto import cms
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tender import text
 from tender.accounts import credentials
 from tender.accounts.models import (
     AuditorAppointment,
@@ -53,6 +54,11 @@ KIND_OF_ROLE: dict[Role, OrganisationKind] = {
 }
 """The kind of organisation a user of each role belongs to."""
 
+# The lengths of the columns that hold them (tender.accounts.models).
+NAME_MAX = 200  # an organisation's names, a person's name
+BR_NUMBER_MAX = 40
+PHONE_MAX = 40
+
 
 @dataclass(frozen=True, kw_only=True)
 class AccountService:
@@ -63,6 +69,7 @@ class AccountService:
 
     def organisation_named(self, name_en: str, *, kind: OrganisationKind) -> Organisation:
         """The organisation called ``name_en``, added (active, of ``kind``) if there is none."""
+        name_en = text.required(name_en, field="organisation name", max_length=NAME_MAX)
         found = self.session.scalar(select(Organisation).where(Organisation.name_en == name_en))
         if found is not None:
             return found
@@ -82,6 +89,13 @@ class AccountService:
     ) -> Organisation:
         """Add an organisation, made by ``by`` (the audit trail's actor; by default the
         platform's operator)."""
+        name_en = text.required(name_en, field="English name", max_length=NAME_MAX)
+        name_zh = text.optional(name_zh, field="Chinese name", max_length=NAME_MAX)
+        br_number = text.optional(
+            br_number, field="business registration number", max_length=BR_NUMBER_MAX
+        )
+        contact_email = text.email(contact_email, field="contact email") if contact_email else None
+        contact_phone = text.optional(contact_phone, field="contact phone", max_length=PHONE_MAX)
         for column, value, what in (
             (Organisation.name_en, name_en, "name"),
             (Organisation.br_number, br_number, "business registration number"),
@@ -166,9 +180,9 @@ class AccountService:
     ) -> User:
         """Add a user of ``organisation``, made by ``by`` (the audit trail's actor); an
         auditor is appointed to the organisations ``covers`` names (none: to every one)."""
-        if email and self.session.scalar(
-            select(User.id).where(User.email == email.strip().casefold())
-        ):
+        name = text.required(name, field="name", max_length=NAME_MAX)
+        email = text.email(email, field="email") if email else None
+        if email and self.session.scalar(select(User.id).where(User.email == email)):
             raise Conflict(
                 f"An account with the email {email} already exists.",
                 "An email signs in to one account.",
@@ -180,7 +194,7 @@ class AccountService:
             name=name,
             organisation_id=org.id,
             org=org,
-            email=email.strip().casefold() if email else None,
+            email=email,
             password_hash=credentials.hash_password(password) if password else None,
             language=language,
             role=role,
