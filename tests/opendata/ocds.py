@@ -1,5 +1,5 @@
-"""Checks a release package against the official OCDS 1.1.5 schema and codelists in
-../shared/ocds, offline: the schemas' $refs to standard.open-contracting.org resolve to the
+"""Checks a release package against the official OCDS 1.1.5 schema and codelists (a copy in
+tests/vectors/ocds), offline: the schemas' $refs to standard.open-contracting.org resolve to the
 local files, and every closed codelist's values are looked up in its CSV."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-OCDS = Path(__file__).resolve().parents[3] / "shared" / "ocds" / "1.1.5"
+OCDS = Path(__file__).resolve().parents[1] / "vectors" / "ocds" / "1.1.5"
 
 
 def _load(name: str) -> dict[str, Any]:
