@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -257,3 +258,32 @@ def test_setting_a_password_ends_the_other_browser_sessions_and_says_so(
     with platform.sessions.begin() as session:
         event = session.scalars(select(AuditEvent).where(AuditEvent.kind == "password.set")).one()
         assert event.payload["sessions_ended"] == 1
+
+
+def test_token_names_are_bounded_and_emails_compared_in_nfc(
+    client: TestClient[Litestar], people: People, platform: Platform
+) -> None:
+    alice = {"Authorization": f"Bearer {people.tokens['Alice']}"}
+
+    def make(name: str) -> dict[str, Any]:
+        answer = client.post("/api/account/tokens", json={"name": name}, headers=alice)
+        return {"status": answer.status_code, **answer.json()}
+
+    too_long = make("x" * 101)
+    bidi = make("nightly\u202etpircs")
+    control = make("nightly\x00")
+    composed = make("Cafe\u0301 nightly")
+    _user(platform, "Zoé", "Zo\u00e9@Example.com", Role.SUPPLIER, "Zeta Ltd")
+
+    for refused in (too_long, bidi, control):
+        assert refused["status"] == 422
+        assert refused["details"]["field"] == "token name"
+    assert bidi["details"]["characters"] == ["U+202E"]
+    assert control["details"]["characters"] == ["U+0000"]
+    assert composed["status"] == 201
+    assert composed["about"]["name"] == "Caf\u00e9 nightly"  # stored in NFC
+    _sign_in(client, "zoe\u0301@example.com")  # typed decomposed, in lower case
+    too_long_email = client.post(
+        "/api/session", json={"email": "x" * 321 + "@example.com", "password": PASSWORD}
+    )
+    assert too_long_email.status_code == 422

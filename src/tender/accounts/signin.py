@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tender import text
 from tender.accounts import credentials
 from tender.accounts.models import (
     ApiToken,
@@ -48,6 +49,7 @@ MAX_FAILURES_PER_ADDRESS = 20  # higher: an office shares one address
 LOCK_PERIOD = timedelta(minutes=15)
 LAST_USED_PRECISION = timedelta(minutes=1)  # a busy token is not written on every request
 MAX_TOKEN_DAYS = 366
+TOKEN_NAME_MAX = 100  # the length of its column
 ANONYMOUS_ACTOR = "anonymous"
 
 
@@ -156,7 +158,7 @@ class SignInService:
         the caller must commit it (raising would roll the count back).
         """
         now = self.clock.now()
-        email = email.strip().casefold()
+        email = text.email(email, field="email")
         locked = self._locked_until(email, address, now)
         if locked is not None:
             return locked
@@ -331,11 +333,12 @@ class SignInService:
     ) -> tuple[ApiToken, str]:
         """A token the caller makes for themselves; it carries the second factor if made with
         a TOTP code (or from a session that has one)."""
-        if not name.strip() or len(name) > 100 or not 1 <= days <= MAX_TOKEN_DAYS:
+        name = text.required(name, field="token name", max_length=TOKEN_NAME_MAX)
+        if not 1 <= days <= MAX_TOKEN_DAYS:
             raise Invalid(
-                "The token cannot be made.",
-                f"A token has a name (up to 100 characters) and lasts 1 to {MAX_TOKEN_DAYS} days.",
-                "Name it after the script that uses it and choose how many days it lasts.",
+                f"The token cannot last {days} days.",
+                f"A token lasts 1 to {MAX_TOKEN_DAYS} days.",
+                "Choose how many days it lasts, and send it again.",
             )
         user = self._user(caller)
         if code:
@@ -351,7 +354,7 @@ class SignInService:
             )
         return self.issue_token(
             user,
-            name=name.strip(),
+            name=name,
             # A session's second factor passes to the token made from it; a token's does not
             # (a stolen token must not mint more capable ones for longer).
             second_factor=bool(code) or (caller.second_factor and caller.session_id is not None),
