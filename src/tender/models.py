@@ -9,7 +9,7 @@ from tender.accounts.models import (
 )
 from tender.audit.models import AuditEvent, MerkleNode
 from tender.awards.models import TenderAward
-from tender.bids.models import BidDocument, BidFingerprint, StorageIntent
+from tender.bids.models import BidDocument, BidFingerprint, BidWithdrawal, StorageIntent
 from tender.clarifications.models import Clarification
 from tender.db import Base
 from tender.documents.models import Addendum, DocumentDownload, TenderDocument
@@ -24,6 +24,7 @@ __all__ = [
     "Base",
     "BidDocument",
     "BidFingerprint",
+    "BidWithdrawal",
     "CertificateChallenge",
     "Clarification",
     "DocumentDownload",

@@ -3,6 +3,8 @@ the opening, and never opened."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,12 +17,16 @@ from sqlalchemy import select
 from tender.app import create_app
 from tender.audit import service as audit
 from tender.audit.models import AuditEvent
+from tender.bids.models import BidWithdrawal
+from tender.cli import main
 from tender.clock import ManualClock
 from tender.platform import Platform
 from tender.signing.testing import TestPKI, signed_pdf
+from tender.verifier import jws
 from tender.verifier.bundle import check_complete, verify_bundle
 from tender.verifier.checks import Check
 from tender.verifier.ledger import TenderLedger
+from tender.verifier.receipt import verify_receipt
 from tests.conftest import People
 from tests.helpers import published_tender, register_signer, unit_of_work, upload
 
@@ -137,3 +143,61 @@ def test_a_whole_bid_withdrawn_leaves_nothing_to_open(
     assert summary.json()["documents_received"] == 0
     assert outcome.status == "opened"
     assert outcome.documents_opened_now == 0
+
+
+def test_a_withdrawal_receipt_is_kept_and_holds_offline_like_a_bid_receipt(
+    client: TestClient[Litestar],
+    platform: Platform,
+    people: People,
+    clock: ManualClock,
+    test_pki: TestPKI,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    tender = published_tender(platform, people.officer, clock, hours=1)
+    sent = upload(platform, people.bob, tender.id, "a.pdf", [b"%PDF-1.7 a"])
+    bob = {"Authorization": f"Bearer {people.tokens['Bob']}"}
+    answer = client.post(
+        f"/api/tenders/{tender.id}/withdrawal", json={"file_name": "a.pdf"}, headers=bob
+    )
+    assert answer.status_code == 201, answer.text
+    receipt = answer.json()
+    signed: str = receipt["signed_receipt"]
+    vkey = platform.checkpointer.signer.verifier_key()
+    anchors = test_pki.trust_store()
+
+    with platform.sessions.begin() as session:
+        kept = session.get(BidWithdrawal, uuid.UUID(receipt["receipt_id"]))
+        assert kept is not None
+        assert kept.signed_receipt == signed  # the platform keeps what it signed
+        assert kept.withdrawn == [str(sent.receipt_id)]
+    checks = verify_receipt(signed, vkey, visible=receipt, tsa_trust=anchors)
+    assert [c for c in checks if not c.ok] == []
+    assert {c.name for c in checks} >= {"audit event", "on time", "inclusion", "time-stamp"}
+
+    # Even signed by the platform, a receipt that is not the logged withdrawal, or came after
+    # the deadline, does not hold.
+    payload = json.loads(jws.b64url_decode(signed.split(".")[1]))
+    for changed, failing in (
+        ({"withdrawn": [str(receipt["receipt_id"])]}, "audit event"),
+        ({"withdrawn_at": payload["deadline"].replace("Z", "1Z")}, "on time"),
+    ):
+        resigned = platform.checkpointer.sign_json({**payload, **changed})
+        failed = [c.name for c in verify_receipt(resigned, vkey, tsa_trust=anchors) if not c.ok]
+        assert failed == [failing]
+
+    # tender receipt verify says the same, and prints what was withdrawn and when.
+    (tmp_path / "platform.pub").write_text(vkey + "\n")
+    (tmp_path / "withdrawal.json").write_text(json.dumps(receipt))
+    code = main(
+        [
+            *("receipt", "verify", str(tmp_path / "withdrawal.json")),
+            *("--key", str(tmp_path / "platform.pub"), "--tsa-trust", str(test_pki.trust_dir)),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "The receipt holds." in out
+    assert f"withdrawn              {[str(sent.receipt_id)]}" in out
+    assert "withdrawn_at" in out
+    assert "sha256" not in out  # a withdrawal names no file's hash

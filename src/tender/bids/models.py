@@ -67,6 +67,24 @@ class BidFingerprint(Base):
     commitment_salt: Mapped[str | None] = mapped_column(String(64))
 
 
+class BidWithdrawal(Base):
+    """A supplier's withdrawal of documents (and fingerprints) before the deadline. Its id is
+    the withdrawal receipt's id; the signed receipt is kept, as a bid's is, so that the
+    platform can show what it signed."""
+
+    __tablename__ = "bid_withdrawals"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    tender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenders.id"), index=True)
+    supplier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    file_name: Mapped[str | None] = mapped_column(String(255))  # None: the whole bid
+    withdrawn: Mapped[list[str]] = mapped_column(JSON)  # the receipt ids withdrawn
+    withdrawn_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    audit_seq: Mapped[int] = mapped_column()
+    commitment_salt: Mapped[str] = mapped_column(String(64))
+    signed_receipt: Mapped[str | None] = mapped_column(Text)  # compact JWS; see bids.receipts
+
+
 class StorageIntent(Base):
     """Written, and committed, as soon as an upload's last byte has arrived, before its sealed
     object is stored: the opening waits for it to be recorded, and if the process dies between

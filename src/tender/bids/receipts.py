@@ -18,7 +18,7 @@ from tender.verifier.formats import (
     ReceiptPayload,
     WithdrawalPayload,
 )
-from tender.verifier.receipt import FINGERPRINT_FORMAT, RECEIPT_FORMAT
+from tender.verifier.receipt import FINGERPRINT_FORMAT, RECEIPT_FORMAT, WITHDRAWAL_FORMAT
 
 
 def receipt_payload(receipt: Receipt, audit_event: ExportedEvent) -> ReceiptPayload:
@@ -57,9 +57,6 @@ def receipt_payload(receipt: Receipt, audit_event: ExportedEvent) -> ReceiptPayl
         }
         payload["files_until"] = format_time(match.files_until)
     return payload
-
-
-WITHDRAWAL_FORMAT = "tender-withdrawal/1"
 
 
 def withdrawal_payload(receipt: WithdrawalReceipt, audit_event: ExportedEvent) -> WithdrawalPayload:

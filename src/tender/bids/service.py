@@ -22,7 +22,7 @@ from tender.audit import service as audit
 from tender.audit.checkpointer import checkpoint_summary
 from tender.audit.models import AuditEvent, CheckpointRecord
 from tender.audit.sealed import seal_fields
-from tender.bids.models import BidDocument, BidFingerprint, StorageIntent
+from tender.bids.models import BidDocument, BidFingerprint, BidWithdrawal, StorageIntent
 from tender.bids.precheck import signed_file_name
 from tender.bids.receipt_pdf import render_receipt_pdf
 from tender.bids.receipts import fingerprint_payload, receipt_payload, withdrawal_payload
@@ -486,6 +486,18 @@ class BidService:
         event = self._log_sealed(
             EventKind.BID_WITHDRAWN, tender, fields, receipt_id=withdrawal_id, salt=salt, at=at
         )
+        self.session.add(
+            BidWithdrawal(
+                id=withdrawal_id,
+                tender_id=tender.id,
+                supplier_id=supplier.id,
+                file_name=file_name,
+                withdrawn=fields["withdrawn"],
+                withdrawn_at=at,
+                audit_seq=event.seq,
+                commitment_salt=salt,
+            )
+        )
         self.session.flush()
         return WithdrawalReceipt(
             receipt_id=withdrawal_id,
@@ -510,17 +522,18 @@ class BidService:
         checkpoint: CheckpointRecord,
         sign: Callable[[WithdrawalPayload], str],
     ) -> WithdrawalReceipt:
-        """The withdrawal's receipt with ``checkpoint`` and its inclusion proof, signed. (Not
-        kept: the supplier keeps it.)"""
+        """The withdrawal's receipt with ``checkpoint`` and its inclusion proof, signed (and
+        kept, as a bid's receipt is)."""
         proof = audit.inclusion(self.session, seq=receipt.audit_seq, size=checkpoint.size)
         event = self.session.get(AuditEvent, receipt.audit_seq)
-        assert event is not None  # the receipt was made from it
+        withdrawal = self.session.get(BidWithdrawal, receipt.receipt_id)
+        assert event is not None  # the receipt was made from them
+        assert withdrawal is not None
         proven = replace(
             receipt, checkpoint=checkpoint_summary(checkpoint), inclusion_proof=proof.proof
         )
-        return replace(
-            proven, signed_receipt=sign(withdrawal_payload(proven, audit.to_json(event)))
-        )
+        withdrawal.signed_receipt = sign(withdrawal_payload(proven, audit.to_json(event)))
+        return replace(proven, signed_receipt=withdrawal.signed_receipt)
 
     def _refuse_over_quota(self, tender: Tender, supplier: User, file_name: str, size: int) -> None:
         """Refuse a file of ``size`` bytes that would take the supplier past their quota in

@@ -269,7 +269,8 @@ def _receipt_verify(args: argparse.Namespace) -> int:
     if values is not None and not args.json:
         print("The platform signed:")
         for name in SHOWN_FIELDS:
-            print(f"  {name:22} {values.get(name)}")
+            if name in values:
+                print(f"  {name:22} {values[name]}")
     return report_checks(
         checks,
         as_json=args.json,

@@ -9,6 +9,11 @@ inclusion proof of the event's leaf in the checkpoint's tree. With only the rece
 platform's public key (``tender audit public-key``) and the time-stamping authority's
 certificates, anyone can check that the bid was in the log, received before the deadline, with
 this hash; with the supplier's own file, that it is the file received.
+
+A fingerprint's receipt (``tender-fingerprint/1``) is checked the same way for its
+``bid.fingerprinted`` event, and a withdrawal's (``tender-withdrawal/1``) for its
+``bid.withdrawn`` event: that it committed to withdrawing these receipts, and came by the
+deadline.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from tender.verifier.timestamps import check_timestamp
 RECEIPT_FORMAT = "tender-receipt/2"
 RECEIPT_FORMAT_V1 = "tender-receipt/1"  # before commitments: the event named the file
 FINGERPRINT_FORMAT = "tender-fingerprint/1"  # a file's SHA-256, registered before the file
+WITHDRAWAL_FORMAT = "tender-withdrawal/1"  # receipts withdrawn before the deadline
 SHOWN_FIELDS = (
     "receipt_id",
     "tender_id",
@@ -41,12 +47,28 @@ SHOWN_FIELDS = (
     "size",
     "sha256",
     "received_at",
+    "withdrawn",
+    "withdrawn_at",
     "deadline",
     "audit_seq",
 )
-"""The values ``tender receipt verify`` prints, and compares with the receipt's visible JSON."""
-_COMMITTED = ("receipt_id", "file_name", "sha256", "size")
-_FINGERPRINT_COMMITTED = ("receipt_id", "file_name", "sha256")
+"""The values ``tender receipt verify`` prints (those a receipt has), and compares with the
+receipt's visible JSON."""
+_FILE = ("receipt_id", "file_name", "sha256", "size")
+_EVENTS: dict[str, tuple[EventKind, dict[str, str]]] = {
+    RECEIPT_FORMAT: (EventKind.BID_RECEIVED, {name: name for name in _FILE}),
+    RECEIPT_FORMAT_V1: (EventKind.BID_RECEIVED, {name: name for name in _FILE}),
+    FINGERPRINT_FORMAT: (
+        EventKind.BID_FINGERPRINTED,
+        {name: name for name in ("receipt_id", "file_name", "sha256")},
+    ),
+    WITHDRAWAL_FORMAT: (
+        EventKind.BID_WITHDRAWN,
+        {"withdrawal_id": "receipt_id", "file_name": "file_name", "withdrawn": "withdrawn"},
+    ),
+}
+"""Per format: the event a receipt records, and which of the event's (committed) values must
+be which of the receipt's."""
 
 
 def signed_payload(signed_receipt: str, verifier_key: str) -> dict[str, Any] | None:
@@ -91,7 +113,7 @@ def verify_receipt(
     check("platform signature", True, f"signed by {verifier.label}")
     if not check(
         "format",
-        payload.get("format") in (RECEIPT_FORMAT, RECEIPT_FORMAT_V1, FINGERPRINT_FORMAT),
+        payload.get("format") in _EVENTS,
         f"format {payload.get('format')!r}",
     ):
         return checks
@@ -135,8 +157,16 @@ def _same_value(shown: Any, signed: Any) -> bool:
 
 
 def _check_on_time(payload: Mapping[str, Any], check: Checker) -> None:
-    """Received by the deadline; or, a file of a fingerprint-first tender, within the files'
-    grace and with the SHA-256 of a fingerprint received by the deadline."""
+    """Received (or withdrawn) by the deadline; or, a file of a fingerprint-first tender,
+    within the files' grace and with the SHA-256 of a fingerprint received by the deadline."""
+    if payload["format"] == WITHDRAWAL_FORMAT:
+        withdrawn, deadline = payload["withdrawn_at"], payload["deadline"]
+        check(
+            "on time",
+            payload["audit_event"].get("at") == withdrawn and withdrawn <= deadline,
+            f"withdrawn {withdrawn}, deadline {deadline}",
+        )
+        return
     received, deadline = payload["received_at"], payload["deadline"]
     logged_then = payload["audit_event"].get("at") == received
     match = payload.get("fulfils_fingerprint")
@@ -171,25 +201,24 @@ def _check_event(payload: Mapping[str, Any], check: Checker) -> None:
     plainly."""
     event = payload["audit_event"]
     logged = event.get("payload", {})
-    fingerprint = payload.get("format") == FINGERPRINT_FORMAT
-    kind = EventKind.BID_FINGERPRINTED if fingerprint else EventKind.BID_RECEIVED
-    compared = _FINGERPRINT_COMMITTED if fingerprint else _COMMITTED
+    kind, compared = _EVENTS[payload["format"]]
+    values = ", ".join(compared.values())
     if "commitment" in logged:
         fields = payload.get("committed_fields") or {}
         same = opens(logged["commitment"], payload.get("commitment_salt"), fields) and all(
-            fields.get(name) == payload[name] for name in compared
+            fields.get(logged_name) == payload.get(name) for logged_name, name in compared.items()
         )
         detail = (
-            f"event {event.get('seq')} ({event.get('kind')}) commits to this file, hash and size"
+            f"event {event.get('seq')} ({event.get('kind')}) commits to this receipt's {values}"
             if same
-            else "the audit event's commitment is not to this receipt's file, hash or size"
+            else f"the audit event's commitment is not to this receipt's {values}"
         )
     else:
-        same = all(logged.get(name) == payload[name] for name in compared)
+        same = all(logged.get(name) == payload.get(name) for name in compared)
         detail = (
-            f"event {event.get('seq')} ({event.get('kind')}) records this file, hash and size"
+            f"event {event.get('seq')} ({event.get('kind')}) records this receipt's {values}"
             if same
-            else "the audit event does not record this receipt's file, hash or size"
+            else f"the audit event does not record this receipt's {values}"
         )
     check(
         "audit event",
@@ -199,6 +228,9 @@ def _check_event(payload: Mapping[str, Any], check: Checker) -> None:
 
 
 def _check_own_file(own_file: BinaryIO, payload: Mapping[str, Any], check: Checker) -> None:
+    if "sha256" not in payload:
+        check("your file", False, "this receipt names no file's hash to compare yours with")
+        return
     digest, size = hashlib.sha256(), 0
     for chunk in iter(lambda: own_file.read(1 << 20), b""):
         digest.update(chunk)
