@@ -6,24 +6,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tender.platform import Platform
-from tender.runtime import serving
 from tender.signing.testing import P12_PASSPHRASE, TestPKI
 from tests.conftest import People
 from tests.helpers import unit_of_work
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def url(platform: Platform) -> Iterator[str]:
-    with serving(platform) as base:
-        yield base
 
 
 def _register(

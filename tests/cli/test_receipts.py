@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from tender.clock import ManualClock
 from tender.platform import Platform
-from tender.runtime import serving
 from tender.signing.testing import TestPKI
 from tender.tenders.models import Tender
 from tests.cli.test_submit import tender_cli
@@ -23,12 +21,6 @@ from tests.conftest import People
 from tests.helpers import audit_kinds, published_tender, unit_of_work, upload
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def url(platform: Platform) -> Iterator[str]:
-    with serving(platform) as base:
-        yield base
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,19 +15,12 @@ import pytest
 
 from tender.clock import ManualClock
 from tender.platform import Platform
-from tender.runtime import serving
 from tender.signing.testing import P12_PASSPHRASE, TestPKI, signed_pdf
 from tender.tenders.models import Tender
 from tests.conftest import People
 from tests.helpers import published_tender, register_signer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def url(platform: Platform) -> Iterator[str]:
-    with serving(platform) as base:
-        yield base
 
 
 @pytest.fixture
