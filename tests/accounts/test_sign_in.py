@@ -16,6 +16,7 @@ from sqlalchemy import select
 from tender.accounts import credentials
 from tender.accounts.models import Role, User
 from tender.accounts.service import AccountService
+from tender.accounts.signin import spend_code
 from tender.app import create_app
 from tender.audit.models import AuditEvent
 from tender.clock import ManualClock, format_time
@@ -178,6 +179,21 @@ def test_a_code_is_accepted_once(
         assert [event.payload["reason"] for event in failures] == ["code used already"] * 3
     clock.advance(timedelta(seconds=10))  # the next code
     _sign_in(client, **olga, code=credentials.totp_now(secret, at=clock.now()))
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+def test_two_requests_racing_with_one_code_spend_it_once(platform: Platform) -> None:
+    """Each request read the user before the other spent the code: only one may spend it.
+    (SQLite runs one writing transaction at a time, so the race is PostgreSQL's.)"""
+    user, _ = _user(platform, "Olga", "olga@works.gov.hk", Role.OFFICER, "Works Department")
+    with platform.sessions.begin() as first, platform.sessions.begin() as second:
+        racing = [session.get(User, user.id) for session in (first, second)]
+        assert all(u is not None and u.totp_last_step is None for u in racing)
+        assert spend_code(first, racing[0], 1000)  # type: ignore[arg-type]
+        first.commit()
+        assert not spend_code(second, racing[1], 1000)  # type: ignore[arg-type]
 
 
 def test_tokens_are_shown_once_listed_revoked_and_expire(

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tender import text
@@ -186,11 +186,10 @@ class SignInService:
             step = credentials.totp_step(user.totp_secret or "", code or "", at=now)
             if step is None:
                 return self._failed(email, address, now, user, "wrong code")
-            if _used(user, step):
+            if not spend_code(self.session, user, step):
                 return self._failed(
                     email, address, now, user, CODE_USED, refusal=_code_used(NotAuthenticated)
                 )
-            user.totp_last_step = step
         try:
             _refuse_unless_active(user)
         except Refusal as refusal:
@@ -490,9 +489,8 @@ class SignInService:
         )
         if step is None:
             raise wrong
-        if _used(user, step):
+        if not spend_code(self.session, user, step):
             raise _code_used(Forbidden)
-        user.totp_last_step = step
 
     def _user(self, caller: Caller) -> User:
         """The caller's user in this transaction (the middleware's copy is detached)."""
@@ -504,10 +502,25 @@ class SignInService:
 CODE_USED = "code used already"
 
 
-def _used(user: User, step: int) -> bool:
-    """Whether a code of time-step ``step`` is spent: RFC 6238 (5.2) accepts each code once,
-    so one seen over a shoulder or caught in transit cannot be used again in its window."""
-    return user.totp_last_step is not None and step <= user.totp_last_step
+def spend_code(session: Session, user: User, step: int) -> bool:
+    """Spend the user's code of time-step ``step``, unless it (or a later one) is spent: RFC
+    6238 (5.2) accepts each code once, so one seen over a shoulder or caught in transit cannot
+    be used again in its window. One conditional UPDATE, so two requests racing with the same
+    code cannot both spend it."""
+    spent = session.scalar(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .returning(User.id)
+        .execution_options(synchronize_session=False)
+    )
+    if spent is None:
+        return False
+    session.refresh(user, ["totp_last_step"])
+    return True
 
 
 def _code_used(refusal: type[Refusal]) -> Refusal:
