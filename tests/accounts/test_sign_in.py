@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pytest
+from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
@@ -194,6 +195,24 @@ def test_two_requests_racing_with_one_code_spend_it_once(platform: Platform) -> 
         assert spend_code(first, racing[0], 1000)  # type: ignore[arg-type]
         first.commit()
         assert not spend_code(second, racing[1], 1000)  # type: ignore[arg-type]
+
+
+def test_an_overlong_password_is_refused_without_hashing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hashed: list[int] = []
+
+    class Counting(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+            hashed.append(len(password))
+            return super().verify(hash, password)
+
+    monkeypatch.setattr(credentials, "_hasher", Counting())
+    stored = credentials.hash_password(PASSWORD)
+
+    assert not credentials.password_matches(stored, "x" * 1_000_000)
+    assert credentials.password_matches(stored, PASSWORD)
+    assert hashed == [len(PASSWORD)]
 
 
 def test_tokens_are_shown_once_listed_revoked_and_expire(

@@ -38,7 +38,10 @@ def hash_password(password: str) -> str:
 
 def password_matches(stored: str | None, password: str) -> bool:
     """Whether ``password`` is the one ``stored`` was made from (None: no password; the
-    check still takes as long)."""
+    check still takes as long). One longer than any password may be is refused unhashed:
+    hashing megabytes sent to the sign-in would be work for nothing."""
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return False
     try:
         return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
     except (VerificationError, InvalidHashError):
