@@ -89,6 +89,8 @@ def test_a_withdrawn_file_is_receipted_sealed_and_not_opened_and_late_ones_are_r
         ("extra.pdf", "withdrawn")
     ]
     assert [c for c in checks if not c.ok] == []  # the offline verifier agrees
+    # The bundle carries the withdrawal's receipt, and the verifier checked it with the rest.
+    assert f"receipt {receipt['receipt_id']}" in {c.name for c in checks}
 
 
 def test_the_offline_verifier_fails_an_opening_that_opened_a_withdrawn_file() -> None:

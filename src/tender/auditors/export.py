@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asn1crypto import cms, pem, x509
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender.audit import service as audit
 from tender.audit.checkpointer import Checkpointer
 from tender.auditors.service import CHECKPOINT_PREFIX
-from tender.bids.models import BidDocument
+from tender.bids.models import BidDocument, BidFingerprint, BidWithdrawal
 from tender.clock import Clock, format_time
 from tender.errors import NotFound
 from tender.opening.models import OpeningRecord
@@ -161,12 +161,16 @@ def _contents(session: Session, tender_reference: str | None) -> _Contents:
     record_query = select(OpeningRecord, Tender.reference).join(
         Tender, Tender.id == OpeningRecord.tender_id
     )
-    receipt_query = select(BidDocument.id, BidDocument.signed_receipt).where(
-        BidDocument.signed_receipt.is_not(None)
-    )
+    # Every receipt the platform signed: of files, fingerprints and withdrawals.
+    receipt_queries = [
+        select(kind.id, kind.signed_receipt).where(
+            kind.signed_receipt.is_not(None),
+            true() if tender_id is None else kind.tender_id == tender_id,
+        )
+        for kind in (BidDocument, BidFingerprint, BidWithdrawal)
+    ]
     if tender_id is not None:
         record_query = record_query.where(OpeningRecord.tender_id == tender_id)
-        receipt_query = receipt_query.where(BidDocument.tender_id == tender_id)
     return _Contents(
         records=[
             (reference, (r.object_key, r.object_version), (r.pdf_object_key, r.pdf_object_version))
@@ -174,6 +178,7 @@ def _contents(session: Session, tender_reference: str | None) -> _Contents:
         ],
         receipts=[
             (receipt_id, signed)
+            for receipt_query in receipt_queries
             for receipt_id, signed in session.execute(receipt_query)
             if signed is not None  # the query asks for these only; this tells the type checker
         ],

@@ -10,7 +10,8 @@ verifier. Format ``tender-audit-bundle/2``::
     events.jsonl                  the WHOLE audit log: line n is event n's body, the exact bytes
                                   its hashes cover (commitments and hashes, never bid bytes)
     checkpoints/<size>.json       the Object-Locked copy of every signed checkpoint
-    receipts/<receipt id>.jws     the platform-signed receipt of every bid (of the tender)
+    receipts/<receipt id>.jws     every receipt the platform signed (of the tender): files,
+                                  fingerprints and withdrawals
     opening/<tender>/record.json  the opening record, from locked storage
     opening/<tender>/record.pdf   the same record as a sealed PDF, from locked storage
     certificates/trust/*.pem      the platform's trust anchors
