@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from tender.accounts.models import User
 from tender.app import create_app
-from tender.bids.models import BidDocument
+from tender.bids.models import BidDocument, BidFingerprint, BidWithdrawal
 from tender.bids.schemas import FingerprintReceipt
 from tender.clock import ManualClock, format_time
 from tender.errors import Invalid, TenderClosed
@@ -174,6 +174,45 @@ def test_a_fingerprint_in_by_the_deadline_counts_however_long_it_then_waited(
     assert registered.json()["received_at"] == format_time(arrived)
     assert late.status_code == 409  # arrived after the deadline: refused, and it says when
     assert format_time(served) in late.json()["what"]
+
+
+def test_receipts_left_unsigned_are_signed_with_the_next_checkpoint(
+    platform: Platform, people: People, clock: ManualClock
+) -> None:
+    """A fingerprint and a withdrawal recorded, then the signing failed (a crash, the
+    time-stamping authority down): the next checkpoint signs their receipts, as it does a
+    file's, and each verifies offline."""
+    tender = fingerprint_first_tender(platform, people.officer, clock)
+    with unit_of_work(platform) as services:
+        fingerprint = services.bids.register_fingerprint(
+            supplier=people.alice,
+            tender_id=tender.id,
+            file_name="offer.pdf",
+            sha256=hashlib.sha256(BID).hexdigest(),
+            received_at=clock.now(),
+        )
+        withdrawal = services.bids.withdraw(
+            supplier=people.alice, tender_id=tender.id, file_name=None, at=clock.now()
+        )
+    assert fingerprint.signed_receipt is None
+    assert withdrawal.signed_receipt is None
+
+    completed = platform.intake.complete_receipts(platform.checkpointer.issue("test"))
+
+    with platform.sessions.begin() as session:
+        signed = [
+            session.get(kind, receipt_id).signed_receipt  # type: ignore[union-attr]
+            for kind, receipt_id in (
+                (BidFingerprint, fingerprint.receipt_id),
+                (BidWithdrawal, withdrawal.receipt_id),
+            )
+        ]
+    key = platform.checkpointer.signer.verifier_key()
+    assert completed == 2
+    for receipt in signed:
+        assert receipt is not None
+        trust = platform.checkpointer.timestamp_trust
+        assert [c for c in verify_receipt(receipt, key, tsa_trust=trust) if not c.ok] == []
 
 
 def test_the_grace_period_ends(platform: Platform, people: People, clock: ManualClock) -> None:

@@ -31,7 +31,7 @@ from tender.accounts.models import User
 from tender.audit import service as audit
 from tender.audit.checkpointer import Checkpointer, CheckpointSchedule
 from tender.audit.models import CheckpointRecord
-from tender.bids.models import BidDocument, StorageIntent
+from tender.bids.models import BidDocument, BidFingerprint, BidWithdrawal, StorageIntent
 from tender.bids.precheck import PreChecker
 from tender.bids.schemas import FingerprintReceipt, Receipt, WithdrawalReceipt
 from tender.bids.service import BidService, Quota, SubmissionWindow
@@ -43,6 +43,7 @@ from tender.verifier.kinds import EventKind
 
 MAX_FILE_NAME = 255
 AnyReceipt = TypeVar("AnyReceipt", Receipt, FingerprintReceipt, WithdrawalReceipt)
+Recorded = TypeVar("Recorded", BidDocument, BidFingerprint, BidWithdrawal)
 STORE_FAILED = "store failed"  # swept once more: the storage may have kept it all the same
 # How many checkpoint intervals a receipt waits for the schedule before issuing one itself.
 RECEIPT_WAIT_INTERVALS = 5
@@ -391,21 +392,32 @@ class BidIntake:
     def complete_receipts(self, checkpoint: CheckpointRecord) -> int:
         """Sign every recorded receipt still unsigned that ``checkpoint`` covers (after a crash
         between recording and signing, or a failed signing); returns how many."""
+        sign = self.checkpointer.sign_json
         with self.sessions.begin() as session:
-            unsigned = list(
-                session.scalars(
-                    select(BidDocument).where(
-                        BidDocument.signed_receipt.is_(None),
-                        BidDocument.audit_seq <= checkpoint.size,
+            bids = self._bids(session)
+
+            def unsigned(kind: type[Recorded]) -> list[Recorded]:  # covered, still unsigned
+                return list(
+                    session.scalars(
+                        select(kind).where(
+                            kind.signed_receipt.is_(None), kind.audit_seq <= checkpoint.size
+                        )
                     )
                 )
-            )
-            bids = self._bids(session)
-            for document in unsigned:
-                bids.prove(bids.receipt_of(document), checkpoint, self.checkpointer.sign_json)
-        if unsigned:
-            log.info("completed %d receipts left unsigned", len(unsigned))
-        return len(unsigned)
+
+            documents = unsigned(BidDocument)
+            fingerprints = unsigned(BidFingerprint)
+            withdrawals = unsigned(BidWithdrawal)
+            for document in documents:
+                bids.prove(bids.receipt_of(document), checkpoint, sign)
+            for fingerprint in fingerprints:
+                bids.prove_fingerprint(bids.fingerprint_receipt_of(fingerprint), checkpoint, sign)
+            for withdrawal in withdrawals:
+                bids.prove_withdrawal(bids.withdrawal_receipt_of(withdrawal), checkpoint, sign)
+        completed = len(documents) + len(fingerprints) + len(withdrawals)
+        if completed:
+            log.info("completed %d receipts left unsigned", completed)
+        return completed
 
     def sweep_orphans(self, *, older_than: timedelta) -> list[str]:
         """Name in the audit trail every stored object no bid was recorded for.

@@ -221,10 +221,7 @@ class BidService:
     def receipt_of(self, document: BidDocument) -> Receipt:
         """The receipt of a recorded document, as it was given (before its proof)."""
         tender = get_tender(self.session, document.tender_id)
-        supplier = self.session.get(User, document.supplier_id)
-        event = self.session.get(AuditEvent, document.audit_seq)
-        assert supplier is not None  # foreign keys guarantee both
-        assert event is not None
+        supplier, event = self._who_and_event(document.supplier_id, document.audit_seq)
         return _receipt(tender, supplier, document, event, self._fingerprint_of(document))
 
     def summary(self, *, viewer: User, tender_id: uuid.UUID) -> BidSummary:
@@ -474,47 +471,46 @@ class BidService:
             )
         for row in withdrawn:
             row.withdrawn_at = at
-        withdrawal_id = uuid.uuid4()
-        fields = {
-            "withdrawal_id": str(withdrawal_id),
-            "supplier_id": str(supplier.id),
-            "supplier_organisation": supplier.organisation,
-            "file_name": file_name,
-            "withdrawn": sorted(str(row.id) for row in withdrawn),
-        }
-        salt = secrets.token_bytes(SALT_BYTES).hex()
-        event = self._log_sealed(
-            EventKind.BID_WITHDRAWN, tender, fields, receipt_id=withdrawal_id, salt=salt, at=at
-        )
-        self.session.add(
-            BidWithdrawal(
-                id=withdrawal_id,
-                tender_id=tender.id,
-                supplier_id=supplier.id,
-                file_name=file_name,
-                withdrawn=fields["withdrawn"],
-                withdrawn_at=at,
-                audit_seq=event.seq,
-                commitment_salt=salt,
-            )
-        )
-        self.session.flush()
-        return WithdrawalReceipt(
-            receipt_id=withdrawal_id,
+        withdrawal = BidWithdrawal(
+            id=uuid.uuid4(),
             tender_id=tender.id,
-            tender_reference=tender.reference,
-            supplier=supplier.name,
-            supplier_organisation=supplier.organisation,
+            supplier_id=supplier.id,
             file_name=file_name,
-            withdrawn=sorted(row.id for row in withdrawn),
+            withdrawn=sorted(str(row.id) for row in withdrawn),
             withdrawn_at=at,
-            deadline=tender.deadline,
-            audit_seq=event.seq,
-            audit_hash=event.hash,
-            leaf_index=event.seq - 1,
-            commitment_salt=salt,
-            committed_fields=fields,
+            commitment_salt=secrets.token_bytes(SALT_BYTES).hex(),
         )
+        event = self._log_sealed(
+            EventKind.BID_WITHDRAWN,
+            tender,
+            _withdrawal_fields(withdrawal, supplier),
+            receipt_id=withdrawal.id,
+            salt=withdrawal.commitment_salt,
+            at=at,
+        )
+        withdrawal.audit_seq = event.seq
+        self.session.add(withdrawal)
+        self.session.flush()
+        return _withdrawal_receipt(tender, supplier, withdrawal, event)
+
+    def fingerprint_receipt_of(self, fingerprint: BidFingerprint) -> FingerprintReceipt:
+        """The receipt of a recorded fingerprint, as it was given (before its proof)."""
+        supplier, event = self._who_and_event(fingerprint.supplier_id, fingerprint.audit_seq)
+        tender = get_tender(self.session, fingerprint.tender_id)
+        return _fingerprint_receipt(tender, supplier, fingerprint, event)
+
+    def withdrawal_receipt_of(self, withdrawal: BidWithdrawal) -> WithdrawalReceipt:
+        """The receipt of a recorded withdrawal, as it was given (before its proof)."""
+        supplier, event = self._who_and_event(withdrawal.supplier_id, withdrawal.audit_seq)
+        tender = get_tender(self.session, withdrawal.tender_id)
+        return _withdrawal_receipt(tender, supplier, withdrawal, event)
+
+    def _who_and_event(self, supplier_id: uuid.UUID, seq: int) -> tuple[User, AuditEvent]:
+        supplier = self.session.get(User, supplier_id)
+        event = self.session.get(AuditEvent, seq)
+        assert supplier is not None  # foreign keys and the recorded seq guarantee both
+        assert event is not None
+        return supplier, event
 
     def prove_withdrawal(
         self,
@@ -737,6 +733,39 @@ def fingerprint_fields(fingerprint: BidFingerprint, supplier: User) -> dict[str,
         "file_name": fingerprint.file_name,
         "sha256": fingerprint.sha256,
     }
+
+
+def _withdrawal_fields(withdrawal: BidWithdrawal, supplier: User) -> dict[str, Any]:
+    """What a withdrawal's sealed event commits to."""
+    return {
+        "withdrawal_id": str(withdrawal.id),
+        "supplier_id": str(supplier.id),
+        "supplier_organisation": supplier.organisation,
+        "file_name": withdrawal.file_name,
+        "withdrawn": withdrawal.withdrawn,
+    }
+
+
+def _withdrawal_receipt(
+    tender: Tender, supplier: User, withdrawal: BidWithdrawal, event: AuditEvent
+) -> WithdrawalReceipt:
+    return WithdrawalReceipt(
+        receipt_id=withdrawal.id,
+        tender_id=tender.id,
+        tender_reference=tender.reference,
+        supplier=supplier.name,
+        supplier_organisation=supplier.organisation,
+        file_name=withdrawal.file_name,
+        withdrawn=[uuid.UUID(receipt_id) for receipt_id in withdrawal.withdrawn],
+        withdrawn_at=withdrawal.withdrawn_at,
+        deadline=tender.deadline,
+        audit_seq=event.seq,
+        audit_hash=event.hash,
+        leaf_index=event.seq - 1,
+        commitment_salt=withdrawal.commitment_salt,
+        committed_fields=_withdrawal_fields(withdrawal, supplier),
+        signed_receipt=withdrawal.signed_receipt,
+    )
 
 
 def _fingerprint_receipt(
