@@ -108,6 +108,17 @@ def test_a_draft_is_seen_by_its_own_officers_only(
         assert listed(headers) == [tender_id]  # published: everyone sees it
 
 
+def test_a_supplier_asking_for_receipts_of_a_draft_learns_nothing_of_it(
+    client: TestClient[Litestar], people: People, clock: ManualClock
+) -> None:
+    tender_id = _draft(client, people, clock)
+    asked = client.get(
+        "/api/receipts", params={"tender_id": tender_id}, headers=_as(people, "Alice")
+    )
+    assert asked.status_code == 404  # the same answer as for a tender that does not exist
+    assert "T-9" not in asked.text
+
+
 def test_an_officer_of_another_organisation_cannot_publish(
     platform: Platform,
     client: TestClient[Litestar],

@@ -281,7 +281,8 @@ class BidService:
             .order_by(Tender.deadline, Tender.id, BidDocument.file_name, BidDocument.received_at)
         )
         if tender_id is not None:
-            get_tender(self.session, tender_id)  # a clear refusal for an unknown tender
+            # A clear refusal for an unknown tender, and for a draft: as if it did not exist.
+            require_visible(self.session, supplier, get_tender(self.session, tender_id))
             query = query.where(BidDocument.tender_id == tender_id)
         return [
             own_receipt_standing(
