@@ -163,16 +163,9 @@ class BidService:
         document.fingerprint_id = None if fingerprint is None else fingerprint.id
         document.commitment_salt = secrets.token_bytes(SALT_BYTES).hex()
         earlier = current_document(self.session, tender.id, supplier.id, document.file_name)
-        event = self._log_sealed(
-            EventKind.BID_RECEIVED,
-            tender,
-            receipt_fields(document, supplier),
-            receipt_id=document.id,
-            salt=document.commitment_salt,
-            at=now,
+        event = self._record_sealed(
+            EventKind.BID_RECEIVED, tender, document, receipt_fields(document, supplier), at=now
         )
-        document.audit_seq = event.seq
-        self.session.add(document)
         if earlier is not None:
             earlier.superseded_at = now
             audit.append(
@@ -393,16 +386,13 @@ class BidService:
         )
         if earlier is not None:  # the ledger's rule too: the last one by the deadline counts
             earlier.superseded_at = now
-        event = self._log_sealed(
+        event = self._record_sealed(
             EventKind.BID_FINGERPRINTED,
             tender,
+            fingerprint,
             fingerprint_fields(fingerprint, supplier),
-            receipt_id=fingerprint.id,
-            salt=fingerprint.commitment_salt or "",
             at=now,
         )
-        fingerprint.audit_seq = event.seq
-        self.session.add(fingerprint)
         self.session.flush()
         NotificationService(session=self.session, clock=self.clock).tell(
             [supplier],
@@ -481,16 +471,13 @@ class BidService:
             withdrawn_at=at,
             commitment_salt=secrets.token_bytes(SALT_BYTES).hex(),
         )
-        event = self._log_sealed(
+        event = self._record_sealed(
             EventKind.BID_WITHDRAWN,
             tender,
+            withdrawal,
             _withdrawal_fields(withdrawal, supplier),
-            receipt_id=withdrawal.id,
-            salt=withdrawal.commitment_salt,
             at=at,
         )
-        withdrawal.audit_seq = event.seq
-        self.session.add(withdrawal)
         self.session.flush()
         return _withdrawal_receipt(tender, supplier, withdrawal, event)
 
@@ -567,19 +554,19 @@ class BidService:
                 details={"bytes": total, "max_bytes": self.quota.bytes},
             )
 
-    def _log_sealed(
+    def _record_sealed(
         self,
         kind: EventKind,
         tender: Tender,
+        row: BidDocument | BidFingerprint | BidWithdrawal,
         fields: dict[str, Any],
         *,
-        receipt_id: uuid.UUID,
-        salt: str,
         at: datetime,
     ) -> AuditEvent:
-        """Who bid, and what, is sealed to the tender's key until the opening (see
-        audit.sealed): the log holds a commitment, the receipt id and the time."""
-        return audit.append(
+        """Record ``row`` (its id is its receipt's) with its event in the log. Who bid, and
+        what, is sealed to the tender's key until the opening (see audit.sealed): the log holds
+        a commitment to ``fields`` under the row's salt, the receipt id and the time."""
+        event = audit.append(
             self.session,
             kind=kind,
             actor=audit.SEALED_ACTOR,
@@ -588,10 +575,13 @@ class BidService:
             payload=seal_fields(
                 tender.public_key,
                 fields,
-                public={"receipt_id": str(receipt_id)},
-                salt=bytes.fromhex(salt),
+                public={"receipt_id": str(row.id)},
+                salt=bytes.fromhex(row.commitment_salt or ""),
             ).payload,
         )
+        row.audit_seq = event.seq
+        self.session.add(row)
+        return event
 
     def _fingerprint_of(self, document: BidDocument) -> BidFingerprint | None:
         if document.fingerprint_id is None:
