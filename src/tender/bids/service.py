@@ -44,7 +44,12 @@ from tender.tenders.access import oversees, require_visible
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender
 from tender.verifier.commitments import SALT_BYTES
-from tender.verifier.formats import FingerprintPayload, ReceiptPayload, WithdrawalPayload
+from tender.verifier.formats import (
+    ExportedEvent,
+    FingerprintPayload,
+    ReceiptPayload,
+    WithdrawalPayload,
+)
 from tender.verifier.kinds import EventKind
 
 
@@ -200,16 +205,8 @@ class BidService:
     ) -> Receipt:
         """The receipt with ``checkpoint`` and its inclusion proof, signed by ``sign``; the
         signed form is kept with the document."""
-        proof = audit.inclusion(self.session, seq=receipt.audit_seq, size=checkpoint.size)
-        event = self.session.get(AuditEvent, receipt.audit_seq)
         document = self.session.get(BidDocument, receipt.receipt_id)
-        assert event is not None  # the receipt was made from them
-        assert document is not None
-        proven = replace(
-            receipt, checkpoint=checkpoint_summary(checkpoint), inclusion_proof=proof.proof
-        )
-        document.signed_receipt = sign(receipt_payload(proven, audit.to_json(event)))
-        return replace(proven, signed_receipt=document.signed_receipt)
+        return self._prove(receipt, document, checkpoint, receipt_payload, sign)
 
     def receipt_of(self, document: BidDocument) -> Receipt:
         """The receipt of a recorded document, as it was given (before its proof)."""
@@ -413,16 +410,8 @@ class BidService:
         sign: Callable[[FingerprintPayload], str],
     ) -> FingerprintReceipt:
         """The fingerprint's receipt with ``checkpoint`` and its inclusion proof, signed."""
-        proof = audit.inclusion(self.session, seq=receipt.audit_seq, size=checkpoint.size)
-        event = self.session.get(AuditEvent, receipt.audit_seq)
         fingerprint = self.session.get(BidFingerprint, receipt.receipt_id)
-        assert event is not None  # the receipt was made from them
-        assert fingerprint is not None
-        proven = replace(
-            receipt, checkpoint=checkpoint_summary(checkpoint), inclusion_proof=proof.proof
-        )
-        fingerprint.signed_receipt = sign(fingerprint_payload(proven, audit.to_json(event)))
-        return replace(proven, signed_receipt=fingerprint.signed_receipt)
+        return self._prove(receipt, fingerprint, checkpoint, fingerprint_payload, sign)
 
     def withdraw(
         self, *, supplier: User, tender_id: uuid.UUID, file_name: str | None, at: datetime
@@ -508,16 +497,28 @@ class BidService:
     ) -> WithdrawalReceipt:
         """The withdrawal's receipt with ``checkpoint`` and its inclusion proof, signed (and
         kept, as a bid's receipt is)."""
+        withdrawal = self.session.get(BidWithdrawal, receipt.receipt_id)
+        return self._prove(receipt, withdrawal, checkpoint, withdrawal_payload, sign)
+
+    def _prove(
+        self,
+        receipt: _AnyReceipt,
+        row: BidDocument | BidFingerprint | BidWithdrawal | None,
+        checkpoint: CheckpointRecord,
+        payload: Callable[[_AnyReceipt, ExportedEvent], _Payload],
+        sign: Callable[[_Payload], str],
+    ) -> _AnyReceipt:
+        """``receipt`` with ``checkpoint`` and its inclusion proof, signed; the signed form is
+        kept on ``row``, the record it receipts."""
         proof = audit.inclusion(self.session, seq=receipt.audit_seq, size=checkpoint.size)
         event = self.session.get(AuditEvent, receipt.audit_seq)
-        withdrawal = self.session.get(BidWithdrawal, receipt.receipt_id)
         assert event is not None  # the receipt was made from them
-        assert withdrawal is not None
+        assert row is not None
         proven = replace(
             receipt, checkpoint=checkpoint_summary(checkpoint), inclusion_proof=proof.proof
         )
-        withdrawal.signed_receipt = sign(withdrawal_payload(proven, audit.to_json(event)))
-        return replace(proven, signed_receipt=withdrawal.signed_receipt)
+        row.signed_receipt = sign(payload(proven, audit.to_json(event)))
+        return replace(proven, signed_receipt=row.signed_receipt)
 
     def _refuse_over_quota(self, tender: Tender, supplier: User, file_name: str, size: int) -> None:
         """Refuse a file of ``size`` bytes that would take the supplier past their quota in
@@ -660,6 +661,8 @@ class BidService:
 
 
 _Submitted = TypeVar("_Submitted", BidDocument, BidFingerprint)
+_AnyReceipt = TypeVar("_AnyReceipt", Receipt, FingerprintReceipt, WithdrawalReceipt)
+_Payload = TypeVar("_Payload", ReceiptPayload, FingerprintPayload, WithdrawalPayload)
 
 
 def _current(
