@@ -43,6 +43,7 @@ from tender.platform import Platform
 from tender.tenders.api import TenderController
 from tender.web import (
     UNAVAILABLE,
+    arrival_of,
     arrival_stamp,
     part,
     refusal_handlers,
@@ -110,6 +111,7 @@ def create_app(platform: Platform) -> Litestar:
         dependencies={
             "db_session": Provide(unit_of_work(platform.sessions)),
             "user": Provide(provide_user, sync_to_thread=False),
+            "arrived_at": Provide(arrival_of, sync_to_thread=False),
             **{
                 name: Provide(part(value), use_cache=True, sync_to_thread=False)
                 for name, value in parts.items()

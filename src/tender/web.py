@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -138,6 +139,13 @@ def arrival_stamp(clock: Clock, *, idle_seconds: float) -> Callable[[ASGIApp], A
         return middleware
 
     return wrap
+
+
+def arrival_of(request: Request[Any, Any, Any]) -> datetime | None:
+    """The ``arrived_at`` dependency: when the request's last byte arrived, as
+    :func:`arrival_stamp` stamped it (None for a body it leaves to the handler)."""
+    arrived: datetime | None = request.scope.get("state", {}).get(ARRIVED_AT)
+    return arrived
 
 
 def unit_of_work(sessions: sessionmaker[Session]) -> Callable[[], AsyncIterator[Session]]:

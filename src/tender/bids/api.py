@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -25,7 +26,6 @@ from tender.bids.schemas import (
     WithdrawalReceipt,
 )
 from tender.bids.service import BidService
-from tender.clock import ARRIVED_AT
 from tender.config import Settings
 from tender.errors import RequestTimeout, TooLarge
 
@@ -112,18 +112,18 @@ class FingerprintController(Controller):
     )
     async def register(
         self,
-        request: Request[User, None, Any],
         tender_id: FromPath[uuid.UUID],
         data: JSONBody[FingerprintIn],
         user: NamedDependency[User],
         bid_intake: NamedDependency[BidIntake],
+        arrived_at: NamedDependency[datetime | None],
     ) -> FingerprintReceipt:
         return await bid_intake.register_fingerprint(
             supplier=user,
             tender_id=tender_id,
             file_name=data.file_name,
             sha256=data.sha256,
-            arrived_at=request.scope.get("state", {}).get(ARRIVED_AT),
+            arrived_at=arrived_at,
         )
 
 
@@ -145,17 +145,17 @@ class WithdrawalController(Controller):
     )
     async def withdraw(
         self,
-        request: Request[User, None, Any],
         tender_id: FromPath[uuid.UUID],
         data: JSONBody[Withdrawal],
         user: NamedDependency[User],
         bid_intake: NamedDependency[BidIntake],
+        arrived_at: NamedDependency[datetime | None],
     ) -> WithdrawalReceipt:
         return await bid_intake.withdraw(
             supplier=user,
             tender_id=tender_id,
             file_name=data.file_name,
-            arrived_at=request.scope.get("state", {}).get(ARRIVED_AT),
+            arrived_at=arrived_at,
         )
 
 
