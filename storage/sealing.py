@@ -74,6 +74,7 @@ import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -88,6 +89,7 @@ __all__ = [
     "HEADER_SIZE",
     "MAX_CHUNK_SIZE",
     "TAG_SIZE",
+    "KeyWrapper",
     "PlatformKey",
     "SealError",
     "Sealer",
@@ -121,7 +123,6 @@ _WRAP_INFO = b"tender.storage seal v1 data key"
 
 _TENDER_KEY_FORMAT = 1
 _TENDER_KEY_AAD = b"tender.storage tender key v1\x00"
-_TENDER_KEY_WRAPPED_SIZE = 1 + 12 + _KEY_SIZE + TAG_SIZE
 
 
 class SealError(Exception):
@@ -133,8 +134,34 @@ class SealError(Exception):
     """
 
 
+class KeyWrapper(Protocol):
+    """Keeps secrets (tender private keys) wrapped under a key it never gives out.
+
+    :class:`PlatformKey` does it with a key in a file (the embedded default); a PKCS#11 token
+    does it with a key that never leaves the token. ``aad`` binds a wrapped secret to what it
+    belongs to: unwrapping with other ``aad`` fails.
+    """
+
+    @property
+    def fingerprint(self) -> str:
+        """Tells wrapping keys apart in logs and audit events; reveals nothing of the key."""
+        ...
+
+    def wrap_secret(self, secret: bytes, aad: bytes) -> bytes:
+        """``secret`` encrypted and authenticated under the wrapping key, bound to ``aad``."""
+        ...
+
+    def unwrap_secret(self, wrapped: bytes, aad: bytes) -> bytes:
+        """The secret :meth:`wrap_secret` wrapped with the same ``aad``.
+
+        :raises SealError: if ``wrapped`` was altered, wrapped under another key, or for
+            another ``aad``.
+        """
+        ...
+
+
 class PlatformKey:
-    """The platform's 32-byte symmetric key-encryption key.
+    """The platform's 32-byte symmetric key-encryption key, kept in a file.
 
     It wraps the private halves of tender keys (see :meth:`TenderKey.wrap`), so the platform
     can open tenders at their deadline without a person holding any key before it. Whoever
@@ -189,8 +216,21 @@ class PlatformKey:
     def __repr__(self) -> str:
         return f"PlatformKey(fingerprint={self.fingerprint!r})"
 
-    def _aead(self) -> AESGCM:
-        return AESGCM(self._key)
+    def wrap_secret(self, secret: bytes, aad: bytes) -> bytes:
+        """A random 12-byte nonce, then the AES-256-GCM encryption of ``secret`` (with its
+        16-byte tag) under this key, with associated data ``aad``."""
+        nonce = os.urandom(12)
+        return nonce + AESGCM(self._key).encrypt(nonce, secret, aad)
+
+    def unwrap_secret(self, wrapped: bytes, aad: bytes) -> bytes:
+        """See :meth:`KeyWrapper.unwrap_secret`."""
+        try:
+            return AESGCM(self._key).decrypt(wrapped[:12], wrapped[12:], aad)
+        except InvalidTag:
+            raise SealError(
+                f"the wrapped secret does not open: it was wrapped under another key than "
+                f"{self.fingerprint}, for another context, or altered"
+            ) from None
 
 
 class TenderKey:
@@ -215,45 +255,37 @@ class TenderKey:
         """The raw 32-byte X25519 public key, to pass to :class:`Sealer` or :func:`seal`."""
         return self._private_key.public_key().public_bytes_raw()
 
-    def wrap(self, platform_key: PlatformKey, *, context: bytes) -> bytes:
+    def wrap(self, platform_key: KeyWrapper, *, context: bytes) -> bytes:
         """Encrypt the private key under the platform key, for storage.
 
-        The result is 61 bytes: format byte 0x01, a random 12-byte nonce, then the
-        AES-256-GCM encryption of the raw 32-byte private key (with its 16-byte tag) under the
-        platform key, with associated data ``"tender.storage tender key v1" || 0x00 ||
-        context``.
+        The result is format byte 0x01 followed by what ``platform_key`` makes of the raw
+        32-byte private key with associated data ``"tender.storage tender key v1" || 0x00 ||
+        context`` (for :class:`PlatformKey`, 60 bytes: a random 12-byte nonce, the
+        AES-256-GCM ciphertext and its 16-byte tag).
 
         :param platform_key: the key-encryption key.
         :param context: what the key belongs to, typically the tender id. The same context is
             needed to unwrap, so a wrapped key copied to another tender's row does not open.
         """
-        nonce = os.urandom(12)
-        sealed = platform_key._aead().encrypt(
-            nonce, self._private_key.private_bytes_raw(), _TENDER_KEY_AAD + context
+        wrapped = platform_key.wrap_secret(
+            self._private_key.private_bytes_raw(), _TENDER_KEY_AAD + context
         )
-        return bytes([_TENDER_KEY_FORMAT]) + nonce + sealed
+        return bytes([_TENDER_KEY_FORMAT]) + wrapped
 
     @classmethod
-    def unwrap(cls, wrapped: bytes, platform_key: PlatformKey, *, context: bytes) -> TenderKey:
+    def unwrap(cls, wrapped: bytes, platform_key: KeyWrapper, *, context: bytes) -> TenderKey:
         """Recover a tender key from the output of :meth:`wrap`.
 
         :raises SealError: if ``wrapped`` is not a wrapped tender key, was altered, or was
             wrapped under another platform key or with another context.
         """
-        if len(wrapped) != _TENDER_KEY_WRAPPED_SIZE or wrapped[0] != _TENDER_KEY_FORMAT:
+        if not wrapped or wrapped[0] != _TENDER_KEY_FORMAT:
             raise SealError(
-                f"not a wrapped tender key: expected {_TENDER_KEY_WRAPPED_SIZE} bytes starting "
-                f"with format byte {_TENDER_KEY_FORMAT}"
+                f"not a wrapped tender key: it does not start with format byte {_TENDER_KEY_FORMAT}"
             )
-        try:
-            raw = platform_key._aead().decrypt(
-                wrapped[1:13], wrapped[13:], _TENDER_KEY_AAD + context
-            )
-        except InvalidTag:
-            raise SealError(
-                "the wrapped tender key does not open: it was wrapped under another platform "
-                f"key than {platform_key.fingerprint}, for another context, or altered"
-            ) from None
+        raw = platform_key.unwrap_secret(wrapped[1:], _TENDER_KEY_AAD + context)
+        if len(raw) != _KEY_SIZE:
+            raise SealError(f"the wrapped tender key holds {len(raw)} bytes, not {_KEY_SIZE}")
         return cls(X25519PrivateKey.from_private_bytes(raw))
 
     def __repr__(self) -> str:

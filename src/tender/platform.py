@@ -34,7 +34,7 @@ from tender.opening.run import Opener
 from tender.signing import TrustStore
 from tender.storage.keyfile import load_or_create_secret
 from tender.storage.objectstore import ObjectStore, S3Config
-from tender.storage.sealing import PlatformKey
+from tender.storage.sealing import KeyWrapper, PlatformKey
 from tender.verifier.notes import NoteSigner
 
 
@@ -44,7 +44,7 @@ class Platform:
     engine: Engine
     sessions: sessionmaker[Session]
     store: ObjectStore
-    platform_key: PlatformKey
+    platform_key: KeyWrapper
     trust: TrustStore
     clock: Clock
     checkpointer: Checkpointer

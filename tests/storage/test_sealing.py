@@ -273,6 +273,8 @@ def test_a_damaged_wrapped_key_is_refused(tender_key: TenderKey) -> None:
     wrapped = tender_key.wrap(platform_key, context=b"t")
 
     with pytest.raises(SealError, match="not a wrapped tender key"):
+        TenderKey.unwrap(b"\x09" + wrapped[1:], platform_key, context=b"t")
+    with pytest.raises(SealError, match="does not open"):
         TenderKey.unwrap(wrapped[:-1], platform_key, context=b"t")
     with pytest.raises(SealError, match="does not open"):
         TenderKey.unwrap(flip_bit(wrapped, 20), platform_key, context=b"t")

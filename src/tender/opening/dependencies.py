@@ -9,7 +9,7 @@ from tender.clock import Clock
 from tender.config import Settings
 from tender.opening.service import OpeningService
 from tender.storage.objectstore import ObjectStore
-from tender.storage.sealing import PlatformKey
+from tender.storage.sealing import KeyWrapper
 
 
 def provide_opening_service(
@@ -17,7 +17,7 @@ def provide_opening_service(
     clock: NamedDependency[Clock],
     store: NamedDependency[ObjectStore],
     settings: NamedDependency[Settings],
-    platform_key: NamedDependency[PlatformKey],
+    platform_key: NamedDependency[KeyWrapper],
 ) -> OpeningService:
     return OpeningService(
         session=db_session,

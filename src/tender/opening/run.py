@@ -67,7 +67,7 @@ from tender.signing import (
     verify_document,
 )
 from tender.storage.objectstore import ObjectStore, ObjectStoreError
-from tender.storage.sealing import PlatformKey, SealError, TenderKey, unseal
+from tender.storage.sealing import KeyWrapper, SealError, TenderKey, unseal
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender, key_context, move
 from tender.verifier.formats import RecordBid
@@ -318,7 +318,7 @@ class Opener:
     sessions: sessionmaker[Session]
     store: ObjectStore
     bucket: str
-    platform_key: PlatformKey
+    platform_key: KeyWrapper
     trust: TrustStore
     clock: Clock
     retention: timedelta

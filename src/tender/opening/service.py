@@ -21,7 +21,7 @@ from tender.clock import Clock, format_time
 from tender.errors import Conflict, NotFound
 from tender.opening.models import OpeningRecord, OpeningResult
 from tender.storage.objectstore import ObjectStore
-from tender.storage.sealing import PlatformKey, TenderKey, unseal
+from tender.storage.sealing import KeyWrapper, TenderKey, unseal
 from tender.tenders.access import require_overseer
 from tender.tenders.models import UNSEALED
 from tender.tenders.service import get_tender, key_context
@@ -49,7 +49,7 @@ class OpeningService:
     clock: Clock
     store: ObjectStore
     bucket: str
-    platform_key: PlatformKey
+    platform_key: KeyWrapper
 
     def document_for_evaluation(
         self, *, reader: User, tender_id: uuid.UUID, receipt_id: uuid.UUID, as_received: bool

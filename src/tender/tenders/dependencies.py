@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 from tender.clock import Clock
 from tender.config import Settings
 from tender.jobs import Jobs
-from tender.storage.sealing import PlatformKey
+from tender.storage.sealing import KeyWrapper
 from tender.tenders.service import TakingPart, TenderService
 
 
 def provide_tender_service(
     db_session: NamedDependency[Session],
     clock: NamedDependency[Clock],
-    platform_key: NamedDependency[PlatformKey],
+    platform_key: NamedDependency[KeyWrapper],
     jobs: NamedDependency[Jobs],
     settings: NamedDependency[Settings],
     taking_part: NamedDependency[TakingPart],

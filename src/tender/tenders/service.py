@@ -24,7 +24,7 @@ from tender.errors import Conflict, Invalid
 from tender.jobs import Jobs
 from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService, Recipient
-from tender.storage.sealing import PlatformKey, TenderKey
+from tender.storage.sealing import KeyWrapper, TenderKey
 from tender.tenders.access import no_such_tender, require_buyer, require_visible, visible_to
 from tender.tenders.models import NEXT, Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate, TenderEdit
@@ -145,7 +145,7 @@ class TenderService:
 
     session: Session
     clock: Clock
-    platform_key: PlatformKey
+    platform_key: KeyWrapper
     jobs: Jobs
     taking_part: TakingPart  # who is told of a cancellation
     # How far ahead a deadline may be (TENDER_DEADLINE_HORIZON_DAYS).
