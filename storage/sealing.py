@@ -250,6 +250,20 @@ class TenderKey:
         """Create a new random tender key pair."""
         return cls(X25519PrivateKey.generate())
 
+    @classmethod
+    def from_private_bytes(cls, raw: bytes) -> TenderKey:
+        """Restore a key pair from :meth:`private_bytes`.
+
+        :raises SealError: if ``raw`` is not a private key of this format.
+        """
+        if len(raw) != _KEY_SIZE:
+            raise SealError(f"a tender private key is {_KEY_SIZE} bytes, not {len(raw)}")
+        return cls(X25519PrivateKey.from_private_bytes(raw))
+
+    def private_bytes(self) -> bytes:
+        """The raw private key: secret. For wrapping it (:meth:`wrap`) or sharing it out."""
+        return self._private_key.private_bytes_raw()
+
     @property
     def public_key_bytes(self) -> bytes:
         """The raw 32-byte X25519 public key, to pass to :class:`Sealer` or :func:`seal`."""
@@ -267,9 +281,7 @@ class TenderKey:
         :param context: what the key belongs to, typically the tender id. The same context is
             needed to unwrap, so a wrapped key copied to another tender's row does not open.
         """
-        wrapped = platform_key.wrap_secret(
-            self._private_key.private_bytes_raw(), _TENDER_KEY_AAD + context
-        )
+        wrapped = platform_key.wrap_secret(self.private_bytes(), _TENDER_KEY_AAD + context)
         return bytes([_TENDER_KEY_FORMAT]) + wrapped
 
     @classmethod
@@ -283,10 +295,9 @@ class TenderKey:
             raise SealError(
                 f"not a wrapped tender key: it does not start with format byte {_TENDER_KEY_FORMAT}"
             )
-        raw = platform_key.unwrap_secret(wrapped[1:], _TENDER_KEY_AAD + context)
-        if len(raw) != _KEY_SIZE:
-            raise SealError(f"the wrapped tender key holds {len(raw)} bytes, not {_KEY_SIZE}")
-        return cls(X25519PrivateKey.from_private_bytes(raw))
+        return cls.from_private_bytes(
+            platform_key.unwrap_secret(wrapped[1:], _TENDER_KEY_AAD + context)
+        )
 
     def __repr__(self) -> str:
         return f"TenderKey(public_key={self.public_key_bytes.hex()!r})"

@@ -417,3 +417,15 @@ def test_known_answer_follows_the_documented_layout() -> None:
     )
     assert plaintext == KAT_PLAINTEXT
     assert len(records) == 3
+
+
+def test_a_tender_key_restored_from_its_private_bytes_opens_what_was_sealed_to_it(
+    tender_key: TenderKey,
+) -> None:
+    sealed = b"".join(seal([b"price: 1 000 000"], tender_key.public_key_bytes))
+
+    restored = TenderKey.from_private_bytes(tender_key.private_bytes())
+
+    assert b"".join(unseal([sealed], restored)) == b"price: 1 000 000"
+    with pytest.raises(SealError, match="is 32 bytes"):
+        TenderKey.from_private_bytes(tender_key.private_bytes()[:-1])
