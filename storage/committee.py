@@ -86,6 +86,7 @@ __all__ = [
     "combine_shares",
     "decrypt_share",
     "encrypt_share",
+    "member_public_key",
     "public_key_fingerprint",
     "share_context",
     "split_secret",
@@ -243,14 +244,14 @@ def combine_shares(shares: Sequence[HeldShare]) -> bytes:
     return encoded[_LENGTH.size : end]
 
 
-def encrypt_share(share: HeldShare, member_public_key: bytes, *, context: bytes) -> bytes:
-    """``share`` encrypted to the member whose public key is ``member_public_key`` (see
+def encrypt_share(share: HeldShare, public_key: bytes, *, context: bytes) -> bytes:
+    """``share`` encrypted to the member whose public key is ``public_key`` (see
     :attr:`MemberKey.public_key_bytes`), bound to ``context``.
 
-    :raises ShareError: if ``member_public_key`` is not a member public key.
+    :raises ShareError: if ``public_key`` is not a member public key.
     """
     encrypted = _SUITE.encrypt(
-        share.to_bytes(), _public_key(member_public_key), info=_DOMAIN + context
+        share.to_bytes(), member_public_key(public_key), info=_DOMAIN + context
     )
     return bytes([_ENCRYPTED_VERSION]) + encrypted
 
@@ -276,7 +277,11 @@ def decrypt_share(encrypted: bytes, member_key: MemberKey, *, context: bytes) ->
     return HeldShare.from_bytes(plaintext)
 
 
-def _public_key(raw: bytes) -> hpke.MLKEM768X25519PublicKey:
+def member_public_key(raw: bytes) -> hpke.MLKEM768X25519PublicKey:
+    """The HPKE public key in ``raw`` (:attr:`MemberKey.public_key_bytes`).
+
+    :raises ShareError: if ``raw`` is not a member public key.
+    """
     if len(raw) != _MLKEM_PUBLIC_SIZE + _X25519_SIZE:
         raise ShareError(
             f"a member public key is {_MLKEM_PUBLIC_SIZE + _X25519_SIZE} bytes (ML-KEM-768 and "

@@ -60,7 +60,12 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(
     created = client.post(
         "/api/tenders",
         headers=auth(site.officer),
-        json={"reference": "E2E-1", "title": "Bridge repair", "deadline": deadline.isoformat()},
+        json={
+            "reference": "E2E-1",
+            "title": "Bridge repair",
+            "deadline": deadline.isoformat(),
+            "opening": "automatic",
+        },
     )
     assert created.status_code == 201, created.text
     tender_id = created.json()["id"]
