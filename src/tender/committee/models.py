@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Final
-
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tender.db import Base, UTCDateTime
-
-TENDER_KEY: Final = "tender"
-"""The name of a tender's one key today. Shares, commitments and releases are kept per key
-name, so that a tender with a second key (a two-envelope tender's financial envelope) has its
-own shares, released on their own."""
+from tender.verifier.committee import TENDER_KEY as TENDER_KEY  # the name of a tender's key
 
 
 class CommitteeKey(Base):
