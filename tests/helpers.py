@@ -92,18 +92,17 @@ def committee_tender(
     ref: str = "C-1",
 ) -> Tender:
     """A published tender opened by ``members``' committee, ``quorum`` of them."""
-    with unit_of_work(platform) as services:
-        tender = services.tenders.create(
-            actor=officer,
-            data=TenderCreate(
-                reference=ref,
-                title="Harbour dredging",
-                deadline=clock.now() + timedelta(hours=hours),
-                committee=tuple(member.user.id for member in members),
-                quorum=quorum,
-            ),
-        )
-        return services.tenders.publish(actor=officer, tender_id=tender.id)
+    return _published(
+        platform,
+        officer,
+        TenderCreate(
+            reference=ref,
+            title="Harbour dredging",
+            deadline=clock.now() + timedelta(hours=hours),
+            committee=tuple(member.user.id for member in members),
+            quorum=quorum,
+        ),
+    )
 
 
 def own_share(platform: Platform, member: Member, tender_id: uuid.UUID) -> HeldShare:
@@ -159,16 +158,23 @@ def unit_of_work(platform: Platform) -> Iterator[Services]:
 def published_tender(
     platform: Platform, officer: User, clock: ManualClock, *, hours: float = 2, ref: str = "T-1"
 ) -> Tender:
+    """A published tender opened automatically (the platform's key), where the committee is
+    not what is tested."""
+    return _published(
+        platform,
+        officer,
+        TenderCreate(
+            reference=ref,
+            title="Road works",
+            deadline=clock.now() + timedelta(hours=hours),
+            opening=OpeningMethod.AUTOMATIC,
+        ),
+    )
+
+
+def _published(platform: Platform, officer: User, data: TenderCreate) -> Tender:
     with unit_of_work(platform) as services:
-        tender = services.tenders.create(
-            actor=officer,
-            data=TenderCreate(
-                reference=ref,
-                title="Road works",
-                deadline=clock.now() + timedelta(hours=hours),
-                opening=OpeningMethod.AUTOMATIC,
-            ),
-        )
+        tender = services.tenders.create(actor=officer, data=data)
         return services.tenders.publish(actor=officer, tender_id=tender.id)
 
 

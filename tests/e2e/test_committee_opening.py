@@ -29,6 +29,7 @@ from tender.notifications.models import OutboxMessage
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.storage.committee import MemberKey, decrypt_share, share_context
 from tender.verifier.bundle import verify_bundle
+from tender.verifier.checks import Check
 from tests.e2e.conftest import Site
 from tests.e2e.flows import database_url, e2e_settings  # noqa: F401 - the flows' fixtures
 
@@ -65,7 +66,11 @@ def _committee(site: Site) -> list[Holder]:
     return holders
 
 
-def _committee_tender(site: Site, holders: list[Holder], reference: str) -> tuple[str, datetime]:
+def _committee_tender(
+    site: Site, holders: list[Holder], reference: str, bidder: str, pki: TestPKI, signer: str
+) -> tuple[str, datetime]:
+    """A published tender of ``holders``' committee, 2 of 3, closing in a few seconds, with
+    one signed bid by ``bidder`` (a supplier's token)."""
     deadline = datetime.now(UTC) + timedelta(seconds=5)
     created = site.client.post(
         "/api/tenders",
@@ -84,6 +89,13 @@ def _committee_tender(site: Site, holders: list[Holder], reference: str) -> tupl
         f"/api/tenders/{tender_id}/publish", headers=site.auth(site.officer)
     )
     assert published.status_code == 200, published.text
+    register_certificate(site.client, bidder, pki.signer(signer))
+    bid = site.client.put(
+        f"/api/tenders/{tender_id}/bids/bid.pdf",
+        headers=site.auth(bidder),
+        content=signed_pdf(pki, signer, f"The price of {reference}: HKD 1,000,000"),
+    )
+    assert bid.status_code == 201, bid.text
     return tender_id, deadline
 
 
@@ -104,6 +116,17 @@ def _share_of(site: Site, holder: Holder, tender_id: str) -> bytes:
     ).to_bytes()
 
 
+def _bundle_checks(site: Site, reference: str, folder: Path) -> list[Check]:
+    """The auditor's bundle of the tender, exported over the API and checked offline."""
+    bundle = folder / "bundle.zip"
+    bundle.write_bytes(
+        site.client.get(
+            "/api/audit/export", headers=site.auth(site.auditor), params={"tender": reference}
+        ).content
+    )
+    return verify_bundle(bundle, site.client.get("/api/audit/public-key").text)
+
+
 def _events(site: Site, kind: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = site.client.get(
         "/api/audit/events", headers=site.auth(site.auditor)
@@ -117,14 +140,9 @@ def test_a_committee_tender_opens_by_itself_once_two_of_three_released_after_the
 ) -> None:
     client = site.client
     olga, otto, audrey = _committee(site)
-    tender_id, deadline = _committee_tender(site, [olga, otto, audrey], "COM-1")
-    register_certificate(client, site.alice, test_pki.signer("supplier-a"))
-    bid = client.put(
-        f"/api/tenders/{tender_id}/bids/bid.pdf",
-        headers=site.auth(site.alice),
-        content=signed_pdf(test_pki, "supplier-a", "Alpha's price: HKD 1,000,000"),
+    tender_id, deadline = _committee_tender(
+        site, [olga, otto, audrey], "COM-1", site.alice, test_pki, "supplier-a"
     )
-    assert bid.status_code == 201, bid.text
     with pytest.raises(RefusedError) as early:
         release_committee_share(client, audrey.token, tender_id, audrey.key)
 
@@ -139,13 +157,7 @@ def test_a_committee_tender_opens_by_itself_once_two_of_three_released_after_the
     release_committee_share(client, olga.token, tender_id, olga.key)
     opened = wait_for_status(client, tender_id, site.officer, "opened", timeout=60)
     record = client.get(f"/api/tenders/{tender_id}/opening", headers=site.auth(site.officer)).json()
-    bundle = tmp_path / "bundle.zip"
-    bundle.write_bytes(
-        client.get(
-            "/api/audit/export", headers=site.auth(site.auditor), params={"tender": "COM-1"}
-        ).content
-    )
-    checks = {c.name: c for c in verify_bundle(bundle, client.get("/api/audit/public-key").text)}
+    checks = {c.name: c for c in _bundle_checks(site, "COM-1", tmp_path)}
 
     assert early.value.status == 409
     assert "too early" in early.value.what
@@ -176,12 +188,8 @@ def test_a_quorum_never_reached_keeps_the_bids_sealed_and_the_members_told_once(
 ) -> None:
     client = site.client
     olga, otto, audrey = _committee(site)
-    tender_id, deadline = _committee_tender(site, [olga, otto, audrey], "COM-2")
-    register_certificate(client, site.bob, test_pki.signer("supplier-b"))
-    client.put(
-        f"/api/tenders/{tender_id}/bids/bid.pdf",
-        headers=site.auth(site.bob),
-        content=signed_pdf(test_pki, "supplier-b", "Beta's price"),
+    tender_id, deadline = _committee_tender(
+        site, [olga, otto, audrey], "COM-2", site.bob, test_pki, "supplier-b"
     )
 
     _wait_until(deadline + timedelta(seconds=1))
@@ -201,13 +209,7 @@ def test_a_quorum_never_reached_keeps_the_bids_sealed_and_the_members_told_once(
                 )
             )
         )
-    bundle = tmp_path / "bundle.zip"
-    bundle.write_bytes(
-        client.get(
-            "/api/audit/export", headers=site.auth(site.auditor), params={"tender": "COM-2"}
-        ).content
-    )
-    checks = verify_bundle(bundle, client.get("/api/audit/public-key").text)
+    checks = _bundle_checks(site, "COM-2", tmp_path)
 
     assert tender["status"] == "closed"
     assert tender["opening_started_at"] is None
