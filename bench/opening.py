@@ -68,6 +68,7 @@ from tender.accounts.service import AccountService, CertificateService
 from tender.audit.models import AuditEvent
 from tender.bids.models import BidDocument
 from tender.clock import ManualClock
+from tender.committee.service import form_committee
 from tender.config import Settings
 from tender.documents.service import suppliers_of
 from tender.opening.models import OpeningResult
@@ -79,7 +80,7 @@ from tender.signing.testing import P12_PASSPHRASE, TestPKI
 from tender.signing.testing.documents import pdf_from_objects
 from tender.storage.embedded import EmbeddedS3
 from tender.storage.sealing import TenderKey, unseal
-from tender.tenders.models import Tender, TenderStatus
+from tender.tenders.models import OpeningMethod, Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate
 from tender.tenders.service import TenderService, key_context
 
@@ -149,11 +150,15 @@ def tender_with_bids(
             platform_key=platform.platform_key,
             jobs=platform.jobs,
             taking_part=suppliers_of,
+            form_committee=form_committee,
         )
         draft = tenders.create(
             actor=officer,
             data=TenderCreate(
-                reference=reference, title="Bench", deadline=clock.now() + timedelta(hours=1)
+                reference=reference,
+                title="Bench",
+                deadline=clock.now() + timedelta(hours=1),
+                opening=OpeningMethod.AUTOMATIC,
             ),
         )
         tender = tenders.publish(actor=officer, tender_id=draft.id)
@@ -222,6 +227,7 @@ def baseline(platform: Platform, tender: Tender, trust: TrustStore) -> tuple[flo
     """Unseal every bid of ``tender`` and validate it with bare pyHanko, one after another;
     (wall, CPU) seconds and how busy the machine was. Stops unless every signature is
     valid."""
+    assert tender.wrapped_private_key is not None  # an automatic tender's key is stored
     key = TenderKey.unwrap(
         tender.wrapped_private_key, platform.platform_key, context=key_context(tender.id)
     )

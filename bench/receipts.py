@@ -44,12 +44,14 @@ from tender.accounts.models import Role
 from tender.accounts.service import AccountService
 from tender.audit import service as audit
 from tender.clock import format_time
+from tender.committee.service import form_committee
 from tender.config import Settings
 from tender.documents.service import suppliers_of
 from tender.platform import Platform, build_platform
 from tender.signing.testing import TestPKI
 from tender.storage.embedded import EmbeddedS3
 from tender.storage.objectstore import S3Config
+from tender.tenders.models import OpeningMethod
 from tender.tenders.schemas import TenderCreate
 from tender.tenders.service import TenderService
 from tender.verifier import merkle
@@ -118,6 +120,7 @@ def receipts(platform: Platform, uploads: int, size: int) -> Iterator[float]:
             platform_key=platform.platform_key,
             jobs=platform.jobs,
             taking_part=suppliers_of,
+            form_committee=form_committee,
         )
         tender = tenders.create(
             actor=officer,
@@ -125,6 +128,7 @@ def receipts(platform: Platform, uploads: int, size: int) -> Iterator[float]:
                 reference="BENCH-1",
                 title="Bench",
                 deadline=platform.clock.now() + timedelta(hours=1),
+                opening=OpeningMethod.AUTOMATIC,
             ),
         )
         tenders.publish(actor=officer, tender_id=tender.id)

@@ -182,6 +182,7 @@ def tender(base: str, officer: str, deadline: datetime, *, grace: int | None = N
             "title": "Deadline day",
             "deadline": deadline.isoformat(),
             "file_grace_seconds": grace,
+            "opening": "automatic",
         },
         timeout=30,
     ).json()

@@ -134,6 +134,7 @@ def _tender(client: httpx.Client, officer: str) -> str:
             "reference": "BENCH-SUBMIT",
             "title": "Upload cost",
             "deadline": (datetime.now(UTC) + timedelta(hours=2)).isoformat(),
+            "opening": "automatic",
         },
     ).json()
     client.post(f"/api/tenders/{created['id']}/publish", headers=headers).raise_for_status()

@@ -14,20 +14,23 @@ from pyhanko.sign.signers import Signer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tender.accounts.models import SigningCertificate, User
+from tender.accounts.models import Role, SigningCertificate, User
 from tender.accounts.service import AccountService, CertificateService
 from tender.audit.models import AuditEvent
 from tender.auditors.service import TrailService
 from tender.bids.schemas import Receipt
 from tender.bids.service import BidService
 from tender.clock import ManualClock
+from tender.committee.models import TENDER_KEY
+from tender.committee.service import CommitteeService, form_committee, member_context
 from tender.documents.service import suppliers_of
 from tender.opening.service import OpeningService
 from tender.platform import Platform
 from tender.signing import read_certificate
 from tender.signing.signer import sign_detached
 from tender.signing.testing import TestPKI, signed_pdf
-from tender.tenders.models import Tender
+from tender.storage.committee import HeldShare, MemberKey, decrypt_share
+from tender.tenders.models import OpeningMethod, Tender
 from tender.tenders.schemas import TenderCreate
 from tender.tenders.service import TenderService
 from tests.conftest import People
@@ -45,6 +48,85 @@ class Services:
     trail: TrailService
 
 
+@dataclass(frozen=True)
+class Member:
+    """A committee member: their account, and the key pair whose private half their key file
+    would hold."""
+
+    user: User
+    key: MemberKey
+
+
+def committee_service(platform: Platform, session: Session) -> CommitteeService:
+    return CommitteeService(
+        session=session,
+        clock=platform.clock,
+        platform_key=platform.platform_key,
+        jobs=platform.jobs,
+    )
+
+
+def committee_member(
+    platform: Platform, name: str, organisation: str, role: Role = Role.OFFICER
+) -> Member:
+    """A new user of ``role`` with a registered committee key."""
+    key = MemberKey.generate()
+    with platform.sessions.begin() as session:
+        user, _ = AccountService(session=session, clock=platform.clock).create_user(
+            name=name, organisation=organisation, role=role
+        )
+        committee_service(platform, session).register_key(
+            actor=user, public_key=key.public_key_bytes
+        )
+    return Member(user, key)
+
+
+def committee_tender(
+    platform: Platform,
+    officer: User,
+    clock: ManualClock,
+    members: list[Member],
+    *,
+    quorum: int,
+    hours: float = 2,
+    ref: str = "C-1",
+) -> Tender:
+    """A published tender opened by ``members``' committee, ``quorum`` of them."""
+    return _published(
+        platform,
+        officer,
+        TenderCreate(
+            reference=ref,
+            title="Harbour dredging",
+            deadline=clock.now() + timedelta(hours=hours),
+            committee=tuple(member.user.id for member in members),
+            quorum=quorum,
+        ),
+    )
+
+
+def own_share(platform: Platform, member: Member, tender_id: uuid.UUID) -> HeldShare:
+    """``member``'s share of the tender's key, fetched and decrypted as their key file would."""
+    with platform.sessions.begin() as session:
+        found = committee_service(platform, session).encrypted_share(
+            member=member.user, tender_id=tender_id
+        )
+        encrypted = found.row.encrypted_share
+    context = member_context(tender_id, TENDER_KEY, member.user.id)
+    return decrypt_share(encrypted, member.key, context=context)
+
+
+def release_share(
+    platform: Platform, member: Member, tender_id: uuid.UUID, share: HeldShare | None = None
+) -> None:
+    """``member`` releases their own share (or ``share``) of the tender's key."""
+    released = share or own_share(platform, member, tender_id)
+    with platform.sessions.begin() as session:
+        committee_service(platform, session).release(
+            member=member.user, tender_id=tender_id, share=released.to_bytes()
+        )
+
+
 @contextmanager
 def unit_of_work(platform: Platform) -> Iterator[Services]:
     """One transaction, committed at the end (rolled back if the block raises)."""
@@ -59,6 +141,7 @@ def unit_of_work(platform: Platform) -> Iterator[Services]:
                 platform_key=platform.platform_key,
                 jobs=platform.jobs,
                 taking_part=suppliers_of,
+                form_committee=form_committee,
             ),
             bids=BidService(session=session, clock=clock),
             opening=OpeningService(
@@ -75,13 +158,23 @@ def unit_of_work(platform: Platform) -> Iterator[Services]:
 def published_tender(
     platform: Platform, officer: User, clock: ManualClock, *, hours: float = 2, ref: str = "T-1"
 ) -> Tender:
+    """A published tender opened automatically (the platform's key), where the committee is
+    not what is tested."""
+    return _published(
+        platform,
+        officer,
+        TenderCreate(
+            reference=ref,
+            title="Road works",
+            deadline=clock.now() + timedelta(hours=hours),
+            opening=OpeningMethod.AUTOMATIC,
+        ),
+    )
+
+
+def _published(platform: Platform, officer: User, data: TenderCreate) -> Tender:
     with unit_of_work(platform) as services:
-        tender = services.tenders.create(
-            actor=officer,
-            data=TenderCreate(
-                reference=ref, title="Road works", deadline=clock.now() + timedelta(hours=hours)
-            ),
-        )
+        tender = services.tenders.create(actor=officer, data=data)
         return services.tenders.publish(actor=officer, tender_id=tender.id)
 
 

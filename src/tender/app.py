@@ -35,6 +35,8 @@ from tender.bids.api import (
     WithdrawalController,
 )
 from tender.clarifications.api import ClarificationController
+from tender.committee.api import CommitteeController, CommitteeKeyController
+from tender.committee.service import form_committee
 from tender.documents.api import AddendumController, DocumentController
 from tender.documents.service import suppliers_of
 from tender.opendata.api import OcdsController
@@ -77,6 +79,7 @@ def create_app(platform: Platform) -> Litestar:
         "bid_intake": platform.intake,
         "exporter": platform.exporter,
         "taking_part": suppliers_of,  # for the tenders floor, below the documents one
+        "form_committee": form_committee,  # for the tenders floor, below the committee one
     }
 
     async def limit_request_threads() -> None:
@@ -104,6 +107,8 @@ def create_app(platform: Platform) -> Litestar:
             WithdrawalController,
             ReceiptController,
             OpeningController,
+            CommitteeKeyController,
+            CommitteeController,
             OcdsController,
             AwardController,
             AuditController,

@@ -12,6 +12,8 @@ import httpx
 from pyhanko.sign.signers import Signer
 
 from tender.signing.signer import sign_detached
+from tender.storage.committee import MemberKey, decrypt_share, share_context
+from tender.verifier.committee import TENDER_KEY
 
 
 class RefusedError(Exception):
@@ -134,3 +136,69 @@ def receipt_pdf(client: httpx.Client, token: str, receipt_id: str) -> bytes:
     if not response.is_success:
         answer(response)  # raises the refusal
     return response.content
+
+
+def register_committee_key(
+    client: httpx.Client, token: str, member_key: MemberKey
+) -> dict[str, Any]:
+    """Register ``member_key``'s public half as the caller's committee key."""
+    public_key = base64.b64encode(member_key.public_key_bytes).decode("ascii")
+    registered: dict[str, Any] = answer(
+        client.post("/api/committee/keys", headers=bearer(token), json={"public_key": public_key})
+    )
+    return registered
+
+
+def release_committee_share(
+    client: httpx.Client,
+    token: str,
+    tender_id: str,
+    member_key: MemberKey,
+    *,
+    key_name: str = TENDER_KEY,
+) -> dict[str, Any]:
+    """Fetch the caller's encrypted share of the tender's key, decrypt it here with
+    ``member_key``, check it against the commitment the log holds, and release it; the
+    committee's state afterwards. The member key never leaves this computer.
+
+    :raises RefusedError: if the platform refuses, or the share is not for this key or does
+        not match its commitment (then nothing is released).
+    :raises ShareError: if the share does not decrypt with ``member_key``.
+    """
+    committee = f"/api/tenders/{quote(tender_id, safe='')}/committee"
+    share = answer(
+        client.get(f"{committee}/share", params={"key": key_name}, headers=bearer(token))
+    )
+    if share["member_key"] != member_key.fingerprint:
+        raise RefusedError(
+            f"Your share of tender {share['reference']} is encrypted to the committee key "
+            f"{share['member_key'][:16]}, not to the key in this file "
+            f"({member_key.fingerprint[:16]}). Use the key file you had registered when the "
+            "tender was created."
+        )
+    context = share_context(
+        tender_id=share["tender_id"], key_name=share["key"], member_id=share["member_id"]
+    )
+    held = decrypt_share(base64.b64decode(share["encrypted_share"]), member_key, context=context)
+    if held.commitment(context) != share["share_commitment"]:
+        raise RefusedError(
+            f"The share the platform gave you for tender {share['reference']} does not match the "
+            "commitment to it in the audit log, so it was not released. Tell the platform's "
+            "auditors."
+        )
+    released: dict[str, Any] = answer(
+        client.post(
+            f"{committee}/releases",
+            headers=bearer(token),
+            json={"key": key_name, "share": base64.b64encode(held.to_bytes()).decode("ascii")},
+        )
+    )
+    return released
+
+
+def committee_of(client: httpx.Client, token: str, tender_id: str) -> dict[str, Any]:
+    """The tender's opening committee: who has released a share, who has not."""
+    committee: dict[str, Any] = answer(
+        client.get(f"/api/tenders/{quote(tender_id, safe='')}/committee", headers=bearer(token))
+    )
+    return committee

@@ -1,12 +1,16 @@
 """``tender demo``: the whole story on embedded parts, through the HTTP API, in a temp folder.
 
-A throw-away PKI; a tender published with a document, closing a few seconds later; a supplier
-downloads it and asks a question, the answer is published without the asker, an addendum
-extends the deadline; three suppliers bid (a valid signature, a signature from an untrusted CA,
-one that withdraws and then comes too late), one re-uploads its bid; the timed opening at the
-extended deadline, the opening record (the version that counted, the superseded one, the
-withdrawal), the award and what a supplier sees of it, receipts and the audit bundle checked
-offline. Exits 0 only when every outcome is the expected one.
+A throw-away PKI; an opening committee of three (two officers and an auditor as independent
+observer) who make passphrase-protected key files and register their public keys; a tender
+whose key is split among them, 2 of 3, published with a document, closing a few seconds
+later; a supplier downloads it and asks a question, the answer is published without the
+asker, an addendum extends the deadline; three suppliers bid (a valid signature, a signature
+from an untrusted CA, one that withdraws and then comes too late), one re-uploads its bid; a
+committee member's release before the deadline is refused; after it the tender waits, closed,
+until two members release their shares, then opens by itself; the opening record (who
+released the key, the version that counted, the superseded one, the withdrawal), the award
+and what a supplier sees of it, receipts and the audit bundle checked offline. Exits 0 only
+when every outcome is the expected one.
 """
 
 from __future__ import annotations
@@ -23,14 +27,24 @@ from typing import Any
 import httpx
 from pyhanko.keys import load_certs_from_pemder_data
 
-from tender.client import RefusedError, register_certificate
+from tender.accounts.models import Role
+from tender.accounts.service import AccountService
+from tender.client import (
+    RefusedError,
+    register_certificate,
+    register_committee_key,
+    release_committee_share,
+)
 from tender.config import Settings
 from tender.runtime import create_starter_accounts, running_platform, serving
 from tender.signing import Indication, TrustStore, verify_document
 from tender.signing.testing import P12_PASSPHRASE, TestPKI, signed_pdf
+from tender.storage.committee import MemberKey
 from tender.verifier.bundle import verify_bundle
 from tender.verifier.kinds import EventKind
 from tender.verifier.receipt import verify_receipt
+
+DEMO_PASSPHRASE = "demo passphrase, never use it"  # noqa: S105 - the demo's throw-away key files
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -89,7 +103,30 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
         with running_platform(settings, say=print) as platform, serving(platform) as base:
             accounts = create_starter_accounts(platform)
             officer, alice, bob, carol, auditor = (token for _, token in accounts)
+            with platform.sessions.begin() as session:
+                second_officer, peter = AccountService(
+                    session=session, clock=platform.clock
+                ).create_user(
+                    name="Peter Officer", organisation="Procuring Entity", role=Role.OFFICER
+                )
+            committee = {
+                "Olivia Officer": (accounts[0][0].id, officer),
+                "Peter Officer": (second_officer.id, peter),
+                "Aaron Auditor": (accounts[4][0].id, auditor),
+            }
             with httpx.Client(base_url=base, timeout=60) as client:
+                member_keys = {}
+                for name, (_, token) in committee.items():
+                    key_file = root / f"{name.split()[0].lower()}.key"
+                    MemberKey.generate().save(key_file, DEMO_PASSPHRASE)
+                    member_keys[name] = MemberKey.load(key_file, DEMO_PASSPHRASE)
+                    fingerprint = register_committee_key(client, token, member_keys[name])[
+                        "fingerprint"
+                    ]
+                    print(
+                        f"{name} made a committee key file under a passphrase and registered "
+                        f"its public key {fingerprint[:16]}"
+                    )
                 deadline = datetime.now(UTC) + timedelta(seconds=seconds_to_deadline)
                 created = client.post(
                     "/api/tenders",
@@ -99,9 +136,20 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                         "title": "Resurfacing of Harbour Road",
                         "description": "Demo tender",
                         "deadline": deadline.isoformat(),
+                        "committee": [str(user_id) for user_id, _ in committee.values()],
+                        "quorum": 2,
                     },
                 ).json()
                 tender_id = created["id"]
+                print(
+                    "The officer created the tender with an opening committee of Olivia "
+                    "Officer, Peter Officer and Aaron Auditor (an independent observer), 2 of 3. "
+                    + created["opening_trust"]
+                )
+                check(
+                    "the tender is opened by a committee of three, two of whom must release",
+                    (created.get("opening"), created.get("quorum")) == ("committee", 2),
+                )
                 tenders = f"/api/tenders/{tender_id}"
                 specification = b"%PDF-1.7 Specification: resurface 1.2 km of Harbour Road"
                 uploaded = client.put(
@@ -226,6 +274,17 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                 print(f"Gamma Works withdrew its bid: HTTP {withdrawn.status_code}, signed receipt")
                 check("the withdrawal is receipted", withdrawn.status_code == 201)
 
+                early = client.post(
+                    f"{tenders}/committee/releases",
+                    headers=_auth(auditor),
+                    json={"share": "AAAA"},
+                )
+                print(
+                    "Aaron Auditor tried to release a share before the deadline: HTTP "
+                    f"{early.status_code}: {early.json().get('what')}"
+                )
+                check("a release before the deadline is refused", early.status_code == 409)
+
                 _wait_until(deadline + timedelta(seconds=1))
                 late = client.put(
                     f"{tenders}/bids/bid.pdf",
@@ -236,6 +295,19 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                 print(f"  {late.json().get('message')}")
                 check("the late bid is refused with 409", late.status_code == 409)
 
+                time.sleep(1)  # the timed opening has come, and found no quorum
+                waiting = client.get(f"{tenders}/committee", headers=_auth(officer)).json()
+                state = client.get(tenders, headers=_auth(officer)).json()["status"]
+                print(f"After the deadline the tender is {state}: {waiting['summary']}")
+                check(
+                    "after the deadline the tender waits, closed, for its committee",
+                    state == "closed" and waiting["released"] == 0,
+                )
+                for name in ("Aaron Auditor", "Olivia Officer"):
+                    released = release_committee_share(
+                        client, committee[name][1], tender_id, member_keys[name]
+                    )
+                    print(f"{name} released their share: {released['summary']}")
                 opened = wait_for_status(client, tender_id, officer, "opened", timeout=40)
                 delay = datetime.fromisoformat(opened["opening_started_at"]) - deadline
                 seconds = delay.total_seconds()
@@ -250,6 +322,12 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
                 record = client.get(
                     f"/api/tenders/{tender_id}/opening", headers=_auth(officer)
                 ).json()
+                released_by = [m["member"] for m in record["key_release"]["released"]]
+                print(f"The opening record says the key was released by {', '.join(released_by)}")
+                check(
+                    "the opening record names the two members who released, in order",
+                    released_by == ["Aaron Auditor", "Olivia Officer"],
+                )
                 print("\nOpening record")
                 print(f"  {'supplier':24} {'file':8} {'hash':5} {'verdict':14} {'reason'}")
                 verdicts = {}

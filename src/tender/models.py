@@ -11,6 +11,7 @@ from tender.audit.models import AuditEvent, MerkleNode
 from tender.awards.models import TenderAward
 from tender.bids.models import BidDocument, BidFingerprint, BidWithdrawal, StorageIntent
 from tender.clarifications.models import Clarification
+from tender.committee.models import CommitteeKey, CommitteeShare
 from tender.db import Base
 from tender.documents.models import Addendum, DocumentDownload, TenderDocument
 from tender.notifications.models import OutboxMessage
@@ -27,6 +28,8 @@ __all__ = [
     "BidWithdrawal",
     "CertificateChallenge",
     "Clarification",
+    "CommitteeKey",
+    "CommitteeShare",
     "DocumentDownload",
     "MerkleNode",
     "OpeningClaim",

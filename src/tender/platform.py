@@ -22,6 +22,7 @@ from tender.bids.intake import BidIntake
 from tender.bids.precheck import PreChecker
 from tender.bids.service import Quota
 from tender.clock import Clock, SystemClock
+from tender.committee.service import remind_committees
 from tender.config import Settings
 from tender.db import make_engine, make_sessionmaker
 from tender.jobs import Jobs, declare_jobs
@@ -63,7 +64,12 @@ class Platform:
             interval=self.settings.reconcile_interval_seconds,
             # Delivering the outbox here too retries what failed, and what was queued while
             # the broker could not be reached.
-            duties=[self.sweep_orphans, self.remind_of_deadlines, self.courier.deliver_pending],
+            duties=[
+                self.sweep_orphans,
+                self.remind_of_deadlines,
+                self.remind_committees,
+                self.courier.deliver_pending,
+            ],
         )
 
     def sweep_orphans(self) -> list[str]:
@@ -81,6 +87,12 @@ class Platform:
                     ahead=timedelta(hours=self.settings.deadline_reminder_hours),
                 )
             )
+
+    def remind_committees(self) -> int:
+        """Tell the committee members whose shares a closed tender waits for (once each);
+        returns how many were told."""
+        with self.sessions.begin() as session:
+            return len(remind_committees(session, clock=self.clock))
 
     def recover(self) -> None:
         """What start-up does before serving: name orphaned objects, and sign every receipt a

@@ -78,6 +78,7 @@ def _draft(client: TestClient[Litestar], people: People, clock: ManualClock) -> 
             "reference": "T-9",
             "title": "Harbour dredging",
             "deadline": format_time(clock.now() + timedelta(days=3)),
+            "opening": "automatic",
         },
         headers=_as(people, "Olivia"),
     )

@@ -109,7 +109,7 @@ def test_an_auditor_appointed_to_named_organisations_reads_only_their_drafts(
     deadline = format_time(clock.now() + timedelta(days=3))
     draft = client.post(
         "/api/tenders",
-        json={"reference": "T-5", "title": "Drains", "deadline": deadline},
+        json={"reference": "T-5", "title": "Drains", "deadline": deadline, "opening": "automatic"},
         headers=officer,
     )
     assert draft.status_code == 201, draft.text

@@ -19,6 +19,7 @@ after every other cell; refused ones change nothing (the request's unit of work 
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import shutil
@@ -54,6 +55,7 @@ from tender.config import Settings
 from tender.platform import Platform
 from tender.signing import TrustStore
 from tender.signing.testing import TestPKI, signed_pdf
+from tender.storage.committee import MemberKey
 from tender.storage.objectstore import S3Config
 from tender.verifier.kinds import EventKind
 from tests.conftest import platform_of
@@ -111,6 +113,12 @@ def overseer(caller: str, state: str | None) -> bool:
 def overseer_or_its_bidder(caller: str, state: str | None) -> bool:
     """The outcome: the overseers, and the suppliers who bid on the tender."""
     return overseer(caller, state) or (caller == BIDDER and state != DRAFT)
+
+
+def nobody(caller: str, state: str | None) -> bool:
+    """Only a member of the tender's opening committee: these tenders are opened
+    automatically, so nobody is."""
+    return False
 
 
 def own_receipt(caller: str, state: str | None) -> bool:
@@ -188,7 +196,13 @@ ROUTES: Final[dict[str, Row]] = {
     ),
     # Tenders.
     "POST /api/tenders": Row(
-        OFFICERS, body={"reference": "T-NEW", "title": "Slope works", "deadline": DEADLINE}
+        OFFICERS,
+        body={
+            "reference": "T-NEW",
+            "title": "Slope works",
+            "deadline": DEADLINE,
+            "opening": "automatic",
+        },
     ),
     "GET /api/tenders": Row(SIGNED_IN),
     f"GET {T}": Row(SIGNED_IN, visible),
@@ -225,6 +239,16 @@ ROUTES: Final[dict[str, Row]] = {
         body={"winners": ["Alpha Ltd"], "value": "100.00", "currency": "HKD", "reasons": "Best."},
     ),
     f"GET {T}/award": Row(PROOF_READERS, overseer_or_its_bidder),
+    # Opening committees.
+    "POST /api/committee/keys": Row(
+        READERS,
+        body={"public_key": base64.b64encode(MemberKey.generate().public_key_bytes).decode()},
+        own_account=True,
+    ),
+    "GET /api/committee/keys": Row(READERS),
+    f"GET {T}/committee": Row(READERS, overseer),
+    f"GET {T}/committee/share": Row(READERS, nobody),
+    f"POST {T}/committee/releases": Row(READERS, nobody, body={"share": "AAAA"}),
     # The audit trail (hashes and sealed payloads; see tender.auditors.api).
     "GET /api/audit/events": Row(READERS),
     "GET /api/audit/verify": Row(READERS),
@@ -406,7 +430,7 @@ def _scenario(
                 users[caller], name="spare", second_factor=True, expires_at=None, by=name
             )
             spare_tokens[caller] = str(row.id)
-        for caller in (OFFICER, ADMIN):
+        for caller in (OFFICER, ADMIN, AUDITOR):
             plain_tokens[ROLE_OF[caller]] = sign_in.issue_token(
                 users[caller], name="plain", second_factor=False, expires_at=None, by="test"
             )[1]
@@ -438,6 +462,7 @@ def _scenario(
             "reference": f"T-{state.upper()}",
             "title": "Road works",
             "deadline": format_time(clock.now() + timedelta(hours=hours)),
+            "opening": "automatic",
         }
         tender_id = call(OFFICER, "POST", "/api/tenders", json=body)["id"]
         call(OFFICER, "PUT", f"/api/tenders/{tender_id}/documents/spec.pdf", content=b"%PDF spec")

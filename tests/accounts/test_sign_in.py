@@ -252,6 +252,7 @@ def test_publishing_needs_a_second_factor(
             "reference": "T-2",
             "title": "Slope works",
             "deadline": format_time(clock.now() + timedelta(days=2)),
+            "opening": "automatic",
         },
         headers=operator_token,
     ).json()

@@ -23,7 +23,7 @@ from tender.errors import Invalid, TenderClosed
 from tender.platform import Platform
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.storage.objectstore import S3Config
-from tender.tenders.models import Tender, TenderStatus
+from tender.tenders.models import OpeningMethod, Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate
 from tender.verifier.bundle import verify_bundle
 from tender.verifier.receipt import verify_receipt
@@ -43,6 +43,7 @@ def fingerprint_first_tender(platform: Platform, officer: User, clock: ManualClo
                 title="Bridge repairs",
                 deadline=clock.now() + timedelta(hours=1),
                 file_grace_seconds=int(GRACE.total_seconds()),
+                opening=OpeningMethod.AUTOMATIC,
             ),
         )
         return services.tenders.publish(actor=officer, tender_id=tender.id)
@@ -254,7 +255,10 @@ def test_fingerprints_are_refused_after_the_deadline_and_where_not_allowed(
         plain = services.tenders.create(
             actor=people.officer,
             data=TenderCreate(
-                reference="T-2", title="Paint", deadline=clock.now() + timedelta(hours=1)
+                reference="T-2",
+                title="Paint",
+                deadline=clock.now() + timedelta(hours=1),
+                opening=OpeningMethod.AUTOMATIC,
             ),
         )
         services.tenders.publish(actor=people.officer, tender_id=plain.id)

@@ -17,6 +17,7 @@ import pytest
 
 from tender import migrate
 from tender.config import Settings
+from tender.platform import Platform
 from tender.runtime import create_starter_accounts, running_platform, serving
 from tender.signing.testing import P12_PASSPHRASE, TestPKI
 from tender.storage.objectstore import S3Config
@@ -32,6 +33,7 @@ class Site:
     bob: str
     carol: str
     auditor: str
+    platform: Platform  # the platform serving it, for what a test arranges behind the API
 
     @staticmethod
     def auth(token: str) -> dict[str, str]:
@@ -175,4 +177,4 @@ def site(e2e_settings: Settings, worker_process: subprocess.Popen[str] | None) -
         accounts = create_starter_accounts(platform)
         officer, alice, bob, carol, auditor = (token for _, token in accounts)
         with httpx.Client(base_url=base, timeout=60) as client:
-            yield Site(client, officer, alice, bob, carol, auditor)
+            yield Site(client, officer, alice, bob, carol, auditor, platform)

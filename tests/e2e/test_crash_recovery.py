@@ -98,6 +98,7 @@ def test_a_crash_at_any_step_leaves_no_half_bid_and_no_unnamed_object(
                     "reference": "CRASH-1",
                     "title": "Crash",
                     "deadline": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+                    "opening": "automatic",
                 },
             ).json()
             client.post(f"/api/tenders/{tender['id']}/publish", headers=officer)

@@ -21,6 +21,12 @@ def test_demo_runs_the_whole_story_and_every_outcome_is_as_expected() -> None:
     assert "every outcome as expected" in demo.stdout
     assert "UNEXPECTED" not in demo.stdout
     for told in (
+        "registered its public key",
+        "an opening committee of Olivia Officer, Peter Officer and Aaron Auditor",
+        "tried to release a share before the deadline: HTTP 409",
+        "After the deadline the tender is closed: 0 of 3 members have released",
+        "Olivia Officer released their share: 2 of 3 members",
+        "the key was released by Aaron Auditor, Olivia Officer",
         "downloaded specification.pdf",
         "addendum 1",
         "uploaded bid.pdf again",

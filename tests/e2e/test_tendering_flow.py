@@ -6,47 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tender.client import RefusedError, register_certificate
-from tender.config import Settings
 from tender.demo import wait_for_status
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.verifier import merkle
 from tender.verifier.bundle import verify_bundle
 from tests.e2e.conftest import Site
-
-FLOWS = [
-    pytest.param(("sqlite", "stub"), id="sqlite-stubbroker"),
-    pytest.param(
-        ("postgresql", "redis"),
-        id="postgresql-redis",
-        marks=[pytest.mark.postgres, pytest.mark.redis],
-    ),
-]
-
-
-@pytest.fixture(params=FLOWS)
-def database_url(request: pytest.FixtureRequest) -> str:
-    """Overrides the shared fixture: each flow pairs one database with one broker."""
-    kind, _ = request.param
-    url: str = request.getfixturevalue(f"{kind}_database_url")
-    return url
-
-
-@pytest.fixture
-def e2e_settings(e2e_settings: Settings, request: pytest.FixtureRequest) -> Settings:
-    _, broker = request.node.callspec.params["database_url"]
-    if broker == "stub":
-        return e2e_settings
-    return e2e_settings.with_overrides(
-        broker_url=request.getfixturevalue("redis_url"),
-        broker_namespace=f"tender-e2e-{uuid.uuid4().hex[:12]}",
-    )
+from tests.e2e.flows import database_url, e2e_settings  # noqa: F401 - the flows' fixtures
 
 
 @pytest.mark.slow
@@ -60,7 +31,12 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(
     created = client.post(
         "/api/tenders",
         headers=auth(site.officer),
-        json={"reference": "E2E-1", "title": "Bridge repair", "deadline": deadline.isoformat()},
+        json={
+            "reference": "E2E-1",
+            "title": "Bridge repair",
+            "deadline": deadline.isoformat(),
+            "opening": "automatic",
+        },
     )
     assert created.status_code == 201, created.text
     tender_id = created.json()["id"]
@@ -168,7 +144,11 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(
     assert kinds.count("sealed.revealed") == 2 + (
         kinds.index("bid.refused") < kinds.index("opening.started")
     )
-    assert [kind for kind in kinds if kind not in ("bid.refused", "sealed.revealed")] == [
+    # Each use of the tender's key: by the opening (its helpers, if any, each once more), to
+    # finish it, and for the officer's read.
+    assert kinds.count("tender.key_unwrapped") >= 3
+    noted_apart = ("bid.refused", "sealed.revealed", "tender.key_unwrapped")
+    assert [kind for kind in kinds if kind not in noted_apart] == [
         # the starter accounts, each with its organisation and the operator's token
         *["organisation.created", "user.created", "token.created"] * 5,
         "tender.created",

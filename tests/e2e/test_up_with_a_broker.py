@@ -42,7 +42,12 @@ def test_tender_up_leaves_openings_to_tender_worker(e2e_settings: Settings, redi
             created = client.post(
                 "/api/tenders",
                 headers=officer,
-                json={"reference": "UP-1", "title": "Roads", "deadline": deadline.isoformat()},
+                json={
+                    "reference": "UP-1",
+                    "title": "Roads",
+                    "deadline": deadline.isoformat(),
+                    "opening": "automatic",
+                },
             )
             tender_id = created.json()["id"]
             assert client.post(f"/api/tenders/{tender_id}/publish", headers=officer).is_success

@@ -59,6 +59,7 @@ def test_one_gib_upload_grows_server_memory_by_less_than_100_mib(
                 "reference": "MEM-1",
                 "title": "Memory",
                 "deadline": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+                "opening": "automatic",
             },
         ).json()
         client.post(f"/api/tenders/{tender['id']}/publish", headers=officer)

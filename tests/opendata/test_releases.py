@@ -19,7 +19,7 @@ from tender.documents.schemas import AddendumIn
 from tender.opendata.service import ocds_time
 from tender.platform import Platform
 from tender.runtime import serving
-from tender.tenders.models import Tender
+from tender.tenders.models import OpeningMethod, Tender
 from tender.tenders.schemas import TenderCreate
 from tests.conftest import People
 from tests.helpers import published_tender, unit_of_work, upload
@@ -58,7 +58,10 @@ def test_a_published_tender_is_a_valid_release_and_a_draft_is_nowhere(
         draft = services.tenders.create(
             actor=people.officer,
             data=TenderCreate(
-                reference="HK-OD-SECRET", title="Not yet", deadline=clock.now() + timedelta(days=3)
+                reference="HK-OD-SECRET",
+                title="Not yet",
+                deadline=clock.now() + timedelta(days=3),
+                opening=OpeningMethod.AUTOMATIC,
             ),
         )
 

@@ -25,7 +25,7 @@ from tender.jobs import OPENING_QUEUE, make_broker
 from tender.platform import Platform
 from tender.signing.testing import TestPKI
 from tender.storage.objectstore import S3Config
-from tender.tenders.models import Tender, TenderStatus
+from tender.tenders.models import OpeningMethod, Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate
 from tests.conftest import People, platform_of, require_server
 from tests.helpers import published_tender, unit_of_work
@@ -76,6 +76,7 @@ def _publish(platform: Platform, people: People, seconds: float) -> Tender:
                 reference=f"J-{uuid.uuid4().hex[:6]}",
                 title="Timed",
                 deadline=datetime.now(UTC) + timedelta(seconds=seconds),
+                opening=OpeningMethod.AUTOMATIC,
             ),
         )
         return services.tenders.publish(actor=people.officer, tender_id=tender.id)

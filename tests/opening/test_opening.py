@@ -87,13 +87,15 @@ def test_opening_unseals_checks_and_verifies_every_bid(
         (tender.deadline + timedelta(seconds=2)).strftime("%Y-%m-%dT%H:%M:%S")
     )
     kinds = audit_kinds(platform, tender.id)
-    assert kinds[-7:] == [
+    assert kinds[-9:] == [
         "opening.started",
         "tender.key_released",
+        "tender.key_unwrapped",  # each use of the key is recorded
         "sealed.revealed",  # who sent each bid, and what, is published only now
         "sealed.revealed",
         "bid.opened",
         "bid.opened",
+        "tender.key_unwrapped",  # the last check of the log before the record is kept
         "opening.finished",
     ]
 

@@ -21,7 +21,7 @@ from tender.jobs import OPENING_QUEUE, make_broker
 from tender.platform import Platform
 from tender.signing.testing import TestPKI
 from tender.storage.objectstore import S3Config
-from tender.tenders.models import Tender, TenderStatus
+from tender.tenders.models import OpeningMethod, Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate
 from tests.conftest import People, platform_of
 from tests.helpers import unit_of_work
@@ -48,7 +48,10 @@ def _publish(platform: Platform, people: People, deadline: datetime) -> Tender:
         tender = services.tenders.create(
             actor=people.officer,
             data=TenderCreate(
-                reference=f"P-{uuid.uuid4().hex[:6]}", title="Pending", deadline=deadline
+                reference=f"P-{uuid.uuid4().hex[:6]}",
+                title="Pending",
+                deadline=deadline,
+                opening=OpeningMethod.AUTOMATIC,
             ),
         )
         return services.tenders.publish(actor=people.officer, tender_id=tender.id)

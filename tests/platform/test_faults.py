@@ -143,6 +143,7 @@ def test_with_the_database_stopped_every_call_answers_503_and_nothing_is_written
                         "title": "Bridges",
                         "description": "",
                         "deadline": (clock.now() + timedelta(hours=3)).isoformat(),
+                        "opening": "automatic",
                     },
                     headers=_as(people, "Olivia"),
                 ),
@@ -501,6 +502,7 @@ def test_publishing_while_the_broker_is_down_publishes_and_the_reconciler_opens_
                 "title": "Ferries",
                 "description": "",
                 "deadline": (clock.now() + timedelta(hours=1)).isoformat(),
+                "opening": "automatic",
             },
             headers=_as(people, "Olivia"),
         )

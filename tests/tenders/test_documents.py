@@ -68,6 +68,7 @@ def draft(client: TestClient[Litestar], people: People, clock: ManualClock) -> s
             "reference": "RD-7",
             "title": "Road resurfacing",
             "deadline": (clock.now() + timedelta(hours=2)).isoformat(),
+            "opening": "automatic",
         },
     )
     assert answer.status_code == 201, answer.text

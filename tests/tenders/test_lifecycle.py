@@ -39,6 +39,7 @@ def _draft(
         "reference": "RFT-7",
         "title": "Road works",
         "deadline": format_time(clock.now() + timedelta(hours=2)),
+        "opening": "automatic",
         **fields,
     }
     response = client.post("/api/tenders", json=body, headers=_as(people, "Olivia"))
@@ -207,7 +208,13 @@ def test_references_are_compared_without_case_and_text_is_bounded(
     soon = format_time(clock.now() + timedelta(hours=2))
 
     def create(**fields: Any) -> Any:
-        body = {"reference": "RFT-8", "title": "T", "deadline": soon, **fields}
+        body = {
+            "reference": "RFT-8",
+            "title": "T",
+            "deadline": soon,
+            "opening": "automatic",
+            **fields,
+        }
         return client.post("/api/tenders", json=body, headers=officer)
 
     same = create(reference="rft-7")

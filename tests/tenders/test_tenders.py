@@ -10,7 +10,7 @@ import pytest
 from tender.clock import ManualClock
 from tender.errors import Conflict, Invalid
 from tender.platform import Platform
-from tender.tenders.models import TenderStatus
+from tender.tenders.models import OpeningMethod, TenderStatus
 from tender.tenders.schemas import TenderCreate
 from tests.conftest import People
 from tests.helpers import audit_kinds, published_tender, unit_of_work
@@ -49,7 +49,10 @@ def _publish_then_fail(platform: Platform, people: People, clock: ManualClock) -
         tender = services.tenders.create(
             actor=people.officer,
             data=TenderCreate(
-                reference="ROLLED-BACK", title="X", deadline=clock.now() + timedelta(hours=1)
+                reference="ROLLED-BACK",
+                title="X",
+                deadline=clock.now() + timedelta(hours=1),
+                opening=OpeningMethod.AUTOMATIC,
             ),
         )
         services.tenders.publish(actor=people.officer, tender_id=tender.id)

@@ -32,6 +32,7 @@ class MessageKind(StrEnum):
     TENDER_OPENED = "tender_opened"
     TENDER_AWARDED = "tender_awarded"
     TENDER_CANCELLED = "tender_cancelled"
+    COMMITTEE_RELEASE_DUE = "committee_release_due"
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,29 @@ _TEMPLATES: dict[MessageKind, dict[str, tuple[str, str]]] = {
             "原因：{reason}\n\n"
             "下一步：您無須採取任何行動。此投標的標書不會獲評審，亦不會據此批出合約。"
             "如有取代此投標的新招標，會在平台公布。\n",
+        ),
+    },
+    MessageKind.COMMITTEE_RELEASE_DUE: {
+        ENGLISH: (
+            "Release your key share: tender {reference}",
+            "Tender {reference} ({title}) closed at {deadline}. You are a member of its "
+            "opening committee: its bids open once {quorum} of the {members} members have "
+            "released their shares of the tender's key, and {released} have so far.\n\n"
+            "What to do next: release your share with your committee key file and its "
+            "passphrase:\n"
+            "  tender committee release --tender {reference} --key-file YOUR.key\n"
+            "Nobody can open the bids until enough members have. If you have lost your key "
+            "file or its passphrase, tell the procuring entity at once.\n",
+        ),
+        HONG_KONG_CHINESE: (
+            "請釋出密鑰份額：投標 {reference}",
+            "投標 {reference}（{title}）已於{deadline}截標。您是此投標開標委員會的成員："
+            "須有{members}名成員中的{quorum}名釋出其所持的投標密鑰份額，方可開標；"
+            "目前已有{released}名成員釋出。\n\n"
+            "下一步：請以您的委員會密鑰檔案及其密碼，釋出您的份額：\n"
+            "  tender committee release --tender {reference} --key-file 您的密鑰檔案\n"
+            "在足夠成員釋出份額前，任何人均無法開啟標書。如您遺失密鑰檔案或忘記密碼，"
+            "請立即通知採購部門。\n",
         ),
     },
 }

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender.clock import Clock
+from tender.committee.service import quorum_waiting
 from tender.jobs import Jobs
 from tender.opening.models import OpeningClaim
 from tender.tenders.service import tenders_due_for_opening
@@ -50,11 +51,15 @@ class Reconciler:
 
         A tender some worker holds a live claim on (a document being opened, or the record
         being written) is left alone: re-sending it would only set another worker on the same
-        documents. Once its claims run out (the worker died), it is enqueued again.
+        documents. Once its claims run out (the worker died), it is enqueued again. So is a
+        committee tender whose committee has not released a quorum of shares: the release
+        that completes it asks for the opening (and this asks, if that message was lost).
         """
         now = self._clock.now()
         with self._sessions.begin() as session:
             overdue = tenders_due_for_opening(session, now=now)
+            waiting = quorum_waiting(session, overdue)
+            overdue = [tender_id for tender_id in overdue if tender_id not in waiting]
             live = set(
                 session.scalars(
                     select(OpeningClaim.tender_id)

@@ -17,22 +17,25 @@ from datetime import datetime
 
 from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import TimeStamper
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tender.accounts.models import User
 from tender.audit.models import AuditEvent
 from tender.bids.models import BidDocument, BidFingerprint
 from tender.clock import format_time
+from tender.committee.models import TENDER_KEY, CommitteeShare
+from tender.committee.service import releases_of
 from tender.opening.models import OpeningResult
 from tender.opening.record_pdf import render_record_pdf, seal_record_pdf
 from tender.signing import TrustStore
 from tender.storage.objectstore import ObjectStore
-from tender.tenders.models import Tender
+from tender.tenders.models import OpeningMethod, Tender
 from tender.verifier.formats import (
     CheckpointSummary,
     OpeningRecordDocument,
     RecordFingerprint,
+    RecordKeyRelease,
     RecordNotOpened,
 )
 
@@ -88,10 +91,38 @@ def build_record(
         "checkpoint": checkpoint,
     }
     record["not_opened"] = _not_opened(session, tender)
+    record["key_release"] = _key_release(session, tender)
     if tender.file_grace_seconds is not None:
         record["tender"]["files_until"] = format_time(tender.files_until)
         record["fingerprints_without_file"] = _fingerprints_without_file(session, tender)
     return record
+
+
+def _key_release(session: Session, tender: Tender) -> RecordKeyRelease:
+    """Who released the tender's key: the platform, or the committee members who released
+    their shares (in order, with when)."""
+    if tender.opening is not OpeningMethod.COMMITTEE:
+        return {"opening": tender.opening.value}
+    assert tender.quorum is not None  # a committee tender has one
+    members = session.scalar(
+        select(func.count()).where(
+            CommitteeShare.tender_id == tender.id, CommitteeShare.key_name == TENDER_KEY
+        )
+    )
+    return {
+        "opening": tender.opening.value,
+        "quorum": tender.quorum,
+        "members": members or 0,
+        "released": [
+            {
+                "member": member.name,
+                "organisation": member.organisation,
+                "released_at": format_time(share.released_at),
+            }
+            for share, member in releases_of(session, tender.id)
+            if share.released_at is not None
+        ],
+    }
 
 
 def _not_opened(session: Session, tender: Tender) -> list[RecordNotOpened]:

@@ -126,6 +126,28 @@ def render_record_pdf(record: Mapping[str, Any], output: BinaryIO) -> None:
                 ]
             )
 
+    release = record.get("key_release")
+    if release is not None and release["opening"] == "committee":
+        writer.heading("Key released by the opening committee")
+        writer.paragraph(
+            f"The tender's key was split among {release['members']} committee members; "
+            f"{release['quorum']} of them had to release their shares after the deadline for "
+            "the bids to be opened. These members released theirs:"
+        )
+        for member in release["released"]:
+            writer.fields(
+                [
+                    ("Member", f"{member['member']} ({member['organisation']})"),
+                    ("Released", _utc(member["released_at"])),
+                ]
+            )
+    elif release is not None:
+        writer.heading("Key released by the platform")
+        writer.paragraph(
+            "This tender was opened automatically: its key was unwrapped by the platform's "
+            "key after the deadline."
+        )
+
     writer.heading("Totals")
     indications = [bid["indication"] for bid in bids]
     writer.fields(

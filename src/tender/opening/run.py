@@ -55,6 +55,9 @@ from tender.audit.sealed import reveal
 from tender.bids.models import BidDocument, StorageIntent
 from tender.bids.precheck import signed_file_name
 from tender.clock import Clock, format_time
+from tender.committee.models import TENDER_KEY
+from tender.committee.service import remind_committees, unlock_tender_key
+from tender.errors import Refusal
 from tender.opening.models import OpeningClaim, OpeningRecord, OpeningResult
 from tender.opening.notices import tell_of_opening
 from tender.opening.record import RecordWriter, StoredRecord, build_record
@@ -68,8 +71,8 @@ from tender.signing import (
 )
 from tender.storage.objectstore import ObjectStore, ObjectStoreError
 from tender.storage.sealing import KeyWrapper, SealError, TenderKey, unseal
-from tender.tenders.models import Tender, TenderStatus
-from tender.tenders.service import get_tender, key_context, move
+from tender.tenders.models import OpeningMethod, Tender, TenderStatus
+from tender.tenders.service import get_tender, move
 from tender.verifier.formats import RecordBid
 from tender.verifier.kinds import EventKind
 from tender.verifier.ledger import TenderLedger, parse_time
@@ -95,6 +98,10 @@ documents are left that nobody has claimed), so that another process may take it
 IN_WORK_HERE = "in work here"
 """``OpeningOutcome.status`` of a call that found another thread of its process opening the
 tender."""
+AWAITING_COMMITTEE = "awaiting the committee"
+"""``OpeningOutcome.status`` of a committee tender past its deadline whose committee has not
+yet released a quorum of shares: it waits (the release that completes the quorum asks for
+the opening again)."""
 CLAIM_DOCUMENTS = 8
 CLAIM_BYTES = 64 * 1024**2
 CLAIM_SAMPLE = 32
@@ -355,7 +362,20 @@ class Opener:
                 free = self._in_work.free(tender_id)
                 again = HELP_AGAIN if free is None or free > 0 else None
                 return OpeningOutcome(tender_id, IN_WORK_HERE, 0, again)
-            return self._open(tender_id)
+            try:
+                return self._open(tender_id)
+            except Refusal as refusal:
+                # The tender's key was refused (before the deadline in the log, or what is
+                # stored disagrees with it): recorded once the opening's transaction is over.
+                with self.sessions.begin() as session:
+                    _system_event(
+                        session,
+                        refusal.audit_kind,
+                        at=self.clock.now(),
+                        tender_id=tender_id,
+                        payload={"message": refusal.message, **refusal.details},
+                    )
+                raise
 
     def _open(self, tender_id: uuid.UUID) -> OpeningOutcome:
         worker = _worker_name()
@@ -395,8 +415,10 @@ class Opener:
                     return OpeningOutcome(
                         tender.id, tender.status, 0, min(RECORDING_POLL, grace_ends - now)
                     )
-                self._start(session, tender, now, unrecorded)
-            tender_key = self._tender_key(tender)
+                if self._awaits_committee(session, tender, ledger):
+                    return OpeningOutcome(tender.id, AWAITING_COMMITTEE, 0)
+                self._start(session, tender, now, unrecorded, ledger)
+            tender_key = self._tender_key(session, tender)
             problems = self._reveal(session, tender, tender_key, ledger)
             ledger = TenderLedger.of(audit.tender_events(session, tender.id))
             problems += _disagreements(session, tender, ledger)
@@ -609,10 +631,29 @@ class Opener:
             )
             return 0
 
-    def _tender_key(self, tender: Tender) -> TenderKey:
-        return TenderKey.unwrap(
-            tender.wrapped_private_key, self.platform_key, context=key_context(tender.id)
+    def _tender_key(self, session: Session, tender: Tender) -> TenderKey:
+        """The tender's key, for the opening (audited; refused before the deadline in the
+        log)."""
+        return unlock_tender_key(
+            session,
+            tender,
+            platform_key=self.platform_key,
+            clock=self.clock,
+            actor=audit.SYSTEM_ACTOR,
+            purpose="opening",
         )
+
+    def _awaits_committee(self, session: Session, tender: Tender, ledger: TenderLedger) -> bool:
+        """Whether ``tender`` is a committee tender (as the log says) whose quorum of shares is
+        not in; if so, its members who have not released are told (once)."""
+        committee = ledger.committees.get(TENDER_KEY)
+        if ledger.opening_method != OpeningMethod.COMMITTEE or (
+            committee is not None and len(ledger.released(TENDER_KEY)) >= committee.quorum
+        ):
+            return False
+        log.info("opening of tender %s waits for its committee's shares", tender.reference)
+        remind_committees(session, clock=self.clock, tenders=[tender])
+        return True
 
     def _reveal(
         self, session: Session, tender: Tender, tender_key: TenderKey, ledger: TenderLedger
@@ -676,10 +717,12 @@ class Opener:
         tender: Tender,
         now: datetime,
         unrecorded: list[StorageIntent],
+        ledger: TenderLedger,
     ) -> None:
-        """The tender is opening: its key is released. ``unrecorded``: uploads that arrived by
-        the deadline and were still not recorded when the recording grace ran out; the opening
-        goes on without them, and says so."""
+        """The tender is opening: its key is released (by the platform key, or by the
+        committee's members who released their shares, named with when). ``unrecorded``:
+        uploads that arrived by the deadline and were still not recorded when the recording
+        grace ran out; the opening goes on without them, and says so."""
         move(tender, TenderStatus.OPENING, now=now, todo="The opening does not start.")
         tender.opening_started_at = now
         delay = (now - tender.deadline).total_seconds()
@@ -714,11 +757,27 @@ class Opener:
             EventKind.TENDER_KEY_RELEASED,
             at=now,
             tender_id=tender.id,
-            payload={
-                "public_key": tender.public_key.hex(),
-                "unwrapped_with_platform_key": self.platform_key.fingerprint,
-            },
+            payload={"public_key": tender.public_key.hex(), **self._released_by(ledger)},
         )
+
+    def _released_by(self, ledger: TenderLedger) -> dict[str, Any]:
+        if ledger.opening_method != OpeningMethod.COMMITTEE:
+            return {"unwrapped_with_platform_key": self.platform_key.fingerprint}
+        committee = ledger.committees[TENDER_KEY]
+        return {
+            "key": TENDER_KEY,
+            "quorum": committee.quorum,
+            "released_by": [
+                {
+                    "member_id": release.member_id,
+                    "member": committee.members[release.member_id].name,
+                    "organisation": committee.members[release.member_id].organisation,
+                    "released_at": release.at,
+                    "seq": release.seq,
+                }
+                for release in ledger.released(TENDER_KEY)
+            ],
+        }
 
     def _open_document(
         self,
@@ -966,7 +1025,7 @@ class Opener:
             if tender.status != TenderStatus.OPENED:
                 # The tables may have been changed while the bids were being opened.
                 ledger = TenderLedger.of(audit.tender_events(session, tender.id))
-                problems = self._reveal(session, tender, self._tender_key(tender), ledger)
+                problems = self._reveal(session, tender, self._tender_key(session, tender), ledger)
                 problems += _disagreements(session, tender, ledger)
                 if problems:
                     self._halt(session, tender, problems)

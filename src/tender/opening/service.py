@@ -18,13 +18,14 @@ from tender.accounts.models import User
 from tender.audit import service as audit
 from tender.bids.models import BidDocument
 from tender.clock import Clock, format_time
+from tender.committee.service import unlock_tender_key
 from tender.errors import Conflict, NotFound
 from tender.opening.models import OpeningRecord, OpeningResult
 from tender.storage.objectstore import ObjectStore
-from tender.storage.sealing import KeyWrapper, TenderKey, unseal
+from tender.storage.sealing import KeyWrapper, unseal
 from tender.tenders.access import require_overseer
 from tender.tenders.models import UNSEALED
-from tender.tenders.service import get_tender, key_context
+from tender.tenders.service import get_tender
 from tender.verifier.formats import OpeningRecordDocument
 from tender.verifier.kinds import EventKind
 
@@ -81,8 +82,13 @@ class OpeningService:
             )
         result = self.session.get(OpeningResult, document.id)
         limit = None if as_received or result is None else result.signed_length
-        tender_key = TenderKey.unwrap(
-            tender.wrapped_private_key, self.platform_key, context=key_context(tender.id)
+        tender_key = unlock_tender_key(
+            self.session,
+            tender,
+            platform_key=self.platform_key,
+            clock=self.clock,
+            actor=reader.actor,
+            purpose="evaluation copy",
         )
         audit.append(
             self.session,

@@ -11,7 +11,7 @@ from tender.clock import Clock
 from tender.config import Settings
 from tender.jobs import Jobs
 from tender.storage.sealing import KeyWrapper
-from tender.tenders.service import TakingPart, TenderService
+from tender.tenders.service import FormsCommittee, TakingPart, TenderService
 
 
 def provide_tender_service(
@@ -21,6 +21,7 @@ def provide_tender_service(
     jobs: NamedDependency[Jobs],
     settings: NamedDependency[Settings],
     taking_part: NamedDependency[TakingPart],
+    form_committee: NamedDependency[FormsCommittee],
 ) -> TenderService:
     return TenderService(
         session=db_session,
@@ -28,5 +29,6 @@ def provide_tender_service(
         platform_key=platform_key,
         jobs=jobs,
         taking_part=taking_part,
+        form_committee=form_committee,
         deadline_horizon=timedelta(days=settings.deadline_horizon_days),
     )

@@ -40,6 +40,18 @@ NEXT: Final[Mapping[TenderStatus, frozenset[TenderStatus]]] = {
 """The one table of state changes a tender may make; every transition and every refusal
 (tenders.service.move) reads it. PUBLISHED -> CLOSED happens by the clock alone."""
 
+
+class OpeningMethod(StrEnum):
+    """Who can open a tender's bids after its deadline (chosen when the tender is created)."""
+
+    # A committee of n members, k of whom release their shares of the tender's key after the
+    # deadline (tender.committee); no whole key exists before then. The default.
+    COMMITTEE = "committee"
+    # The platform unwraps the tender's key with its platform key at the deadline: whoever
+    # holds that key and the database can read the bids early (the embedded demo, small buyers).
+    AUTOMATIC = "automatic"
+
+
 UNSEALED: Final = frozenset({TenderStatus.OPENED, TenderStatus.AWARDED})
 """States in which the opening is finished: its record and the opened bids can be read."""
 
@@ -66,10 +78,16 @@ class Tender(Base):
     awarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
-    # Bids are sealed to this X25519 public key; its private half is stored only wrapped by the
-    # platform key, and unwrapped by the opening job after the deadline.
+    # Bids are sealed to this public key. Automatic opening: its private half is stored only
+    # wrapped by the platform key, and unwrapped after the deadline. Committee opening: it is not
+    # stored at all (None); the committee's shares of it are (tender.committee).
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
-    wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    wrapped_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    opening: Mapped[OpeningMethod] = mapped_column(
+        enum_text(OpeningMethod), server_default=OpeningMethod.AUTOMATIC.value
+    )
+    # Committee opening: how many of the committee's members must release their shares.
+    quorum: Mapped[int | None] = mapped_column(Integer)
     # Fingerprint first: when set, a supplier may register each file's SHA-256 by the deadline
     # and upload the file itself up to this many seconds after it. None: files by the deadline.
     file_grace_seconds: Mapped[int | None] = mapped_column(Integer)

@@ -7,12 +7,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tender.tenders.models import Tender, TenderStatus
+from tender.tenders.models import OpeningMethod, Tender, TenderStatus
+
+OPENING_TRUST = {
+    OpeningMethod.COMMITTEE: "Committee opening: this tender's key was split into one share for "
+    "each member of its opening committee, each share encrypted to that member's own key, and "
+    "the whole key erased. The bids open by themselves once {quorum} members have released "
+    "their shares after the deadline. Nothing the platform holds, no file and no database "
+    "row, opens them before then; {quorum} members acting together, with a copy of the sealed "
+    "bids, could.",
+    OpeningMethod.AUTOMATIC: "Automatic opening: the platform opens the bids by itself after "
+    "the deadline with this tender's key, which it keeps wrapped under its platform key. It "
+    "refuses to unwrap the key before the deadline recorded in the audit log and logs every "
+    "unwrap, but whoever holds both the platform key (the file platform.key of the embedded "
+    "platform, or its PKCS#11 token) and the database could read the bids before the "
+    "deadline. Committee opening leaves nobody that power alone.",
+}
+"""What each way of opening relies on, said where a tender is created and shown with it."""
 
 
 @dataclass(frozen=True)
 class TenderCreate:
-    """A new tender. ``deadline`` must carry a time zone (it is stored in UTC)."""
+    """A new tender. ``deadline`` must carry a time zone (it is stored in UTC).
+
+    ``opening`` says who can open the bids after the deadline (see :data:`OPENING_TRUST`):
+    ``committee`` (the default) names the members (``committee``: user ids of officers, of any
+    organisation, or auditors, each with a registered committee key) and how many of them
+    must release their shares (``quorum``, at least 2); ``automatic`` names neither.
+    """
 
     reference: str
     title: str
@@ -21,6 +43,9 @@ class TenderCreate:
     # Fingerprint first: suppliers register each file's SHA-256 by the deadline and may upload
     # the file up to this many seconds after it. None (the default): files by the deadline.
     file_grace_seconds: int | None = None
+    opening: OpeningMethod = OpeningMethod.COMMITTEE
+    committee: tuple[uuid.UUID, ...] = ()
+    quorum: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +95,9 @@ class TenderOut:
     awarded_at: datetime | None
     cancelled_at: datetime | None
     cancellation_reason: str | None
+    opening: OpeningMethod
+    quorum: int | None
+    opening_trust: str  # what the way it is opened relies on, in words
 
     @classmethod
     def of(cls, tender: Tender, *, now: datetime) -> TenderOut:
@@ -89,4 +117,7 @@ class TenderOut:
             awarded_at=tender.awarded_at,
             cancelled_at=tender.cancelled_at,
             cancellation_reason=tender.cancellation_reason,
+            opening=tender.opening,
+            quorum=tender.quorum,
+            opening_trust=OPENING_TRUST[tender.opening].format(quorum=tender.quorum),
         )

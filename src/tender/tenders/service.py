@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -26,7 +26,7 @@ from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService, Recipient
 from tender.storage.sealing import KeyWrapper, TenderKey
 from tender.tenders.access import no_such_tender, require_buyer, require_visible, visible_to
-from tender.tenders.models import NEXT, Tender, TenderStatus
+from tender.tenders.models import NEXT, OpeningMethod, Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate, TenderEdit
 from tender.verifier.kinds import EventKind
 
@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 # Fingerprint first: how long files may follow their fingerprints after the deadline.
 MIN_FILE_GRACE = timedelta(minutes=5)
 MAX_FILE_GRACE = timedelta(days=7)
+# An opening committee: at least two members must release their shares (one alone would be a
+# single key again), out of at most this many.
+MIN_QUORUM = 2
+MAX_COMMITTEE = 15
 
 
 def key_context(tender_id: uuid.UUID) -> bytes:
@@ -139,6 +143,25 @@ class TakingPart(Protocol):
     def __call__(self, session: Session, tender_id: uuid.UUID, /) -> Sequence[Recipient]: ...
 
 
+@runtime_checkable  # the app checks what it is given against it
+class FormsCommittee(Protocol):
+    """Shares a committee tender's new key out among its members and keeps nothing of it whole:
+    ``tender.committee.service.form_committee``, given to this floor, which the committee sits
+    above. Refuses members who cannot hold a share."""
+
+    def __call__(
+        self,
+        session: Session,
+        tender: Tender,
+        key: TenderKey,
+        /,
+        *,
+        actor: User,
+        members: Sequence[uuid.UUID],
+        now: datetime,
+    ) -> None: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class TenderService:
     """Tenders, in the caller's transaction (it never commits)."""
@@ -148,17 +171,21 @@ class TenderService:
     platform_key: KeyWrapper
     jobs: Jobs
     taking_part: TakingPart  # who is told of a cancellation
+    form_committee: FormsCommittee  # shares a committee tender's key out
     # How far ahead a deadline may be (TENDER_DEADLINE_HORIZON_DAYS).
     deadline_horizon: timedelta = timedelta(days=DEFAULT_DEADLINE_HORIZON_DAYS)
 
     def create(self, *, actor: User, data: TenderCreate) -> Tender:
         """Create a draft tender of ``actor``'s organisation with a fresh key pair for sealing
-        its bids."""
+        its bids: its private half wrapped by the platform key (automatic opening), or shared
+        out among the committee and kept nowhere whole (committee opening)."""
         data = self._checked(data)
+        self._check_opening(data)
         grace = data.file_grace_seconds
         now = self.clock.now()
         tender_id = uuid.uuid4()
         key = TenderKey.generate()
+        automatic = data.opening is OpeningMethod.AUTOMATIC
         tender = Tender(
             id=tender_id,
             reference=data.reference,
@@ -172,7 +199,11 @@ class TenderService:
             organisation_id=actor.organisation_id,
             created_at=now,
             public_key=key.public_key_bytes,
-            wrapped_private_key=key.wrap(self.platform_key, context=key_context(tender_id)),
+            wrapped_private_key=key.wrap(self.platform_key, context=key_context(tender_id))
+            if automatic
+            else None,
+            opening=data.opening,
+            quorum=data.quorum,
         )
         self.session.add(tender)
         self._flush_unique(tender)
@@ -186,9 +217,14 @@ class TenderService:
                 "reference": tender.reference,
                 "title": tender.title,
                 "public_key": tender.public_key.hex(),
+                "opening": tender.opening.value,
                 **deadline_fields(tender),
             },
         )
+        if not automatic:
+            self.form_committee(
+                self.session, tender, key, actor=actor, members=data.committee, now=now
+            )
         return tender
 
     def get(self, tender_id: uuid.UUID, *, viewer: User | None) -> Tender:
@@ -244,6 +280,8 @@ class TenderService:
                 description=wanted.get("description", tender.description),
                 deadline=wanted.get("deadline", tender.deadline),
                 file_grace_seconds=wanted.get("file_grace_seconds", tender.file_grace_seconds),
+                opening=tender.opening,
+                quorum=tender.quorum,
             ),
             tender_id=tender.id,
         )
@@ -318,7 +356,8 @@ class TenderService:
                 tender_id=tender_id,
             )
         self._check_deadline(data.deadline, self.clock.now(), tender_id=tender_id)
-        return TenderCreate(
+        return replace(
+            data,
             reference=text.required(
                 data.reference, field="reference", max_length=text.REFERENCE_MAX
             ),
@@ -326,9 +365,38 @@ class TenderService:
             description=text.clean(
                 data.description, field="description", max_length=text.DESCRIPTION_MAX, long=True
             ),
-            deadline=data.deadline,
-            file_grace_seconds=grace,
         )
+
+    def _check_opening(self, data: TenderCreate) -> None:
+        """Refuse an opening committee of the wrong size or quorum, and members or a quorum for
+        a tender opened automatically."""
+        members, quorum = len(data.committee), data.quorum
+        if data.opening is OpeningMethod.AUTOMATIC:
+            if members or quorum is not None:
+                raise Invalid(
+                    "A tender opened automatically has no opening committee.",
+                    "With automatic opening the platform opens the bids with a key it holds; "
+                    "committee members and a quorum are for committee opening.",
+                    'Leave out "committee" and "quorum", or ask for "opening": "committee".',
+                )
+            return
+        if (
+            len(set(data.committee)) != members
+            or quorum is None
+            or not (MIN_QUORUM <= quorum <= members <= MAX_COMMITTEE)
+        ):
+            raise Invalid(
+                f"An opening committee of {len(set(data.committee))} different members with a "
+                f"quorum of {quorum} cannot be used.",
+                "New tenders are opened by a committee (the default): its key is split among "
+                f"{MIN_QUORUM} to {MAX_COMMITTEE} members, and a quorum of at least "
+                f"{MIN_QUORUM} of them, no more than there are members, must release their "
+                "shares after the deadline for the bids to open.",
+                'Name the members ("committee": their user ids; GET /api/committee/keys lists '
+                'who has a committee key) and the "quorum"; or, accepting that the platform '
+                'then holds the key, ask for "opening": "automatic".',
+                details={"members": members, "quorum": quorum},
+            )
 
     def _check_deadline(
         self, deadline: datetime, now: datetime, *, tender_id: uuid.UUID | None

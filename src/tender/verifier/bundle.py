@@ -48,6 +48,7 @@ from tender.signing import TrustStore, TrustStoreError
 from tender.verifier import jws, merkle
 from tender.verifier.chain import canonical_bytes
 from tender.verifier.checks import Check, Checker, collector
+from tender.verifier.committee import check_committee, check_unwraps
 from tender.verifier.ledger import TenderLedger, parse_time
 from tender.verifier.logcheck import LogReader, check_checkpoints
 from tender.verifier.notes import CheckpointError, NoteVerifier
@@ -335,6 +336,8 @@ def _check_tenders(
                 f"event {seq}: the opening stopped because the tables disagree with the log: "
                 + "; ".join(map(str, payload.get("problems", []))),
             )
+        check_committee(ledger, ref, check)
+        check_unwraps(ledger, ref, check)
         if ledger.opening_finished is not None:
             check_commitments(ledger, ref, check)
             check_complete(ledger, ref, check)

@@ -187,6 +187,25 @@ class RecordNotOpened(TypedDict):
     at: str  # when it was superseded or withdrawn
 
 
+class RecordRelease(TypedDict):
+    """A committee member who released their share of the tender's key, and when."""
+
+    member: str
+    organisation: str
+    released_at: str
+
+
+class RecordKeyRelease(TypedDict):
+    """How the tender's key was released for the opening: by the platform (``automatic``), or
+    by its committee's members (``committee``: ``quorum`` of the ``members`` were needed;
+    ``released`` lists who released, in order, and when)."""
+
+    opening: str
+    quorum: NotRequired[int]
+    members: NotRequired[int]
+    released: NotRequired[list[RecordRelease]]
+
+
 class RecordBid(TypedDict):
     """One opened bid document in the opening record."""
 
@@ -220,6 +239,8 @@ class OpeningRecordDocument(TypedDict):
     fingerprints_without_file: NotRequired[list[RecordFingerprint]]
     # Absent from records of openings before withdrawals existed.
     not_opened: NotRequired[list[RecordNotOpened]]
+    # Absent from records of openings before committees existed.
+    key_release: NotRequired[RecordKeyRelease]
     audit_head: AuditHead
     checkpoint: CheckpointSummary
 

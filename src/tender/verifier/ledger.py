@@ -62,6 +62,40 @@ class LoggedBid:
         return str(supplier), str(self.fields.get("file_name"))
 
 
+@dataclass(frozen=True)
+class CommitteeMember:
+    """A member of a tender's opening committee, as ``committee.formed`` names them."""
+
+    member_id: str
+    name: str
+    organisation: str
+    index: int
+    member_key: str  # the fingerprint of the member key their share was encrypted to
+    share_commitment: str
+
+
+@dataclass(frozen=True)
+class LoggedCommittee:
+    """One ``committee.formed`` event: who holds shares of one of the tender's keys."""
+
+    seq: int
+    key: str
+    quorum: int
+    public_key: str  # of the key shared out: the shares must combine to its private half
+    members: dict[str, CommitteeMember]  # by member id
+
+
+@dataclass(frozen=True)
+class LoggedRelease:
+    """One ``committee.share_released`` event."""
+
+    seq: int
+    at: str
+    key: str
+    member_id: str
+    share_commitment: str
+
+
 @dataclass
 class Reveal:
     seq: int
@@ -87,6 +121,12 @@ class TenderLedger:
     opening_started: tuple[int, str] | None = None
     opening_finished: tuple[int, dict[str, Any]] | None = None
     halted: tuple[int, dict[str, Any]] | None = None  # the last opening.halted event
+    # Who opens the tender (tender.created; logs from before committees: automatic).
+    opening_method: str | None = None
+    public_key: str | None = None  # that bids are sealed to (tender.created)
+    committees: dict[str, LoggedCommittee] = field(default_factory=dict)  # by key name
+    releases: list[LoggedRelease] = field(default_factory=list)
+    unwraps: list[tuple[int, str]] = field(default_factory=list)  # tender.key_unwrapped: seq, at
     _sealed_supersessions: dict[int, bool] = field(default_factory=dict)
     _sealed_withdrawals: dict[int, str] = field(default_factory=dict)  # seq -> at
 
@@ -103,6 +143,9 @@ class TenderLedger:
             self.sealed[seq] = payload["commitment"]
         if kind in (EventKind.TENDER_CREATED, EventKind.TENDER_EDITED):
             self.reference = payload.get("reference")
+        if kind == EventKind.TENDER_CREATED:
+            self.opening_method = payload.get("opening", "automatic")
+            self.public_key = payload.get("public_key")
         if kind in DEADLINE_EVENTS and "deadline" in payload:
             self.deadline = payload["deadline"]
             self.file_grace_seconds = payload.get("file_grace_seconds")
@@ -138,6 +181,76 @@ class TenderLedger:
             self.opening_finished = (seq, dict(payload))
         elif kind == EventKind.OPENING_HALTED:
             self.halted = (seq, dict(payload))
+        elif kind == EventKind.COMMITTEE_FORMED:
+            self._form(seq, payload)
+        elif kind == EventKind.COMMITTEE_SHARE_RELEASED:
+            self.releases.append(
+                LoggedRelease(
+                    seq=seq,
+                    at=event["at"],
+                    key=str(payload["key"]),
+                    member_id=str(payload["member_id"]),
+                    share_commitment=str(payload["share_commitment"]),
+                )
+            )
+        elif kind == EventKind.TENDER_KEY_UNWRAPPED:
+            self.unwraps.append((seq, event["at"]))
+
+    def _form(self, seq: int, payload: Mapping[str, Any]) -> None:
+        key = str(payload["key"])
+        if key in self.committees:
+            return  # a committee is formed once; a second event for the same key decides nothing
+        self.committees[key] = LoggedCommittee(
+            seq=seq,
+            key=key,
+            quorum=int(payload["quorum"]),
+            public_key=str(payload["public_key"]),
+            members={
+                str(member["member_id"]): CommitteeMember(
+                    member_id=str(member["member_id"]),
+                    name=str(member["name"]),
+                    organisation=str(member["organisation"]),
+                    index=int(member["index"]),
+                    member_key=str(member["member_key"]),
+                    share_commitment=str(member["share_commitment"]),
+                )
+                for member in payload["members"]
+            },
+        )
+
+    def release_problem(self, release: LoggedRelease) -> str | None:
+        """Why ``release`` does not count towards its committee's quorum (None if it does): it
+        is not by a member, not of the share dealt to them, before the deadline in the log, or
+        a member's second."""
+        committee = self.committees.get(release.key)
+        member = None if committee is None else committee.members.get(release.member_id)
+        due = self.files_until
+        if member is None:
+            return f"member {release.member_id} is not on the committee of key {release.key!r}"
+        if release.share_commitment != member.share_commitment:
+            return (
+                f"{member.name}'s released share is not the share dealt to them (its commitment "
+                f"is {release.share_commitment}, the committee's {member.share_commitment})"
+            )
+        if due is None or parse_time(release.at) < parse_time(due):
+            return f"{member.name} released at {release.at}, before the deadline ({due})"
+        first = next(
+            r for r in self.releases if (r.key, r.member_id) == (release.key, release.member_id)
+        )
+        if first is not release:
+            return f"{member.name} released a share again (first in event {first.seq})"
+        return None
+
+    def released(self, key: str, *, before_seq: int | None = None) -> list[LoggedRelease]:
+        """The releases that count towards the quorum of ``key``'s committee (those before
+        event ``before_seq`` only, if given), in log order."""
+        return [
+            release
+            for release in self.releases
+            if release.key == key
+            and (before_seq is None or release.seq < before_seq)
+            and self.release_problem(release) is None
+        ]
 
     def _reveal(self, payload: Mapping[str, Any]) -> None:
         seq, salt, fields = payload.get("seq"), payload.get("salt"), payload.get("fields")

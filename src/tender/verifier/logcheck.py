@@ -32,6 +32,9 @@ SKIPPED_KINDS: Final = frozenset(
         EventKind.BID_REFUSED,
         EventKind.STORAGE_ORPHANED,
         EventKind.TENDER_KEY_RELEASED,
+        EventKind.TENDER_KEY_REFUSED,
+        EventKind.COMMITTEE_KEY_REGISTERED,
+        EventKind.COMMITTEE_SHARE_REFUSED,
         EventKind.BID_READ,
         EventKind.REQUEST_REFUSED,
     }

@@ -1,0 +1,248 @@
+"""``tender committee``: a member of an opening committee makes and registers their key, and
+releases their share of a tender's key after its deadline.
+
+The member's private key stays in their key file, encrypted under their passphrase; the
+platform is given the public half, and after the deadline the one share the member decrypts
+here. Exit codes: 0 done; 1 the platform refused (its explanation is printed) or the share
+does not open or match; 2 the command cannot run as given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from tender.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CommandError,
+    SubParsers,
+    add_json_flag,
+    print_json,
+)
+from tender.cli.submission import explain_refusal
+from tender.cli.supplier import add_platform_flags, api_token
+from tender.client import (
+    RefusedError,
+    committee_of,
+    find_tender,
+    register_committee_key,
+    release_committee_share,
+)
+from tender.storage.committee import KeyFileError, MemberKey, ShareError
+from tender.verifier.committee import TENDER_KEY
+
+__all__ = ["register"]
+
+T = TypeVar("T")
+
+_KEY_FILE_HELP = "your committee key file (`tender committee key create` makes it)"
+_TRUST = (
+    "Keep the key file and its passphrase apart and safe: they are the only way to your "
+    "shares. Lost, your shares of tenders already created are lost with them (the tender "
+    "still opens if enough other members release theirs); copied with the passphrase, "
+    "whoever has them holds your share."
+)
+
+
+def register(commands: SubParsers) -> None:
+    """Add ``committee`` to the ``tender`` command."""
+    committee = commands.add_parser(
+        "committee",
+        help="opening committee members: your key, and releasing your share after the deadline",
+        description="A committee tender's key is split among its opening committee's members; "
+        "any quorum of them, releasing their shares after the deadline, opens it, and fewer "
+        "cannot. " + _TRUST,
+    )
+    actions = committee.add_subparsers(dest="committee_command", required=True, metavar="COMMAND")
+    key = actions.add_parser("key", help="make and register your committee key")
+    key_actions = key.add_subparsers(dest="key_command", required=True, metavar="COMMAND")
+    create = key_actions.add_parser(
+        "create",
+        help="make a committee key pair in a file encrypted under your passphrase",
+        description="Make a committee key pair (ML-KEM-768 + X25519) and write it to FILE, "
+        "the private half encrypted under your passphrase (Argon2id, AES-256-GCM). Nothing is "
+        "sent anywhere; register it with `tender committee key register`. " + _TRUST,
+    )
+    create.add_argument("out", type=Path, metavar="FILE", help="where to write the key file")
+    _passphrase_flag(create)
+    create.set_defaults(run=_create)
+    registration = key_actions.add_parser(
+        "register",
+        help="register your committee key's public half with the platform",
+        description="Open FILE with your passphrase (so a file you cannot open is never "
+        "registered) and register its public key as yours: shares of tenders created from "
+        "now on are encrypted to it. Exit code 0 when registered, 1 if refused.",
+    )
+    registration.add_argument("key_file", type=Path, metavar="FILE", help=_KEY_FILE_HELP)
+    _passphrase_flag(registration)
+    add_platform_flags(registration)
+    add_json_flag(registration)
+    registration.set_defaults(run=_register)
+    release = actions.add_parser(
+        "release",
+        help="release your share of a tender's key, after its deadline",
+        description="Fetch your share of the tender's key (encrypted to your committee key), "
+        "decrypt it here with your key file and passphrase, check it against the commitment "
+        "the audit log holds, and release it. Before the deadline the platform refuses, and "
+        "records the attempt. Once the quorum has released, the tender opens by itself. Exit "
+        "code 0 when released, 1 if refused or the share does not open or match.",
+    )
+    release.add_argument("--tender", required=True, metavar="REF", help="the tender's reference")
+    release.add_argument(
+        "--key-file", type=Path, required=True, metavar="FILE", help=_KEY_FILE_HELP
+    )
+    release.add_argument(
+        "--key",
+        default=TENDER_KEY,
+        metavar="NAME",
+        help=f"which of the tender's keys (default: {TENDER_KEY})",
+    )
+    _passphrase_flag(release)
+    add_platform_flags(release)
+    add_json_flag(release)
+    release.set_defaults(run=_release)
+    status = actions.add_parser(
+        "status",
+        help="who on a tender's committee has released a share, and who has not",
+        description="Show the tender's opening committee, its quorum, and who has released "
+        "a share and when (the tender's officers and auditors, and its members).",
+    )
+    status.add_argument("--tender", required=True, metavar="REF", help="the tender's reference")
+    add_platform_flags(status)
+    add_json_flag(status)
+    status.set_defaults(run=_status)
+
+
+def _passphrase_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--passphrase-file",
+        type=Path,
+        metavar="F",
+        help="file holding the key file's passphrase (default: ask on the terminal)",
+    )
+
+
+def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
+    if args.passphrase_file is not None:
+        try:
+            return str(args.passphrase_file.read_text().rstrip("\r\n"))
+        except OSError as error:
+            raise CommandError(
+                f"cannot read passphrase file {args.passphrase_file}: {error.strerror}"
+            ) from None
+    if not sys.stdin.isatty():
+        raise CommandError(
+            "there is no terminal to ask for the passphrase; put it in a file readable only "
+            "by you and pass --passphrase-file F"
+        )
+    typed = getpass.getpass("Passphrase of the committee key file: ")
+    if confirm and getpass.getpass("The same passphrase again: ") != typed:
+        raise CommandError("the two passphrases differ; nothing was written, try again")
+    return typed
+
+
+def _load(args: argparse.Namespace, path: Path) -> MemberKey:
+    if not path.is_file():
+        raise CommandError(f"key file {path} does not exist; give the file `key create` wrote")
+    try:
+        return MemberKey.load(path, _passphrase(args))
+    except KeyFileError as error:
+        raise CommandError(f"{path}: {error}", exit_code=EXIT_FAILED) from None
+
+
+def _create(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if out.exists():
+        raise CommandError(
+            f"{out} exists; a key file is never overwritten (the shares dealt to it would be "
+            "lost). Choose another name"
+        )
+    passphrase = _passphrase(args, confirm=True)
+    key = MemberKey.generate()
+    try:
+        key.save(out, passphrase)
+    except KeyFileError as error:
+        raise CommandError(str(error)) from None
+    print(f"Wrote committee key {key.fingerprint[:16]} to {out} (readable by you only).")
+    print(f"Next: tender committee key register {out}")
+    print(_TRUST)
+    return EXIT_OK
+
+
+def _register(args: argparse.Namespace) -> int:
+    token = api_token(args.token_file)
+    key = _load(args, args.key_file)
+    registered = _call(args.url, lambda client: register_committee_key(client, token, key))
+    if args.json:
+        print_json(registered)
+    else:
+        print(
+            f"Registered committee key {registered['fingerprint'][:16]} for "
+            f"{registered['name']} ({registered['organisation']}): shares of tenders created "
+            "from now on are encrypted to it."
+        )
+    return EXIT_OK
+
+
+def _release(args: argparse.Namespace) -> int:
+    token = api_token(args.token_file)
+    key = _load(args, args.key_file)
+
+    def release(client: httpx.Client) -> dict[str, Any]:
+        tender = find_tender(client, token, args.tender)
+        return release_committee_share(client, token, str(tender["id"]), key, key_name=args.key)
+
+    try:
+        committee = _call(args.url, release)
+    except ShareError as error:
+        raise CommandError(
+            f"your share does not open with {args.key_file}: {error}", exit_code=EXIT_FAILED
+        ) from None
+    if args.json:
+        print_json(committee)
+    else:
+        print(f"Released your share of tender {committee['reference']}'s key.")
+        print(committee["summary"])
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    token = api_token(args.token_file)
+
+    def status(client: httpx.Client) -> dict[str, Any]:
+        return committee_of(client, token, str(find_tender(client, token, args.tender)["id"]))
+
+    committee = _call(args.url, status)
+    if args.json:
+        print_json(committee)
+        return EXIT_OK
+    print(f"Tender {committee['reference']}: {committee['summary']}")
+    for member in committee["members"]:
+        released = member["released_at"]
+        print(
+            f"  {member['name']} ({member['organisation']}), key {member['key']}: "
+            + (f"released {released}" if released else "not released")
+        )
+    return EXIT_OK
+
+
+def _call(url: str, call: Callable[[httpx.Client], T]) -> T:
+    """``call`` on a client of the platform at ``url``; a refusal or an unreachable platform
+    told in words."""
+    try:
+        with httpx.Client(base_url=url, timeout=60) as client:
+            return call(client)
+    except httpx.TransportError as error:
+        raise CommandError(
+            f"cannot reach the platform at {url} ({error}); check your connection and try again",
+            exit_code=EXIT_FAILED,
+        ) from None
+    except RefusedError as refusal:
+        raise CommandError(explain_refusal(refusal), exit_code=EXIT_FAILED) from None
