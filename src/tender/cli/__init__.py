@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from tender.cli import (
     accounts_commands,
     audit_commands,
+    keys_commands,
     outbox_commands,
     platform_commands,
     submission,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     platform_commands.register(commands)
     accounts_commands.register(commands)
     audit_commands.register(commands)
+    keys_commands.register(commands)
     outbox_commands.register(commands)
     supplier.register(commands)
     submission.register(commands)
@@ -50,7 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
     name = " ".join(
-        part for part in (args.command, getattr(args, "audit_command", None)) if part is not None
+        part
+        for part in (
+            args.command,
+            getattr(args, "audit_command", None),
+            getattr(args, "keys_command", None),
+        )
+        if part is not None
     )
     try:
         code: int = args.run(args)
