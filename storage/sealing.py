@@ -74,7 +74,7 @@ import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -134,6 +134,7 @@ class SealError(Exception):
     """
 
 
+@runtime_checkable  # dependency injection checks what it is given
 class KeyWrapper(Protocol):
     """Keeps secrets (tender private keys) wrapped under a key it never gives out.
 

@@ -44,6 +44,7 @@ from pkcs11.exceptions import (
     PinLenRange,
     PinLocked,
     PKCS11Error,
+    UserAlreadyLoggedIn,
 )
 from pkcs11.types import DecryptMixin, EncryptMixin, PublicKey, SignMixin
 from pkcs11.util.ec import encode_named_curve_parameters
@@ -96,10 +97,9 @@ def open_session(module: str, token_label: str, pin: str, *, write: bool = False
     try:
         token = library.get_token(token_label=token_label)
     except (NoSuchToken, MultipleTokensReturned) as error:
-        found = sorted(t.label for t in library.get_tokens())
-        problem = (
-            "several tokens carry" if isinstance(error, MultipleTokensReturned) else "no token"
-        )
+        found = sorted(t.label for t in library.get_tokens() if t.label)
+        several = isinstance(error, MultipleTokensReturned)
+        problem = "several tokens carry" if several else "no token carries"
         raise TokenError(
             f"{problem} the label {token_label!r} in {module} (tokens found: "
             f"{', '.join(map(repr, found)) or 'none'}); check that the token is inserted and "
@@ -107,6 +107,10 @@ def open_session(module: str, token_label: str, pin: str, *, write: bool = False
         ) from None
     try:
         return token.open(rw=write, user_pin=pin)
+    except UserAlreadyLoggedIn:
+        # A login holds for every session of this process while one is open: a new session
+        # shares it (python-pkcs11 leaves the session whose login it refused open, too).
+        return token.open(rw=write)
     except (PinIncorrect, PinLenRange):
         raise TokenError(
             f"the PIN for token {token_label!r} is wrong; check the PIN (or PIN file). A token "

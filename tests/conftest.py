@@ -35,7 +35,7 @@ from tender.signing import TrustStore
 from tender.signing.testing import TestPKI
 from tender.storage.objectstore import S3Config
 
-pytest_plugins = ["tests.s3_fixtures"]
+pytest_plugins = ["tests.s3_fixtures", "tests.pkcs11_fixtures"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get(

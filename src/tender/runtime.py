@@ -69,8 +69,9 @@ def load_trust(settings: Settings, say: Say) -> TrustStore:
 def load_seal(settings: Settings, say: Say) -> Signer:
     """The platform's organisation seal that signs opening records.
 
-    The embedded default uses the test PKI's ``platform`` certificate, and says so; anything
-    else refuses to start without ``TENDER_PLATFORM_P12``.
+    From ``TENDER_PLATFORM_P12`` (a key in the platform's token is
+    :func:`platform_keys`' affair); the embedded default uses the test PKI's ``platform``
+    certificate, and says so; anything else refuses to start without either.
     """
     if settings.platform_p12 is not None:
         password_file = settings.platform_p12_password_file
@@ -81,9 +82,11 @@ def load_seal(settings: Settings, say: Say) -> Signer:
             raise SettingsError(f"TENDER_PLATFORM_P12 cannot be used: {exc}") from exc
     if not settings.embedded:
         raise SettingsError(
-            "TENDER_PLATFORM_P12 is not set. Opening records are sealed with the platform's "
-            "organisation certificate; set it to that .p12 (and TENDER_PLATFORM_P12_PASSWORD_FILE "
-            "to a file holding its password)."
+            "Neither TENDER_PKCS11_SEAL_KEY nor TENDER_PLATFORM_P12 is set. Opening records are "
+            "sealed with the platform's organisation certificate: set TENDER_PKCS11_SEAL_KEY to "
+            "the label of its key and certificate in the platform's PKCS#11 token, or "
+            "TENDER_PLATFORM_P12 to its .p12 (and TENDER_PLATFORM_P12_PASSWORD_FILE to a file "
+            "holding its password)."
         )
     say("Opening records are sealed with the TEST PKI's platform certificate.")
     return load_signer_pkcs12(settings.data_dir / "test-pki" / "platform.p12", P12_PASSPHRASE)
