@@ -3,9 +3,10 @@
 In CI (CI=true) a test that needs SoftHSM2 fails when it is missing; elsewhere it is skipped
 with the reason printed. SoftHSM2 reads its token folder (``SOFTHSM2_CONF``) once, when the
 library is first initialised in a process, so every token of the session is made first, here:
-the platform's (keys made as an operator makes them, with ``tender keys init-token``, and
-a seal key certified by the test PKI) and a supplier's smart card (a signing key certified by
-the test PKI, its certificate beside it under the same label and ID, as card issuers do).
+the platform's (its keys made as an operator makes them, with ``tender keys init-token`` and
+``seal-request``/``seal-certificate``, the test PKI as the authority) and a supplier's smart
+card (a signing key made on it, certified by the test PKI, the certificate beside it under the
+same label and ID, as card issuers do).
 ``tender`` processes the tests start inherit ``SOFTHSM2_CONF`` and see the same tokens.
 """
 
@@ -20,16 +21,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pkcs11
 import pytest
-from asn1crypto import keys, x509
-from pkcs11 import Attribute, KeyType, Mechanism
-from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
-from pkcs11.util.x509 import decode_x509_certificate
+from asn1crypto import keys, pem, x509
+from cryptography import x509 as pyca_x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tender.cli import main
 from tender.config import Settings
 from tender.signing.testing import TestPKI
+from tender.signing.tokenkeys import request_certificate, store_certificate
 from tender.storage.tokens import open_session
 
 SOFTHSM2_MODULE = os.environ.get("TENDER_TEST_PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so")
@@ -122,64 +122,57 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHSM]:
         yield SoftHSM(SOFTHSM2_MODULE, pin_file)
 
 
-def certified_key_in_token(
-    session: pkcs11.Session, pki: TestPKI, label: str, *, organisation: str, common_name: str
-) -> x509.Certificate:
-    """An EC P-256 key pair made in the token (sensitive, never extractable), certified by
-    the test PKI; the certificate is stored beside the key with the same label and ID."""
-    parameters = session.create_domain_parameters(
-        KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")}, local=True
-    )
-    public, _ = parameters.generate_keypair(
-        mechanism=Mechanism.EC_KEY_PAIR_GEN,
-        store=True,
-        label=label,
-        id=label.encode(),
-        private_template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False},
-    )
-    certificate = pki.certify(
-        keys.PublicKeyInfo.load(encode_ec_public_key(public)),
-        organisation=organisation,
-        common_name=common_name,
-    )
-    session.create_object(
-        {
-            **decode_x509_certificate(certificate.dump()),
-            Attribute.TOKEN: True,
-            Attribute.LABEL: label,
-            Attribute.ID: label.encode(),
-        }
-    )
-    return certificate
-
-
-@pytest.fixture(scope="session")
-def platform_token(softhsm: SoftHSM, test_pki: TestPKI) -> PlatformToken:
-    environment = {
-        "TENDER_PKCS11_MODULE": softhsm.module,
-        "TENDER_PKCS11_TOKEN": PLATFORM_TOKEN,
-        "TENDER_PKCS11_PIN_FILE": str(softhsm.pin_file),
-    }
+def _run(environment: dict[str, str], *arguments: str) -> str:
+    """``tender ARGUMENTS`` in this process with ``environment``; what it printed."""
     printed = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
         for name, value in environment.items():
             patch.setenv(name, value)
-        assert main(["keys", "init-token"]) == 0
-    with open_session(softhsm.module, PLATFORM_TOKEN, USER_PIN, write=True) as session:
-        seal = certified_key_in_token(
-            session,
-            test_pki,
-            SEAL_KEY,
-            organisation="Tender Platform",
-            common_name="Tender Platform Seal (token)",
-        )
-    return PlatformToken(softhsm, printed.getvalue(), seal)
+        assert main(list(arguments)) == 0, printed.getvalue()
+    return printed.getvalue()
+
+
+@pytest.fixture(scope="session")
+def platform_token(
+    softhsm: SoftHSM, test_pki: TestPKI, tmp_path_factory: pytest.TempPathFactory
+) -> PlatformToken:
+    """The platform's token as an operator prepares it: ``tender keys init-token``, then
+    ``tender keys seal-request``, the authority (the test PKI) certifying the request, and
+    ``tender keys seal-certificate``."""
+    environment = {
+        "TENDER_PKCS11_MODULE": softhsm.module,
+        "TENDER_PKCS11_TOKEN": PLATFORM_TOKEN,
+        "TENDER_PKCS11_PIN_FILE": str(softhsm.pin_file),
+        "TENDER_PKCS11_SEAL_KEY": SEAL_KEY,
+    }
+    init_output = _run(environment, "keys", "init-token")
+    folder = tmp_path_factory.mktemp("seal")
+    request_file, certificate_file = folder / "seal.csr", folder / "seal.pem"
+    subject = "CN=Tender Platform Seal (token),O=Tender Platform,C=HK"
+    _run(environment, "keys", "seal-request", "--subject", subject, "--out", str(request_file))
+    request = pyca_x509.load_pem_x509_csr(request_file.read_bytes())
+    assert request.is_signature_valid  # the key in the token signed it: proof of possession
+    certificate = test_pki.certify(
+        keys.PublicKeyInfo.load(
+            request.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        ),
+        organisation="Tender Platform",
+        common_name="Tender Platform Seal (token)",
+    )
+    certificate_file.write_bytes(pem.armor("CERTIFICATE", certificate.dump()))
+    _run(environment, "keys", "seal-certificate", str(certificate_file))
+    return PlatformToken(softhsm, init_output, certificate)
 
 
 @pytest.fixture(scope="session")
 def smart_card(softhsm: SoftHSM, test_pki: TestPKI) -> SmartCard:
+    """A card as its issuer hands it out: a key made on it, certified, the certificate beside."""
     with open_session(softhsm.module, CARD_TOKEN, USER_PIN, write=True) as session:
-        certificate = certified_key_in_token(
-            session, test_pki, CARD_KEY, organisation=CARD_ORGANISATION, common_name="Card Holder"
+        request = request_certificate(session, CARD_KEY, x509.Name.build({"common_name": "x"}))
+        certificate = test_pki.certify(
+            request["certification_request_info"]["subject_pk_info"],
+            organisation=CARD_ORGANISATION,
+            common_name="Card Holder",
         )
+        store_certificate(session, CARD_KEY, certificate)
     return SmartCard(softhsm, CARD_TOKEN, CARD_KEY, certificate)

@@ -89,6 +89,34 @@ def test_init_token_never_replaces_a_key(
     assert f"fingerprint {fingerprint}" in platform_token.init_output  # the same key
 
 
+def test_the_seal_takes_only_the_certificate_of_its_own_key(
+    platform_token: PlatformToken,
+    test_pki: TestPKI,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TENDER_PKCS11_MODULE", platform_token.softhsm.module)
+    monkeypatch.setenv("TENDER_PKCS11_TOKEN", PLATFORM_TOKEN)
+    monkeypatch.setenv("TENDER_PKCS11_PIN_FILE", str(platform_token.softhsm.pin_file))
+    monkeypatch.setenv("TENDER_PKCS11_SEAL_KEY", "renewed-seal")
+    request = tmp_path / "renewed.csr"
+    someone_else = tmp_path / "supplier-a.der"
+    someone_else.write_bytes(test_pki.certificate("supplier-a").dump())
+
+    made = main(["keys", "seal-request", "--subject", "CN=Renewed Seal", "--out", str(request)])
+    again = main(["keys", "seal-request", "--subject", "CN=Renewed Seal", "--out", str(request)])
+    stored = main(["keys", "seal-certificate", str(someone_else)])
+
+    assert (made, again, stored) == (0, 2, 2)
+    said = capsys.readouterr().err
+    assert "already holds 2 object(s) labelled 'renewed-seal'; keys are never replaced" in said
+    assert (
+        "'Common Name: Supplier A; Organization: Supplier A Co., Ltd.; Country: TW' is not "
+        "for the key labelled 'renewed-seal'" in said
+    )
+
+
 def test_tender_keys_wrapped_in_the_token_open_only_there_and_in_their_context(
     platform_token: PlatformToken, token_session: pkcs11.Session
 ) -> None:

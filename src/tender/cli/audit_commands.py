@@ -59,7 +59,8 @@ def register(commands: SubParsers) -> None:
         "public-key",
         help="print the platform's public key (platform.pub)",
         description="Print the platform's public key (a C2SP verifier key), with which "
-        "receipts, checkpoints and bundles are checked offline.",
+        "receipts, checkpoints and bundles are checked offline: read from the platform's "
+        "PKCS#11 token when TENDER_PKCS11_MODULE is set, else from its signing key file.",
     )
     add_json_flag(public_key)
     public_key.set_defaults(run=_public_key)
