@@ -10,6 +10,10 @@ platform keeps two such keys when it is configured to (README, "Keys in a PKCS#1
   (:class:`TokenEd25519Key`), with the EdDSA mechanism of the token.
 
 :func:`create_platform_keys` makes both in a token, sensitive and never extractable.
+:func:`request_certificate` makes a signing key pair there (the opening record's seal) with a
+certificate request signed by it, and :func:`store_certificate` puts the certificate the
+authority issued beside it: no other PKCS#11 tool is needed (their support for a token that
+also holds Ed25519 keys varies).
 :func:`open_session` opens a logged-in session on a token found by its label; the same session
 can serve pyHanko's PKCS#11 signer (the opening record's seal, a supplier's smart card).
 
@@ -27,10 +31,12 @@ Wrapped secrets have the layout of :class:`~tender.storage.sealing.PlatformKey`'
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import TypeVar, cast
 
 import pkcs11
+from asn1crypto import csr, keys, x509
 from asn1crypto.core import OctetString
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pkcs11 import Attribute, GCMParams, KeyType, Mechanism, ObjectClass
@@ -47,7 +53,13 @@ from pkcs11.exceptions import (
     UserAlreadyLoggedIn,
 )
 from pkcs11.types import DecryptMixin, EncryptMixin, PublicKey, SignMixin
-from pkcs11.util.ec import encode_named_curve_parameters
+from pkcs11.util.ec import (
+    encode_ec_public_key,
+    encode_ecdsa_signature,
+    encode_named_curve_parameters,
+)
+from pkcs11.util.rsa import encode_rsa_public_key
+from pkcs11.util.x509 import decode_x509_certificate
 
 from tender.storage.sealing import SealError
 
@@ -57,6 +69,8 @@ __all__ = [
     "TokenKeyWrapper",
     "create_platform_keys",
     "open_session",
+    "request_certificate",
+    "store_certificate",
 ]
 
 _NONCE_SIZE = 12
@@ -261,6 +275,49 @@ class TokenEd25519Key:
         return bytes(self._private.sign(data, mechanism=Mechanism.EDDSA))
 
 
+_KEPT_INSIDE = {
+    Attribute.TOKEN: True,
+    Attribute.PRIVATE: True,
+    Attribute.SENSITIVE: True,
+    Attribute.EXTRACTABLE: False,
+}
+"""A private or secret key usable only after login, never readable, never extractable."""
+
+
+def _refuse_taken(session: pkcs11.Session, label: str) -> None:
+    existing = list(session.get_objects({Attribute.LABEL: label}))
+    if existing:
+        raise TokenError(
+            f"the token {session.token.label!r} already holds {len(existing)} object(s) "
+            f"labelled {label!r}; keys are never replaced (what was wrapped or signed under "
+            "them would be lost). Use them, or choose another label"
+        )
+
+
+def _signing_key_pair(
+    session: pkcs11.Session, key_type: KeyType, curve: str, mechanism: Mechanism, label: str
+) -> tuple[pkcs11.Object, pkcs11.Object]:
+    """A key pair on ``curve`` labelled ``label`` whose private half may only sign."""
+    parameters = session.create_domain_parameters(
+        key_type, {Attribute.EC_PARAMS: encode_named_curve_parameters(curve)}, local=True
+    )
+    public, private = parameters.generate_keypair(
+        mechanism=mechanism,
+        store=True,
+        label=label,
+        id=label.encode(),
+        public_template={Attribute.TOKEN: True, Attribute.VERIFY: True},
+        private_template={
+            **_KEPT_INSIDE,
+            Attribute.SIGN: True,
+            Attribute.DECRYPT: False,
+            Attribute.UNWRAP: False,
+            Attribute.DERIVE: False,
+        },
+    )
+    return public, private
+
+
 def create_platform_keys(session: pkcs11.Session, *, wrap_label: str, signing_label: str) -> None:
     """Create the platform's AES-256 wrapping key and Ed25519 signing key pair in the token.
 
@@ -268,23 +325,11 @@ def create_platform_keys(session: pkcs11.Session, *, wrap_label: str, signing_la
     extractable; the wrapping key may only encrypt and decrypt, the signing key only sign.
     ``session`` must be read-write (:func:`open_session` with ``write=True``).
 
-    :raises TokenError: if the token already holds a key with either label: replacing the
+    :raises TokenError: if the token already holds an object with either label: replacing the
         wrapping key would make every tender it wrapped unopenable, so it is never done.
     """
     for label in (wrap_label, signing_label):
-        existing = list(session.get_objects({Attribute.LABEL: label}))
-        if existing:
-            raise TokenError(
-                f"the token {session.token.label!r} already holds {len(existing)} object(s) "
-                f"labelled {label!r}; keys are never replaced (tenders wrapped or checkpoints "
-                "signed under them would be lost). Use them, or choose other labels"
-            )
-    kept_inside = {
-        Attribute.TOKEN: True,
-        Attribute.PRIVATE: True,
-        Attribute.SENSITIVE: True,
-        Attribute.EXTRACTABLE: False,
-    }
+        _refuse_taken(session, label)
     session.generate_key(
         KeyType.AES,
         256,
@@ -292,7 +337,7 @@ def create_platform_keys(session: pkcs11.Session, *, wrap_label: str, signing_la
         id=wrap_label.encode(),
         store=True,
         template={
-            **kept_inside,
+            **_KEPT_INSIDE,
             Attribute.ENCRYPT: True,
             Attribute.DECRYPT: True,
             Attribute.WRAP: False,
@@ -301,22 +346,87 @@ def create_platform_keys(session: pkcs11.Session, *, wrap_label: str, signing_la
             Attribute.VERIFY: False,
         },
     )
-    parameters = session.create_domain_parameters(
-        KeyType.EC_EDWARDS,
-        {Attribute.EC_PARAMS: encode_named_curve_parameters(_ED25519_OID)},
-        local=True,
+    _signing_key_pair(
+        session, KeyType.EC_EDWARDS, _ED25519_OID, Mechanism.EC_EDWARDS_KEY_PAIR_GEN, signing_label
     )
-    parameters.generate_keypair(
-        mechanism=Mechanism.EC_EDWARDS_KEY_PAIR_GEN,
-        store=True,
-        label=signing_label,
-        id=signing_label.encode(),
-        public_template={Attribute.TOKEN: True, Attribute.VERIFY: True},
-        private_template={
-            **kept_inside,
-            Attribute.SIGN: True,
-            Attribute.DECRYPT: False,
-            Attribute.UNWRAP: False,
-            Attribute.DERIVE: False,
-        },
+
+
+def request_certificate(
+    session: pkcs11.Session, label: str, subject: x509.Name
+) -> csr.CertificationRequest:
+    """Make an EC P-256 key pair labelled ``label`` in the token, and a certificate request
+    (PKCS#10, ECDSA with SHA-256) for ``subject`` signed with it there: how a seal's (or a
+    card's) key gets certified without leaving the token.
+
+    The private key is sensitive, never extractable, and may only sign. ``session`` must be
+    read-write. Store the certificate the authority issues with :func:`store_certificate`.
+
+    :raises TokenError: if the token holds an object labelled ``label`` already.
+    """
+    _refuse_taken(session, label)
+    public, private = _signing_key_pair(
+        session, KeyType.EC, "secp256r1", Mechanism.EC_KEY_PAIR_GEN, label
     )
+    if not isinstance(public, PublicKey) or not isinstance(private, SignMixin):
+        raise TokenError(f"the token {session.token.label!r} made a key pair it cannot use")
+    info = csr.CertificationRequestInfo(
+        {
+            "version": "v1",
+            "subject": subject,
+            "subject_pk_info": _public_key_info(public),
+            "attributes": [],
+        }
+    )
+    # The raw mechanism over a digest made here: many tokens (SoftHSM2 among them) have no
+    # ECDSA-with-SHA-256.
+    raw = private.sign(hashlib.sha256(info.dump()).digest(), mechanism=Mechanism.ECDSA)
+    return csr.CertificationRequest(
+        {
+            "certification_request_info": info,
+            "signature_algorithm": {"algorithm": "sha256_ecdsa"},
+            "signature": encode_ecdsa_signature(raw),
+        }
+    )
+
+
+def store_certificate(session: pkcs11.Session, label: str, certificate: x509.Certificate) -> None:
+    """Store ``certificate`` in the token labelled ``label``: beside the key pair of that label,
+    with its ID, where PKCS#11 signers (pyHanko's) find both; or, with no key of that label, as
+    another certificate to go with signatures (an authority's).
+
+    :raises TokenError: if the key pair labelled ``label`` is not the certificate's, or the
+        token holds a certificate labelled ``label`` already.
+    """
+    taken = {Attribute.LABEL: label, Attribute.CLASS: ObjectClass.CERTIFICATE}
+    if list(session.get_objects(taken)):
+        raise TokenError(
+            f"the token {session.token.label!r} already holds a certificate labelled {label!r}; "
+            "choose another label for this one"
+        )
+    identifier = label.encode()
+    for public in session.get_objects(
+        {Attribute.LABEL: label, Attribute.CLASS: ObjectClass.PUBLIC_KEY}
+    ):
+        if not isinstance(public, PublicKey) or (
+            _public_key_info(public).dump() != certificate.public_key.dump()
+        ):
+            raise TokenError(
+                f"the certificate {certificate.subject.human_friendly!r} is not for the key "
+                f"labelled {label!r} in token {session.token.label!r}; give the certificate the "
+                "authority issued for that key's request"
+            )
+        identifier = bytes(public[Attribute.ID])
+    session.create_object(
+        {
+            **decode_x509_certificate(certificate.dump()),
+            Attribute.TOKEN: True,
+            Attribute.LABEL: label,
+            Attribute.ID: identifier,
+        }
+    )
+
+
+def _public_key_info(public: PublicKey) -> keys.PublicKeyInfo:
+    if public.key_type == KeyType.RSA:
+        return keys.PublicKeyInfo.wrap(keys.RSAPublicKey.load(encode_rsa_public_key(public)), "rsa")
+    return keys.PublicKeyInfo.load(encode_ec_public_key(public))

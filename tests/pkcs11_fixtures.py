@@ -29,8 +29,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from tender.cli import main
 from tender.config import Settings
 from tender.signing.testing import TestPKI
-from tender.signing.tokenkeys import request_certificate, store_certificate
-from tender.storage.tokens import open_session
+from tender.storage.tokens import open_session, request_certificate, store_certificate
 
 SOFTHSM2_MODULE = os.environ.get("TENDER_TEST_PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so")
 PLATFORM_TOKEN = "tender-platform"

@@ -130,8 +130,8 @@ def _token_keys(session: pkcs11.Session, settings: Settings, say: Say) -> Platfo
     except (TokenError, ValueError) as error:
         raise SettingsError(
             f"The platform's keys are not all in PKCS#11 token {settings.pkcs11_token!r}: "
-            f"{error}. 'tender keys init-token' creates the wrapping and signing keys; README "
-            "(Keys in a PKCS#11 token) says how the seal's key and certificate get there."
+            f"{str(error).rstrip('.')}. 'tender keys init-token' creates the wrapping and "
+            "signing keys, 'tender keys seal-request' and 'seal-certificate' the seal."
         ) from None
     where = "the same token" if settings.pkcs11_seal_key else "TENDER_PLATFORM_P12"
     say(

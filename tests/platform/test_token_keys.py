@@ -70,14 +70,18 @@ def test_init_token_makes_keys_that_never_leave_the_token(
     assert platform_token.init_output.rstrip().splitlines()[-1].startswith("tender.invalid/")
 
 
-def test_init_token_never_replaces_a_key(
-    platform_token: PlatformToken,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+@pytest.fixture
+def token_environment(platform_token: PlatformToken, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``tender keys`` reads: the platform's token."""
     monkeypatch.setenv("TENDER_PKCS11_MODULE", platform_token.softhsm.module)
     monkeypatch.setenv("TENDER_PKCS11_TOKEN", PLATFORM_TOKEN)
     monkeypatch.setenv("TENDER_PKCS11_PIN_FILE", str(platform_token.softhsm.pin_file))
+
+
+@pytest.mark.usefixtures("token_environment")
+def test_init_token_never_replaces_a_key(
+    platform_token: PlatformToken, capsys: pytest.CaptureFixture[str]
+) -> None:
 
     assert main(["keys", "init-token"]) == 2
 
@@ -89,16 +93,13 @@ def test_init_token_never_replaces_a_key(
     assert f"fingerprint {fingerprint}" in platform_token.init_output  # the same key
 
 
+@pytest.mark.usefixtures("token_environment")
 def test_the_seal_takes_only_the_certificate_of_its_own_key(
-    platform_token: PlatformToken,
     test_pki: TestPKI,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("TENDER_PKCS11_MODULE", platform_token.softhsm.module)
-    monkeypatch.setenv("TENDER_PKCS11_TOKEN", PLATFORM_TOKEN)
-    monkeypatch.setenv("TENDER_PKCS11_PIN_FILE", str(platform_token.softhsm.pin_file))
     monkeypatch.setenv("TENDER_PKCS11_SEAL_KEY", "renewed-seal")
     request = tmp_path / "renewed.csr"
     someone_else = tmp_path / "supplier-a.der"

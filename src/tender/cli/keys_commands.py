@@ -114,7 +114,7 @@ def _seal_request(args: argparse.Namespace) -> int:
     from cryptography import x509
 
     from tender.runtime import platform_token
-    from tender.signing.tokenkeys import request_certificate
+    from tender.storage.tokens import TokenError, request_certificate
 
     settings = _token_settings(seal=True)
     try:
@@ -127,7 +127,7 @@ def _seal_request(args: argparse.Namespace) -> int:
     with platform_token(settings, write=True) as session:
         try:
             request = request_certificate(session, settings.pkcs11_seal_key, subject)
-        except ValueError as error:
+        except TokenError as error:
             raise CommandError(f"{error}.") from None
     args.out.write_bytes(pem.armor("CERTIFICATE REQUEST", request.dump()))
     print(
@@ -144,7 +144,7 @@ def _seal_certificate(args: argparse.Namespace) -> int:
 
     from tender.runtime import platform_token
     from tender.signing import read_certificate
-    from tender.signing.tokenkeys import store_certificate
+    from tender.storage.tokens import TokenError, store_certificate
 
     settings = _token_settings(seal=True)
     try:
@@ -158,7 +158,7 @@ def _seal_certificate(args: argparse.Namespace) -> int:
     with platform_token(settings, write=True) as session:
         try:
             store_certificate(session, settings.pkcs11_seal_key, certificate)
-        except ValueError as error:
+        except TokenError as error:
             raise CommandError(f"{error}.") from None
     print(
         f"Stored {certificate.subject.human_friendly} beside the seal's key "
