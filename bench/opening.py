@@ -448,6 +448,7 @@ def run(folder: Path, database_url: str, bids: int, size: int, threads: int) -> 
             platform_p12=pki.p12_path("platform"),
             platform_p12_password_file=password,
             precheck_max_bytes=0,
+            allow_key_files=True,  # a throw-away platform: its keys may be files
         )
         # Bids go in before the deadline by this clock; the workers' (real) clock is past it.
         clock = ManualClock(datetime.now(UTC) - timedelta(hours=3))

@@ -47,7 +47,7 @@ from tender.clock import format_time
 from tender.committee.service import form_committee
 from tender.config import Settings
 from tender.documents.service import suppliers_of
-from tender.platform import Platform, build_platform
+from tender.platform import Platform, PlatformKeys, build_platform
 from tender.signing.testing import TestPKI
 from tender.storage.embedded import EmbeddedS3
 from tender.storage.objectstore import S3Config
@@ -203,20 +203,21 @@ def bench_size(
         print(f"{events:,} events filled in {time.perf_counter() - start:.0f} s", flush=True)
         data_dir = root / f"var-{events}"
         data_dir.mkdir()
+        settings = Settings(
+            data_dir=data_dir,
+            database_url=url,
+            s3_endpoint=s3.endpoint,
+            s3_access_key=s3.access_key,
+            s3_secret_key=s3.secret_key,
+            bucket=f"bench-{uuid.uuid4().hex[:12]}",
+        )
         platform = build_platform(
-            Settings(
-                data_dir=data_dir,
-                database_url=url,
-                s3_endpoint=s3.endpoint,
-                s3_access_key=s3.access_key,
-                s3_secret_key=s3.secret_key,
-                bucket=f"bench-{uuid.uuid4().hex[:12]}",
-            ),
+            settings,
             s3=s3,
             trust=pki.trust_store(),
             timestamper=pki.timestamper(),
             timestamp_trust=pki.trust_store(),
-            seal=pki.signer("platform"),
+            keys=PlatformKeys.in_files(settings, seal=pki.signer("platform")),
             broker=StubBroker(),
         )
         try:

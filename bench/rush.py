@@ -108,6 +108,7 @@ def platform_processes(setup: str, root: Path, pki: TestPKI, suppliers: int) -> 
             env["TENDER_DATABASE_URL"] = url
             env["TENDER_BROKER_URL"] = "redis://127.0.0.1:6379/0"
             env["TENDER_BROKER_NAMESPACE"] = f"bench-{uuid.uuid4().hex[:8]}"
+            env["TENDER_ALLOW_KEY_FILES"] = "true"  # a throw-away platform: keys may be files
             apis, workers = 2, 2
         settings = Settings.from_env(env)
         settings.data_dir.mkdir(mode=0o700, parents=True)

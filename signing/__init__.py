@@ -16,7 +16,12 @@ from tender.signing.report import (
     Stage,
     SubIndication,
 )
-from tender.signing.signer import async_sign_pdf, load_signer_pkcs12, sign_pdf
+from tender.signing.signer import (
+    async_sign_pdf,
+    load_signer_pkcs11,
+    load_signer_pkcs12,
+    sign_pdf,
+)
 from tender.signing.trust import TrustStore, TrustStoreError
 from tender.signing.verify import async_verify_document, verify_document
 
@@ -35,6 +40,7 @@ __all__ = [
     "TrustStoreError",
     "async_sign_pdf",
     "async_verify_document",
+    "load_signer_pkcs11",
     "load_signer_pkcs12",
     "read_certificate",
     "sign_pdf",

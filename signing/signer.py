@@ -1,4 +1,4 @@
-"""Signing documents with a key held in memory or in a PKCS#12 file.
+"""Signing documents with a key held in memory, in a PKCS#12 file or in a PKCS#11 token.
 
 PDFs get a PAdES signature inside the file; any other file gets a detached CAdES signature
 (a ``.p7s`` next to it). Used by the supplier CLI, by the test PKI, and for the platform's
@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+import pkcs11
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter
+from pyhanko.sign.pkcs11 import PKCS11Signer
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer, SimpleSigner
 from pyhanko.sign.timestamps import TimeStamper
 
@@ -26,6 +28,7 @@ from tender.signing.trust import TrustStore
 __all__ = [
     "async_sign_detached",
     "async_sign_pdf",
+    "load_signer_pkcs11",
     "load_signer_pkcs12",
     "sign_detached",
     "sign_pdf",
@@ -35,6 +38,10 @@ Box = tuple[int, int, int, int]
 """A rectangle on a page in PDF points: (x1, y1, x2, y2), origin at the bottom left."""
 
 _CHUNK_SIZE = 64 * 1024
+# Keys signed with the token's raw mechanism over a digest pyHanko computes: many tokens
+# (SoftHSM2, smart cards) have no hash-and-sign mechanism for EC, and every one has the raw
+# one. EdDSA and RSA-PSS have no raw form.
+_RAW_MECHANISM_KEYS = frozenset({"ec", "rsa", "dsa"})
 
 
 def _for_chain_of(signer: Signer, trust: TrustStore) -> TrustStore:
@@ -199,4 +206,35 @@ def load_signer_pkcs12(path: Path, passphrase: bytes | None) -> Signer:
         raise ValueError(
             f"cannot open PKCS#12 file {path}: wrong passphrase or not a PKCS#12 file"
         ) from error
+    return signer
+
+
+def load_signer_pkcs11(
+    session: pkcs11.Session, key_label: str, cert_label: str | None = None
+) -> Signer:
+    """A signer whose private key stays in a PKCS#11 token (a smart card, a DSC token, an HSM).
+
+    ``session`` is a logged-in session on the token; the key labelled ``key_label`` signs,
+    and the certificate labelled ``cert_label`` (default: the key's label, as card issuers
+    store them) is the signing certificate. Every other certificate on the token goes with
+    the signature too (a card may hold its authority's chain). Both are looked up now, so a
+    wrong label is reported here rather than halfway through signing.
+
+    :raises ValueError: if the token holds no such key or certificate, or several.
+    """
+    signer = PKCS11Signer(
+        session,
+        cert_label=cert_label or key_label,
+        key_label=key_label,
+        other_certs_to_pull=None,
+        use_raw_mechanism=True,
+    )
+    try:
+        certificate = signer.signing_cert
+    except pkcs11.PKCS11Error as error:
+        raise ValueError(
+            f"the token {session.token.label!r} cannot sign with key {key_label!r} and "
+            f"certificate {cert_label or key_label!r}: {error}"
+        ) from None
+    signer.use_raw_mechanism = certificate.public_key.algorithm in _RAW_MECHANISM_KEYS
     return signer

@@ -30,12 +30,12 @@ from tender.accounts.models import Role, User
 from tender.accounts.service import AccountService
 from tender.clock import Clock, ManualClock
 from tender.config import Settings
-from tender.platform import Platform, build_platform
+from tender.platform import Platform, PlatformKeys, build_platform
 from tender.signing import TrustStore
 from tender.signing.testing import TestPKI
 from tender.storage.objectstore import S3Config
 
-pytest_plugins = ["tests.s3_fixtures"]
+pytest_plugins = ["tests.s3_fixtures", "tests.pkcs11_fixtures"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -189,6 +189,9 @@ def settings(tmp_path: Path, database_url: str, s3_config: S3Config) -> Settings
         s3_secret_key=s3_config.secret_key,
         bucket=f"bids-{uuid.uuid4().hex[:12]}",
         chunk_size=4096,
+        # These tests keep the platform's keys in files; tests/platform/test_token_keys.py
+        # runs the platform with them in a PKCS#11 token.
+        allow_key_files=True,
     )
 
 
@@ -216,9 +219,11 @@ def platform_of(
     broker: dramatiq.Broker,
     clock: Clock,
     trust: TrustStore | None = None,
+    keys: PlatformKeys | None = None,
 ) -> Platform:
     """A platform on real parts, the test PKI's: its trust (or ``trust``), time-stamping
-    authority and seal, with ``broker`` and ``clock``."""
+    authority and seal, with ``broker`` and ``clock``, and (unless given ``keys``) its
+    platform key and signing key in files under the data folder."""
     settings.data_dir.mkdir(parents=True)
     return build_platform(
         settings,
@@ -226,7 +231,7 @@ def platform_of(
         trust=trust or test_pki.trust_store(),
         timestamper=test_pki.timestamper(),
         timestamp_trust=test_pki.trust_store(),
-        seal=test_pki.signer("platform"),
+        keys=keys or PlatformKeys.in_files(settings, seal=test_pki.signer("platform")),
         broker=broker,
         clock=clock,
     )

@@ -34,9 +34,11 @@ from certomancer.registry import (
     PKIArchitecture,
     ServiceLabel,
 )
+from cryptography import x509 as pyca_x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.x509.oid import ExtensionOID, NameOID
 from pyhanko.sign.general import as_signing_certificate, simple_cms_attribute
 from pyhanko.sign.signers import Signer, SimpleSigner
 from pyhanko.sign.timestamps import DummyTimeStamper, TimeStamper
@@ -368,6 +370,52 @@ class TestPKI:
         if name not in names:
             raise KeyError(f"{name!r} is not a signer; choose one of {names}")
         return load_signer_pkcs12(self.p12_path(name), P12_PASSPHRASE)
+
+    def certify(
+        self, public_key: keys.PublicKeyInfo, *, organisation: str, common_name: str
+    ) -> x509.Certificate:
+        """A certificate of the trusted issuing CA for a key made elsewhere: in a token, whose
+        private key never leaves it, as a card issuer or an HSM's owner would have one made.
+
+        It is a supplier's certificate (validity, key usage, revocation pointers as
+        ``supplier-a``'s) for ``O=organisation, CN=common_name``, with a random serial number.
+        """
+        template = pyca_x509.load_der_x509_certificate(self.certificate("supplier-a").dump())
+        issuer = self._issued.architecture.get_cert_spec(CertLabel("interm"))
+        issuer_key = serialization.load_der_private_key(
+            self._issued.architecture.key_set.get_private_key(issuer.subject_key).dump(), None
+        )
+        if not isinstance(issuer_key, ec.EllipticCurvePrivateKey):
+            raise ValueError("the test PKI's issuing CA signs with an EC key")
+        subject_key = serialization.load_der_public_key(public_key.dump())
+        if not isinstance(subject_key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+            raise ValueError("the test PKI certifies EC and RSA keys, as suppliers' cards hold")
+        builder = (
+            pyca_x509.CertificateBuilder()
+            .subject_name(
+                pyca_x509.Name(
+                    [
+                        pyca_x509.NameAttribute(NameOID.COUNTRY_NAME, "TW"),
+                        pyca_x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+                        pyca_x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+                    ]
+                )
+            )
+            .issuer_name(template.issuer)
+            .public_key(subject_key)
+            .serial_number(pyca_x509.random_serial_number())
+            .not_valid_before(template.not_valid_before_utc)
+            .not_valid_after(template.not_valid_after_utc)
+            .add_extension(
+                pyca_x509.SubjectKeyIdentifier.from_public_key(subject_key),
+                critical=False,
+            )
+        )
+        for extension in template.extensions:
+            if extension.oid != ExtensionOID.SUBJECT_KEY_IDENTIFIER:
+                builder = builder.add_extension(extension.value, critical=extension.critical)
+        issued = builder.sign(issuer_key, hashes.SHA256())
+        return x509.Certificate.load(issued.public_bytes(serialization.Encoding.DER))
 
     def p12_path(self, name: str) -> Path:
         """Where :meth:`create` wrote ``name``'s PKCS#12 file (key and chain)."""

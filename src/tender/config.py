@@ -48,6 +48,18 @@ class Settings:
     trust_dir: Path | None = None  # empty: the embedded set-up makes a test PKI and says so
     revocation_dir: Path | None = None  # CRLs and OCSP responses supplied offline
     revocation_fetch_hosts: str = ""  # comma-separated host[:port] the server may fetch from
+    # The platform's keys in a PKCS#11 token (README, "Keys in a PKCS#11 token"): the module
+    # (the token's driver library), the token's label, a file holding its user PIN, and the
+    # labels of the keys in it. Required outside the embedded default unless allow_key_files.
+    pkcs11_module: str = ""
+    pkcs11_token: str = ""
+    pkcs11_pin_file: Path | None = None
+    pkcs11_wrap_key: str = "tender-platform-key"  # AES-256: wraps automatic tenders' keys
+    pkcs11_signing_key: str = "tender-signing-key"  # Ed25519: checkpoints and receipts
+    pkcs11_seal_key: str = ""  # the seal's key and certificate; empty: platform_p12
+    # Outside the embedded default, keep the platform key and signing key in files anyway
+    # (trials and tests): whoever reads them can open every automatic tender at any time.
+    allow_key_files: bool = False
     platform_key_file: Path | None = None  # empty: data_dir/platform.key
     signing_key_file: Path | None = None  # empty: data_dir/signing.key (Ed25519)
     platform_p12: Path | None = None  # the platform's organisation seal (opening record PDFs)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import dramatiq
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import TimeStamper
 from sqlalchemy import Engine
@@ -36,7 +37,33 @@ from tender.signing import TrustStore
 from tender.storage.keyfile import load_or_create_secret
 from tender.storage.objectstore import ObjectStore, S3Config
 from tender.storage.sealing import KeyWrapper, PlatformKey
-from tender.verifier.notes import NoteSigner
+from tender.verifier.notes import Ed25519Key, NoteSigner
+
+
+@dataclass(frozen=True)
+class PlatformKeys:
+    """The platform's own keys: they are in a PKCS#11 token, or (the embedded default) in files.
+
+    ``wrapper`` wraps the private keys of automatic-opening tenders; ``signing_key`` signs the
+    audit log's checkpoints and the receipts; ``seal`` signs the opening records (PAdES).
+    """
+
+    wrapper: KeyWrapper
+    signing_key: Ed25519Key
+    seal: Signer
+
+    @classmethod
+    def in_files(cls, settings: Settings, *, seal: Signer) -> PlatformKeys:
+        """The platform key and signing key in their files under the data folder, created
+        (0600) if missing; see :func:`tender.storage.keyfile.load_or_create_secret`."""
+        secret = load_or_create_secret(
+            settings.effective_signing_key_file, 32, what="platform signing key"
+        )
+        return cls(
+            wrapper=PlatformKey.load_or_create(settings.effective_platform_key_file),
+            signing_key=Ed25519PrivateKey.from_private_bytes(secret),
+            seal=seal,
+        )
 
 
 @dataclass
@@ -111,22 +138,21 @@ def build_platform(
     trust: TrustStore,
     timestamper: TimeStamper,
     timestamp_trust: TrustStore,
-    seal: Signer,
+    keys: PlatformKeys,
     broker: dramatiq.Broker,
     clock: Clock | None = None,
 ) -> Platform:
-    """Wire the parts together. The bucket is created (with Object Lock) if missing."""
+    """Wire the parts together. The bucket is created (with Object Lock) if missing.
+
+    ``keys`` stay the caller's: it closes their token session after :meth:`Platform.close`.
+    """
     clock = clock or SystemClock()
     engine = make_engine(settings.effective_database_url)
     sessions = make_sessionmaker(engine)
     store = ObjectStore(s3)
     store.ensure_bucket(settings.bucket)
-    platform_key = PlatformKey.load_or_create(settings.effective_platform_key_file)
     retention = timedelta(days=settings.retention_days)
-    signer = NoteSigner.from_private_bytes(
-        settings.log_origin,
-        load_or_create_secret(settings.effective_signing_key_file, 32, what="platform signing key"),
-    )
+    signer = NoteSigner(settings.log_origin, keys.signing_key)
     checkpointer = Checkpointer(
         sessions=sessions,
         store=store,
@@ -156,7 +182,7 @@ def build_platform(
         sessions=sessions,
         store=store,
         bucket=settings.bucket,
-        platform_key=platform_key,
+        platform_key=keys.wrapper,
         trust=trust,
         clock=clock,
         retention=retention,
@@ -168,7 +194,7 @@ def build_platform(
         records=RecordWriter(
             store=store,
             bucket=settings.bucket,
-            seal=seal,
+            seal=keys.seal,
             timestamper=timestamper,
             # The seal's chain, and the chain of the time-stamps over it.
             seal_trust=trust.with_anchors_of(timestamp_trust),
@@ -197,7 +223,7 @@ def build_platform(
         engine=engine,
         sessions=sessions,
         store=store,
-        platform_key=platform_key,
+        platform_key=keys.wrapper,
         trust=trust,
         clock=clock,
         checkpointer=checkpointer,

@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import pkcs11
 import uvicorn
 from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
@@ -25,12 +26,13 @@ from tender.app import create_app
 from tender.clock import Clock
 from tender.config import Settings, SettingsError
 from tender.jobs import make_broker
-from tender.platform import Platform, build_platform
-from tender.signing import TrustStore, load_signer_pkcs12
+from tender.platform import Platform, PlatformKeys, build_platform
+from tender.signing import TrustStore, load_signer_pkcs11, load_signer_pkcs12
 from tender.signing.testing import P12_PASSPHRASE, TestPKI
 from tender.signing.testing.pki import TSA_CERTIFICATE
 from tender.storage.embedded import EmbeddedS3
 from tender.storage.objectstore import ObjectStore, S3Config
+from tender.storage.tokens import TokenEd25519Key, TokenError, TokenKeyWrapper, open_session
 
 Say = Callable[[str], None]
 
@@ -67,8 +69,9 @@ def load_trust(settings: Settings, say: Say) -> TrustStore:
 def load_seal(settings: Settings, say: Say) -> Signer:
     """The platform's organisation seal that signs opening records.
 
-    The embedded default uses the test PKI's ``platform`` certificate, and says so; anything
-    else refuses to start without ``TENDER_PLATFORM_P12``.
+    From ``TENDER_PLATFORM_P12`` (a key in the platform's token is
+    :func:`platform_keys`' affair); the embedded default uses the test PKI's ``platform``
+    certificate, and says so; anything else refuses to start without either.
     """
     if settings.platform_p12 is not None:
         password_file = settings.platform_p12_password_file
@@ -79,12 +82,94 @@ def load_seal(settings: Settings, say: Say) -> Signer:
             raise SettingsError(f"TENDER_PLATFORM_P12 cannot be used: {exc}") from exc
     if not settings.embedded:
         raise SettingsError(
-            "TENDER_PLATFORM_P12 is not set. Opening records are sealed with the platform's "
-            "organisation certificate; set it to that .p12 (and TENDER_PLATFORM_P12_PASSWORD_FILE "
-            "to a file holding its password)."
+            "Neither TENDER_PKCS11_SEAL_KEY nor TENDER_PLATFORM_P12 is set. Opening records are "
+            "sealed with the platform's organisation certificate: set TENDER_PKCS11_SEAL_KEY to "
+            "the label of its key and certificate in the platform's PKCS#11 token, or "
+            "TENDER_PLATFORM_P12 to its .p12 (and TENDER_PLATFORM_P12_PASSWORD_FILE to a file "
+            "holding its password)."
         )
     say("Opening records are sealed with the TEST PKI's platform certificate.")
     return load_signer_pkcs12(settings.data_dir / "test-pki" / "platform.p12", P12_PASSPHRASE)
+
+
+@contextmanager
+def platform_token(settings: Settings, *, write: bool = False) -> Iterator[pkcs11.Session]:
+    """A session on the PKCS#11 token that ``TENDER_PKCS11_*`` names, logged in with the PIN
+    in ``TENDER_PKCS11_PIN_FILE`` (read-write with ``write``, to create keys); closed on
+    exit."""
+    if not (settings.pkcs11_token and settings.pkcs11_pin_file):
+        raise SettingsError(
+            "TENDER_PKCS11_MODULE is set, but not TENDER_PKCS11_TOKEN and "
+            "TENDER_PKCS11_PIN_FILE: set them to the label of the token that holds the "
+            "platform's keys and to a file (readable by this user only) holding its user PIN."
+        )
+    try:
+        pin = settings.pkcs11_pin_file.read_text().strip()
+    except OSError as error:
+        raise SettingsError(
+            f"TENDER_PKCS11_PIN_FILE {settings.pkcs11_pin_file} cannot be read "
+            f"({error.strerror}); point it at the file holding the token's user PIN."
+        ) from None
+    try:
+        session = open_session(settings.pkcs11_module, settings.pkcs11_token, pin, write=write)
+    except TokenError as error:
+        raise SettingsError(f"The platform's PKCS#11 token cannot be used: {error}.") from None
+    with session:
+        yield session
+
+
+def _token_keys(session: pkcs11.Session, settings: Settings, say: Say) -> PlatformKeys:
+    try:
+        wrapper = TokenKeyWrapper(session, settings.pkcs11_wrap_key)
+        signing_key = TokenEd25519Key(session, settings.pkcs11_signing_key)
+        seal = (
+            load_signer_pkcs11(session, settings.pkcs11_seal_key)
+            if settings.pkcs11_seal_key
+            else load_seal(settings, say)
+        )
+    except (TokenError, ValueError) as error:
+        raise SettingsError(
+            f"The platform's keys are not all in PKCS#11 token {settings.pkcs11_token!r}: "
+            f"{str(error).rstrip('.')}. 'tender keys init-token' creates the wrapping and "
+            "signing keys, 'tender keys seal-request' and 'seal-certificate' the seal."
+        ) from None
+    where = "the same token" if settings.pkcs11_seal_key else "TENDER_PLATFORM_P12"
+    say(
+        f"Platform keys: in PKCS#11 token {settings.pkcs11_token!r} (wrapping key "
+        f"{wrapper.fingerprint}, signing key {settings.pkcs11_signing_key!r}); the seal in "
+        f"{where}."
+    )
+    return PlatformKeys(wrapper=wrapper, signing_key=signing_key, seal=seal)
+
+
+@contextmanager
+def platform_keys(settings: Settings, say: Say) -> Iterator[PlatformKeys]:
+    """The platform's keys: in the PKCS#11 token that ``TENDER_PKCS11_*`` names, used there.
+
+    Without a token, the embedded default keeps the platform key and the signing key in
+    files under its data folder, and says so; anything else refuses to start, unless
+    ``TENDER_ALLOW_KEY_FILES`` asks for files all the same (and it is said).
+    """
+    if settings.pkcs11_module:
+        with platform_token(settings) as session:
+            yield _token_keys(session, settings, say)
+        return
+    if not (settings.embedded or settings.allow_key_files):
+        raise SettingsError(
+            "TENDER_PKCS11_MODULE is not set. Outside the embedded default the platform's keys "
+            "live in a PKCS#11 token: a key file can be read, and whoever reads the platform "
+            "key can open every automatic tender before its deadline. Set TENDER_PKCS11_MODULE, "
+            "TENDER_PKCS11_TOKEN and TENDER_PKCS11_PIN_FILE (and run 'tender keys init-token' "
+            "once), or, for a trial, TENDER_ALLOW_KEY_FILES=true to keep them in files."
+        )
+    keys = PlatformKeys.in_files(settings, seal=load_seal(settings, say))
+    say(
+        f"Platform keys: in FILES {settings.effective_platform_key_file} (wraps every automatic "
+        f"tender's key) and {settings.effective_signing_key_file} (signs checkpoints and "
+        "receipts). Whoever can read them can open tenders early or sign as the platform; "
+        "in production keep them in a PKCS#11 token (TENDER_PKCS11_MODULE)."
+    )
+    yield keys
 
 
 def load_timestamper(settings: Settings, say: Say) -> tuple[TimeStamper, TrustStore]:
@@ -169,7 +254,7 @@ def running_platform(
             trust=trust,
             timestamper=timestamper,
             timestamp_trust=timestamp_trust,
-            seal=load_seal(settings, say),
+            keys=stack.enter_context(platform_keys(settings, say)),
             broker=broker,
             clock=clock,
         )

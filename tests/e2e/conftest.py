@@ -55,6 +55,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
         TENDER_TRUST_DIR=str(settings.trust_dir or ""),
         TENDER_PLATFORM_P12=str(settings.platform_p12 or ""),
         TENDER_PLATFORM_P12_PASSWORD_FILE=str(settings.platform_p12_password_file or ""),
+        TENDER_ALLOW_KEY_FILES=str(settings.allow_key_files),
+        TENDER_PKCS11_MODULE=settings.pkcs11_module,
+        TENDER_PKCS11_TOKEN=settings.pkcs11_token,
+        TENDER_PKCS11_PIN_FILE=str(settings.pkcs11_pin_file or ""),
+        TENDER_PKCS11_SEAL_KEY=settings.pkcs11_seal_key,
         TENDER_RECONCILE_INTERVAL_SECONDS=str(settings.reconcile_interval_seconds),
         TENDER_HOST=settings.host,
         TENDER_PORT=str(settings.port),
@@ -131,6 +136,7 @@ def e2e_settings(
         platform_p12=test_pki.p12_path("platform"),
         platform_p12_password_file=password_file,
         reconcile_interval_seconds=1.0,
+        allow_key_files=True,  # tests/platform/test_token_keys.py runs one with a token
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from tender.verifier.merkle import leaf_hash, root
 from tender.verifier.notes import (
@@ -198,8 +199,11 @@ def test_key_id_and_verifier_key(signer: NoteSigner) -> None:
 
 
 def test_generate_and_storage_round_trip() -> None:
-    signer = NoteSigner.generate("tender.example/x")
-    again = NoteSigner.from_private_bytes("tender.example/x", signer.private_key_bytes())
+    key = Ed25519PrivateKey.generate()
+    signer = NoteSigner("tender.example/x", key)
+    again = NoteSigner.from_private_bytes(
+        "tender.example/x", key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    )
     assert again.verifier_key() == signer.verifier_key()
     assert again.sign("hi\n") == signer.sign("hi\n")
     assert NoteSigner.generate("tender.example/x").key_id != signer.key_id

@@ -29,7 +29,6 @@ from datetime import timedelta
 from typing import Any
 
 import rfc8785
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pyhanko.sign.timestamps import TimeStamper
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -127,8 +126,7 @@ class Checkpointer:
 
     def sign_json(self, document: Mapping[str, Any]) -> str:
         """``document`` as RFC 8785 JSON in a compact JWS signed with the platform's key."""
-        key = Ed25519PrivateKey.from_private_bytes(self.signer.private_key_bytes())
-        return jws.sign(rfc8785.dumps(document), key, kid=key_label(self.signer))
+        return jws.sign(rfc8785.dumps(document), self.signer.key, kid=key_label(self.signer))
 
 
 class CheckpointSchedule:

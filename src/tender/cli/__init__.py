@@ -17,6 +17,7 @@ from tender.cli import (
     accounts_commands,
     audit_commands,
     committee_commands,
+    keys_commands,
     outbox_commands,
     platform_commands,
     submission,
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts_commands.register(commands)
     audit_commands.register(commands)
     committee_commands.register(commands)
+    keys_commands.register(commands)
     outbox_commands.register(commands)
     supplier.register(commands)
     submission.register(commands)
@@ -57,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.command,
             getattr(args, "audit_command", None),
             getattr(args, "committee_command", None),
+            getattr(args, "keys_command", None),
         )
         if part is not None
     )

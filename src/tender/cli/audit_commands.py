@@ -23,6 +23,7 @@ from tender.cli.common import (
     say_to_stderr,
     settings_of_existing_platform,
 )
+from tender.config import Settings
 from tender.db import make_engine, make_sessionmaker
 from tender.errors import Refusal
 from tender.signing import TrustStore, TrustStoreError
@@ -58,7 +59,8 @@ def register(commands: SubParsers) -> None:
         "public-key",
         help="print the platform's public key (platform.pub)",
         description="Print the platform's public key (a C2SP verifier key), with which "
-        "receipts, checkpoints and bundles are checked offline.",
+        "receipts, checkpoints and bundles are checked offline: read from the platform's "
+        "PKCS#11 token when TENDER_PKCS11_MODULE is set, else from its signing key file.",
     )
     add_json_flag(public_key)
     public_key.set_defaults(run=_public_key)
@@ -155,23 +157,38 @@ def _export_events(database_url: str, out: Path) -> int:
 
 def _public_key(args: argparse.Namespace) -> int:
     settings = settings_of_existing_platform()
+    if settings.pkcs11_module:
+        from tender.runtime import platform_token
+        from tender.storage.tokens import TokenEd25519Key, TokenError
+
+        with platform_token(settings) as session:
+            try:
+                key = TokenEd25519Key(session, settings.pkcs11_signing_key)
+            except TokenError as error:
+                raise CommandError(f"{error}. 'tender keys init-token' creates it") from None
+            verifier_key = NoteSigner(settings.log_origin, key).verifier_key()
+    else:
+        verifier_key = _verifier_key_of_file(settings)
+    if args.json:
+        print_json({"verifier_key": verifier_key, "origin": settings.log_origin})
+    else:
+        print(verifier_key)
+    return EXIT_OK
+
+
+def _verifier_key_of_file(settings: Settings) -> str:
     path = settings.effective_signing_key_file
     try:
         secret = load_secret(path, 32, what="platform signing key")
     except FileNotFoundError:
         raise CommandError(
             f"the platform's signing key {path} does not exist. Run this where the platform "
-            "runs (or set TENDER_DATA_DIR / TENDER_SIGNING_KEY_FILE); a new key would sign "
-            "nothing the platform signed."
+            "runs (or set TENDER_DATA_DIR / TENDER_SIGNING_KEY_FILE, or the TENDER_PKCS11_* "
+            "settings of its token); a new key would sign nothing the platform signed."
         ) from None
     except ValueError as error:
         raise CommandError(str(error)) from None
-    verifier_key = NoteSigner.from_private_bytes(settings.log_origin, secret).verifier_key()
-    if args.json:
-        print_json({"verifier_key": verifier_key, "origin": settings.log_origin})
-    else:
-        print(verifier_key)
-    return EXIT_OK
+    return NoteSigner.from_private_bytes(settings.log_origin, secret).verifier_key()
 
 
 def _verify(args: argparse.Namespace) -> int:

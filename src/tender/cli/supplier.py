@@ -6,10 +6,15 @@ the same trust folder, revocation evidence (``--revocation`` or ``TENDER_REVOCAT
 ``TENDER_REVOCATION_FETCH_HOSTS`` as the platform reads them), registered certificates
 (``--organisation-certificate``) and time.
 
+``tender sign`` and ``tender certificate register`` take the signing key from a PKCS#12 file
+(``--p12``) or from a smart card or token through its PKCS#11 library (``--pkcs11-module LIB
+--token LABEL --key LABEL``: an e-Cert smart ID card, a DSC token); a key on a card never
+leaves it.
+
 Exit codes: 0 done (for ``verify``: the signature is TOTAL_PASSED); 1 ``verify`` found the
 signature not passed, or ``sign`` could not sign a readable input (broken PDF, time-stamp
-server unreachable); 2 the command cannot run as given (missing file, wrong PKCS#12 password,
-no trust folder, bad time).
+server unreachable); 2 the command cannot run as given (missing file, wrong PKCS#12 password
+or PIN, no such token or key, no trust folder, bad time).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import BinaryIO
 import httpx
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from pkcs11 import PKCS11Error
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import enumerate_sig_fields
@@ -54,7 +60,8 @@ from tender.signing import (
     read_certificate,
     verify_document,
 )
-from tender.signing.signer import load_signer_pkcs12, sign_detached, sign_pdf
+from tender.signing.signer import load_signer_pkcs11, load_signer_pkcs12, sign_detached, sign_pdf
+from tender.storage.tokens import TokenError, open_session
 
 __all__ = ["add_platform_flags", "api_token", "describe", "register"]
 
@@ -92,41 +99,27 @@ def register(commands: SubParsers) -> None:
     )
     registration = certificate_commands.add_parser(
         "register",
-        help="register the certificate of a PKCS#12 file, proving you hold its key",
-        description="Ask the platform for a challenge, sign it with the key in your PKCS#12 "
-        "file, and register the certificate. The key never leaves this computer. Exit code 0 "
-        "when registered, 1 if the platform refused it (the reason is printed), 2 if the "
-        "command cannot run as given.",
+        help="register the certificate you sign with, proving you hold its key",
+        description="Ask the platform for a challenge, sign it with your key (in a PKCS#12 "
+        "file, or on a smart card or token), and register the certificate. The key never "
+        "leaves this computer, or the card. Exit code 0 when registered, 1 if the platform "
+        "refused it (the reason is printed), 2 if the command cannot run as given.",
     )
-    registration.add_argument("--p12", type=Path, required=True, metavar="CERT.p12")
-    registration.add_argument(
-        "--password-file", type=Path, metavar="F", help="file holding the PKCS#12 password"
-    )
+    add_signer_flags(registration)
     add_platform_flags(registration)
     add_json_flag(registration)
     registration.set_defaults(run=_register_certificate)
     sign = commands.add_parser(
         "sign",
         help="sign a bid file: PAdES inside a PDF, a detached CAdES FILE.p7s for anything else",
-        description="Sign FILE with the key and certificate in a PKCS#12 file. A PDF gets "
-        "its signature inside (written to --out, default NAME-signed.pdf); any other file "
-        "gets a detached signature FILE.p7s to submit with it. Exit code 0 when signed, 1 "
-        "if signing failed, 2 if the command cannot run as given.",
+        description="Sign FILE with your key and certificate, from a PKCS#12 file (--p12) or "
+        "a smart card or token (--pkcs11-module). A PDF gets its signature inside (written "
+        "to --out, default NAME-signed.pdf); any other file gets a detached signature "
+        "FILE.p7s to submit with it. Exit code 0 when signed, 1 if signing failed, 2 if the "
+        "command cannot run as given.",
     )
     sign.add_argument("file", type=Path, metavar="FILE", help="the bid file to sign")
-    sign.add_argument(
-        "--p12",
-        type=Path,
-        required=True,
-        metavar="CERT.p12",
-        help="PKCS#12 (.p12/.pfx) file with your signing key and certificate",
-    )
-    sign.add_argument(
-        "--password-file",
-        type=Path,
-        metavar="F",
-        help="file holding the PKCS#12 password (default: ask for it)",
-    )
+    add_signer_flags(sign)
     sign.add_argument("--tsa", metavar="URL", help="RFC 3161 time-stamp server to use")
     sign.add_argument("--out", type=Path, metavar="OUT", help="where to write the result")
     sign.add_argument(
@@ -180,6 +173,39 @@ def register(commands: SubParsers) -> None:
     verify.set_defaults(run=_verify)
 
 
+def add_signer_flags(parser: argparse.ArgumentParser) -> None:
+    """Where the signing key is: ``--p12`` (with ``--password-file``), or a smart card or
+    token: ``--pkcs11-module`` with ``--token``, ``--key``, ``--cert`` and ``--pin-file``."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--p12",
+        type=Path,
+        metavar="CERT.p12",
+        help="PKCS#12 (.p12/.pfx) file with your signing key and certificate",
+    )
+    source.add_argument(
+        "--pkcs11-module",
+        metavar="LIB",
+        help="the PKCS#11 library of your smart card or token (its maker's .so/.dll/.dylib, "
+        "e.g. /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so); the key stays on the card",
+    )
+    parser.add_argument(
+        "--password-file",
+        type=Path,
+        metavar="F",
+        help="with --p12: file holding the PKCS#12 password (default: ask for it)",
+    )
+    card = parser.add_argument_group("smart card or token (with --pkcs11-module)")
+    card.add_argument("--token", metavar="LABEL", help="the token's label, e.g. the card's name")
+    card.add_argument("--key", metavar="LABEL", help="the label of your signing key on it")
+    card.add_argument(
+        "--cert", metavar="LABEL", help="the label of its certificate (default: the key's label)"
+    )
+    card.add_argument(
+        "--pin-file", type=Path, metavar="F", help="file holding the PIN (default: ask for it)"
+    )
+
+
 def add_platform_flags(parser: argparse.ArgumentParser) -> None:
     """``--url`` and ``--token-file``, for a command that calls the platform as its user."""
     parser.add_argument(
@@ -211,38 +237,76 @@ def _is_pdf(stream: BinaryIO) -> bool:
 # ---- sign ---------------------------------------------------------------------------------
 
 
-def _passphrase(password_file: Path | None, p12: Path) -> bytes | None:
-    if password_file is None:
+def _secret(secret_file: Path | None, what: str, flag: str) -> bytes:
+    """The password or PIN in ``secret_file``, or typed at the terminal when none is given."""
+    if secret_file is None:
         if not sys.stdin.isatty():
             raise CommandError(
-                f"there is no terminal to ask for the password of {p12}; put the password in a "
-                "file readable only by you and pass --password-file FILE"
+                f"there is no terminal to ask for the {what}; put it in a file readable only "
+                f"by you and pass {flag} FILE"
             )
-        typed = getpass.getpass(f"Password for {p12}: ").encode()
-    else:
-        try:
-            typed = password_file.read_bytes().rstrip(b"\r\n")
-        except OSError as error:
-            raise CommandError(
-                f"cannot read password file {password_file}: {error.strerror}; check the path"
-            ) from None
-    # An empty password means an unencrypted PKCS#12 file, which the loader wants as None.
-    return typed or None
+        return getpass.getpass(f"{what[0].upper()}{what[1:]}: ").encode()
+    try:
+        return secret_file.read_bytes().rstrip(b"\r\n")
+    except OSError as error:
+        raise CommandError(
+            f"cannot read {flag} {secret_file}: {error.strerror}; check the path"
+        ) from None
 
 
-def _signer(p12: Path, password_file: Path | None) -> Signer:
+def _pkcs12_signer(p12: Path, password_file: Path | None) -> Signer:
     if not p12.is_file():
         raise CommandError(
             f"PKCS#12 file {p12} does not exist; give the .p12/.pfx file holding your "
             "signing key and certificate"
         )
+    # An empty password means an unencrypted PKCS#12 file, which the loader wants as None.
+    passphrase = _secret(password_file, f"password of {p12}", "--password-file") or None
     try:
-        return load_signer_pkcs12(p12, _passphrase(password_file, p12))
+        return load_signer_pkcs12(p12, passphrase)
     except ValueError as error:
         raise CommandError(
             f"{error}; check the password (file) and that {p12} is the .p12/.pfx file "
             "your certificate authority issued"
         ) from None
+
+
+@contextmanager
+def _signer(args: argparse.Namespace) -> Iterator[Signer]:
+    """The signer the flags of :func:`add_signer_flags` name; a card's session stays open
+    until the block ends."""
+    card_flags = [
+        flag
+        for flag, value in (("--token", args.token), ("--key", args.key), ("--cert", args.cert))
+        if value is not None
+    ] + (["--pin-file"] if args.pin_file is not None else [])
+    if args.p12 is not None:
+        if card_flags:
+            raise CommandError(
+                f"{', '.join(card_flags)} go with --pkcs11-module (a smart card or token), "
+                "not with --p12; leave them out or sign with the card"
+            )
+        yield _pkcs12_signer(args.p12, args.password_file)
+        return
+    if args.token is None or args.key is None:
+        raise CommandError(
+            "--pkcs11-module needs --token LABEL and --key LABEL: the labels of your card "
+            "and of its signing key, as the card's software (or 'pkcs11-tool --module LIB "
+            "--list-objects') shows them"
+        )
+    pin = _secret(args.pin_file, f"PIN of token {args.token}", "--pin-file")
+    try:
+        session = open_session(args.pkcs11_module, args.token, pin.decode())
+    except TokenError as error:
+        raise CommandError(str(error)) from None
+    with session:
+        try:
+            signer = load_signer_pkcs11(session, args.key, args.cert)
+        except ValueError as error:
+            raise CommandError(
+                f"{error}; check --key and --cert against the labels on the card"
+            ) from None
+        yield signer
 
 
 @contextmanager
@@ -279,7 +343,8 @@ def _free_field_name(pdf: BinaryIO) -> str:
 
 def _sign(args: argparse.Namespace) -> int:
     file: Path = args.file
-    with _open_input(file, "file") as content:
+    with ExitStack() as stack:
+        content = stack.enter_context(_open_input(file, "file"))
         is_pdf = _is_pdf(content)
         if args.visible and not is_pdf:
             raise CommandError(f"--visible works only for PDFs, and {file} is not a PDF")
@@ -288,7 +353,7 @@ def _sign(args: argparse.Namespace) -> int:
         )
         if out.resolve() == file.resolve():
             raise CommandError(f"--out {out} would overwrite the file being signed")
-        signer = _signer(args.p12, args.password_file)
+        signer = stack.enter_context(_signer(args))
         timestamper = None if args.tsa is None else HTTPTimeStamper(args.tsa)
         try:
             if is_pdf:
@@ -312,8 +377,13 @@ def _sign(args: argparse.Namespace) -> int:
             ) from None
         except (SigningError, PdfError) as error:
             raise _signing_failed(f"signing {file} failed: {error}") from None
+        except PKCS11Error as error:
+            raise _signing_failed(
+                f"the card or token did not sign {file} ({type(error).__name__}: {error}); "
+                "check that it is still inserted and unlocked, and try again"
+            ) from None
     kind = "PAdES signature, inside the PDF" if is_pdf else "detached CAdES signature"
-    certificate = signer.signing_cert  # a PKCS#12 signer always has one; pyHanko allows None
+    certificate = signer.signing_cert  # ours always have one; pyHanko allows None
     subject = "an unknown signer" if certificate is None else certificate.subject.human_friendly
     print(f"Signed {file} as {subject}: {kind}, written to {out}")
     return EXIT_OK
@@ -338,9 +408,8 @@ def api_token(token_file: Path | None) -> str:
 
 def _register_certificate(args: argparse.Namespace) -> int:
     token = api_token(args.token_file)
-    signer = _signer(args.p12, args.password_file)
     try:
-        with httpx.Client(base_url=args.url, timeout=60) as client:
+        with _signer(args) as signer, httpx.Client(base_url=args.url, timeout=60) as client:
             registered = register_certificate(client, token, signer)
     except httpx.TransportError as error:
         raise CommandError(f"cannot reach the platform at {args.url}: {error}") from None

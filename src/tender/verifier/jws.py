@@ -11,7 +11,9 @@ import base64
 import json
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from tender.verifier.notes import Ed25519Key
 
 
 class JWSError(ValueError):
@@ -29,8 +31,9 @@ def b64url_decode(text: str) -> bytes:
         raise JWSError(f"not base64url: {text[:20]!r}") from exc
 
 
-def sign(payload: bytes, key: Ed25519PrivateKey, *, kid: str | None = None) -> str:
-    """The compact serialisation ``header.payload.signature`` of ``payload``."""
+def sign(payload: bytes, key: Ed25519Key, *, kid: str | None = None) -> str:
+    """The compact serialisation ``header.payload.signature`` of ``payload``, signed with
+    ``key`` (in memory, or in a token)."""
     header: dict[str, str] = {"alg": "EdDSA"}
     if kid is not None:
         header["kid"] = kid

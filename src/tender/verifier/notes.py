@@ -26,18 +26,18 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PrivateFormat, PublicFormat
-from cryptography.hazmat.primitives.serialization import NoEncryption as _NoEncryption
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 __all__ = [
     "ALG_ED25519",
     "MAX_SIGNATURES",
     "Checkpoint",
     "CheckpointError",
+    "Ed25519Key",
     "NoteSigner",
     "NoteVerifier",
     "key_id",
@@ -223,18 +223,32 @@ class Checkpoint:
 # --- signed notes ------------------------------------------------------------------------------
 
 
+class Ed25519Key(Protocol):
+    """An Ed25519 private key that signs, wherever it is kept.
+
+    A ``cryptography`` :class:`Ed25519PrivateKey` in memory is one; a key that never leaves a
+    PKCS#11 token (:class:`tender.storage.tokens.TokenEd25519Key`) is another.
+    """
+
+    def public_key(self) -> Ed25519PublicKey:
+        """The public half."""
+        ...
+
+    def sign(self, data: bytes) -> bytes:
+        """The 64-byte Ed25519 (RFC 8032, pure) signature over ``data``."""
+        ...
+
+
 class NoteSigner:
     """Signs notes with an Ed25519 key under a key name (signed-note, "Ed25519 signatures").
 
-    Keep the private key secret; publish :meth:`verifier_key`. For storage,
-    :meth:`private_key_bytes` gives the 32-byte RFC 8032 private key (seed) and
-    :meth:`from_private_bytes` restores the signer from it.
+    Keep the private key secret; publish :meth:`verifier_key`. The key may be in memory
+    (:meth:`generate`, :meth:`from_private_bytes`: the 32-byte RFC 8032 private key, the seed)
+    or anything else that signs as an :class:`Ed25519Key`, such as a key in a token.
     """
 
-    def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
+    def __init__(self, name: str, private_key: Ed25519Key) -> None:
         _check_key_name(name)
-        if not isinstance(private_key, Ed25519PrivateKey):
-            raise CheckpointError("private key must be an Ed25519PrivateKey")
         self._name = name
         self._private_key = private_key
         self._public = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -247,14 +261,15 @@ class NoteSigner:
 
     @classmethod
     def from_private_bytes(cls, name: str, raw: bytes) -> NoteSigner:
-        """Restore a signer from the 32-byte private key of :meth:`private_key_bytes`."""
+        """A signer with the 32-byte RFC 8032 private key (seed) ``raw``, held in memory."""
         if not isinstance(raw, bytes) or len(raw) != 32:
             raise CheckpointError("Ed25519 private key must be 32 bytes")
         return cls(name, Ed25519PrivateKey.from_private_bytes(raw))
 
-    def private_key_bytes(self) -> bytes:
-        """The 32-byte RFC 8032 private key (the seed). Secret."""
-        return self._private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, _NoEncryption())
+    @property
+    def key(self) -> Ed25519Key:
+        """The private key, for other signatures made with it (receipts)."""
+        return self._private_key
 
     @property
     def name(self) -> str:
