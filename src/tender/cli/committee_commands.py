@@ -11,12 +11,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
-
-import httpx
 
 from tender.cli.common import (
     EXIT_FAILED,
@@ -24,12 +19,12 @@ from tender.cli.common import (
     CommandError,
     SubParsers,
     add_json_flag,
+    platform_client,
     print_json,
+    read_secret,
 )
-from tender.cli.submission import explain_refusal
 from tender.cli.supplier import add_platform_flags, api_token
 from tender.client import (
-    RefusedError,
     committee_of,
     find_tender,
     register_committee_key,
@@ -39,8 +34,6 @@ from tender.storage.committee import KeyFileError, MemberKey, ShareError
 from tender.verifier.committee import TENDER_KEY
 
 __all__ = ["register"]
-
-T = TypeVar("T")
 
 _KEY_FILE_HELP = "your committee key file (`tender committee key create` makes it)"
 _TRUST = (
@@ -130,20 +123,15 @@ def _passphrase_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
-    if args.passphrase_file is not None:
-        try:
-            return str(args.passphrase_file.read_text().rstrip("\r\n"))
-        except OSError as error:
-            raise CommandError(
-                f"cannot read passphrase file {args.passphrase_file}: {error.strerror}"
-            ) from None
-    if not sys.stdin.isatty():
-        raise CommandError(
-            "there is no terminal to ask for the passphrase; put it in a file readable only "
-            "by you and pass --passphrase-file F"
-        )
-    typed = getpass.getpass("Passphrase of the committee key file: ")
-    if confirm and getpass.getpass("The same passphrase again: ") != typed:
+    typed = read_secret(
+        args.passphrase_file, "passphrase of the committee key file", "--passphrase-file"
+    )
+    # A typo in a new key file's passphrase would lock its owner out of their shares.
+    if (
+        confirm
+        and args.passphrase_file is None
+        and getpass.getpass("The same passphrase again: ") != typed
+    ):
         raise CommandError("the two passphrases differ; nothing was written, try again")
     return typed
 
@@ -179,7 +167,8 @@ def _create(args: argparse.Namespace) -> int:
 def _register(args: argparse.Namespace) -> int:
     token = api_token(args.token_file)
     key = _load(args, args.key_file)
-    registered = _call(args.url, lambda client: register_committee_key(client, token, key))
+    with platform_client(args.url) as client:
+        registered = register_committee_key(client, token, key)
     if args.json:
         print_json(registered)
     else:
@@ -194,13 +183,12 @@ def _register(args: argparse.Namespace) -> int:
 def _release(args: argparse.Namespace) -> int:
     token = api_token(args.token_file)
     key = _load(args, args.key_file)
-
-    def release(client: httpx.Client) -> dict[str, Any]:
-        tender = find_tender(client, token, args.tender)
-        return release_committee_share(client, token, str(tender["id"]), key, key_name=args.key)
-
     try:
-        committee = _call(args.url, release)
+        with platform_client(args.url) as client:
+            tender = find_tender(client, token, args.tender)
+            committee = release_committee_share(
+                client, token, str(tender["id"]), key, key_name=args.key
+            )
     except ShareError as error:
         raise CommandError(
             f"your share does not open with {args.key_file}: {error}", exit_code=EXIT_FAILED
@@ -215,11 +203,8 @@ def _release(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     token = api_token(args.token_file)
-
-    def status(client: httpx.Client) -> dict[str, Any]:
-        return committee_of(client, token, str(find_tender(client, token, args.tender)["id"]))
-
-    committee = _call(args.url, status)
+    with platform_client(args.url) as client:
+        committee = committee_of(client, token, str(find_tender(client, token, args.tender)["id"]))
     if args.json:
         print_json(committee)
         return EXIT_OK
@@ -231,18 +216,3 @@ def _status(args: argparse.Namespace) -> int:
             + (f"released {released}" if released else "not released")
         )
     return EXIT_OK
-
-
-def _call(url: str, call: Callable[[httpx.Client], T]) -> T:
-    """``call`` on a client of the platform at ``url``; a refusal or an unreachable platform
-    told in words."""
-    try:
-        with httpx.Client(base_url=url, timeout=60) as client:
-            return call(client)
-    except httpx.TransportError as error:
-        raise CommandError(
-            f"cannot reach the platform at {url} ({error}); check your connection and try again",
-            exit_code=EXIT_FAILED,
-        ) from None
-    except RefusedError as refusal:
-        raise CommandError(explain_refusal(refusal), exit_code=EXIT_FAILED) from None

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import getpass
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeAlias
 
+import httpx
+
+from tender.client import RefusedError
 from tender.config import Settings
 from tender.verifier.checks import Check, summarise
 
@@ -27,6 +33,55 @@ class CommandError(Exception):
     def __init__(self, message: str, *, exit_code: int = EXIT_USAGE) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def read_secret(secret_file: Path | None, what: str, flag: str) -> str:
+    """The password, PIN or passphrase in ``secret_file`` (its last line break dropped), or
+    typed at the terminal when no file is given."""
+    if secret_file is None:
+        if not sys.stdin.isatty():
+            raise CommandError(
+                f"there is no terminal to ask for the {what}; put it in a file readable only "
+                f"by you and pass {flag} FILE"
+            )
+        return getpass.getpass(f"{what[0].upper()}{what[1:]}: ")
+    try:
+        return secret_file.read_text().rstrip("\r\n")
+    except OSError as error:
+        raise CommandError(
+            f"cannot read {flag} {secret_file}: {error.strerror}; check the path"
+        ) from None
+
+
+def explain_refusal(refusal: RefusedError) -> str:
+    """The platform's explanation, one part a line."""
+    if not refusal.what:
+        return f"the platform refused: {refusal}"
+    return (
+        f"the platform refused.\n  What happened: {refusal.what}\n  Why: {refusal.why}\n"
+        f"  What to do: {refusal.what_to_do}"
+    )
+
+
+@contextmanager
+def platform_client(
+    url: str,
+    *,
+    timeout: httpx.Timeout | float = 60,
+    if_broken_off: str = "check your connection and try again",
+) -> Iterator[httpx.Client]:
+    """A client of the platform at ``url``; a refusal, or a platform that cannot be reached,
+    ends the command with the reason in words (exit code 1)."""
+    try:
+        with httpx.Client(base_url=url, timeout=timeout) as client:
+            yield client
+    except httpx.TransportError as error:
+        raise CommandError(
+            f"cannot reach the platform at {url}, or it broke off ({error}); {if_broken_off}",
+            exit_code=EXIT_FAILED,
+        ) from None
+    except RefusedError as refusal:
+        raise CommandError(explain_refusal(refusal), exit_code=EXIT_FAILED) from None
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

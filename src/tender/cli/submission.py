@@ -30,11 +30,11 @@ from tender.cli.common import (
     CommandError,
     SubParsers,
     add_json_flag,
+    platform_client,
     print_json,
 )
 from tender.cli.supplier import add_platform_flags, api_token
 from tender.client import (
-    RefusedError,
     find_tender,
     own_receipts,
     platform_public_key,
@@ -170,26 +170,21 @@ def _submit(args: argparse.Namespace) -> int:
     out_dir: Path | None = args.out
     if out_dir is not None and not out_dir.is_dir():
         raise CommandError(f"--out {out_dir} is not a folder; create it or choose another")
-    try:
-        # Uploads may take long; only connecting and a silent platform are bounded.
-        timeout = httpx.Timeout(60, write=None)
-        with httpx.Client(base_url=args.url, timeout=timeout) as client:
-            key = _verifier_key(client, args.key)
-            tender = find_tender(client, token, args.tender)
-            for path, name in files:
-                sent = _send(client, token, tender, path, name)
-                print(describe_receipt(sent.receipt))
-                saved = _save(sent, key, (out_dir or path.parent) / _receipt_file_name(sent))
-                print(saved)
-                print()
-    except httpx.TransportError as error:
-        raise CommandError(
-            f"cannot reach the platform at {args.url}, or it broke off ({error}); nothing "
-            "counts as submitted without a receipt: check your connection and submit again",
-            exit_code=EXIT_FAILED,
-        ) from None
-    except RefusedError as refusal:
-        raise CommandError(explain_refusal(refusal), exit_code=EXIT_FAILED) from None
+    # Uploads may take long; only connecting and a silent platform are bounded.
+    with platform_client(
+        args.url,
+        timeout=httpx.Timeout(60, write=None),
+        if_broken_off="nothing counts as submitted without a receipt: check your connection "
+        "and submit again",
+    ) as client:
+        key = _verifier_key(client, args.key)
+        tender = find_tender(client, token, args.tender)
+        for path, name in files:
+            sent = _send(client, token, tender, path, name)
+            print(describe_receipt(sent.receipt))
+            saved = _save(sent, key, (out_dir or path.parent) / _receipt_file_name(sent))
+            print(saved)
+            print()
     return EXIT_OK
 
 
@@ -211,16 +206,6 @@ def _send(client: httpx.Client, token: str, tender: dict[str, Any], path: Path, 
             client, token, str(tender["id"]), name, _chunks(content, digest, progress), size
         )
     return Sent(receipt, digest.hexdigest())
-
-
-def explain_refusal(refusal: RefusedError) -> str:
-    """The platform's explanation, one part a line."""
-    if not refusal.what:
-        return f"the platform refused: {refusal}"
-    return (
-        f"the platform refused.\n  What happened: {refusal.what}\n  Why: {refusal.why}\n"
-        f"  What to do: {refusal.what_to_do}"
-    )
 
 
 def _receipt_file_name(sent: Sent) -> str:
@@ -275,7 +260,7 @@ def _receipts(args: argparse.Namespace) -> int:
     if args.out is not None and args.pdf is None:
         raise CommandError("--out goes with --pdf ID: it says where to save the PDF")
     try:
-        with httpx.Client(base_url=args.url, timeout=60) as client:
+        with platform_client(args.url) as client:
             if args.pdf is not None:
                 out: Path = args.out or Path(f"receipt-{args.pdf}.pdf")
                 out.write_bytes(receipt_pdf(client, token, args.pdf))
@@ -288,12 +273,6 @@ def _receipts(args: argparse.Namespace) -> int:
                 None if args.tender is None else find_tender(client, token, args.tender)["id"]
             )
             listed = own_receipts(client, token, tender_id)
-    except httpx.TransportError as error:
-        raise CommandError(
-            f"cannot reach the platform at {args.url}: {error}", exit_code=EXIT_FAILED
-        ) from None
-    except RefusedError as refusal:
-        raise CommandError(explain_refusal(refusal), exit_code=EXIT_FAILED) from None
     except OSError as error:
         raise CommandError(f"cannot write {error.filename}: {error.strerror}") from None
     if args.json:

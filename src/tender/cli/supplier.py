@@ -20,7 +20,6 @@ or PIN, no such token or key, no trust folder, bad time).
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 import tempfile
@@ -30,7 +29,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-import httpx
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from pkcs11 import PKCS11Error
@@ -47,9 +45,11 @@ from tender.cli.common import (
     CommandError,
     SubParsers,
     add_json_flag,
+    platform_client,
     print_json,
+    read_secret,
 )
-from tender.client import RefusedError, register_certificate
+from tender.client import register_certificate
 from tender.signing import (
     DocumentReport,
     Indication,
@@ -237,23 +237,6 @@ def _is_pdf(stream: BinaryIO) -> bool:
 # ---- sign ---------------------------------------------------------------------------------
 
 
-def _secret(secret_file: Path | None, what: str, flag: str) -> bytes:
-    """The password or PIN in ``secret_file``, or typed at the terminal when none is given."""
-    if secret_file is None:
-        if not sys.stdin.isatty():
-            raise CommandError(
-                f"there is no terminal to ask for the {what}; put it in a file readable only "
-                f"by you and pass {flag} FILE"
-            )
-        return getpass.getpass(f"{what[0].upper()}{what[1:]}: ").encode()
-    try:
-        return secret_file.read_bytes().rstrip(b"\r\n")
-    except OSError as error:
-        raise CommandError(
-            f"cannot read {flag} {secret_file}: {error.strerror}; check the path"
-        ) from None
-
-
 def _pkcs12_signer(p12: Path, password_file: Path | None) -> Signer:
     if not p12.is_file():
         raise CommandError(
@@ -261,7 +244,9 @@ def _pkcs12_signer(p12: Path, password_file: Path | None) -> Signer:
             "signing key and certificate"
         )
     # An empty password means an unencrypted PKCS#12 file, which the loader wants as None.
-    passphrase = _secret(password_file, f"password of {p12}", "--password-file") or None
+    passphrase = (
+        read_secret(password_file, f"password of {p12}", "--password-file").encode() or None
+    )
     try:
         return load_signer_pkcs12(p12, passphrase)
     except ValueError as error:
@@ -294,9 +279,9 @@ def _signer(args: argparse.Namespace) -> Iterator[Signer]:
             "and of its signing key, as the card's software (or 'pkcs11-tool --module LIB "
             "--list-objects') shows them"
         )
-    pin = _secret(args.pin_file, f"PIN of token {args.token}", "--pin-file")
+    pin = read_secret(args.pin_file, f"PIN of token {args.token}", "--pin-file")
     try:
-        session = open_session(args.pkcs11_module, args.token, pin.decode())
+        session = open_session(args.pkcs11_module, args.token, pin)
     except TokenError as error:
         raise CommandError(str(error)) from None
     with session:
@@ -408,13 +393,8 @@ def api_token(token_file: Path | None) -> str:
 
 def _register_certificate(args: argparse.Namespace) -> int:
     token = api_token(args.token_file)
-    try:
-        with _signer(args) as signer, httpx.Client(base_url=args.url, timeout=60) as client:
-            registered = register_certificate(client, token, signer)
-    except httpx.TransportError as error:
-        raise CommandError(f"cannot reach the platform at {args.url}: {error}") from None
-    except RefusedError as refusal:
-        raise CommandError(str(refusal), exit_code=EXIT_FAILED) from None
+    with _signer(args) as signer, platform_client(args.url) as client:
+        registered = register_certificate(client, token, signer)
     if args.json:
         print_json(registered)
     else:
