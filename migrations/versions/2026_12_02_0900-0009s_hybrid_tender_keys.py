@@ -1,0 +1,43 @@
+"""Hybrid tender keys: a tender's public key holds ML-KEM-768 + X25519 (1216 bytes), not only
+X25519 (32 bytes)
+
+Tenders created from now on seal bids to a hybrid post-quantum key (sealed stream format
+version 2); tenders created before keep their X25519 key and format version 1. Neither
+SQLite nor PostgreSQL (bytea) enforces the declared length, so no row is rewritten; the
+column's declared length follows what it holds. Downgrading does not make the hybrid keys of
+tenders created since fit the code of before, which cannot seal to them.
+
+Revision ID: 0009s
+Revises: 0008c
+Create Date: 2026-12-02 09:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0009s'
+down_revision: str | None = '0008c'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('tenders', schema=None) as batch_op:
+        batch_op.alter_column(
+            'public_key',
+            existing_type=sa.LargeBinary(length=32),
+            type_=sa.LargeBinary(length=1216),
+            existing_nullable=False,
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('tenders', schema=None) as batch_op:
+        batch_op.alter_column(
+            'public_key',
+            existing_type=sa.LargeBinary(length=1216),
+            type_=sa.LargeBinary(length=32),
+            existing_nullable=False,
+        )
