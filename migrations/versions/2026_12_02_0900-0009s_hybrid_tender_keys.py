@@ -24,20 +24,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('tenders', schema=None) as batch_op:
-        batch_op.alter_column(
-            'public_key',
-            existing_type=sa.LargeBinary(length=32),
-            type_=sa.LargeBinary(length=1216),
-            existing_nullable=False,
-        )
+    _declare_public_key_length(32, 1216)
 
 
 def downgrade() -> None:
+    _declare_public_key_length(1216, 32)
+
+
+def _declare_public_key_length(existing: int, new: int) -> None:
     with op.batch_alter_table('tenders', schema=None) as batch_op:
         batch_op.alter_column(
             'public_key',
-            existing_type=sa.LargeBinary(length=1216),
-            type_=sa.LargeBinary(length=32),
+            existing_type=sa.LargeBinary(length=existing),
+            type_=sa.LargeBinary(length=new),
             existing_nullable=False,
         )

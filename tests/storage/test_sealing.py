@@ -457,6 +457,21 @@ def test_known_answer_pins_the_format() -> None:
     assert unseal_bytes(sealed, recipient) == KAT_PLAINTEXT
 
 
+def documented_chunks(
+    sealed: bytes, header: bytes, data_key: bytes, prefix: bytes, chunk_size: int
+) -> tuple[bytes, int]:
+    """The plaintext of the chunk records after ``header``, decrypted as the module docstring
+    says (the same for both versions), and how many records there were."""
+    records = list(pieces(sealed[len(header) :], chunk_size + 16))
+    plaintext = b"".join(
+        AESGCM(data_key).decrypt(
+            prefix + struct.pack(">IB", index, index == len(records) - 1), chunk, header
+        )
+        for index, chunk in enumerate(records)
+    )
+    return plaintext, len(records)
+
+
 def test_known_answer_follows_the_documented_layout() -> None:
     """Decode the pinned stream with nothing but the module docstring and raw primitives."""
     sealed = KAT_SEALED
@@ -482,15 +497,7 @@ def test_known_answer_follows_the_documented_layout() -> None:
     data_key = AESGCM(kek).decrypt(bytes(12), header[52:100], header[:52])
     assert data_key == bytes(range(32, 64))
 
-    records = list(pieces(sealed[100:], chunk_size + 16))
-    plaintext = b"".join(
-        AESGCM(data_key).decrypt(
-            prefix + struct.pack(">IB", index, index == len(records) - 1), chunk, header
-        )
-        for index, chunk in enumerate(records)
-    )
-    assert plaintext == KAT_PLAINTEXT
-    assert len(records) == 3
+    assert documented_chunks(sealed, header, data_key, prefix, chunk_size) == (KAT_PLAINTEXT, 3)
 
 
 def test_format_v2_follows_the_documented_layout() -> None:
@@ -513,15 +520,7 @@ def test_format_v2_follows_the_documented_layout() -> None:
     data_key = suite.decrypt(header[20:], pair.hpke_private_key, info=info)
     assert data_key == bytes(range(32))
 
-    records = list(pieces(sealed[1188:], chunk_size + 16))
-    plaintext = b"".join(
-        AESGCM(data_key).decrypt(
-            prefix + struct.pack(">IB", index, index == len(records) - 1), chunk, header
-        )
-        for index, chunk in enumerate(records)
-    )
-    assert plaintext == KAT_PLAINTEXT
-    assert len(records) == 3
+    assert documented_chunks(sealed, header, data_key, prefix, chunk_size) == (KAT_PLAINTEXT, 3)
 
 
 def test_a_tender_key_restored_from_its_private_bytes_opens_what_was_sealed_to_it(
