@@ -54,6 +54,7 @@ from tender import migrate
 from tender.audit.service import append, verify_stored_chain
 from tender.clock import ManualClock, format_time
 from tender.db import make_engine, make_sessionmaker
+from tender.storage.hpke import PUBLIC_KEY_SIZE
 from tender.verifier import merkle
 from tender.verifier.chain import (
     GENESIS_HASH,
@@ -191,7 +192,7 @@ def make_event(seq: int, rng: random.Random, tenders: list[str], start: datetime
             "reference": f"T-2026-{seq:07d}",
             "title": "Road maintenance, lot 3",
             "deadline": format_time(start + timedelta(days=30)),
-            "public_key": rng.randbytes(32).hex(),
+            "public_key": rng.randbytes(PUBLIC_KEY_SIZE).hex(),  # a hybrid tender key
         }
     elif kind == "opening.finished":
         payload = {"bids": rng.randrange(1, 40), "late": rng.randrange(3)}

@@ -66,14 +66,15 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from argon2.low_level import Type, hash_secret_raw
 from Crypto.Protocol.SecretSharing import Shamir
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hpke
-from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hpke import MLKEM768X25519PublicKey
+
+from tender.storage.hpke import SUITE, HybridKeyPair, hybrid_public_key
 
 __all__ = [
     "KEY_FILE_FORMAT",
@@ -102,11 +103,7 @@ _SHARE_VERSION = 1
 _SHARE_HEADER = struct.Struct(">BB32s")  # version, index, salt
 _LENGTH = struct.Struct(">H")
 _DOMAIN = b"tender.storage committee share v1\x00"
-_SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 _ENCRYPTED_VERSION = 1
-_MLKEM_PUBLIC_SIZE = 1184
-_MLKEM_SEED_SIZE = 64
-_X25519_SIZE = 32
 _KEY_FILE_SALT_SIZE = 16
 # Bounds on the cost a key file may ask for, so that a damaged file cannot make opening it
 # take all the memory or all day.
@@ -250,7 +247,7 @@ def encrypt_share(share: HeldShare, public_key: bytes, *, context: bytes) -> byt
 
     :raises ShareError: if ``public_key`` is not a member public key.
     """
-    encrypted = _SUITE.encrypt(
+    encrypted = SUITE.encrypt(
         share.to_bytes(), member_public_key(public_key), info=_DOMAIN + context
     )
     return bytes([_ENCRYPTED_VERSION]) + encrypted
@@ -268,7 +265,9 @@ def decrypt_share(encrypted: bytes, member_key: MemberKey, *, context: bytes) ->
             f"not an encrypted share: it does not start with format byte {_ENCRYPTED_VERSION}"
         )
     try:
-        plaintext = _SUITE.decrypt(encrypted[1:], member_key._private_key, info=_DOMAIN + context)
+        plaintext = SUITE.decrypt(
+            encrypted[1:], member_key.hpke_private_key, info=_DOMAIN + context
+        )
     except (InvalidTag, ValueError):
         raise ShareError(
             f"the share does not decrypt with member key {member_key.fingerprint[:16]}: it was "
@@ -277,21 +276,13 @@ def decrypt_share(encrypted: bytes, member_key: MemberKey, *, context: bytes) ->
     return HeldShare.from_bytes(plaintext)
 
 
-def member_public_key(raw: bytes) -> hpke.MLKEM768X25519PublicKey:
+def member_public_key(raw: bytes) -> MLKEM768X25519PublicKey:
     """The HPKE public key in ``raw`` (:attr:`MemberKey.public_key_bytes`).
 
     :raises ShareError: if ``raw`` is not a member public key.
     """
-    if len(raw) != _MLKEM_PUBLIC_SIZE + _X25519_SIZE:
-        raise ShareError(
-            f"a member public key is {_MLKEM_PUBLIC_SIZE + _X25519_SIZE} bytes (ML-KEM-768 and "
-            f"X25519), not {len(raw)}"
-        )
     try:
-        return hpke.MLKEM768X25519PublicKey(
-            mlkem.MLKEM768PublicKey.from_public_bytes(raw[:_MLKEM_PUBLIC_SIZE]),
-            x25519.X25519PublicKey.from_public_bytes(raw[_MLKEM_PUBLIC_SIZE:]),
-        )
+        return hybrid_public_key(raw)
     except ValueError as exc:
         raise ShareError(f"not a member public key: {exc}") from None
 
@@ -311,45 +302,20 @@ class KeyFileCost:
     parallelism: int = 4
 
 
-class MemberKey:
+class MemberKey(HybridKeyPair):
     """A committee member's key pair: ML-KEM-768 and X25519, for HPKE's hybrid KEM.
 
     The private half stays with the member, in a file encrypted under their passphrase
     (:meth:`save`, :meth:`load`); the platform is given only :attr:`public_key_bytes`.
     """
 
-    def __init__(self, mlkem_key: mlkem.MLKEM768PrivateKey, x25519_key: x25519.X25519PrivateKey):
-        self._mlkem = mlkem_key
-        self._x25519 = x25519_key
-        self._private_key = hpke.MLKEM768X25519PrivateKey(mlkem_key, x25519_key)
-
     @classmethod
-    def generate(cls) -> MemberKey:
-        return cls(mlkem.MLKEM768PrivateKey.generate(), x25519.X25519PrivateKey.generate())
-
-    @classmethod
-    def from_private_bytes(cls, raw: bytes) -> MemberKey:
+    def from_private_bytes(cls, raw: bytes) -> Self:
         """:raises KeyFileError: if ``raw`` is not :meth:`private_bytes`' output."""
-        if len(raw) != _MLKEM_SEED_SIZE + _X25519_SIZE:
-            raise KeyFileError(
-                f"a member private key is {_MLKEM_SEED_SIZE + _X25519_SIZE} bytes, not {len(raw)}"
-            )
-        return cls(
-            mlkem.MLKEM768PrivateKey.from_seed_bytes(raw[:_MLKEM_SEED_SIZE]),
-            x25519.X25519PrivateKey.from_private_bytes(raw[_MLKEM_SEED_SIZE:]),
-        )
-
-    def private_bytes(self) -> bytes:
-        """The ML-KEM seed and the X25519 key: secret."""
-        return self._mlkem.private_bytes_raw() + self._x25519.private_bytes_raw()
-
-    @property
-    def public_key_bytes(self) -> bytes:
-        """ML-KEM-768 public key || X25519 public key (1216 bytes): what the member registers."""
-        return (
-            self._mlkem.public_key().public_bytes_raw()
-            + self._x25519.public_key().public_bytes_raw()
-        )
+        try:
+            return super().from_private_bytes(raw)
+        except ValueError as exc:
+            raise KeyFileError(f"not a member private key: {exc}") from None
 
     @property
     def fingerprint(self) -> str:

@@ -4,14 +4,58 @@ A bid is sealed on arrival to the public key of its tender and can only be unsea
 tender's private key, which the platform releases at the deadline. Sealing and unsealing are
 incremental: memory use is bounded by the chunk size, whatever the size of the file.
 
-The construction is ECIES-style key wrapping (X25519, HKDF-SHA256, AES-256-GCM) of a fresh
-random data key per file, followed by the STREAM construction (Hoang, Reyhanitabar, Rogaway,
-Vizár, *Online Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance*, 2015; the
-same nonce layout as Tink's streaming AEAD): AES-256-GCM over fixed-size chunks whose nonce
-carries the chunk counter and a last-chunk flag. Any change to the sealed bytes — a flipped
-bit, swapped or dropped chunks, a cut-off or extended stream, a header taken from another
-file — makes unsealing fail with :class:`SealError` before any plaintext of the affected chunk
-is released.
+A fresh random data key per file is wrapped to the tender's public key, then the file is
+encrypted with it in the STREAM construction (Hoang, Reyhanitabar, Rogaway, Vizár, *Online
+Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance*, 2015; the same nonce layout
+as Tink's streaming AEAD): AES-256-GCM over fixed-size chunks whose nonce carries the chunk
+counter and a last-chunk flag. Any change to the sealed bytes — a flipped bit, swapped or
+dropped chunks, a cut-off or extended stream, a header taken from another file — makes
+unsealing fail with :class:`SealError` before any plaintext of the affected chunk is released.
+
+Two formats differ only in how the data key is wrapped, and the byte after the magic tells
+them apart:
+
+- **version 2** (every tender created now): RFC 9180 HPKE, base mode, with the hybrid
+  post-quantum KEM ML-KEM-768 + X25519 (:mod:`tender.storage.hpke`). Bids are kept sealed for
+  years; a copy taken today stays closed as long as either ML-KEM-768 or X25519 holds.
+- **version 1** (tenders created before): ECIES-style X25519 + HKDF-SHA256 + AES-256-GCM.
+  Still read, and still written for a tender whose key is a legacy X25519 key, so that every
+  bid of one tender has the same format.
+
+:class:`Sealer` writes the version the recipient public key's length calls for (32 bytes: 1;
+1216 bytes: 2); :class:`Unsealer` reads the version from the stream and refuses one that the
+tender key's kind does not match.
+
+Sealed stream format, version 2
+-------------------------------
+
+All integers are unsigned big-endian. A sealed stream is a 1188-byte header followed by one
+or more chunk records, exactly as in version 1.
+
+Header (``HEADER_SIZES[2]`` = 1188 bytes)::
+
+    offset  size  field
+         0     8  magic, the ASCII bytes "TNDRSEAL"
+         8     1  format version, 0x02
+         9     4  chunk size C: plaintext bytes per chunk, 1 <= C <= MAX_CHUNK_SIZE
+        13     7  nonce prefix P (random)
+        20  1120  HPKE encapsulated key enc: ML-KEM-768 ciphertext (1088) || X25519 ephemeral
+                  public key (32)
+      1140    48  HPKE-sealed data key: AES-256-GCM ciphertext (32 bytes) || tag (16 bytes)
+
+The data key K is 32 random bytes, fresh for every file. It is sealed to the tender's hybrid
+public key pkR (ML-KEM-768 public key || X25519 public key, 1216 bytes) with HPKE's
+single-shot base-mode encryption, suite KEM MLKEM768-X25519 (0x647a), KDF HKDF-SHA256
+(0x0001), AEAD AES-256-GCM (0x0002)::
+
+    enc, ct = HPKE.SealBase(pkR, info="tender.storage seal v2 data key" || 0x00 || header[0:20],
+                            aad="", pt=K)
+    header  = header[0:20] || enc || ct
+
+The header's first 20 bytes are bound as HPKE ``info``, not ``aad``: info enters the key
+schedule, which is what RFC 9180 section 8.1 advises for single-shot use (and all that
+cryptography's single-shot API takes). A change to the version, chunk size or nonce prefix
+therefore makes the data key fail to open, like a change to enc or ct.
 
 Sealed stream format, version 1
 -------------------------------
@@ -19,7 +63,7 @@ Sealed stream format, version 1
 All integers are unsigned big-endian. A sealed stream is a 100-byte header followed by one or
 more chunk records.
 
-Header (:data:`HEADER_SIZE` = 100 bytes)::
+Header (``HEADER_SIZES[1]`` = 100 bytes)::
 
     offset  size  field
          0     8  magic, the ASCII bytes "TNDRSEAL"
@@ -42,6 +86,9 @@ The all-zero nonce is safe because every KEK encrypts exactly one message: it is
 from a fresh ephemeral key. The associated data binds the version, chunk size and nonce
 prefix to the data key.
 
+Chunk records (both versions)
+-----------------------------
+
 Chunk records follow the header. The plaintext is cut into chunks of exactly C bytes; the
 last chunk holds the remaining 1..C bytes, or 0 bytes if the whole plaintext is empty, so
 there is always at least one chunk and exactly one final chunk. Chunk number i (counting
@@ -50,7 +97,7 @@ from 0) is::
     nonce_i  = P || uint32(i) || flag      (7 + 4 + 1 = 12 bytes;
                                             flag is 0x01 for the final chunk, else 0x00)
     record_i = AES-256-GCM(key=K, nonce=nonce_i, plaintext=chunk_i,
-                           associated data=the whole 100-byte header)
+                           associated data=the whole header, 100 or 1188 bytes)
              = ciphertext (len(chunk_i) bytes) || tag (16 bytes)
 
 Every record but the last is therefore exactly C + 16 bytes long; the last is 16..C + 16
@@ -62,9 +109,14 @@ bytes. A stream holds at most 2**32 chunks. What each check detects:
 - the header as associated data of every chunk: a header swapped in from another file;
 - the tag of the wrapped data key: a wrong tender key or an altered header.
 
-Tender keys are X25519 key pairs (:class:`TenderKey`). For automatic opening their private
-half is stored wrapped by the platform's symmetric key (:class:`PlatformKey`); see
-:meth:`TenderKey.wrap` for that format.
+The header is read before anything in it is authenticated, so nothing in it may make the
+unsealer hold much: its length is fixed by the version byte (no length field), and the chunk
+size is refused above :data:`MAX_CHUNK_SIZE` before any key work.
+
+Tender keys (:class:`TenderKey`) are hybrid ML-KEM-768 + X25519 key pairs, or legacy X25519
+key pairs for tenders created before. For automatic opening their private half is stored
+wrapped by the platform's symmetric key (:class:`PlatformKey`); see :meth:`TenderKey.wrap`
+for that format.
 """
 
 from __future__ import annotations
@@ -74,6 +126,7 @@ import os
 import struct
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
@@ -82,11 +135,19 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from tender.storage.hpke import (
+    ENCAPSULATED_KEY_SIZE,
+    PRIVATE_KEY_SIZE,
+    PUBLIC_KEY_SIZE,
+    SUITE,
+    HybridKeyPair,
+    hybrid_public_key,
+)
 from tender.storage.keyfile import load_or_create_secret
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
-    "HEADER_SIZE",
+    "HEADER_SIZES",
     "MAX_CHUNK_SIZE",
     "TAG_SIZE",
     "KeyWrapper",
@@ -109,20 +170,36 @@ the (not yet authenticated) header, so this bounds what a forged header can make
 TAG_SIZE = 16
 """Bytes an AES-GCM tag adds to every chunk."""
 
-HEADER_SIZE = 100
-"""Bytes of the header that starts every sealed stream."""
-
+_LEGACY = 1
+_HYBRID = 2
 _MAGIC = b"TNDRSEAL"
-_VERSION = 1
 _KEY_SIZE = 32
 _NONCE_PREFIX_SIZE = 7
 _MAX_CHUNKS = 2**32
-_HEADER_PREFIX = struct.Struct(">8sBI32s7s")  # magic, version, chunk size, E, nonce prefix
-_WRAP_NONCE = bytes(12)
-_WRAP_INFO = b"tender.storage seal v1 data key"
+_PREAMBLE = struct.Struct(">8sB")  # magic, version: what tells the header's length
+_V1_PREFIX = struct.Struct(">8sBI32s7s")  # magic, version, chunk size, E, nonce prefix
+_V2_PREFIX = struct.Struct(">8sBI7s")  # magic, version, chunk size, nonce prefix
+_V1_WRAP_NONCE = bytes(12)
+_V1_WRAP_INFO = b"tender.storage seal v1 data key"
+_V2_WRAP_INFO = b"tender.storage seal v2 data key\x00"
 
-_TENDER_KEY_FORMAT = 1
-_TENDER_KEY_AAD = b"tender.storage tender key v1\x00"
+HEADER_SIZES = MappingProxyType(
+    {
+        _LEGACY: _V1_PREFIX.size + _KEY_SIZE + TAG_SIZE,
+        _HYBRID: _V2_PREFIX.size + ENCAPSULATED_KEY_SIZE + _KEY_SIZE + TAG_SIZE,
+    }
+)
+"""Bytes of the header that starts a sealed stream, by format version (100 and 1188)."""
+
+_KIND = MappingProxyType(
+    {_LEGACY: "legacy X25519", _HYBRID: "hybrid ML-KEM-768 + X25519"}
+)  # by format version, for people
+_TENDER_KEY_AAD = MappingProxyType(
+    {
+        _LEGACY: b"tender.storage tender key v1\x00",
+        _HYBRID: b"tender.storage tender key v2\x00",
+    }
+)  # by format version
 
 
 class SealError(Exception):
@@ -235,55 +312,75 @@ class PlatformKey:
 
 
 class TenderKey:
-    """The X25519 key pair of one tender.
+    """The key pair of one tender: hybrid ML-KEM-768 + X25519 (:meth:`generate`, every tender
+    created now), or legacy X25519 (tenders created before; their bids stay readable).
 
     Bids are sealed to :attr:`public_key_bytes` while the tender is open; the private half
     unseals them at the opening. Between the two, the private half exists only wrapped (see
-    :meth:`wrap`).
+    :meth:`wrap`) or split among a committee.
     """
 
-    def __init__(self, private_key: X25519PrivateKey) -> None:
+    def __init__(self, private_key: HybridKeyPair | X25519PrivateKey) -> None:
         """Use an existing private key; normally call :meth:`generate` or :meth:`unwrap`."""
         self._private_key = private_key
 
     @classmethod
     def generate(cls) -> TenderKey:
-        """Create a new random tender key pair."""
-        return cls(X25519PrivateKey.generate())
+        """Create a new random hybrid tender key pair."""
+        return cls(HybridKeyPair.generate())
 
     @classmethod
     def from_private_bytes(cls, raw: bytes) -> TenderKey:
-        """Restore a key pair from :meth:`private_bytes`.
+        """Restore a key pair from :meth:`private_bytes`; its length tells its kind.
 
-        :raises SealError: if ``raw`` is not a private key of this format.
+        :raises SealError: if ``raw`` is not a private key of either kind.
         """
-        if len(raw) != _KEY_SIZE:
-            raise SealError(f"a tender private key is {_KEY_SIZE} bytes, not {len(raw)}")
-        return cls(X25519PrivateKey.from_private_bytes(raw))
+        if len(raw) == PRIVATE_KEY_SIZE:
+            return cls(HybridKeyPair.from_private_bytes(raw))
+        if len(raw) == _KEY_SIZE:
+            return cls(X25519PrivateKey.from_private_bytes(raw))
+        raise SealError(
+            f"a tender private key is {_KEY_SIZE} bytes (legacy X25519) or {PRIVATE_KEY_SIZE} "
+            f"bytes (ML-KEM-768 seed and X25519), not {len(raw)}"
+        )
+
+    @property
+    def format_version(self) -> int:
+        """The sealed stream format this key seals and unseals: 2 for a hybrid key, 1 for a
+        legacy X25519 key."""
+        return _HYBRID if isinstance(self._private_key, HybridKeyPair) else _LEGACY
 
     def private_bytes(self) -> bytes:
-        """The raw private key: secret. For wrapping it (:meth:`wrap`) or sharing it out."""
+        """The raw private key (96 or 32 bytes): secret. For wrapping it (:meth:`wrap`) or
+        sharing it out."""
+        if isinstance(self._private_key, HybridKeyPair):
+            return self._private_key.private_bytes()
         return self._private_key.private_bytes_raw()
 
     @property
     def public_key_bytes(self) -> bytes:
-        """The raw 32-byte X25519 public key, to pass to :class:`Sealer` or :func:`seal`."""
+        """The raw public key, to pass to :class:`Sealer` or :func:`seal`: 1216 bytes
+        (ML-KEM-768 || X25519) for a hybrid key, 32 bytes for a legacy X25519 key."""
+        if isinstance(self._private_key, HybridKeyPair):
+            return self._private_key.public_key_bytes
         return self._private_key.public_key().public_bytes_raw()
 
     def wrap(self, platform_key: KeyWrapper, *, context: bytes) -> bytes:
         """Encrypt the private key under the platform key, for storage.
 
-        The result is format byte 0x01 followed by what ``platform_key`` makes of the raw
-        32-byte private key with associated data ``"tender.storage tender key v1" || 0x00 ||
-        context`` (for :class:`PlatformKey`, 60 bytes: a random 12-byte nonce, the
-        AES-256-GCM ciphertext and its 16-byte tag).
+        The result is a format byte, 0x02 for a hybrid key and 0x01 for a legacy X25519 key,
+        followed by what ``platform_key`` makes of the raw private key (:meth:`private_bytes`)
+        with associated data ``"tender.storage tender key vN" || 0x00 || context``, N the
+        format byte (for :class:`PlatformKey`: a random 12-byte nonce, the AES-256-GCM
+        ciphertext and its 16-byte tag; 124 or 60 bytes).
 
         :param platform_key: the key-encryption key.
         :param context: what the key belongs to, typically the tender id. The same context is
             needed to unwrap, so a wrapped key copied to another tender's row does not open.
         """
-        wrapped = platform_key.wrap_secret(self.private_bytes(), _TENDER_KEY_AAD + context)
-        return bytes([_TENDER_KEY_FORMAT]) + wrapped
+        version = self.format_version
+        wrapped = platform_key.wrap_secret(self.private_bytes(), _TENDER_KEY_AAD[version] + context)
+        return bytes([version]) + wrapped
 
     @classmethod
     def unwrap(cls, wrapped: bytes, platform_key: KeyWrapper, *, context: bytes) -> TenderKey:
@@ -292,19 +389,22 @@ class TenderKey:
         :raises SealError: if ``wrapped`` is not a wrapped tender key, was altered, or was
             wrapped under another platform key or with another context.
         """
-        if not wrapped or wrapped[0] != _TENDER_KEY_FORMAT:
+        if not wrapped or wrapped[0] not in _TENDER_KEY_AAD:
             raise SealError(
-                f"not a wrapped tender key: it does not start with format byte {_TENDER_KEY_FORMAT}"
+                "not a wrapped tender key: it does not start with format byte "
+                f"{_HYBRID} or {_LEGACY}"
             )
-        return cls.from_private_bytes(
-            platform_key.unwrap_secret(wrapped[1:], _TENDER_KEY_AAD + context)
+        version = wrapped[0]
+        key = cls.from_private_bytes(
+            platform_key.unwrap_secret(wrapped[1:], _TENDER_KEY_AAD[version] + context)
         )
+        if key.format_version != version:  # only a wrapper that lies could get here
+            raise SealError(f"the wrapped tender key is not a {_KIND[version]} key")
+        return key
 
     def __repr__(self) -> str:
-        return f"TenderKey(public_key={self.public_key_bytes.hex()!r})"
-
-    def _exchange(self, peer_public_key: X25519PublicKey) -> bytes:
-        return self._private_key.exchange(peer_public_key)
+        fingerprint = hashlib.sha256(self.public_key_bytes).hexdigest()[:16]
+        return f"TenderKey(kind={_KIND[self.format_version]!r}, public_key_sha256={fingerprint!r})"
 
 
 def _check_chunk_size(chunk_size: int) -> None:
@@ -317,9 +417,45 @@ def _key_encryption_key(shared: bytes, ephemeral_public: bytes, recipient_public
         algorithm=hashes.SHA256(),
         length=_KEY_SIZE,
         salt=ephemeral_public + recipient_public,
-        info=_WRAP_INFO,
+        info=_V1_WRAP_INFO,
     )
     return AESGCM(hkdf.derive(shared))
+
+
+def _format_for(recipient_public_key: bytes) -> int:
+    """The format version that seals to ``recipient_public_key``, told by its length."""
+    if len(recipient_public_key) == PUBLIC_KEY_SIZE:
+        return _HYBRID
+    if len(recipient_public_key) == _KEY_SIZE:
+        return _LEGACY
+    raise ValueError(
+        f"a tender public key is {PUBLIC_KEY_SIZE} bytes (ML-KEM-768 + X25519) or {_KEY_SIZE} "
+        f"bytes (legacy X25519), not {len(recipient_public_key)}"
+    )
+
+
+def _hybrid_header(
+    recipient_public_key: bytes, chunk_size: int, data_key: bytes, nonce_prefix: bytes
+) -> bytes:
+    recipient = hybrid_public_key(recipient_public_key)
+    prefix = _V2_PREFIX.pack(_MAGIC, _HYBRID, chunk_size, nonce_prefix)
+    return prefix + SUITE.encrypt(data_key, recipient, info=_V2_WRAP_INFO + prefix)
+
+
+def _legacy_header(
+    recipient_public_key: bytes,
+    chunk_size: int,
+    ephemeral: X25519PrivateKey,
+    data_key: bytes,
+    nonce_prefix: bytes,
+) -> bytes:
+    recipient = X25519PublicKey.from_public_bytes(recipient_public_key)
+    ephemeral_public = ephemeral.public_key().public_bytes_raw()
+    prefix = _V1_PREFIX.pack(_MAGIC, _LEGACY, chunk_size, ephemeral_public, nonce_prefix)
+    kek = _key_encryption_key(
+        ephemeral.exchange(recipient), ephemeral_public, recipient.public_bytes_raw()
+    )
+    return prefix + kek.encrypt(_V1_WRAP_NONCE, data_key, prefix)
 
 
 def _chunk_nonce(prefix: bytes, index: int, final: bool) -> bytes:
@@ -351,25 +487,28 @@ class Sealer:
     ) -> None:
         """Start a new sealed stream with a fresh data key.
 
-        :param recipient_public_key: the raw 32-byte X25519 public key of the tender.
+        :param recipient_public_key: the raw public key of the tender
+            (:attr:`TenderKey.public_key_bytes`): 1216 bytes (ML-KEM-768 + X25519) seal in
+            format version 2, 32 bytes (legacy X25519) in version 1.
         :param chunk_size: plaintext bytes per chunk, 1 to :data:`MAX_CHUNK_SIZE`.
-        :param _random: source of the ephemeral key, data key and nonce prefix (in that order).
-            Only for known-answer tests; never pass it otherwise.
-        :raises ValueError: if the public key is not 32 bytes or the chunk size is out of range.
+        :param _random: source of the ephemeral key (version 1 only: HPKE makes its own), the
+            data key and the nonce prefix, in that order. Only for known-answer tests; never
+            pass it otherwise.
+        :raises ValueError: if the public key is not a tender public key or the chunk size is
+            out of range.
         """
         _check_chunk_size(chunk_size)
-        recipient = X25519PublicKey.from_public_bytes(recipient_public_key)
-        ephemeral = X25519PrivateKey.from_private_bytes(_random(_KEY_SIZE))
-        data_key = _random(_KEY_SIZE)
-        nonce_prefix = _random(_NONCE_PREFIX_SIZE)
-        ephemeral_public = ephemeral.public_key().public_bytes_raw()
-        header_prefix = _HEADER_PREFIX.pack(
-            _MAGIC, _VERSION, chunk_size, ephemeral_public, nonce_prefix
-        )
-        kek = _key_encryption_key(
-            ephemeral.exchange(recipient), ephemeral_public, recipient.public_bytes_raw()
-        )
-        self._header = header_prefix + kek.encrypt(_WRAP_NONCE, data_key, header_prefix)
+        if _format_for(recipient_public_key) == _HYBRID:
+            data_key = _random(_KEY_SIZE)
+            nonce_prefix = _random(_NONCE_PREFIX_SIZE)
+            self._header = _hybrid_header(recipient_public_key, chunk_size, data_key, nonce_prefix)
+        else:
+            ephemeral = X25519PrivateKey.from_private_bytes(_random(_KEY_SIZE))
+            data_key = _random(_KEY_SIZE)
+            nonce_prefix = _random(_NONCE_PREFIX_SIZE)
+            self._header = _legacy_header(
+                recipient_public_key, chunk_size, ephemeral, data_key, nonce_prefix
+            )
         self._header_sent = False
         self._aead = AESGCM(data_key)
         self._nonce_prefix = nonce_prefix
@@ -379,11 +518,21 @@ class Sealer:
         self._finalized = False
 
     @staticmethod
-    def sealed_size(plaintext_size: int, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int:
-        """The exact number of bytes that sealing ``plaintext_size`` bytes produces."""
+    def sealed_size(
+        plaintext_size: int,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        *,
+        recipient_public_key: bytes,
+    ) -> int:
+        """The exact number of bytes that sealing ``plaintext_size`` bytes to
+        ``recipient_public_key`` produces.
+
+        :raises ValueError: as the constructor does.
+        """
         _check_chunk_size(chunk_size)
         chunks = max(1, -(-plaintext_size // chunk_size))
-        return HEADER_SIZE + plaintext_size + chunks * TAG_SIZE
+        header_size = HEADER_SIZES[_format_for(recipient_public_key)]
+        return header_size + plaintext_size + chunks * TAG_SIZE
 
     def update(self, data: bytes) -> bytes:
         """Add plaintext; return the sealed bytes that are ready (possibly none).
@@ -462,10 +611,11 @@ class Unsealer:
             raise RuntimeError("this Unsealer is finalized; start a new one for another stream")
         self._buffer += data
         if self._aead is None:
-            if len(self._buffer) < HEADER_SIZE:
+            header_size = self._header_size()
+            if header_size is None or len(self._buffer) < header_size:
                 return b""
-            self._open_header(bytes(self._buffer[:HEADER_SIZE]))
-            del self._buffer[:HEADER_SIZE]
+            self._open_header(bytes(self._buffer[:header_size]))
+            del self._buffer[:header_size]
         out = []
         # A full record is held back until more data shows it is not the final one.
         while len(self._buffer) > self._record_size:
@@ -483,8 +633,8 @@ class Unsealer:
             raise RuntimeError("this Unsealer is already finalized")
         if self._aead is None:
             raise SealError(
-                f"truncated: the stream ended inside the header ({len(self._buffer)} of "
-                f"{HEADER_SIZE} bytes)"
+                f"truncated: the stream ended inside the header, after {len(self._buffer)} "
+                f"bytes (a header is {HEADER_SIZES[self._tender_key.format_version]} bytes)"
             )
         if len(self._buffer) < TAG_SIZE:
             raise SealError(
@@ -496,33 +646,73 @@ class Unsealer:
         self._finalized = True
         return out
 
-    def _open_header(self, header: bytes) -> None:
-        magic, version, chunk_size, ephemeral_public, nonce_prefix = _HEADER_PREFIX.unpack_from(
-            header
-        )
+    def _header_size(self) -> int | None:
+        """The length of the header, once the bytes that tell it have arrived.
+
+        :raises SealError: if the stream is not a sealed stream, is of an unknown version, or
+            of a version the tender key cannot open.
+        """
+        if len(self._buffer) < _PREAMBLE.size:
+            return None
+        magic, version = _PREAMBLE.unpack_from(self._buffer)
         if magic != _MAGIC:
             raise SealError(f"not a sealed stream: it starts with {magic!r}, not {_MAGIC!r}")
-        if version != _VERSION:
-            raise SealError(f"unsupported sealed stream format version {version}")
+        if version not in HEADER_SIZES:
+            raise SealError(
+                f"unsupported sealed stream format version {version}: this platform reads "
+                f"versions {_LEGACY} and {_HYBRID}; the stream is damaged or from a newer one"
+            )
+        expected = self._tender_key.format_version
+        if version != expected:
+            raise SealError(
+                f"the stream was sealed to another tender key: it is in format version "
+                f"{version}, sealed to a {_KIND[version]} key, and the tender key given is a "
+                f"{_KIND[expected]} key, which opens format version {expected} only; unseal it "
+                "with the key of the tender it was submitted to"
+            )
+        return HEADER_SIZES[version]
+
+    def _open_header(self, header: bytes) -> None:
+        version, chunk_size = struct.unpack_from(">BI", header, len(_MAGIC))
         if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
             raise SealError(f"bad header: chunk size {chunk_size} is out of range")
-        try:
-            shared = self._tender_key._exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
-        except ValueError:  # a low-order point gives an all-zero secret, which is refused
-            raise SealError("bad header: the ephemeral public key is invalid") from None
-        kek = _key_encryption_key(shared, ephemeral_public, self._tender_key.public_key_bytes)
-        header_prefix = header[: _HEADER_PREFIX.size]
-        try:
-            data_key = kek.decrypt(_WRAP_NONCE, header[_HEADER_PREFIX.size :], header_prefix)
-        except InvalidTag:
-            raise SealError(
-                "the data key does not unwrap: the stream was sealed to another tender key, "
-                "or its header was altered"
-            ) from None
+        if version == _HYBRID:
+            data_key, nonce_prefix = self._open_hybrid_header(header)
+        else:
+            data_key, nonce_prefix = self._open_legacy_header(header)
         self._header = header
         self._aead = AESGCM(data_key)
         self._nonce_prefix = nonce_prefix
         self._record_size = chunk_size + TAG_SIZE
+
+    def _open_hybrid_header(self, header: bytes) -> tuple[bytes, bytes]:
+        prefix = header[: _V2_PREFIX.size]
+        *_, nonce_prefix = _V2_PREFIX.unpack(prefix)
+        hybrid = self._tender_key._private_key
+        assert isinstance(hybrid, HybridKeyPair)  # the version was checked against the key
+        try:
+            data_key = SUITE.decrypt(
+                header[_V2_PREFIX.size :], hybrid.hpke_private_key, info=_V2_WRAP_INFO + prefix
+            )
+        except (InvalidTag, ValueError):
+            raise _data_key_refused() from None
+        return data_key, nonce_prefix
+
+    def _open_legacy_header(self, header: bytes) -> tuple[bytes, bytes]:
+        prefix = header[: _V1_PREFIX.size]
+        *_, ephemeral_public, nonce_prefix = _V1_PREFIX.unpack(prefix)
+        legacy = self._tender_key._private_key
+        assert isinstance(legacy, X25519PrivateKey)  # the version was checked against the key
+        try:
+            shared = legacy.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+        except ValueError:  # a low-order point gives an all-zero secret, which is refused
+            raise SealError("bad header: the ephemeral public key is invalid") from None
+        kek = _key_encryption_key(shared, ephemeral_public, self._tender_key.public_key_bytes)
+        try:
+            data_key = kek.decrypt(_V1_WRAP_NONCE, header[_V1_PREFIX.size :], prefix)
+        except InvalidTag:
+            raise _data_key_refused() from None
+        return data_key, nonce_prefix
 
     def _open_chunk(self, record: bytearray, *, final: bool) -> bytes:
         assert self._aead is not None  # the header is opened before any chunk
@@ -553,6 +743,13 @@ class Unsealer:
                 "chunk; the chunks after it are missing"
             )
         return f"extended: chunk {self._index} is the final chunk, but more data follows it"
+
+
+def _data_key_refused() -> SealError:
+    return SealError(
+        "the data key does not unwrap: the stream was sealed to another tender key, or its "
+        "header was altered"
+    )
 
 
 def seal(

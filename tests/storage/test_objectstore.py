@@ -49,7 +49,7 @@ def test_a_sealed_bid_is_not_plaintext_at_rest(object_store: tuple[ObjectStore, 
     store, bucket = object_store
     tender_key = TenderKey.generate()
     plaintext = MARKER * 10_000
-    size = Sealer.sealed_size(len(plaintext))
+    size = Sealer.sealed_size(len(plaintext), recipient_public_key=tender_key.public_key_bytes)
 
     sealed_stream = stream_from_chunks(seal([plaintext], tender_key.public_key_bytes))
     stored = store.put_locked(
@@ -134,7 +134,7 @@ def test_a_multipart_bid_round_trips_sealed(
             digest_in.update(piece)
             yield piece
 
-    sealed_size = Sealer.sealed_size(SIZE_12_MIB)
+    sealed_size = Sealer.sealed_size(SIZE_12_MIB, recipient_public_key=tender_key.public_key_bytes)
     stored = store.put_locked(
         bucket,
         "big-bid",

@@ -1,4 +1,8 @@
-"""The sealed stream format: round trips, tamper detection, key wrapping, memory, known answer."""
+"""The sealed stream formats: round trips, tamper detection, key wrapping, memory, known answers.
+
+Most tests run for both formats: version 2 (hybrid ML-KEM-768 + X25519 tender keys, every
+tender created now) and version 1 (legacy X25519 tender keys, tenders created before).
+"""
 
 from __future__ import annotations
 
@@ -16,11 +20,13 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from tender.storage.hpke import HybridKeyPair
 from tender.storage.sealing import (
     DEFAULT_CHUNK_SIZE,
-    HEADER_SIZE,
+    HEADER_SIZES,
     TAG_SIZE,
     PlatformKey,
     Sealer,
@@ -34,9 +40,27 @@ CHUNK = 64  # small chunks make multi-chunk streams cheap; the format does not c
 RECORD = CHUNK + TAG_SIZE
 
 
+def legacy_key() -> TenderKey:
+    return TenderKey(X25519PrivateKey.generate())
+
+
+def another_key_like(key: TenderKey) -> TenderKey:
+    return TenderKey.generate() if key.format_version == 2 else legacy_key()
+
+
 @pytest.fixture(scope="module")
-def tender_key() -> TenderKey:
-    return TenderKey.generate()
+def keys() -> dict[int, TenderKey]:
+    """A tender key of each kind, by the format version it seals."""
+    return {2: TenderKey.generate(), 1: legacy_key()}
+
+
+@pytest.fixture(scope="module", params=[2, 1], ids=["v2-hybrid", "v1-legacy"])
+def tender_key(request: pytest.FixtureRequest, keys: dict[int, TenderKey]) -> TenderKey:
+    return keys[request.param]
+
+
+def header_size(key: TenderKey) -> int:
+    return HEADER_SIZES[key.format_version]
 
 
 def pieces(data: bytes, size: int) -> Iterator[bytes]:
@@ -52,9 +76,9 @@ def unseal_bytes(sealed: bytes, key: TenderKey) -> bytes:
     return b"".join(unseal([sealed], key))
 
 
-def record(index: int) -> slice:
-    """Where chunk record ``index`` lies in a stream sealed with :data:`CHUNK`."""
-    start = HEADER_SIZE + index * RECORD
+def record(index: int, key: TenderKey) -> slice:
+    """Where chunk record ``index`` lies in a stream sealed to ``key`` with :data:`CHUNK`."""
+    start = header_size(key) + index * RECORD
     return slice(start, start + RECORD)
 
 
@@ -74,7 +98,9 @@ def test_round_trip_with_odd_splits(tender_key: TenderKey, size: int, split: int
     recovered = b"".join(unseal(pieces(sealed, split + 2), tender_key))
 
     assert recovered == plaintext
-    assert len(sealed) == Sealer.sealed_size(size, CHUNK)
+    assert len(sealed) == Sealer.sealed_size(
+        size, CHUNK, recipient_public_key=tender_key.public_key_bytes
+    )
 
 
 def test_sealing_twice_gives_different_bytes(tender_key: TenderKey) -> None:
@@ -82,12 +108,24 @@ def test_sealing_twice_gives_different_bytes(tender_key: TenderKey) -> None:
     assert seal_bytes(b"same bid", tender_key) != seal_bytes(b"same bid", tender_key)
 
 
-def test_sealed_size_counts_one_empty_chunk_for_empty_plaintext() -> None:
-    assert Sealer.sealed_size(0) == HEADER_SIZE + TAG_SIZE
-    assert Sealer.sealed_size(DEFAULT_CHUNK_SIZE) == HEADER_SIZE + DEFAULT_CHUNK_SIZE + TAG_SIZE
-    assert Sealer.sealed_size(DEFAULT_CHUNK_SIZE + 1) == (
-        HEADER_SIZE + DEFAULT_CHUNK_SIZE + 1 + 2 * TAG_SIZE
+def test_sealed_size_counts_one_empty_chunk_for_empty_plaintext(tender_key: TenderKey) -> None:
+    public_key, header = tender_key.public_key_bytes, header_size(tender_key)
+
+    assert Sealer.sealed_size(0, recipient_public_key=public_key) == header + TAG_SIZE
+    assert Sealer.sealed_size(DEFAULT_CHUNK_SIZE, recipient_public_key=public_key) == (
+        header + DEFAULT_CHUNK_SIZE + TAG_SIZE
     )
+    assert Sealer.sealed_size(DEFAULT_CHUNK_SIZE + 1, recipient_public_key=public_key) == (
+        header + DEFAULT_CHUNK_SIZE + 1 + 2 * TAG_SIZE
+    )
+
+
+def test_the_header_grows_with_the_post_quantum_key_and_nothing_else(
+    keys: dict[int, TenderKey],
+) -> None:
+    sizes = {version: len(seal_bytes(b"bid", key)) for version, key in keys.items()}
+
+    assert sizes == {1: 100 + 3 + TAG_SIZE, 2: 1188 + 3 + TAG_SIZE}
 
 
 def test_sealer_holds_back_at_most_one_chunk(tender_key: TenderKey) -> None:
@@ -96,13 +134,13 @@ def test_sealer_holds_back_at_most_one_chunk(tender_key: TenderKey) -> None:
     for piece in pieces(os.urandom(20 * CHUNK), 37):
         emitted += len(sealer.update(piece))
         fed += len(piece)
-        chunks_out = (emitted - HEADER_SIZE) // RECORD
+        chunks_out = max(0, emitted - header_size(tender_key)) // RECORD
         assert fed - chunks_out * CHUNK <= CHUNK
 
 
 def test_unsealer_releases_nothing_of_a_chunk_that_fails(tender_key: TenderKey) -> None:
     plaintext = os.urandom(4 * CHUNK)
-    sealed = flip_bit(seal_bytes(plaintext, tender_key), record(1).stop - 1)  # chunk 1's tag
+    sealed = flip_bit(seal_bytes(plaintext, tender_key), record(1, tender_key).stop - 1)  # a tag
     released: list[bytes] = []
 
     def read_all() -> None:
@@ -129,6 +167,12 @@ def test_chunk_size_out_of_range_is_refused(tender_key: TenderKey, chunk_size: i
         Sealer(tender_key.public_key_bytes, chunk_size=chunk_size)
 
 
+@pytest.mark.parametrize("size", [0, 31, 33, 1215, 1217])
+def test_a_public_key_of_neither_kind_is_refused(size: int) -> None:
+    with pytest.raises(ValueError, match=f"1216 bytes .* or 32 bytes .*, not {size}"):
+        Sealer(os.urandom(size))
+
+
 # --- tampering -------------------------------------------------------------------------------
 
 
@@ -140,47 +184,58 @@ def sealed_four_chunks(tender_key: TenderKey) -> tuple[bytes, bytes]:
 
 
 @pytest.mark.parametrize(
-    ("offset", "detected"),
+    ("version", "offset", "detected"),
     [
-        (0, "not a sealed stream"),  # magic
-        (8, "unsupported sealed stream format version"),  # version
-        (9, "chunk size .* out of range"),  # chunk size, top byte
-        (12, "does not unwrap"),  # chunk size, low byte: 64 becomes 192, still in range
-        (20, "does not unwrap"),  # ephemeral public key
-        (47, "does not unwrap"),  # nonce prefix
-        (60, "does not unwrap"),  # wrapped data key
-        (HEADER_SIZE - 1, "does not unwrap"),  # tag of the wrapped data key
+        *[
+            (version, offset, detected)
+            for version in (2, 1)
+            for offset, detected in [
+                (0, "not a sealed stream"),  # magic
+                (8, "unsupported sealed stream format version"),  # version
+                (9, "chunk size .* out of range"),  # chunk size, top byte
+                (12, "does not unwrap"),  # chunk size, low byte: 64 becomes 192, still in range
+            ]
+        ],
+        (2, 15, "does not unwrap"),  # nonce prefix
+        (2, 20, "does not unwrap"),  # encapsulated key: ML-KEM-768 ciphertext
+        (2, 1120, "does not unwrap"),  # encapsulated key: ephemeral X25519 public key
+        (2, 1150, "does not unwrap"),  # sealed data key
+        (2, 1187, "does not unwrap"),  # tag of the sealed data key
+        (1, 20, "does not unwrap"),  # ephemeral public key
+        (1, 47, "does not unwrap"),  # nonce prefix
+        (1, 60, "does not unwrap"),  # wrapped data key
+        (1, 99, "does not unwrap"),  # tag of the wrapped data key
     ],
 )
 def test_a_flipped_header_bit_is_detected(
-    tender_key: TenderKey, sealed_four_chunks: tuple[bytes, bytes], offset: int, detected: str
+    keys: dict[int, TenderKey], version: int, offset: int, detected: str
 ) -> None:
-    _, sealed = sealed_four_chunks
+    key = keys[version]
+    sealed = seal_bytes(os.urandom(3 * CHUNK), key)
+
     with pytest.raises(SealError, match=detected):
-        unseal_bytes(flip_bit(sealed, offset, 0x80), tender_key)
+        unseal_bytes(flip_bit(sealed, offset, 0x80), key)
 
 
 @pytest.mark.parametrize(
-    "offset",
-    [record(1).start + 5, record(1).stop - 1, record(3).start],
-    ids=["ciphertext", "tag", "final-chunk"],
+    ("chunk", "offset"), [(1, 5), (1, RECORD - 1), (3, 0)], ids=["ciphertext", "tag", "final-chunk"]
 )
 def test_a_flipped_chunk_bit_is_detected(
-    tender_key: TenderKey, sealed_four_chunks: tuple[bytes, bytes], offset: int
+    tender_key: TenderKey, sealed_four_chunks: tuple[bytes, bytes], chunk: int, offset: int
 ) -> None:
     _, sealed = sealed_four_chunks
-    chunk = (offset - HEADER_SIZE) // RECORD
 
     with pytest.raises(SealError, match=f"chunk {chunk} failed authentication"):
-        unseal_bytes(flip_bit(sealed, offset), tender_key)
+        unseal_bytes(flip_bit(sealed, record(chunk, tender_key).start + offset), tender_key)
 
 
 def test_swapped_chunks_are_detected(
     tender_key: TenderKey, sealed_four_chunks: tuple[bytes, bytes]
 ) -> None:
     _, sealed = sealed_four_chunks
-    first, second = sealed[record(0)], sealed[record(1)]
-    swapped = sealed[:HEADER_SIZE] + second + first + sealed[record(2).start :]
+    first, second = sealed[record(0, tender_key)], sealed[record(1, tender_key)]
+    header = sealed[: header_size(tender_key)]
+    swapped = header + second + first + sealed[record(2, tender_key).start :]
 
     with pytest.raises(SealError, match="chunk 0 failed authentication"):
         unseal_bytes(swapped, tender_key)
@@ -192,17 +247,22 @@ def test_dropped_final_chunk_is_detected(
     _, sealed = sealed_four_chunks
 
     with pytest.raises(SealError, match="truncated: the stream ends after chunk 2"):
-        unseal_bytes(sealed[: record(3).start], tender_key)
+        unseal_bytes(sealed[: record(3, tender_key).start], tender_key)
 
 
-@pytest.mark.parametrize("cut", [HEADER_SIZE - 1, HEADER_SIZE, HEADER_SIZE + TAG_SIZE - 1])
+@pytest.mark.parametrize(
+    ("cut", "after_header"),
+    [(5, False), (-1, True), (0, True), (TAG_SIZE - 1, True)],
+    ids=["in-the-magic", "in-the-header", "after-the-header", "in-the-first-chunk"],
+)
 def test_a_stream_cut_short_is_detected(
-    tender_key: TenderKey, sealed_four_chunks: tuple[bytes, bytes], cut: int
+    tender_key: TenderKey, sealed_four_chunks: tuple[bytes, bytes], cut: int, after_header: bool
 ) -> None:
     _, sealed = sealed_four_chunks
+    end = header_size(tender_key) + cut if after_header else cut
 
     with pytest.raises(SealError, match="truncated"):
-        unseal_bytes(sealed[:cut], tender_key)
+        unseal_bytes(sealed[:end], tender_key)
 
 
 @pytest.mark.parametrize(
@@ -218,22 +278,35 @@ def test_an_appended_chunk_is_detected(tender_key: TenderKey, size: int, detecte
     sealed = seal_bytes(os.urandom(size), tender_key)
 
     with pytest.raises(SealError, match=detected):
-        unseal_bytes(sealed + sealed[record(1)], tender_key)
+        unseal_bytes(sealed + sealed[record(1, tender_key)], tender_key)
 
 
 def test_a_header_from_another_stream_is_detected(tender_key: TenderKey) -> None:
     first = seal_bytes(os.urandom(2 * CHUNK), tender_key)
     second = seal_bytes(os.urandom(2 * CHUNK), tender_key)
 
+    end = header_size(tender_key)
+
     with pytest.raises(SealError, match="chunk 0 failed authentication"):
-        unseal_bytes(second[:HEADER_SIZE] + first[HEADER_SIZE:], tender_key)
+        unseal_bytes(second[:end] + first[end:], tender_key)
 
 
-def test_the_wrong_tender_key_is_detected(sealed_four_chunks: tuple[bytes, bytes]) -> None:
+def test_the_wrong_tender_key_is_detected(
+    tender_key: TenderKey, sealed_four_chunks: tuple[bytes, bytes]
+) -> None:
     _, sealed = sealed_four_chunks
 
-    with pytest.raises(SealError, match="sealed to another tender key"):
-        unseal_bytes(sealed, TenderKey.generate())
+    with pytest.raises(SealError, match="does not unwrap: the stream was sealed to another"):
+        unseal_bytes(sealed, another_key_like(tender_key))
+
+
+def test_a_tender_key_of_the_other_kind_is_told_apart(keys: dict[int, TenderKey]) -> None:
+    sealed = {version: seal_bytes(b"bid", key) for version, key in keys.items()}
+
+    with pytest.raises(SealError, match=r"format version 2, sealed to a hybrid .* legacy X25519"):
+        unseal_bytes(sealed[2], keys[1])
+    with pytest.raises(SealError, match=r"format version 1, sealed to a legacy .* hybrid"):
+        unseal_bytes(sealed[1], keys[2])
 
 
 # --- keys ------------------------------------------------------------------------------------
@@ -249,7 +322,8 @@ def test_tender_key_survives_wrapping(tender_key: TenderKey) -> None:
 
     assert unwrapped.public_key_bytes == tender_key.public_key_bytes
     assert unseal_bytes(sealed, unwrapped) == plaintext
-    assert tender_key._private_key.private_bytes_raw() not in wrapped
+    assert tender_key.private_bytes() not in wrapped
+    assert wrapped[0] == tender_key.format_version
 
 
 @pytest.mark.parametrize(
@@ -383,6 +457,21 @@ def test_known_answer_pins_the_format() -> None:
     assert unseal_bytes(sealed, recipient) == KAT_PLAINTEXT
 
 
+def documented_chunks(
+    sealed: bytes, header: bytes, data_key: bytes, prefix: bytes, chunk_size: int
+) -> tuple[bytes, int]:
+    """The plaintext of the chunk records after ``header``, decrypted as the module docstring
+    says (the same for both versions), and how many records there were."""
+    records = list(pieces(sealed[len(header) :], chunk_size + 16))
+    plaintext = b"".join(
+        AESGCM(data_key).decrypt(
+            prefix + struct.pack(">IB", index, index == len(records) - 1), chunk, header
+        )
+        for index, chunk in enumerate(records)
+    )
+    return plaintext, len(records)
+
+
 def test_known_answer_follows_the_documented_layout() -> None:
     """Decode the pinned stream with nothing but the module docstring and raw primitives."""
     sealed = KAT_SEALED
@@ -408,15 +497,30 @@ def test_known_answer_follows_the_documented_layout() -> None:
     data_key = AESGCM(kek).decrypt(bytes(12), header[52:100], header[:52])
     assert data_key == bytes(range(32, 64))
 
-    records = list(pieces(sealed[100:], chunk_size + 16))
-    plaintext = b"".join(
-        AESGCM(data_key).decrypt(
-            prefix + struct.pack(">IB", index, index == len(records) - 1), chunk, header
-        )
-        for index, chunk in enumerate(records)
-    )
-    assert plaintext == KAT_PLAINTEXT
-    assert len(records) == 3
+    assert documented_chunks(sealed, header, data_key, prefix, chunk_size) == (KAT_PLAINTEXT, 3)
+
+
+def test_format_v2_follows_the_documented_layout() -> None:
+    """Decode a version 2 stream with nothing but the module docstring and raw primitives.
+
+    HPKE draws its own ephemeral keys (cryptography takes no ``ikmE``), so unlike version 1 a
+    version 2 stream cannot be pinned byte for byte: every field is checked instead. The HPKE
+    suite itself is checked against a published vector in test_hpke_vectors.py.
+    """
+    pair = HybridKeyPair.generate()
+    sealer = Sealer(pair.public_key_bytes, chunk_size=KAT_CHUNK_SIZE, _random=kat_random())
+    sealed = sealer.update(KAT_PLAINTEXT) + sealer.finalize()
+
+    header = sealed[:1188]
+    magic, version, chunk_size, prefix = struct.unpack(">8sBI7s", header[:20])
+    assert (magic, version, chunk_size) == (b"TNDRSEAL", 2, KAT_CHUNK_SIZE)
+    assert prefix == bytes(range(32, 39))  # drawn after the 32-byte data key
+    suite = Suite(KEM.MLKEM768_X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
+    info = b"tender.storage seal v2 data key\x00" + header[:20]
+    data_key = suite.decrypt(header[20:], pair.hpke_private_key, info=info)
+    assert data_key == bytes(range(32))
+
+    assert documented_chunks(sealed, header, data_key, prefix, chunk_size) == (KAT_PLAINTEXT, 3)
 
 
 def test_a_tender_key_restored_from_its_private_bytes_opens_what_was_sealed_to_it(

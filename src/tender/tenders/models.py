@@ -12,6 +12,7 @@ from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tender.db import Base, UTCDateTime, enum_text
+from tender.storage.hpke import PUBLIC_KEY_SIZE
 
 
 class TenderStatus(StrEnum):
@@ -78,10 +79,12 @@ class Tender(Base):
     awarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
-    # Bids are sealed to this public key. Automatic opening: its private half is stored only
-    # wrapped by the platform key, and unwrapped after the deadline. Committee opening: it is not
-    # stored at all (None); the committee's shares of it are (tender.committee).
-    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # Bids are sealed to this public key: ML-KEM-768 + X25519 (1216 bytes) for tenders created
+    # since migration 0009s, X25519 (32 bytes) before. Automatic opening: its private half is
+    # stored only wrapped by the platform key, and unwrapped after the deadline. Committee
+    # opening: it is not stored at all (None); the committee's shares of it are
+    # (tender.committee).
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(PUBLIC_KEY_SIZE))
     wrapped_private_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     opening: Mapped[OpeningMethod] = mapped_column(
         enum_text(OpeningMethod), server_default=OpeningMethod.AUTOMATIC.value
