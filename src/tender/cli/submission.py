@@ -5,6 +5,10 @@ with a progress bar on standard error, prints the receipt in plain words, checks
 platform's signature over it, and saves it as JSON that ``tender receipt verify`` checks
 offline. ``receipts`` lists the caller's receipts and says which version the opening counts.
 
+``submit --seal`` is for supplier-sealed tenders: the signature is pre-checked here (the
+platform cannot read the file), the file is sealed here to the tender's public key while it
+streams, and only the sealed bytes leave this computer, with the plain file's SHA-256.
+
 Exit codes: 0 done; 1 the platform refused (its explanation is printed: what happened, why,
 what to do), or a receipt's signature does not hold; 2 the command cannot run as given.
 """
@@ -78,9 +82,11 @@ def register(commands: SubParsers) -> None:
         help="submit a bid file to a tender and keep its signed receipt",
         description="Upload FILE to the tender with reference REF (and its detached signature "
         "with --p7s), print the receipt, check the platform's signature over it and save it "
-        "as JSON beside the file (or in --out). Exit code 0 when received, 1 if the platform "
-        "refused it (late, closed, too large ...: its explanation is printed), 2 if the "
-        "command cannot run as given.",
+        "as JSON beside the file (or in --out). With --seal, for a supplier-sealed tender: "
+        "pre-check the signature here and send FILE sealed to the tender's key. Exit code 0 "
+        "when received, 1 if the platform refused it (late, closed, too large ...: its "
+        "explanation is printed) or, with --seal, the pre-check here failed, 2 if the command "
+        "cannot run as given.",
     )
     submit.add_argument("file", type=Path, metavar="FILE", help="the bid file")
     submit.add_argument("--tender", required=True, metavar="REF", help="the tender's reference")
