@@ -191,18 +191,10 @@ def test_a_plain_upload_to_a_supplier_sealed_tender_is_refused_saying_how_to_sea
 def test_what_is_not_a_sealed_stream_is_refused_and_nothing_stored(
     platform: Platform, people: People, tender: Tender, body: bytes
 ) -> None:
-    with pytest.raises(Invalid) as refused:
-        upload(
-            platform,
-            people.alice,
-            tender.id,
-            "offer.pdf",
-            [body],
-            declared_sha256=hashlib.sha256(body).hexdigest(),
-        )
+    refused = refusal(platform, people, tender, body, hashlib.sha256(body).hexdigest())
 
-    assert refused.value.what == "This upload is not a sealed bid."
-    assert "tender submit --seal" in refused.value.todo
+    assert refused.what == "This upload is not a sealed bid."
+    assert "tender submit --seal" in refused.todo
     with unit_of_work(platform) as services:
         assert services.session.scalars(select(BidDocument)).all() == []
 
@@ -211,34 +203,30 @@ def test_what_is_not_a_sealed_stream_is_refused_and_nothing_stored(
 def test_a_malformed_declared_hash_is_refused(
     platform: Platform, people: People, tender: Tender, declared: str
 ) -> None:
-    with pytest.raises(Invalid) as refused:
-        upload(
-            platform,
-            people.alice,
-            tender.id,
-            "offer.pdf",
-            [sealed(b"offer", tender)],
-            declared_sha256=declared,
-        )
+    refused = refusal(platform, people, tender, sealed(b"offer", tender), declared)
 
-    assert "is not one" in refused.value.what
+    assert "is not one" in refused.what
 
 
 def test_a_sealed_upload_to_a_tender_that_seals_itself_is_refused(
     platform: Platform, people: People, clock: ManualClock
 ) -> None:
     ordinary = published_tender(platform, people.officer, clock, ref="T-2")
-    with pytest.raises(Invalid) as refused:
-        upload(
-            platform,
-            people.alice,
-            ordinary.id,
-            "offer.pdf",
-            [sealed(b"offer", ordinary)],
-            declared_sha256=hashlib.sha256(b"offer").hexdigest(),
-        )
+    declared = hashlib.sha256(b"offer").hexdigest()
 
-    assert "without --seal" in refused.value.todo
+    refused = refusal(platform, people, ordinary, sealed(b"offer", ordinary), declared)
+
+    assert "without --seal" in refused.todo
+
+
+def refusal(
+    platform: Platform, people: People, tender: Tender, body: bytes, declared: str
+) -> Invalid:
+    """How Alice's upload of ``body``, declared to be of a file with SHA-256 ``declared``, is
+    refused."""
+    with pytest.raises(Invalid) as refused:
+        upload(platform, people.alice, tender.id, "offer.pdf", [body], declared_sha256=declared)
+    return refused.value
 
 
 def test_over_http_a_plain_upload_is_refused_and_audited_and_the_key_is_public(

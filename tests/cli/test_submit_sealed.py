@@ -18,7 +18,7 @@ from tender.opening.models import OpeningResult
 from tender.platform import Platform
 from tender.signing.testing import TestPKI, make_pdf, signed_pdf
 from tender.tenders.models import Tender
-from tests.cli.test_submit import _password_file, said, tender_cli
+from tests.cli.test_submit import receipt_verified, said, signed_detached, tender_cli
 from tests.conftest import People
 from tests.helpers import published_tender, register_signer, unit_of_work
 
@@ -67,14 +67,14 @@ def test_a_bid_sealed_on_the_suppliers_computer_is_opened_at_the_deadline_and_ve
     assert b"HK$ 777,000" not in stored
     assert receipt["sha256"] == digest
 
-    key_file = tmp_path / "platform.pub"
-    key_file.write_text(platform.checkpointer.signer.verifier_key())
-    checked = tender_cli(
-        url, "", "receipt", "verify", str(saved), "--key", str(key_file), "--file", str(bid),
-        "--tsa-trust", str(test_pki.trust_dir),
-    )  # fmt: skip
+    checked = receipt_verified(platform, url, test_pki, saved, bid)  # the plain file
     assert checked.returncode == 0, checked.stdout
     assert "The receipt holds." in checked.stdout
+    sealed_copy = tmp_path / "offer.pdf.sealed"
+    sealed_copy.write_bytes(stored)
+    checked = receipt_verified(platform, url, test_pki, saved, sealed_copy)
+    assert checked.returncode == 0, checked.stdout
+    assert "your sealed file is the one received" in checked.stdout
 
     clock.set(tender.deadline + timedelta(seconds=1))
     platform.opener.open_tender(tender.id)
@@ -98,14 +98,7 @@ def test_a_file_and_its_detached_signature_are_both_sealed_and_opened_as_a_pair(
     url: str,
 ) -> None:
     register_signer(platform, people.alice, test_pki, "supplier-a")
-    bid = tmp_path / "prices.xlsx"
-    bid.write_bytes(b"unit prices " * 1000)
-    signature = tmp_path / "prices.xlsx.p7s"
-    signed = tender_cli(
-        url, "", "sign", str(bid), "--p12", str(test_pki.p12_path("supplier-a")),
-        "--password-file", str(_password_file(tmp_path)), "--out", str(signature),
-    )  # fmt: skip
-    assert signed.returncode == 0, signed.stderr
+    bid, signature = signed_detached(url, test_pki, tmp_path, "prices.xlsx.p7s")
 
     done = tender_cli(
         url, people.tokens["Alice"], "submit", str(bid), "--p7s", str(signature),
