@@ -259,3 +259,26 @@ def test_over_http_a_plain_upload_is_refused_and_audited_and_the_key_is_public(
     assert "tender submit --seal" in refused.json()["what_to_do"]
     assert empty_header.status_code == 422
     assert audit_kinds(platform, tender.id).count("bid.refused") == 2
+
+
+def test_a_sealed_hash_rewritten_in_the_table_halts_the_opening(
+    platform: Platform, people: People, clock: ManualClock, tender: Tender
+) -> None:
+    """The log commits to the sealed SHA-256 too: the table cannot be made to expect other
+    sealed bytes."""
+    receipt = upload(
+        platform,
+        people.alice,
+        tender.id,
+        "bid.txt",
+        [sealed(b"offer", tender)],
+        declared_sha256=hashlib.sha256(b"offer").hexdigest(),
+    )
+    with unit_of_work(platform) as services:
+        document = services.session.get(BidDocument, receipt.receipt_id)
+        assert document is not None
+        document.sealed_sha256 = "0" * 64
+    clock.set(tender.deadline + timedelta(seconds=1))
+
+    assert platform.opener.open_tender(tender.id).halted
+    assert "opening.halted" in audit_kinds(platform, tender.id)

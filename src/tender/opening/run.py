@@ -176,7 +176,15 @@ def _documents(session: Session, tender_id: uuid.UUID) -> list[BidDocument]:
     return list(session.scalars(select(BidDocument).where(BidDocument.tender_id == tender_id)))
 
 
-_COMPARED = ("supplier_id", "file_name", "sha256", "size", "object_key", "object_version")
+_COMPARED = (
+    "supplier_id",
+    "file_name",
+    "sha256",
+    "sealed_sha256",  # None but for supplier-sealed files, in the log as in the table
+    "size",
+    "object_key",
+    "object_version",
+)
 
 
 def _disagreements(session: Session, tender: Tender, ledger: TenderLedger) -> list[str]:
@@ -196,6 +204,7 @@ def _disagreements(session: Session, tender: Tender, ledger: TenderLedger) -> li
             "supplier_id": str(row.supplier_id),
             "file_name": row.file_name,
             "sha256": row.sha256,
+            "sealed_sha256": row.sealed_sha256,
             "size": row.size,
             "object_key": row.object_key,
             "object_version": row.object_version,
