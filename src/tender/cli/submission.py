@@ -10,7 +10,8 @@ platform cannot read the file), the file is sealed here to the tender's public k
 streams, and only the sealed bytes leave this computer, with the plain file's SHA-256.
 
 Exit codes: 0 done; 1 the platform refused (its explanation is printed: what happened, why,
-what to do), or a receipt's signature does not hold; 2 the command cannot run as given.
+what to do), a receipt's signature does not hold, or (``--seal``) the signature fails the
+pre-check here; 2 the command cannot run as given.
 """
 
 from __future__ import annotations

@@ -89,9 +89,9 @@ class TenderController(Controller):
         sync_to_thread=True,
         summary="The public key a published tender's bids are sealed to (anyone)",
         description=(
-            "Base64 key, its SHA-256 fingerprint (as the tender.created audit event names it) "
-            "and its kind: what `tender submit --seal` seals a bid to on the supplier's "
-            "machine. Drafts are not shown."
+            "The key in base64 (the tender.created audit event names it in hex), its SHA-256 "
+            "fingerprint and its kind: what `tender submit --seal` seals a bid to on the "
+            "supplier's machine. Drafts are not shown."
         ),
     )
     def public_key(
