@@ -785,3 +785,14 @@ def unseal(chunks: Iterable[bytes], tender_key: TenderKey) -> Iterator[bytes]:
     out = unsealer.finalize()
     if out:
         yield out
+
+
+SEALED_PREFIX_SIZE = len(_MAGIC) + 1
+"""Bytes :func:`looks_sealed` needs: the magic and the format version."""
+
+
+def looks_sealed(start: bytes) -> bool:
+    """Whether a stream starting with ``start`` (its first :data:`SEALED_PREFIX_SIZE` bytes or
+    more) is a sealed stream of this format, by its magic and version: a cheap check to refuse
+    anything else before storing it. It proves nothing of the rest; only unsealing does."""
+    return start[:SEALED_PREFIX_SIZE] == _MAGIC + bytes([_VERSION])

@@ -156,7 +156,13 @@ def unit_of_work(platform: Platform) -> Iterator[Services]:
 
 
 def published_tender(
-    platform: Platform, officer: User, clock: ManualClock, *, hours: float = 2, ref: str = "T-1"
+    platform: Platform,
+    officer: User,
+    clock: ManualClock,
+    *,
+    hours: float = 2,
+    ref: str = "T-1",
+    supplier_sealed: bool = False,
 ) -> Tender:
     """A published tender opened automatically (the platform's key), where the committee is
     not what is tested."""
@@ -168,6 +174,7 @@ def published_tender(
             title="Road works",
             deadline=clock.now() + timedelta(hours=hours),
             opening=OpeningMethod.AUTOMATIC,
+            supplier_sealed=supplier_sealed,
         ),
     )
 
@@ -184,13 +191,24 @@ async def chunks_of(parts: Iterable[bytes]) -> AsyncIterator[bytes]:
 
 
 def upload(
-    platform: Platform, supplier: User, tender_id: uuid.UUID, name: str, parts: Iterable[bytes]
+    platform: Platform,
+    supplier: User,
+    tender_id: uuid.UUID,
+    name: str,
+    parts: Iterable[bytes],
+    *,
+    declared_sha256: str | None = None,
 ) -> Receipt:
-    """Submit ``parts`` as one streamed document through the bid intake."""
+    """Submit ``parts`` as one streamed document through the bid intake (for a
+    supplier-sealed tender: sealed, with the plain file's ``declared_sha256``)."""
 
     async def go() -> Receipt:
         return await platform.intake.submit(
-            supplier=supplier, tender_id=tender_id, file_name=name, chunks=chunks_of(parts)
+            supplier=supplier,
+            tender_id=tender_id,
+            file_name=name,
+            chunks=chunks_of(parts),
+            declared_sha256=declared_sha256,
         )
 
     return anyio.run(go)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 from collections.abc import Iterable
 from typing import Any
@@ -11,6 +12,7 @@ from urllib.parse import quote
 import httpx
 from pyhanko.sign.signers import Signer
 
+from tender.bids.schemas import PLAINTEXT_SHA256_HEADER
 from tender.signing.signer import sign_detached
 from tender.storage.committee import MemberKey, decrypt_share, share_context
 from tender.verifier.committee import TENDER_KEY
@@ -92,11 +94,15 @@ def upload_bid(
     file_name: str,
     chunks: Iterable[bytes],
     size: int,
+    *,
+    plaintext_sha256: str | None = None,
 ) -> dict[str, Any]:
     """Stream ``chunks`` (``size`` bytes in all) as the bid file ``file_name``; its receipt.
 
     The length is declared up front so that the platform refuses a file over its limit before
-    a byte is sent."""
+    a byte is sent. ``plaintext_sha256``: the chunks are the file sealed here, to a
+    supplier-sealed tender, and this is the plain file's SHA-256."""
+    declared = {} if plaintext_sha256 is None else {PLAINTEXT_SHA256_HEADER: plaintext_sha256}
     receipt: dict[str, Any] = answer(
         client.put(
             f"/api/tenders/{tender_id}/bids/{quote(file_name, safe='')}",
@@ -105,10 +111,24 @@ def upload_bid(
                 **bearer(token),
                 "Content-Length": str(size),
                 "Content-Type": "application/octet-stream",
+                **declared,
             },
         )
     )
     return receipt
+
+
+def tender_public_key(client: httpx.Client, tender_id: str) -> bytes:
+    """The public key the tender's bids are sealed to, checked against its fingerprint."""
+    shown = answer(client.get(f"/api/tenders/{quote(tender_id, safe='')}/public-key"))
+    key = base64.b64decode(shown["public_key"], validate=True)
+    if hashlib.sha256(key).hexdigest() != shown["fingerprint"]:
+        raise RefusedError(
+            f"The platform gave tender {shown['reference']}'s public key with a fingerprint "
+            "that is not its own, so nothing was sealed to it. Try again; if it persists, tell "
+            "the procuring entity."
+        )
+    return key
 
 
 def platform_public_key(client: httpx.Client) -> str:

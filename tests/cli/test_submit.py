@@ -76,12 +76,7 @@ def test_a_submitted_file_gets_a_receipt_in_plain_words_saved_beside_it_and_veri
     receipt = json.loads(saved.read_text())
     assert receipt["sha256"] == digest
 
-    key = tmp_path / "platform.pub"
-    key.write_text(platform.checkpointer.signer.verifier_key())
-    checked = tender_cli(
-        url, "", "receipt", "verify", str(saved), "--key", str(key), "--file", str(bid),
-        "--tsa-trust", str(test_pki.trust_dir),
-    )  # fmt: skip
+    checked = receipt_verified(platform, url, test_pki, saved, bid)
     assert checked.returncode == 0, checked.stdout
     assert "The receipt holds." in checked.stdout
 
@@ -95,14 +90,7 @@ def test_a_file_and_its_detached_signature_each_get_a_receipt_in_out(
     url: str,
 ) -> None:
     register_signer(platform, people.alice, test_pki, "supplier-a")
-    bid = tmp_path / "prices.xlsx"
-    bid.write_bytes(b"unit prices " * 1000)
-    signature = tmp_path / "my-signature.p7s"
-    signed = tender_cli(
-        url, "", "sign", str(bid), "--p12", str(test_pki.p12_path("supplier-a")),
-        "--password-file", str(_password_file(tmp_path)), "--out", str(signature),
-    )  # fmt: skip
-    assert signed.returncode == 0, signed.stderr
+    bid, signature = signed_detached(url, test_pki, tmp_path, "my-signature.p7s")
     receipts = tmp_path / "receipts"
     receipts.mkdir()
 
@@ -156,6 +144,32 @@ def said(output: str, label: str, occurrence: int = 0) -> str:
         if line.strip().startswith(f"{label}:")
     ]
     return values[occurrence]
+
+
+def receipt_verified(
+    platform: Platform, url: str, pki: TestPKI, saved: Path, own_file: Path
+) -> subprocess.CompletedProcess[str]:
+    """``tender receipt verify`` of the receipt ``saved`` against ``own_file``, offline."""
+    key = saved.parent / "platform.pub"
+    key.write_text(platform.checkpointer.signer.verifier_key())
+    return tender_cli(
+        url, "", "receipt", "verify", str(saved), "--key", str(key), "--file", str(own_file),
+        "--tsa-trust", str(pki.trust_dir),
+    )  # fmt: skip
+
+
+def signed_detached(url: str, pki: TestPKI, folder: Path, signature_name: str) -> tuple[Path, Path]:
+    """A non-PDF bid file in ``folder`` and its detached signature by Supplier A, made with
+    ``tender sign``."""
+    bid = folder / "prices.xlsx"
+    bid.write_bytes(b"unit prices " * 1000)
+    signature = folder / signature_name
+    signed = tender_cli(
+        url, "", "sign", str(bid), "--p12", str(pki.p12_path("supplier-a")),
+        "--password-file", str(_password_file(folder)), "--out", str(signature),
+    )  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    return bid, signature
 
 
 def _password_file(folder: Path) -> Path:

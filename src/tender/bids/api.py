@@ -17,6 +17,7 @@ from tender.accounts.models import Role, User
 from tender.bids.dependencies import provide_bid_service
 from tender.bids.intake import BidIntake
 from tender.bids.schemas import (
+    PLAINTEXT_SHA256_HEADER,
     BidSummary,
     FingerprintIn,
     FingerprintReceipt,
@@ -47,7 +48,10 @@ class BidController(Controller):
             "Streams the file: it is hashed and sealed chunk by chunk and stored under Object "
             "Lock. Answers with the receipt. Refused with 409 once the deadline has passed, "
             "413 if the declared length is over the platform's limit, 408 if the body stops "
-            "arriving."
+            "arriving. A supplier-sealed tender takes only a stream sealed to its public key "
+            "(`tender submit --seal`), with header X-Tender-Plaintext-SHA256 (the plain file's "
+            "SHA-256): it is stored as it came, and not pre-checked (the platform cannot read "
+            "it; the command pre-checks it locally); anything else is refused with 422."
         ),
     )
     async def submit(
@@ -74,6 +78,7 @@ class BidController(Controller):
             tender_id=tender_id,
             file_name=file_name,
             declared_size=int(declared) if declared.isdigit() else None,
+            declared_sha256=request.headers.get(PLAINTEXT_SHA256_HEADER),
             chunks=arriving(
                 request.stream(), idle_seconds=settings.upload_idle_seconds, tender_id=tender_id
             ),

@@ -32,16 +32,22 @@ from tender.audit import service as audit
 from tender.audit.checkpointer import Checkpointer, CheckpointSchedule
 from tender.audit.models import CheckpointRecord
 from tender.bids.models import BidDocument, BidFingerprint, BidWithdrawal, StorageIntent
-from tender.bids.precheck import PreChecker
-from tender.bids.schemas import FingerprintReceipt, Receipt, WithdrawalReceipt
+from tender.bids.precheck import SEALED_BY_SUPPLIER, PreChecker
+from tender.bids.schemas import (
+    PLAINTEXT_SHA256_HEADER,
+    FingerprintReceipt,
+    Receipt,
+    WithdrawalReceipt,
+)
 from tender.bids.service import BidService, Quota, SubmissionWindow
 from tender.clock import Clock, format_time
 from tender.errors import Invalid, TenderClosed, Unavailable
 from tender.storage.objectstore import ObjectStore, ObjectStoreError
-from tender.storage.sealing import Sealer
+from tender.storage.sealing import SEALED_PREFIX_SIZE, Sealer, looks_sealed
 from tender.verifier.kinds import EventKind
 
 MAX_FILE_NAME = 255
+SHA256_HEX_DIGITS = 64
 AnyReceipt = TypeVar("AnyReceipt", Receipt, FingerprintReceipt, WithdrawalReceipt)
 Recorded = TypeVar("Recorded", BidDocument, BidFingerprint, BidWithdrawal)
 STORE_FAILED = "store failed"  # swept once more: the storage may have kept it all the same
@@ -57,6 +63,9 @@ class SealedSpool:
     ``plaintext`` is a second temporary file with the plain bytes, kept only for the signature
     pre-check and only for files up to the pre-check limit (pyHanko needs random access); it
     is unlinked on creation and closed as soon as the pre-check is done.
+
+    A file its supplier sealed (``sealed_sha256`` set, the SHA-256 of the bytes received) has
+    no plaintext here: ``sha256`` is the one its supplier declared, ``size`` that received.
     """
 
     file: BinaryIO
@@ -64,6 +73,7 @@ class SealedSpool:
     sha256: str
     size: int
     sealed_size: int
+    sealed_sha256: str | None = None
 
     def close(self) -> None:
         self.file.close()
@@ -89,11 +99,7 @@ async def seal_to_spool(
         async for chunk in chunks:
             size += len(chunk)
             if size > max_bytes:
-                raise Invalid(
-                    "The file is too large.",
-                    f"This platform accepts bid files of up to {max_bytes:,} bytes.",
-                    "Split the bid into several files, or ask the procuring entity.",
-                )
+                raise _too_large(max_bytes)
             digest.update(chunk)
             spool.write(sealer.update(chunk))
             if plaintext is not None:
@@ -119,6 +125,98 @@ async def seal_to_spool(
             plaintext.close()
         raise
     return SealedSpool(spool, plaintext, digest.hexdigest(), size, sealed_size)
+
+
+async def spool_supplier_sealed(
+    chunks: AsyncIterator[bytes], *, declared_sha256: str, max_bytes: int, tender_id: uuid.UUID
+) -> SealedSpool:
+    """Spool a stream its supplier sealed, as it is (it is not sealed again), hashing it;
+    refuse, as soon as its first bytes show it, anything that is not a sealed stream."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
+    try:
+        digest = hashlib.sha256()
+        start = b""
+        size = 0
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise _too_large(max_bytes)
+            if len(start) < SEALED_PREFIX_SIZE:
+                start += chunk[: SEALED_PREFIX_SIZE - len(start)]
+                if len(start) == SEALED_PREFIX_SIZE and not looks_sealed(start):
+                    raise _not_sealed(tender_id)
+            digest.update(chunk)
+            spool.write(chunk)
+        if size < Sealer.sealed_size(0) or not looks_sealed(start):
+            raise _not_sealed(tender_id)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return SealedSpool(spool, None, declared_sha256, size, size, digest.hexdigest())
+
+
+def declared_plaintext_sha256(
+    declared: str | None, *, supplier_sealed: bool, tender_id: uuid.UUID
+) -> str | None:
+    """The plain file's SHA-256 its supplier declared (header ``X-Tender-Plaintext-SHA256``),
+    checked: required, as 64 hex digits, by a supplier-sealed tender; refused by any other,
+    which seals bids itself (a file sealed twice could not be opened as the supplier meant)."""
+    if not supplier_sealed:
+        if declared is None:
+            return None
+        raise Invalid(
+            "This upload says it is sealed on your computer, but this tender does not take "
+            "sealed bids.",
+            f"The tender seals bids itself when they arrive; the {PLAINTEXT_SHA256_HEADER} "
+            "header is only for supplier-sealed tenders.",
+            "Submit the plain file without --seal.",
+            tender_id=tender_id,
+            audit_kind=EventKind.BID_REFUSED,
+        )
+    if declared is None:
+        raise Invalid(
+            "This tender takes only bids sealed on your computer; this upload is not sealed.",
+            "The procuring entity chose supplier sealing: bids are sealed to the tender's key "
+            "before they are sent, so the platform never holds them readable before the "
+            "opening, and it will not receive a plain file.",
+            "Seal it with 'tender submit --seal' (it pre-checks the signature on your computer, "
+            "seals the file and sends it), and upload it again.",
+            tender_id=tender_id,
+            audit_kind=EventKind.BID_REFUSED,
+        )
+    if len(declared) != SHA256_HEX_DIGITS or any(c not in "0123456789abcdef" for c in declared):
+        raise Invalid(
+            f"The declared SHA-256 {declared[:80]!r} is not one.",
+            f"{PLAINTEXT_SHA256_HEADER} must be the SHA-256 of the plain file, as 64 lower-case "
+            "hex digits: the receipt names it and the opening checks the unsealed file against "
+            "it.",
+            "Send the file with 'tender submit --seal', which computes it.",
+            tender_id=tender_id,
+            audit_kind=EventKind.BID_REFUSED,
+        )
+    return declared
+
+
+def _too_large(max_bytes: int) -> Invalid:
+    return Invalid(
+        "The file is too large.",
+        f"This platform accepts bid files of up to {max_bytes:,} bytes.",
+        "Split the bid into several files, or ask the procuring entity.",
+    )
+
+
+def _not_sealed(tender_id: uuid.UUID) -> Invalid:
+    return Invalid(
+        "This upload is not a sealed bid.",
+        "This tender takes only bids sealed on your computer to the tender's key; what "
+        "arrived does not start as a sealed file does (or is too short to be one), so nothing "
+        "was stored and no receipt was issued.",
+        "Seal the file with 'tender submit --seal' and send it again; do not seal it with "
+        "another tool.",
+        tender_id=tender_id,
+        audit_kind=EventKind.BID_REFUSED,
+    )
 
 
 def check_file_name(file_name: str) -> str:
@@ -161,20 +259,32 @@ class BidIntake:
         file_name: str,
         chunks: AsyncIterator[bytes],
         declared_size: int | None = None,
+        declared_sha256: str | None = None,
     ) -> Receipt:
         """Receive one bid document and return its receipt, with the signature pre-check.
         ``declared_size`` (the Content-Length, if sent) lets a file over the supplier's quota
-        be refused before a byte is read."""
+        be refused before a byte is read. For a supplier-sealed tender the file comes sealed,
+        with ``declared_sha256``, the SHA-256 of its plain bytes (see
+        :func:`declared_plaintext_sha256`); it is stored as it came."""
         name = check_file_name(file_name)
         window = await anyio.to_thread.run_sync(
             lambda: self._window(supplier, tender_id, name, declared_size)
         )
-        spool = await seal_to_spool(
-            chunks,
-            window.public_key,
-            chunk_size=self.chunk_size,
-            max_bytes=self.max_bytes,
-            plaintext_limit=self.prechecker.max_bytes,
+        declared = declared_plaintext_sha256(
+            declared_sha256, supplier_sealed=window.supplier_sealed, tender_id=tender_id
+        )
+        spool = await (
+            seal_to_spool(
+                chunks,
+                window.public_key,
+                chunk_size=self.chunk_size,
+                max_bytes=self.max_bytes,
+                plaintext_limit=self.prechecker.max_bytes,
+            )
+            if declared is None
+            else spool_supplier_sealed(
+                chunks, declared_sha256=declared, max_bytes=self.max_bytes, tender_id=tender_id
+            )
         )
         # The last byte is in: this is when the bid was received, by the server's clock, however
         # long the platform now takes to seal, store and record it.
@@ -188,12 +298,16 @@ class BidIntake:
                     supplier, tender_id, name, spool.sha256, spool.size, key, arrived_at
                 )
             )
-            precheck = await self.prechecker.check(
-                spool.plaintext,
-                file_name=name,
-                at=arrived_at,
-                binding=window.binding,
-                signed_file_sha256=window.signed_file_sha256,
+            precheck = (
+                SEALED_BY_SUPPLIER
+                if window.supplier_sealed
+                else await self.prechecker.check(
+                    spool.plaintext,
+                    file_name=name,
+                    at=arrived_at,
+                    binding=window.binding,
+                    signed_file_sha256=window.signed_file_sha256,
+                )
             )
             if spool.plaintext is not None:
                 spool.plaintext.close()  # the plain copy lives no longer than the pre-check
@@ -229,6 +343,7 @@ class BidIntake:
             sha256=spool.sha256,
             size=spool.size,
             sealed_size=spool.sealed_size,
+            sealed_sha256=spool.sealed_sha256,
             object_key=key,
             object_version=stored.version_id,
             retain_until=retain_until,

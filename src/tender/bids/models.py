@@ -21,9 +21,15 @@ class BidDocument(Base):
     tender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenders.id"), index=True)
     supplier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
     file_name: Mapped[str] = mapped_column(String(255))
+    # The file's SHA-256; for a supplier-sealed file (see sealed_sha256) the one its supplier
+    # declared, which only the opening can check.
     sha256: Mapped[str] = mapped_column(String(64))
+    # Bytes received: the file's size, or for a supplier-sealed file its sealed stream's.
     size: Mapped[int] = mapped_column(BigInteger)
     sealed_size: Mapped[int] = mapped_column(BigInteger)
+    # Supplier-sealed only (None otherwise): the SHA-256 of the sealed bytes as received and
+    # stored, the one hash the platform itself could compute.
+    sealed_sha256: Mapped[str | None] = mapped_column(String(64))
     object_key: Mapped[str] = mapped_column(String(300))
     object_version: Mapped[str] = mapped_column(String(200))
     retain_until: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -57,6 +57,17 @@ def _not_checked(message_en: str, message_zh: str) -> PreCheck:
     return PreCheck(None, None, None, message_en, message_zh)
 
 
+SEALED_BY_SUPPLIER = _not_checked(
+    "This file was sealed on your computer, so the platform cannot read it to pre-check its "
+    "signature: 'tender submit --seal' checked it there before sealing it. The opening "
+    "verifies it.",
+    "此檔案已在您的電腦上密封，平台無法讀取以預先檢查其簽署；「tender submit --seal」已在密封前"
+    "於您的電腦上檢查。開標時將會驗證。",
+)
+"""The pre-check of a supplier-sealed file: none on the platform, which never sees the plain
+bytes; the supplier's command made it locally."""
+
+
 def _machine_limiter() -> CapacityLimiter:
     return CapacityLimiter(os.cpu_count() or 1)
 

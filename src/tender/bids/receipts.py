@@ -48,6 +48,8 @@ def receipt_payload(receipt: Receipt, audit_event: ExportedEvent) -> ReceiptPayl
         "inclusion_proof": receipt.inclusion_proof,
         "audit_event": audit_event,
     }
+    if receipt.sealed_sha256 is not None:  # absent otherwise, likewise
+        payload["sealed_sha256"] = receipt.sealed_sha256
     match = receipt.fulfils_fingerprint
     if match is not None:  # absent otherwise, so receipts of other tenders are as before
         payload["fulfils_fingerprint"] = {
@@ -118,7 +120,15 @@ def in_words(receipt: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("Tender", str(receipt["tender_reference"])),
         ("File", str(receipt["file_name"])),
         ("SHA-256", str(receipt["sha256"])),
-        ("Size", f"{int(receipt['size']):,} bytes"),
+        *(
+            [
+                ("Sealed by you", "yes: the platform received and keeps only the sealed file"),
+                ("Sealed SHA-256", str(receipt["sealed_sha256"])),
+                ("Size", f"{int(receipt['size']):,} bytes sealed"),
+            ]
+            if receipt.get("sealed_sha256")
+            else [("Size", f"{int(receipt['size']):,} bytes")]
+        ),
         ("Received at", for_people(_time(receipt["received_at"]))),
         ("Deadline", for_people(_time(receipt["deadline"]))),
         ("On time", _on_time(receipt)),

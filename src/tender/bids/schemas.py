@@ -9,6 +9,10 @@ from typing import Any
 
 from tender.verifier.formats import CheckpointSummary, PreCheckJSON
 
+PLAINTEXT_SHA256_HEADER = "X-Tender-Plaintext-SHA256"
+"""Header of an upload to a supplier-sealed tender: the SHA-256 of the plain file it seals,
+declared by the supplier (``tender submit --seal`` computes it)."""
+
 
 @dataclass(frozen=True)
 class PreCheck:
@@ -74,6 +78,10 @@ class Receipt:
     # A file received after the deadline of a fingerprint-first tender: the fingerprint,
     # registered by the deadline, that it matches, and the end of the files' grace.
     fulfils_fingerprint: FingerprintMatch | None = None
+    # A file its supplier sealed (supplier-sealed tenders): the SHA-256 of the sealed bytes
+    # received; ``sha256`` is then the plain file's as the supplier declared it, which the
+    # opening checks, and ``size`` the sealed bytes'.
+    sealed_sha256: str | None = None
 
 
 @dataclass(frozen=True)

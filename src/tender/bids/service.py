@@ -61,6 +61,7 @@ class SubmissionWindow:
     deadline: datetime
     binding: SignerBinding
     signed_file_sha256: str | None  # for a .p7s: the receipt hash of the file it signs
+    supplier_sealed: bool = False  # the upload comes sealed by its supplier (Tender's)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class BidService:
             deadline=tender.deadline,
             binding=AccountService(session=self.session, clock=self.clock).signer_binding(supplier),
             signed_file_sha256=signed.sha256 if signed else None,
+            supplier_sealed=tender.supplier_sealed,
         )
 
     def arrive(
@@ -715,6 +717,8 @@ def receipt_fields(document: BidDocument, supplier: User) -> dict[str, Any]:
         "object_key": document.object_key,
         "object_version": document.object_version,
         "signature_precheck": document.precheck["indication"] if document.precheck else None,
+        # Only for a supplier-sealed file, so other receipts commit to what they always did.
+        **({} if document.sealed_sha256 is None else {"sealed_sha256": document.sealed_sha256}),
     }
 
 
@@ -820,6 +824,7 @@ def _receipt(
             sha256=fingerprint.sha256,
             files_until=tender.files_until,
         ),
+        sealed_sha256=document.sealed_sha256,
     )
 
 

@@ -5,8 +5,13 @@ with a progress bar on standard error, prints the receipt in plain words, checks
 platform's signature over it, and saves it as JSON that ``tender receipt verify`` checks
 offline. ``receipts`` lists the caller's receipts and says which version the opening counts.
 
+``submit --seal`` is for supplier-sealed tenders: the signature is pre-checked here (the
+platform cannot read the file), the file is sealed here to the tender's public key while it
+streams, and only the sealed bytes leave this computer, with the plain file's SHA-256.
+
 Exit codes: 0 done; 1 the platform refused (its explanation is printed: what happened, why,
-what to do), or a receipt's signature does not hold; 2 the command cannot run as given.
+what to do), a receipt's signature does not hold, or (``--seal``) the signature fails the
+pre-check here; 2 the command cannot run as given.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
@@ -33,15 +39,26 @@ from tender.cli.common import (
     platform_client,
     print_json,
 )
-from tender.cli.supplier import add_platform_flags, api_token
+from tender.cli.supplier import (
+    BINDING_NOT_CHECKED,
+    add_check_flags,
+    add_platform_flags,
+    api_token,
+    describe,
+    signer_binding,
+    trust_store,
+)
 from tender.client import (
     find_tender,
     own_receipts,
     platform_public_key,
     receipt_pdf,
+    tender_public_key,
     upload_bid,
 )
 from tender.clock import for_people
+from tender.signing import Indication, verify_document
+from tender.storage.sealing import Sealer, seal
 from tender.verifier.receipt import signed_payload
 
 __all__ = ["register"]
@@ -49,7 +66,14 @@ __all__ = ["register"]
 _CHUNK = 1 << 20
 _DETACHED_SUFFIX = ".p7s"
 # Values shown to the supplier that must be the signed ones.
-_SIGNED_VALUES = ("tender_reference", "file_name", "sha256", "size", "receipt_id")
+_SIGNED_VALUES = (
+    "tender_reference",
+    "file_name",
+    "sha256",
+    "sealed_sha256",
+    "size",
+    "receipt_id",
+)
 
 
 def register(commands: SubParsers) -> None:
@@ -59,9 +83,11 @@ def register(commands: SubParsers) -> None:
         help="submit a bid file to a tender and keep its signed receipt",
         description="Upload FILE to the tender with reference REF (and its detached signature "
         "with --p7s), print the receipt, check the platform's signature over it and save it "
-        "as JSON beside the file (or in --out). Exit code 0 when received, 1 if the platform "
-        "refused it (late, closed, too large ...: its explanation is printed), 2 if the "
-        "command cannot run as given.",
+        "as JSON beside the file (or in --out). With --seal, for a supplier-sealed tender: "
+        "pre-check the signature here and send FILE sealed to the tender's key. Exit code 0 "
+        "when received, 1 if the platform refused it (late, closed, too large ...: its "
+        "explanation is printed) or, with --seal, the pre-check here failed, 2 if the command "
+        "cannot run as given.",
     )
     submit.add_argument("file", type=Path, metavar="FILE", help="the bid file")
     submit.add_argument("--tender", required=True, metavar="REF", help="the tender's reference")
@@ -80,6 +106,21 @@ def register(commands: SubParsers) -> None:
         metavar="platform.pub",
         help="the platform's public key to check receipts with (default: ask the platform)",
     )
+    submit.add_argument(
+        "--seal",
+        action="store_true",
+        help="seal FILE (and SIG) on this computer to the tender's public key and send only "
+        "the sealed bytes, for a tender that takes supplier-sealed bids: the platform cannot "
+        "read them before the opening, so the signature is pre-checked here first (with "
+        "--trust, --revocation, --organisation-certificate, as 'tender verify')",
+    )
+    submit.add_argument(
+        "--send-anyway",
+        action="store_true",
+        help="with --seal: send even if the signature does not pass the pre-check here (the "
+        "opening's verdict is the one that counts)",
+    )
+    add_check_flags(submit)
     add_platform_flags(submit)
     submit.set_defaults(run=_submit)
     receipts = commands.add_parser(
@@ -155,7 +196,8 @@ def _chunks(content: BinaryIO, digest: Any, progress: Progress) -> Iterator[byte
 @dataclass(frozen=True)
 class Sent:
     receipt: dict[str, Any]
-    sha256: str  # of the bytes this command sent
+    sha256: str  # of the file this command sent
+    sealed_sha256: str | None = None  # of the sealed bytes it sent, if it sealed the file
 
 
 def _submit(args: argparse.Namespace) -> int:
@@ -170,6 +212,13 @@ def _submit(args: argparse.Namespace) -> int:
     out_dir: Path | None = args.out
     if out_dir is not None and not out_dir.is_dir():
         raise CommandError(f"--out {out_dir} is not a folder; create it or choose another")
+    if args.send_anyway and not args.seal:
+        raise CommandError(
+            "--send-anyway goes with --seal: without it the platform pre-checks the signature "
+            "itself and tells you in the receipt"
+        )
+    if args.seal:
+        _precheck_here(args)
     # Uploads may take long; only connecting and a silent platform are bounded.
     with platform_client(
         args.url,
@@ -179,8 +228,9 @@ def _submit(args: argparse.Namespace) -> int:
     ) as client:
         key = _verifier_key(client, args.key)
         tender = find_tender(client, token, args.tender)
+        seal_to = _key_to_seal_to(client, tender) if args.seal else None
         for path, name in files:
-            sent = _send(client, token, tender, path, name)
+            sent = _send(client, token, tender, path, name, seal_to)
             print(describe_receipt(sent.receipt))
             saved = _save(sent, key, (out_dir or path.parent) / _receipt_file_name(sent))
             print(saved)
@@ -197,15 +247,93 @@ def _verifier_key(client: httpx.Client, key_file: Path | None) -> str:
         raise CommandError(f"cannot read --key {key_file}: {error.strerror}") from None
 
 
-def _send(client: httpx.Client, token: str, tender: dict[str, Any], path: Path, name: str) -> Sent:
+def _precheck_here(args: argparse.Namespace) -> None:
+    """Verify the signature here, as the opening will, before the file is sealed: nobody can
+    tell the supplier about a sealed file's signature before the opening, when it is too late
+    to send a better one. One that does not pass is not sent (exit 1) unless --send-anyway:
+    the supplier may know better than this computer's trust folder, and the opening's verdict
+    is the one that counts."""
+    trust = trust_store(args.trust, args.revocation)
+    binding = signer_binding(args.organisation_certificate)
+    with ExitStack() as files:
+        content = files.enter_context(args.file.open("rb"))
+        detached = None if args.p7s is None else files.enter_context(args.p7s.open("rb"))
+        report = verify_document(
+            content,
+            detached_signature=detached,
+            trust=trust,
+            at=datetime.now(UTC),
+            expected_signers=binding,
+        )
+    print("Signature pre-check on this computer (the platform cannot read a sealed file):")
+    print(describe(report))
+    if binding is None:
+        print(BINDING_NOT_CHECKED)
+    if report.indication is Indication.TOTAL_PASSED:
+        print()
+        return
+    if not args.send_anyway:
+        raise CommandError(
+            "the signature does not pass the pre-check (see above), so nothing was sealed or "
+            "sent. Fix the signature ('tender sign') and submit again; or, if you are sure the "
+            "opening will accept it, add --send-anyway.",
+            exit_code=EXIT_FAILED,
+        )
+    print("Sending it all the same (--send-anyway); the opening decides.\n")
+
+
+def _key_to_seal_to(client: httpx.Client, tender: dict[str, Any]) -> bytes:
+    if not tender.get("supplier_sealed"):
+        raise CommandError(
+            f"tender {tender['reference']} seals bids itself when they arrive and takes no "
+            "sealed ones; submit without --seal"
+        )
+    return tender_public_key(client, str(tender["id"]))
+
+
+def _send(
+    client: httpx.Client,
+    token: str,
+    tender: dict[str, Any],
+    path: Path,
+    name: str,
+    seal_to: bytes | None,
+) -> Sent:
+    """Send one file, or with ``seal_to`` the file sealed here to that key, declaring its
+    SHA-256 (read once first: the header goes before the body)."""
+    digest = hashlib.sha256()
+    size = path.stat().st_size
+    declared = None if seal_to is None else _sha256_of(path)
+    with path.open("rb") as content:
+        chunks = _chunks(content, digest, Progress(f"Uploading {name}", size))
+        if seal_to is None:
+            receipt = upload_bid(client, token, str(tender["id"]), name, chunks, size)
+            return Sent(receipt, digest.hexdigest())
+        sealed_digest = hashlib.sha256()
+        receipt = upload_bid(
+            client,
+            token,
+            str(tender["id"]),
+            name,
+            _hashed(seal(chunks, seal_to), sealed_digest),
+            Sealer.sealed_size(size),
+            plaintext_sha256=declared,
+        )
+    return Sent(receipt, digest.hexdigest(), sealed_digest.hexdigest())
+
+
+def _sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as content:
-        size = path.stat().st_size
-        progress = Progress(f"Uploading {name}", size)
-        receipt = upload_bid(
-            client, token, str(tender["id"]), name, _chunks(content, digest, progress), size
-        )
-    return Sent(receipt, digest.hexdigest())
+        while chunk := content.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _hashed(chunks: Iterator[bytes], digest: Any) -> Iterator[bytes]:
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk
 
 
 def _receipt_file_name(sent: Sent) -> str:
@@ -218,6 +346,13 @@ def _save(sent: Sent, verifier_key: str, where: Path) -> str:
     """Check the receipt, save it, and say so; refuse (exit 1) if its signature does not hold
     or it is not a receipt for what was sent."""
     receipt = sent.receipt
+    if receipt.get("sealed_sha256") != sent.sealed_sha256:
+        raise CommandError(
+            f"the platform's receipt names sealed SHA-256 {receipt.get('sealed_sha256')}, but "
+            f"the sealed bytes sent have {sent.sealed_sha256}: the receipt is not for what was "
+            "sent. Submit it again, and tell the procuring entity.",
+            exit_code=EXIT_FAILED,
+        )
     if receipt["sha256"] != sent.sha256:
         raise CommandError(
             f"the platform's receipt names SHA-256 {receipt['sha256']}, but the file sent has "
@@ -236,7 +371,7 @@ def _save(sent: Sent, verifier_key: str, where: Path) -> str:
     mismatched = (
         ["signature"]
         if payload is None
-        else [name for name in _SIGNED_VALUES if str(payload.get(name)) != str(receipt[name])]
+        else [name for name in _SIGNED_VALUES if str(payload.get(name)) != str(receipt.get(name))]
     )
     if mismatched:
         raise CommandError(

@@ -139,13 +139,27 @@ def register(commands: SubParsers) -> None:
         metavar="SIG",
         help="detached signature over FILE (default for a non-PDF: FILE.p7s if it exists)",
     )
+    add_check_flags(verify)
     verify.add_argument(
+        "--at",
+        metavar="ISO-TIME",
+        help="validate as of this time, with its zone, e.g. 2026-11-27T09:00:00Z (default: now)",
+    )
+    add_json_flag(verify)
+    sign.set_defaults(run=_sign)
+    verify.set_defaults(run=_verify)
+
+
+def add_check_flags(parser: argparse.ArgumentParser) -> None:
+    """What a signature is checked against, as the opening checks it: ``--trust``,
+    ``--revocation``, ``--organisation-certificate``."""
+    parser.add_argument(
         "--trust",
         type=Path,
         metavar="DIR",
         help=f"folder of trusted CA certificates, PEM or DER (default: ${TRUST_DIR_VARIABLE})",
     )
-    verify.add_argument(
+    parser.add_argument(
         "--revocation",
         type=Path,
         metavar="DIR",
@@ -153,7 +167,7 @@ def register(commands: SubParsers) -> None:
         f"that revocation is judged as at the opening (default: ${REVOCATION_DIR_VARIABLE}; "
         f"hosts in ${FETCH_HOSTS_VARIABLE}, comma-separated, may be asked online)",
     )
-    verify.add_argument(
+    parser.add_argument(
         "--organisation-certificate",
         type=Path,
         action="append",
@@ -163,14 +177,6 @@ def register(commands: SubParsers) -> None:
         "for each. The opening accepts only signatures made with a registered certificate "
         "(SIGNER_NOT_REGISTERED otherwise), and so does this check when it is given",
     )
-    verify.add_argument(
-        "--at",
-        metavar="ISO-TIME",
-        help="validate as of this time, with its zone, e.g. 2026-11-27T09:00:00Z (default: now)",
-    )
-    add_json_flag(verify)
-    sign.set_defaults(run=_sign)
-    verify.set_defaults(run=_verify)
 
 
 def add_signer_flags(parser: argparse.ArgumentParser) -> None:
@@ -409,7 +415,7 @@ def _register_certificate(args: argparse.Namespace) -> int:
 # ---- verify -------------------------------------------------------------------------------
 
 
-def _trust(folder: Path | None, revocation: Path | None) -> TrustStore:
+def trust_store(folder: Path | None, revocation: Path | None) -> TrustStore:
     """The trust store as the opening builds it (``tender.runtime.load_trust``): the trust
     folder, the revocation folder and the hosts revocation data may be fetched from."""
     if folder is None:
@@ -435,7 +441,7 @@ def _trust(folder: Path | None, revocation: Path | None) -> TrustStore:
         ) from None
 
 
-def _binding(certificates: list[Path]) -> SignerBinding | None:
+def signer_binding(certificates: list[Path]) -> SignerBinding | None:
     """The signer binding the opening will apply, from the certificates the organisation
     registered; None if none were given."""
     if not certificates:
@@ -494,8 +500,8 @@ def _detached_signature_path(args: argparse.Namespace, content: BinaryIO) -> Pat
 
 
 def _verify(args: argparse.Namespace) -> int:
-    trust = _trust(args.trust, args.revocation)
-    binding = _binding(args.organisation_certificate)
+    trust = trust_store(args.trust, args.revocation)
+    binding = signer_binding(args.organisation_certificate)
     at = _validation_time(args.at)
     with ExitStack() as stack:
         content = stack.enter_context(_open_input(args.file, "file"))

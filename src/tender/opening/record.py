@@ -90,6 +90,9 @@ def build_record(
         "audit_head": {"seq": head.seq, "hash": head.hash},
         "checkpoint": checkpoint,
     }
+    for bid, (document, _, _) in zip(record["bids"], rows, strict=True):
+        if document.sealed_sha256 is not None:
+            bid["sealed_sha256"] = document.sealed_sha256
     record["not_opened"] = _not_opened(session, tender)
     record["key_release"] = _key_release(session, tender)
     if tender.file_grace_seconds is not None:

@@ -176,7 +176,15 @@ def _documents(session: Session, tender_id: uuid.UUID) -> list[BidDocument]:
     return list(session.scalars(select(BidDocument).where(BidDocument.tender_id == tender_id)))
 
 
-_COMPARED = ("supplier_id", "file_name", "sha256", "size", "object_key", "object_version")
+_COMPARED = (
+    "supplier_id",
+    "file_name",
+    "sha256",
+    "sealed_sha256",  # None but for supplier-sealed files, in the log as in the table
+    "size",
+    "object_key",
+    "object_version",
+)
 
 
 def _disagreements(session: Session, tender: Tender, ledger: TenderLedger) -> list[str]:
@@ -196,6 +204,7 @@ def _disagreements(session: Session, tender: Tender, ledger: TenderLedger) -> li
             "supplier_id": str(row.supplier_id),
             "file_name": row.file_name,
             "sha256": row.sha256,
+            "sealed_sha256": row.sealed_sha256,
             "size": row.size,
             "object_key": row.object_key,
             "object_version": row.object_version,
@@ -937,8 +946,11 @@ class Opener:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _unseal_once(self, tender_key: TenderKey, document: BidDocument, sink: BinaryIO) -> str:
-        digest = hashlib.sha256()
-        sealed = self.store.iter_version(self.bucket, document.object_key, document.object_version)
+        digest, sealed_digest = hashlib.sha256(), hashlib.sha256()
+        sealed = _hashed(
+            self.store.iter_version(self.bucket, document.object_key, document.object_version),
+            sealed_digest,
+        )
         try:
             for piece in unseal(sealed, tender_key):
                 digest.update(piece)
@@ -950,7 +962,9 @@ class Opener:
                 None,
             ) from exc
         computed = digest.hexdigest()
-        if computed != document.sha256:
+        if document.sealed_sha256 is not None:
+            _check_supplier_sealed(document, sealed_digest.hexdigest(), computed)
+        elif computed != document.sha256:
             raise _UnsealError(
                 f"The unsealed file {document.file_name}'s SHA-256 differs from the one on "
                 "the receipt.",
@@ -979,6 +993,7 @@ class Opener:
                 "indication": result.indication,
                 "sub_indication": result.sub_indication,
                 "signer_subject": result.signer_subject,
+                **_supplier_sealed_fields(document, result),
             },
         )
 
@@ -1092,6 +1107,35 @@ def _system_event(
     )
 
 
+def _hashed(pieces: Iterator[bytes], digest: Any) -> Iterator[bytes]:
+    for piece in pieces:
+        digest.update(piece)
+        yield piece
+
+
+def _check_supplier_sealed(document: BidDocument, sealed_sha256: str, computed: str) -> None:
+    """A file its supplier sealed: the sealed bytes must be those received (the platform's
+    part), and the file inside the one its supplier declared (the supplier's part: a
+    mismatch means they sealed another file than they declared, and is recorded as such)."""
+    if sealed_sha256 != document.sealed_sha256:
+        raise _UnsealError(
+            f"The sealed file {document.file_name} unsealed, but its sealed bytes' SHA-256 "
+            f"({sealed_sha256}) is not the one received and receipted "
+            f"({document.sealed_sha256}): the stored bytes are not those received.",
+            None,
+        )
+    if computed != document.sha256:
+        raise _UnsealError(
+            f"{document.file_name} was sealed by its supplier, and the file inside is not the "
+            f"one they declared: its SHA-256 is {computed}, the supplier declared "
+            f"{document.sha256} when sending it (the receipt names both). The sealed bytes are "
+            f"those received (SHA-256 {sealed_sha256}), so the platform kept what it was "
+            "sent; the supplier sealed another file than they declared, and its receipt does "
+            "not prove this file.",
+            computed,
+        )
+
+
 class _UnsealError(Exception):
     def __init__(
         self,
@@ -1116,6 +1160,18 @@ def _signature_partners(documents: list[BidDocument]) -> dict[uuid.UUID, BidDocu
             partners[signature.id] = content
             partners[content.id] = signature
     return partners
+
+
+def _supplier_sealed_fields(document: BidDocument, result: OpeningResult) -> dict[str, Any]:
+    """For a file its supplier sealed: whose hash did not match, if one did not. With its
+    sealed bytes intact (it unsealed, so a SHA-256 was computed), a mismatch is the
+    supplier's declaration's, not the platform's keeping."""
+    if document.sealed_sha256 is None:
+        return {}
+    return {
+        "sealed_sha256": document.sealed_sha256,
+        "declared_sha256_differs": not result.hash_matches and result.computed_sha256 is not None,
+    }
 
 
 def _user(session: Session, user_id: uuid.UUID) -> User:

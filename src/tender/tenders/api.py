@@ -8,10 +8,16 @@ from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from tender.accounts.guards import EVERY_ROLE, allow
+from tender.accounts.guards import EVERY_ROLE, PUBLIC, allow
 from tender.accounts.models import Role, User
 from tender.tenders.dependencies import provide_tender_service
-from tender.tenders.schemas import Cancellation, TenderCreate, TenderEdit, TenderOut
+from tender.tenders.schemas import (
+    Cancellation,
+    TenderCreate,
+    TenderEdit,
+    TenderOut,
+    TenderPublicKey,
+)
 from tender.tenders.service import TenderService
 
 
@@ -76,6 +82,22 @@ class TenderController(Controller):
         tenders: NamedDependency[TenderService],
     ) -> TenderOut:
         return TenderOut.of(tenders.get(tender_id, viewer=user), now=tenders.clock.now())
+
+    @get(
+        "/{tender_id:uuid}/public-key",
+        opt=PUBLIC,
+        sync_to_thread=True,
+        summary="The public key a published tender's bids are sealed to (anyone)",
+        description=(
+            "The key in base64 (the tender.created audit event names it in hex), its SHA-256 "
+            "fingerprint and its kind: what `tender submit --seal` seals a bid to on the "
+            "supplier's machine. Drafts are not shown."
+        ),
+    )
+    def public_key(
+        self, tender_id: FromPath[uuid.UUID], tenders: NamedDependency[TenderService]
+    ) -> TenderPublicKey:
+        return TenderPublicKey.of(tenders.get(tender_id, viewer=None))
 
     @patch(
         "/{tender_id:uuid}",

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, Uuid
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tender.db import Base, UTCDateTime, enum_text
@@ -94,6 +94,9 @@ class Tender(Base):
     # Fingerprint first: when set, a supplier may register each file's SHA-256 by the deadline
     # and upload the file itself up to this many seconds after it. None: files by the deadline.
     file_grace_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Supplier-sealed: bids arrive already sealed to public_key by the supplier's own machine
+    # (``tender submit --seal``), so the platform never holds their plaintext before the opening.
+    supplier_sealed: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     def status_at(self, now: datetime) -> TenderStatus:
         """The state as people see it at ``now``: a published tender is closed from its

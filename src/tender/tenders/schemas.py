@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from tender.tenders.models import OpeningMethod, Tender, TenderStatus
+
+TENDER_KEY_KIND = "tender.storage sealed stream"
+"""What a tender's public key is for: ``tender.storage.sealing`` streams, sealed with
+``Sealer`` to the raw key (its algorithms are the format's, named in its header)."""
 
 OPENING_TRUST = {
     OpeningMethod.COMMITTEE: "Committee opening: this tender's key was split into one share for "
@@ -46,6 +52,9 @@ class TenderCreate:
     opening: OpeningMethod = OpeningMethod.COMMITTEE
     committee: tuple[uuid.UUID, ...] = ()
     quorum: int | None = None
+    # Bids must arrive already sealed to the tender's public key (``tender submit --seal``):
+    # the platform never holds their plaintext before the opening, and cannot pre-check them.
+    supplier_sealed: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,7 @@ class TenderOut:
     opening: OpeningMethod
     quorum: int | None
     opening_trust: str  # what the way it is opened relies on, in words
+    supplier_sealed: bool  # bids are sealed by suppliers before they are sent
 
     @classmethod
     def of(cls, tender: Tender, *, now: datetime) -> TenderOut:
@@ -120,4 +130,30 @@ class TenderOut:
             opening=tender.opening,
             quorum=tender.quorum,
             opening_trust=OPENING_TRUST[tender.opening].format(quorum=tender.quorum),
+            supplier_sealed=tender.supplier_sealed,
+        )
+
+
+@dataclass(frozen=True)
+class TenderPublicKey:
+    """The key a tender's bids are sealed to, for suppliers who seal their own
+    (``tender submit --seal``). ``fingerprint`` is the SHA-256 of the key (hex), to tell keys
+    apart; the log's ``tender.created`` event names the key itself."""
+
+    tender_id: uuid.UUID
+    reference: str
+    public_key: str  # base64
+    fingerprint: str
+    kind: str  # the sealed-stream format it is a key for
+    supplier_sealed: bool
+
+    @classmethod
+    def of(cls, tender: Tender) -> TenderPublicKey:
+        return cls(
+            tender_id=tender.id,
+            reference=tender.reference,
+            public_key=base64.b64encode(tender.public_key).decode("ascii"),
+            fingerprint=hashlib.sha256(tender.public_key).hexdigest(),
+            kind=TENDER_KEY_KIND,
+            supplier_sealed=tender.supplier_sealed,
         )

@@ -204,6 +204,7 @@ class TenderService:
             else None,
             opening=data.opening,
             quorum=data.quorum,
+            supplier_sealed=data.supplier_sealed,
         )
         self.session.add(tender)
         self._flush_unique(tender)
@@ -218,6 +219,7 @@ class TenderService:
                 "title": tender.title,
                 "public_key": tender.public_key.hex(),
                 "opening": tender.opening.value,
+                **({"supplier_sealed": True} if tender.supplier_sealed else {}),
                 **deadline_fields(tender),
             },
         )

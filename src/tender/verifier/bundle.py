@@ -342,17 +342,27 @@ def _check_tenders(
             check_commitments(ledger, ref, check)
             check_complete(ledger, ref, check)
         for receipt_id, (seq, payload) in ledger.opened.items():
-            intact = payload.get("hash_matches") is True
-            check(
-                f"bid {receipt_id} opened intact",
-                intact,
-                f"event {seq}: the unsealed file's SHA-256 is the receipt's"
-                if intact
-                else f"event {seq}: {payload.get('file_name')} opened with SHA-256 "
-                f"{payload.get('computed_sha256')}, the receipt says "
-                f"{payload.get('receipt_sha256')} ({payload.get('sub_indication')})",
-            )
+            check(f"bid {receipt_id} opened intact", *_opened_intact(seq, payload))
         _check_record(bundle, names, ref, ledger, check)
+
+
+def _opened_intact(seq: int, payload: Mapping[str, Any]) -> tuple[bool, str]:
+    """Whether the platform opened a bid as it received it. A supplier-sealed file whose
+    sealed bytes are those received but whose content is not what its supplier declared was
+    kept intact: the opening record names the supplier's mismatch; this check holds."""
+    if payload.get("hash_matches") is True:
+        return True, f"event {seq}: the unsealed file's SHA-256 is the receipt's"
+    if payload.get("declared_sha256_differs") is True:
+        return True, (
+            f"event {seq}: {payload.get('file_name')}'s sealed bytes are those received, but "
+            f"its supplier declared SHA-256 {payload.get('receipt_sha256')} for a file whose "
+            f"SHA-256 is {payload.get('computed_sha256')}: the supplier's mismatch, recorded"
+        )
+    return False, (
+        f"event {seq}: {payload.get('file_name')} opened with SHA-256 "
+        f"{payload.get('computed_sha256')}, the receipt says "
+        f"{payload.get('receipt_sha256')} ({payload.get('sub_indication')})"
+    )
 
 
 def check_commitments(ledger: TenderLedger, reference: str, check: Checker) -> None:

@@ -93,6 +93,9 @@ class ReceiptPayload(TypedDict):
     # Only for a file received in a fingerprint-first tender's grace period, after the deadline.
     fulfils_fingerprint: NotRequired[FulfilledFingerprint]
     files_until: NotRequired[str]
+    # Only for a file its supplier sealed: the SHA-256 of the sealed bytes received (``sha256``
+    # is then the plain file's, as declared, and ``size`` the sealed bytes').
+    sealed_sha256: NotRequired[str]
 
 
 class FulfilledFingerprint(TypedDict):
@@ -223,6 +226,9 @@ class RecordBid(TypedDict):
     signer_subject: str | None
     reason: str
     signature_report: dict[str, Any]
+    # Only for a file its supplier sealed: the SHA-256 of the sealed bytes received
+    # (``receipt_sha256`` is then the plain file's, as the supplier declared it).
+    sealed_sha256: NotRequired[str]
 
 
 class AuditHead(TypedDict):

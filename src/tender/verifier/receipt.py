@@ -46,6 +46,7 @@ SHOWN_FIELDS = (
     "file_name",
     "size",
     "sha256",
+    "sealed_sha256",
     "received_at",
     "withdrawn",
     "withdrawn_at",
@@ -202,6 +203,8 @@ def _check_event(payload: Mapping[str, Any], check: Checker) -> None:
     event = payload["audit_event"]
     logged = event.get("payload", {})
     kind, compared = _EVENTS[payload["format"]]
+    if "sealed_sha256" in payload:  # a supplier-sealed file's: the log commits to it too
+        compared = {**compared, "sealed_sha256": "sealed_sha256"}
     values = ", ".join(compared.values())
     if "commitment" in logged:
         fields = payload.get("committed_fields") or {}
@@ -228,6 +231,9 @@ def _check_event(payload: Mapping[str, Any], check: Checker) -> None:
 
 
 def _check_own_file(own_file: BinaryIO, payload: Mapping[str, Any], check: Checker) -> None:
+    """The supplier's file is the one received: by size and SHA-256; for a file its supplier
+    sealed, either the plain file (by the SHA-256 declared: its size is not on the receipt) or
+    the sealed one as sent (by its SHA-256 and size)."""
     if "sha256" not in payload:
         check("your file", False, "this receipt names no file's hash to compare yours with")
         return
@@ -235,7 +241,12 @@ def _check_own_file(own_file: BinaryIO, payload: Mapping[str, Any], check: Check
     for chunk in iter(lambda: own_file.read(1 << 20), b""):
         digest.update(chunk)
         size += len(chunk)
-    expected_size = payload.get("size", size)  # a fingerprint names no size
+    sealed = payload.get("sealed_sha256")
+    if sealed is not None and digest.hexdigest() == sealed and size == payload.get("size"):
+        check("your file", True, f"your sealed file is the one received ({size:,} bytes)")
+        return
+    # A fingerprint names no size, and a supplier-sealed receipt's is the sealed file's.
+    expected_size = size if sealed is not None else payload.get("size", size)
     same = digest.hexdigest() == payload["sha256"] and size == expected_size
     check(
         "your file",
