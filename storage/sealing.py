@@ -149,6 +149,7 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "HEADER_SIZES",
     "MAX_CHUNK_SIZE",
+    "SEALED_PREFIX_SIZE",
     "TAG_SIZE",
     "KeyWrapper",
     "PlatformKey",
@@ -156,6 +157,8 @@ __all__ = [
     "Sealer",
     "TenderKey",
     "Unsealer",
+    "format_for",
+    "looks_sealed",
     "seal",
     "unseal",
 ]
@@ -422,7 +425,7 @@ def _key_encryption_key(shared: bytes, ephemeral_public: bytes, recipient_public
     return AESGCM(hkdf.derive(shared))
 
 
-def _format_for(recipient_public_key: bytes) -> int:
+def format_for(recipient_public_key: bytes) -> int:
     """The format version that seals to ``recipient_public_key``, told by its length."""
     if len(recipient_public_key) == PUBLIC_KEY_SIZE:
         return _HYBRID
@@ -498,7 +501,7 @@ class Sealer:
             out of range.
         """
         _check_chunk_size(chunk_size)
-        if _format_for(recipient_public_key) == _HYBRID:
+        if format_for(recipient_public_key) == _HYBRID:
             data_key = _random(_KEY_SIZE)
             nonce_prefix = _random(_NONCE_PREFIX_SIZE)
             self._header = _hybrid_header(recipient_public_key, chunk_size, data_key, nonce_prefix)
@@ -531,7 +534,7 @@ class Sealer:
         """
         _check_chunk_size(chunk_size)
         chunks = max(1, -(-plaintext_size // chunk_size))
-        header_size = HEADER_SIZES[_format_for(recipient_public_key)]
+        header_size = HEADER_SIZES[format_for(recipient_public_key)]
         return header_size + plaintext_size + chunks * TAG_SIZE
 
     def update(self, data: bytes) -> bytes:
@@ -791,8 +794,10 @@ SEALED_PREFIX_SIZE = len(_MAGIC) + 1
 """Bytes :func:`looks_sealed` needs: the magic and the format version."""
 
 
-def looks_sealed(start: bytes) -> bool:
+def looks_sealed(start: bytes, recipient_public_key: bytes) -> bool:
     """Whether a stream starting with ``start`` (its first :data:`SEALED_PREFIX_SIZE` bytes or
-    more) is a sealed stream of this format, by its magic and version: a cheap check to refuse
-    anything else before storing it. It proves nothing of the rest; only unsealing does."""
-    return start[:SEALED_PREFIX_SIZE] == _MAGIC + bytes([_VERSION])
+    more) is a sealed stream of the format that seals to ``recipient_public_key``, by its magic
+    and version: a cheap check to refuse anything else before storing it. It proves nothing of
+    the rest; only unsealing does."""
+    expected = _MAGIC + bytes([format_for(recipient_public_key)])
+    return start[:SEALED_PREFIX_SIZE] == expected

@@ -128,10 +128,16 @@ async def seal_to_spool(
 
 
 async def spool_supplier_sealed(
-    chunks: AsyncIterator[bytes], *, declared_sha256: str, max_bytes: int, tender_id: uuid.UUID
+    chunks: AsyncIterator[bytes],
+    public_key: bytes,
+    *,
+    declared_sha256: str,
+    max_bytes: int,
+    tender_id: uuid.UUID,
 ) -> SealedSpool:
-    """Spool a stream its supplier sealed, as it is (it is not sealed again), hashing it;
-    refuse, as soon as its first bytes show it, anything that is not a sealed stream."""
+    """Spool a stream its supplier sealed to ``public_key``, as it is (it is not sealed
+    again), hashing it; refuse, as soon as its first bytes show it, anything that is not a
+    stream of the format that key seals to."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
     try:
         digest = hashlib.sha256()
@@ -143,11 +149,13 @@ async def spool_supplier_sealed(
                 raise _too_large(max_bytes)
             if len(start) < SEALED_PREFIX_SIZE:
                 start += chunk[: SEALED_PREFIX_SIZE - len(start)]
-                if len(start) == SEALED_PREFIX_SIZE and not looks_sealed(start):
+                if len(start) == SEALED_PREFIX_SIZE and not looks_sealed(start, public_key):
                     raise _not_sealed(tender_id)
             digest.update(chunk)
             spool.write(chunk)
-        if size < Sealer.sealed_size(0) or not looks_sealed(start):
+        if size < Sealer.sealed_size(0, recipient_public_key=public_key) or not looks_sealed(
+            start, public_key
+        ):
             raise _not_sealed(tender_id)
         spool.seek(0)
     except BaseException:
@@ -283,7 +291,11 @@ class BidIntake:
             )
             if declared is None
             else spool_supplier_sealed(
-                chunks, declared_sha256=declared, max_bytes=self.max_bytes, tender_id=tender_id
+                chunks,
+                window.public_key,
+                declared_sha256=declared,
+                max_bytes=self.max_bytes,
+                tender_id=tender_id,
             )
         )
         # The last byte is in: this is when the bid was received, by the server's clock, however

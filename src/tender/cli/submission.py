@@ -316,7 +316,7 @@ def _send(
             str(tender["id"]),
             name,
             _hashed(seal(chunks, seal_to), sealed_digest),
-            Sealer.sealed_size(size),
+            Sealer.sealed_size(size, recipient_public_key=seal_to),
             plaintext_sha256=declared,
         )
     return Sent(receipt, digest.hexdigest(), sealed_digest.hexdigest())

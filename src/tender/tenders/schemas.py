@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tender.storage.sealing import format_for
 from tender.tenders.models import OpeningMethod, Tender, TenderStatus
 
-TENDER_KEY_KIND = "tender.storage sealed stream"
 """What a tender's public key is for: ``tender.storage.sealing`` streams, sealed with
 ``Sealer`` to the raw key (its algorithms are the format's, named in its header)."""
 
@@ -144,7 +144,7 @@ class TenderPublicKey:
     reference: str
     public_key: str  # base64
     fingerprint: str
-    kind: str  # the sealed-stream format it is a key for
+    kind: str  # the sealed-stream format it seals to, e.g. "tender.storage sealed stream 2"
     supplier_sealed: bool
 
     @classmethod
@@ -154,6 +154,6 @@ class TenderPublicKey:
             reference=tender.reference,
             public_key=base64.b64encode(tender.public_key).decode("ascii"),
             fingerprint=hashlib.sha256(tender.public_key).hexdigest(),
-            kind=TENDER_KEY_KIND,
+            kind=f"tender.storage sealed stream {format_for(tender.public_key)}",
             supplier_sealed=tender.supplier_sealed,
         )
