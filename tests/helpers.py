@@ -105,25 +105,32 @@ def committee_tender(
     )
 
 
-def own_share(platform: Platform, member: Member, tender_id: uuid.UUID) -> HeldShare:
-    """``member``'s share of the tender's key, fetched and decrypted as their key file would."""
+def own_share(
+    platform: Platform, member: Member, tender_id: uuid.UUID, key_name: str = TENDER_KEY
+) -> HeldShare:
+    """``member``'s share of the tender's key (``key_name``), fetched and decrypted as their
+    key file would."""
     with platform.sessions.begin() as session:
         found = committee_service(platform, session).encrypted_share(
-            member=member.user, tender_id=tender_id
+            member=member.user, tender_id=tender_id, key_name=key_name
         )
         encrypted = found.row.encrypted_share
-    context = member_context(tender_id, TENDER_KEY, member.user.id)
+    context = member_context(tender_id, key_name, member.user.id)
     return decrypt_share(encrypted, member.key, context=context)
 
 
 def release_share(
-    platform: Platform, member: Member, tender_id: uuid.UUID, share: HeldShare | None = None
+    platform: Platform,
+    member: Member,
+    tender_id: uuid.UUID,
+    share: HeldShare | None = None,
+    key_name: str = TENDER_KEY,
 ) -> None:
-    """``member`` releases their own share (or ``share``) of the tender's key."""
-    released = share or own_share(platform, member, tender_id)
+    """``member`` releases their own share (or ``share``) of the tender's key (``key_name``)."""
+    released = share or own_share(platform, member, tender_id, key_name)
     with platform.sessions.begin() as session:
         committee_service(platform, session).release(
-            member=member.user, tender_id=tender_id, share=released.to_bytes()
+            member=member.user, tender_id=tender_id, share=released.to_bytes(), key_name=key_name
         )
 
 
@@ -184,13 +191,23 @@ async def chunks_of(parts: Iterable[bytes]) -> AsyncIterator[bytes]:
 
 
 def upload(
-    platform: Platform, supplier: User, tender_id: uuid.UUID, name: str, parts: Iterable[bytes]
+    platform: Platform,
+    supplier: User,
+    tender_id: uuid.UUID,
+    name: str,
+    parts: Iterable[bytes],
+    envelope: str | None = None,
 ) -> Receipt:
-    """Submit ``parts`` as one streamed document through the bid intake."""
+    """Submit ``parts`` as one streamed document through the bid intake (in ``envelope`` of a
+    two-envelope tender)."""
 
     async def go() -> Receipt:
         return await platform.intake.submit(
-            supplier=supplier, tender_id=tender_id, file_name=name, chunks=chunks_of(parts)
+            supplier=supplier,
+            tender_id=tender_id,
+            file_name=name,
+            chunks=chunks_of(parts),
+            envelope=envelope,
         )
 
     return anyio.run(go)

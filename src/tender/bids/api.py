@@ -47,7 +47,8 @@ class BidController(Controller):
             "Streams the file: it is hashed and sealed chunk by chunk and stored under Object "
             "Lock. Answers with the receipt. Refused with 409 once the deadline has passed, "
             "413 if the declared length is over the platform's limit, 408 if the body stops "
-            "arriving."
+            "arriving. A two-envelope tender's files go in ?envelope=technical (the default) "
+            "or ?envelope=financial; a single-envelope tender refuses a financial one."
         ),
     )
     async def submit(
@@ -58,6 +59,7 @@ class BidController(Controller):
         user: NamedDependency[User],
         bid_intake: NamedDependency[BidIntake],
         settings: NamedDependency[Settings],
+        envelope: FromQuery[str | None] = None,
     ) -> Receipt:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > bid_intake.max_bytes:
@@ -74,6 +76,7 @@ class BidController(Controller):
             tender_id=tender_id,
             file_name=file_name,
             declared_size=int(declared) if declared.isdigit() else None,
+            envelope=envelope,
             chunks=arriving(
                 request.stream(), idle_seconds=settings.upload_idle_seconds, tender_id=tender_id
             ),

@@ -56,6 +56,8 @@ def receipt_payload(receipt: Receipt, audit_event: ExportedEvent) -> ReceiptPayl
             "sha256": match.sha256,
         }
         payload["files_until"] = format_time(match.files_until)
+    if receipt.envelope is not None:  # likewise: only a two-envelope tender's receipts
+        payload["envelope"] = receipt.envelope
     return payload
 
 

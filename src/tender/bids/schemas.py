@@ -74,6 +74,9 @@ class Receipt:
     # A file received after the deadline of a fingerprint-first tender: the fingerprint,
     # registered by the deadline, that it matches, and the end of the files' grace.
     fulfils_fingerprint: FingerprintMatch | None = None
+    # A two-envelope tender's file: the envelope it is in ("technical", opened at the deadline,
+    # or "financial", opened only if the bid qualifies). None for a single-envelope tender.
+    envelope: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tender.tenders.models import OpeningMethod, Tender, TenderStatus
+from tender.tenders.models import Envelopes, OpeningMethod, Tender, TenderStatus
 
 OPENING_TRUST = {
     OpeningMethod.COMMITTEE: "Committee opening: this tender's key was split into one share for "
@@ -34,6 +34,10 @@ class TenderCreate:
     ``committee`` (the default) names the members (``committee``: user ids of officers, of any
     organisation, or auditors, each with a registered committee key) and how many of them
     must release their shares (``quorum``, at least 2); ``automatic`` names neither.
+
+    ``envelopes``: ``single`` (the default), or ``two``: each bid has a technical and a
+    financial envelope, sealed to two keys; the financial envelopes open only for the bids
+    qualified on their technical envelope (see README, "Two-envelope tenders").
     """
 
     reference: str
@@ -46,6 +50,7 @@ class TenderCreate:
     opening: OpeningMethod = OpeningMethod.COMMITTEE
     committee: tuple[uuid.UUID, ...] = ()
     quorum: int | None = None
+    envelopes: Envelopes = Envelopes.SINGLE
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,7 @@ class TenderOut:
     cancellation_reason: str | None
     opening: OpeningMethod
     quorum: int | None
+    envelopes: Envelopes
     opening_trust: str  # what the way it is opened relies on, in words
 
     @classmethod
@@ -119,5 +125,6 @@ class TenderOut:
             cancellation_reason=tender.cancellation_reason,
             opening=tender.opening,
             quorum=tender.quorum,
+            envelopes=tender.envelopes,
             opening_trust=OPENING_TRUST[tender.opening].format(quorum=tender.quorum),
         )

@@ -21,6 +21,10 @@ TENDER_KEY: Final = "tender"
 """The name of the key a tender's bids are sealed to, which the opening needs. Shares,
 commitments and releases are kept per key name, so that a tender with a second key (a
 two-envelope tender's financial envelope) has its own, released on their own."""
+FINANCIAL_KEY: Final = "financial"
+"""The name of a two-envelope tender's second key, which its financial envelopes are sealed
+to: unlocked only once the officer has asked for the financial opening (after the
+qualification verdicts), and only for the bids found qualified."""
 
 
 def check_committee(ledger: TenderLedger, reference: str, check: Checker) -> None:

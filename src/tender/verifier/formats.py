@@ -93,6 +93,8 @@ class ReceiptPayload(TypedDict):
     # Only for a file received in a fingerprint-first tender's grace period, after the deadline.
     fulfils_fingerprint: NotRequired[FulfilledFingerprint]
     files_until: NotRequired[str]
+    # Only for a file of a two-envelope tender: "technical" or "financial".
+    envelope: NotRequired[str]
 
 
 class FulfilledFingerprint(TypedDict):
@@ -225,6 +227,18 @@ class RecordBid(TypedDict):
     signature_report: dict[str, Any]
 
 
+class RecordVerdict(TypedDict):
+    """The officer's qualification verdict on one supplier's bid (two-envelope tenders)."""
+
+    supplier_id: str
+    supplier_organisation: str
+    qualified: bool
+    reason: str
+    decided_by: str
+    decided_at: str
+    seq: int  # the bid.qualification event
+
+
 class AuditHead(TypedDict):
     seq: int
     hash: str
@@ -241,6 +255,11 @@ class OpeningRecordDocument(TypedDict):
     not_opened: NotRequired[list[RecordNotOpened]]
     # Absent from records of openings before committees existed.
     key_release: NotRequired[RecordKeyRelease]
+    # Two-envelope tenders: which envelopes this part of the record opened; the financial
+    # part also lists the qualification verdicts and names the technical part by its SHA-256.
+    envelope: NotRequired[str]
+    qualification: NotRequired[list[RecordVerdict]]
+    technical_record_sha256: NotRequired[str]
     audit_head: AuditHead
     checkpoint: CheckpointSummary
 
