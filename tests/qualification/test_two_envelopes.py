@@ -7,6 +7,7 @@ financial envelope was opened."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -237,18 +238,33 @@ def test_an_unqualified_bids_financial_envelope_is_never_decrypted(
     technical, financial = _records(platform, tender)
     platform.exporter.export(tender_reference=REF, out=tmp_path / "bundle.zip")
     checks = verify_bundle(tmp_path / "bundle.zip", platform.checkpointer.signer.verifier_key())
+    with unit_of_work(platform) as services, pytest.raises(Conflict, match="stays sealed"):
+        services.opening.document_for_evaluation(
+            reader=people.officer,
+            tender_id=tender.id,
+            receipt_id=bob.financial.receipt_id,
+            as_received=True,
+        )
+    with unit_of_work(platform) as services:
+        prices = services.opening.document_for_evaluation(
+            reader=people.officer,
+            tender_id=tender.id,
+            receipt_id=alice.financial.receipt_id,
+            as_received=True,
+        )
+        read = b"".join(prices.chunks)
 
     assert bob.keys[1] not in reads
     assert alice.keys[1] in reads
+    assert hashlib.sha256(read).hexdigest() == alice.financial.sha256
     assert _opened_receipts(platform, tender) == {
         str(alice.technical.receipt_id),
         str(bob.technical.receipt_id),
         str(alice.financial.receipt_id),
     }
     unwrapped = _events(platform, tender, EventKind.TENDER_KEY_UNWRAPPED)
-    assert [e["payload"]["purpose"] for e in unwrapped if e["payload"]["key"] == "financial"] == [
-        "financial opening"
-    ]
+    purposes = [e["payload"]["purpose"] for e in unwrapped if e["payload"]["key"] == "financial"]
+    assert purposes == ["financial opening", "evaluation copy"]
     (requested,) = _events(platform, tender, EventKind.FINANCIAL_OPENING_REQUESTED)
     assert requested["payload"]["not_qualified"] == [str(people.bob.id)]
     assert technical["envelope"] == "technical"
@@ -446,6 +462,7 @@ def test_a_committee_releases_the_financial_key_only_after_the_financial_opening
     requested = client.post(f"{url}/financial-opening", headers=officer)
     waiting = platform.opener.open_tender(tender.id)
     for member in members[:2]:
+        clock.advance(timedelta(minutes=1))
         release_share(platform, member, tender.id, key_name=FINANCIAL_KEY)
     platform.opener.open_tender(tender.id)
     _, financial = _records(platform, tender)
