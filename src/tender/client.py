@@ -92,14 +92,17 @@ def upload_bid(
     file_name: str,
     chunks: Iterable[bytes],
     size: int,
+    envelope: str | None = None,
 ) -> dict[str, Any]:
-    """Stream ``chunks`` (``size`` bytes in all) as the bid file ``file_name``; its receipt.
+    """Stream ``chunks`` (``size`` bytes in all) as the bid file ``file_name`` (in
+    ``envelope`` of a two-envelope tender); its receipt.
 
     The length is declared up front so that the platform refuses a file over its limit before
     a byte is sent."""
     receipt: dict[str, Any] = answer(
         client.put(
             f"/api/tenders/{tender_id}/bids/{quote(file_name, safe='')}",
+            params={} if envelope is None else {"envelope": envelope},
             content=chunks,
             headers={
                 **bearer(token),
@@ -194,6 +197,44 @@ def release_committee_share(
         )
     )
     return released
+
+
+def qualification_of(client: httpx.Client, token: str, tender_id: str) -> dict[str, Any]:
+    """A two-envelope tender's opened bids and the verdict on each so far."""
+    standing: dict[str, Any] = answer(
+        client.get(f"/api/tenders/{quote(tender_id, safe='')}/qualification", headers=bearer(token))
+    )
+    return standing
+
+
+def qualify_bid(
+    client: httpx.Client,
+    token: str,
+    tender_id: str,
+    *,
+    supplier_id: str,
+    qualified: bool,
+    reason: str,
+) -> dict[str, Any]:
+    """Record (or correct) the verdict on one bid of a two-envelope tender."""
+    verdict: dict[str, Any] = answer(
+        client.post(
+            f"/api/tenders/{quote(tender_id, safe='')}/qualification",
+            headers=bearer(token),
+            json={"supplier_id": supplier_id, "qualified": qualified, "reason": reason},
+        )
+    )
+    return verdict
+
+
+def request_financial_opening(client: httpx.Client, token: str, tender_id: str) -> dict[str, Any]:
+    """Ask for the qualified bids' financial envelopes to be opened."""
+    requested: dict[str, Any] = answer(
+        client.post(
+            f"/api/tenders/{quote(tender_id, safe='')}/financial-opening", headers=bearer(token)
+        )
+    )
+    return requested
 
 
 def committee_of(client: httpx.Client, token: str, tender_id: str) -> dict[str, Any]:

@@ -75,6 +75,12 @@ def register(commands: SubParsers) -> None:
         "--out", type=Path, metavar="DIR", help="folder for the receipts (default: beside FILE)"
     )
     submit.add_argument(
+        "--envelope",
+        choices=("technical", "financial"),
+        help="a two-envelope tender's envelope for FILE (default: technical; financial files "
+        "are opened only if your bid qualifies on its technical envelope)",
+    )
+    submit.add_argument(
         "--key",
         type=Path,
         metavar="platform.pub",
@@ -180,7 +186,7 @@ def _submit(args: argparse.Namespace) -> int:
         key = _verifier_key(client, args.key)
         tender = find_tender(client, token, args.tender)
         for path, name in files:
-            sent = _send(client, token, tender, path, name)
+            sent = _send(client, token, tender, path, name, args.envelope)
             print(describe_receipt(sent.receipt))
             saved = _save(sent, key, (out_dir or path.parent) / _receipt_file_name(sent))
             print(saved)
@@ -197,13 +203,26 @@ def _verifier_key(client: httpx.Client, key_file: Path | None) -> str:
         raise CommandError(f"cannot read --key {key_file}: {error.strerror}") from None
 
 
-def _send(client: httpx.Client, token: str, tender: dict[str, Any], path: Path, name: str) -> Sent:
+def _send(
+    client: httpx.Client,
+    token: str,
+    tender: dict[str, Any],
+    path: Path,
+    name: str,
+    envelope: str | None,
+) -> Sent:
     digest = hashlib.sha256()
     with path.open("rb") as content:
         size = path.stat().st_size
         progress = Progress(f"Uploading {name}", size)
         receipt = upload_bid(
-            client, token, str(tender["id"]), name, _chunks(content, digest, progress), size
+            client,
+            token,
+            str(tender["id"]),
+            name,
+            _chunks(content, digest, progress),
+            size,
+            envelope=envelope,
         )
     return Sent(receipt, digest.hexdigest())
 
