@@ -26,6 +26,8 @@ from tender.accounts.models import Role, User
 from tender.accounts.service import AccountService
 from tender.app import create_app
 from tender.audit import service as audit
+from tender.awards.schemas import AwardCreate
+from tender.awards.service import AwardService
 from tender.bids.schemas import Receipt
 from tender.clock import ManualClock
 from tender.committee.models import FINANCIAL_KEY, CommitteeShare
@@ -497,3 +499,41 @@ def test_a_committee_releases_the_financial_key_only_after_the_financial_opening
         ("Beta Ltd", False),
     }
     assert uuid.UUID(standing["tender_id"]) == tender.id
+
+
+def _award(platform: Platform, officer: User, tender: Tender, winner: str) -> None:
+    with unit_of_work(platform) as services:
+        AwardService(session=services.session, clock=platform.clock).award(
+            actor=officer,
+            tender_id=tender.id,
+            data=AwardCreate(
+                winners=[winner], value="1250000.00", currency="HKD", reasons="Lowest price."
+            ),
+        )
+
+
+def test_a_two_envelope_tender_is_awarded_to_a_qualified_bid_once_its_prices_are_opened(
+    platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
+) -> None:
+    tender = _two_envelope_tender(platform, people.officer, clock)
+    _bid(platform, test_pki, people.alice, "supplier-a", tender)
+    _bid(platform, test_pki, people.bob, "supplier-b", tender)
+    clock.set(tender.deadline + timedelta(seconds=1))
+    platform.opener.open_tender(tender.id)
+    _verdict(platform, people.officer, tender, people.alice, True, "Complete.")
+    _verdict(platform, people.officer, tender, people.bob, False, "Incomplete.")
+    with pytest.raises(Conflict, match="financial envelopes"):
+        _award(platform, people.officer, tender, "Alpha Ltd")
+    _request_financial_opening(platform, people.officer, tender)
+    # The message the request sent is lost: the reconciler sends it again until it is done.
+    resent = platform.reconciler().run_once()
+    platform.opener.open_tender(tender.id)
+    done = platform.reconciler().run_once()
+    with pytest.raises(Invalid, match="qualified"):
+        _award(platform, people.officer, tender, "Beta Ltd")
+    _award(platform, people.officer, tender, "Alpha Ltd")
+
+    assert resent == [tender.id]
+    assert done == []
+    with platform.sessions.begin() as session:
+        assert get_tender(session, tender.id).status is TenderStatus.AWARDED
