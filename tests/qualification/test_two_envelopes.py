@@ -469,6 +469,7 @@ def test_a_committee_releases_the_financial_key_only_after_the_financial_opening
     platform.opener.open_tender(tender.id)
     _, financial = _records(platform, tender)
     standing = client.get(f"{url}/qualification", headers=officer).json()
+    committee = client.get(f"{url}/committee", headers=officer).json()
 
     assert early.status_code == 409
     assert "financial opening" in early.json()["why"]
@@ -499,6 +500,7 @@ def test_a_committee_releases_the_financial_key_only_after_the_financial_opening
         ("Beta Ltd", False),
     }
     assert uuid.UUID(standing["tender_id"]) == tender.id
+    assert "Financial key (two envelopes): 2 of 3 members" in committee["summary"]
 
 
 def _award(platform: Platform, officer: User, tender: Tender, winner: str) -> None:
