@@ -20,7 +20,7 @@ from tender.audit.models import AuditEvent
 from tender.auditors.service import TrailService
 from tender.bids.schemas import Receipt
 from tender.bids.service import BidService
-from tender.clock import ManualClock
+from tender.clock import Clock, ManualClock
 from tender.committee.models import TENDER_KEY
 from tender.committee.service import CommitteeService, form_committee, member_context
 from tender.documents.service import suppliers_of
@@ -30,7 +30,7 @@ from tender.signing import read_certificate
 from tender.signing.signer import sign_detached
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.storage.committee import HeldShare, MemberKey, decrypt_share
-from tender.tenders.models import OpeningMethod, Tender
+from tender.tenders.models import Envelopes, OpeningMethod, Tender
 from tender.tenders.schemas import TenderCreate
 from tender.tenders.service import TenderService
 from tests.conftest import People
@@ -175,6 +175,32 @@ def published_tender(
             title="Road works",
             deadline=clock.now() + timedelta(hours=hours),
             opening=OpeningMethod.AUTOMATIC,
+        ),
+    )
+
+
+def two_envelope_tender(
+    platform: Platform,
+    officer: User,
+    clock: Clock,
+    *,
+    ref: str,
+    members: list[Member] | None = None,
+    seconds: float = 3600,
+) -> Tender:
+    """A published two-envelope tender, closing in ``seconds``: opened automatically, or by
+    ``members``' committee (a quorum of 2)."""
+    return _published(
+        platform,
+        officer,
+        TenderCreate(
+            reference=ref,
+            title="Bridge repair",
+            deadline=clock.now() + timedelta(seconds=seconds),
+            envelopes=Envelopes.TWO,
+            opening=OpeningMethod.AUTOMATIC if members is None else OpeningMethod.COMMITTEE,
+            committee=() if members is None else tuple(m.user.id for m in members),
+            quorum=None if members is None else 2,
         ),
     )
 

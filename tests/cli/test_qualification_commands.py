@@ -13,12 +13,10 @@ from tender.accounts.service import AccountService
 from tender.clock import ManualClock
 from tender.platform import Platform
 from tender.signing.testing import TestPKI, signed_pdf
-from tender.tenders.models import Envelopes, OpeningMethod
-from tender.tenders.schemas import TenderCreate
 from tender.verifier.kinds import EventKind
 from tests.cli.test_submit import said, tender_cli
 from tests.conftest import People
-from tests.helpers import audit_kinds, register_signer, unit_of_work
+from tests.helpers import audit_kinds, register_signer, two_envelope_tender
 
 pytestmark = pytest.mark.integration
 
@@ -38,18 +36,7 @@ def test_an_officer_qualifies_bids_and_opens_the_financial_envelopes_from_the_co
     tmp_path: Path,
     url: str,
 ) -> None:
-    with unit_of_work(platform) as services:
-        created = services.tenders.create(
-            actor=people.officer,
-            data=TenderCreate(
-                reference="TE-9",
-                title="Ferry pier",
-                deadline=clock.now() + timedelta(hours=1),
-                envelopes=Envelopes.TWO,
-                opening=OpeningMethod.AUTOMATIC,
-            ),
-        )
-        tender = services.tenders.publish(actor=people.officer, tender_id=created.id)
+    tender = two_envelope_tender(platform, people.officer, clock, ref="TE-9")
     files = {}
     for supplier, signer in ((people.alice, "supplier-a"), (people.bob, "supplier-b")):
         register_signer(platform, supplier, test_pki, signer)

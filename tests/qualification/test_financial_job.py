@@ -5,7 +5,6 @@ envelopes once the officer asks, with nobody calling the opening by hand."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
 import dramatiq
 import pytest
@@ -18,11 +17,10 @@ from tender.qualification.models import FinancialOpening
 from tender.qualification.service import QualificationService
 from tender.signing.testing import TestPKI
 from tender.storage.objectstore import S3Config
-from tender.tenders.models import Envelopes, OpeningMethod, TenderStatus
-from tender.tenders.schemas import TenderCreate
+from tender.tenders.models import TenderStatus
 from tender.tenders.service import get_tender
 from tests.conftest import People, platform_of
-from tests.helpers import unit_of_work, upload
+from tests.helpers import two_envelope_tender, upload
 
 
 @pytest.fixture
@@ -49,18 +47,7 @@ def test_the_worker_opens_technical_envelopes_at_the_deadline_and_prices_once_as
     live: Platform,
 ) -> None:
     people = People(live)
-    with unit_of_work(live) as services:
-        created = services.tenders.create(
-            actor=people.officer,
-            data=TenderCreate(
-                reference="TE-J",
-                title="Timed, two envelopes",
-                deadline=datetime.now(UTC) + timedelta(seconds=3),
-                envelopes=Envelopes.TWO,
-                opening=OpeningMethod.AUTOMATIC,
-            ),
-        )
-        tender = services.tenders.publish(actor=people.officer, tender_id=created.id)
+    tender = two_envelope_tender(live, people.officer, live.clock, ref="TE-J", seconds=3)
     for supplier in (people.alice, people.bob):
         upload(live, supplier, tender.id, "method.txt", [b"how we build it"])
         upload(live, supplier, tender.id, "prices.txt", [b"HK$ 1"], envelope="financial")

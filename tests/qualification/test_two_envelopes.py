@@ -42,7 +42,7 @@ from tender.qualification.models import FinancialOpening
 from tender.qualification.service import QualificationService
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.storage.committee import decrypt_share
-from tender.tenders.models import Envelopes, OpeningMethod, Tender, TenderStatus
+from tender.tenders.models import OpeningMethod, Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate
 from tender.tenders.service import get_tender
 from tender.verifier.bundle import check_complete, verify_bundle
@@ -56,6 +56,7 @@ from tests.helpers import (
     committee_member,
     register_signer,
     release_share,
+    two_envelope_tender,
     unit_of_work,
     upload,
 )
@@ -92,25 +93,6 @@ def reads(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(platform.store, "iter_version", recorded)
     return keys
-
-
-def _two_envelope_tender(
-    platform: Platform, officer: User, clock: ManualClock, members: list[Member] | None = None
-) -> Tender:
-    with unit_of_work(platform) as services:
-        tender = services.tenders.create(
-            actor=officer,
-            data=TenderCreate(
-                reference=REF,
-                title="Bridge repair",
-                deadline=clock.now() + timedelta(hours=1),
-                envelopes=Envelopes.TWO,
-                opening=OpeningMethod.AUTOMATIC if members is None else OpeningMethod.COMMITTEE,
-                committee=() if members is None else tuple(m.user.id for m in members),
-                quorum=None if members is None else 2,
-            ),
-        )
-        return services.tenders.publish(actor=officer, tender_id=tender.id)
 
 
 def _bid(platform: Platform, pki: TestPKI, supplier: User, signer: str, tender: Tender) -> Bid:
@@ -190,7 +172,7 @@ def _financially_opened(
 ) -> tuple[Tender, Bid, Bid]:
     """A two-envelope tender opened automatically: Alice's bid qualified, Bob's not (after a
     correction), and the financial opening done."""
-    tender = _two_envelope_tender(platform, people.officer, clock)
+    tender = two_envelope_tender(platform, people.officer, clock, ref=REF)
     alice = _bid(platform, pki, people.alice, "supplier-a", tender)
     bob = _bid(platform, pki, people.bob, "supplier-b", tender)
     clock.set(tender.deadline + timedelta(seconds=1))
@@ -206,7 +188,7 @@ def _financially_opened(
 def test_the_timed_opening_opens_technical_envelopes_only(
     platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI, reads: list[str]
 ) -> None:
-    tender = _two_envelope_tender(platform, people.officer, clock)
+    tender = two_envelope_tender(platform, people.officer, clock, ref=REF)
     alice = _bid(platform, test_pki, people.alice, "supplier-a", tender)
     bob = _bid(platform, test_pki, people.bob, "supplier-b", tender)
     clock.set(tender.deadline + timedelta(seconds=1))
@@ -296,7 +278,7 @@ def test_an_unqualified_bids_financial_envelope_is_never_decrypted(
 def test_financial_opening_waits_for_every_verdict_and_then_freezes_them(
     platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
 ) -> None:
-    tender = _two_envelope_tender(platform, people.officer, clock)
+    tender = two_envelope_tender(platform, people.officer, clock, ref=REF)
     _bid(platform, test_pki, people.alice, "supplier-a", tender)
     _bid(platform, test_pki, people.bob, "supplier-b", tender)
     with pytest.raises(Conflict, match="not opened yet"):
@@ -343,7 +325,7 @@ def test_a_single_envelope_tender_refuses_a_financial_envelope_and_a_name_stays_
             ),
         )
         services.tenders.publish(actor=people.officer, tender_id=single.id)
-    two = _two_envelope_tender(platform, people.officer, clock)
+    two = two_envelope_tender(platform, people.officer, clock, ref=REF)
     upload(platform, people.alice, two.id, "offer.pdf", [b"technical"])
 
     with pytest.raises(Invalid, match="single envelope") as refused:
@@ -425,8 +407,9 @@ def test_a_committee_releases_the_financial_key_only_after_the_financial_opening
     members: list[Member],
     client: TestClient[Litestar],
     reads: list[str],
+    tmp_path: Path,
 ) -> None:
-    tender = _two_envelope_tender(platform, people.officer, clock, members)
+    tender = two_envelope_tender(platform, people.officer, clock, ref=REF, members=members)
     alice = _bid(platform, test_pki, people.alice, "supplier-a", tender)
     bob = _bid(platform, test_pki, people.bob, "supplier-b", tender)
     clock.set(tender.deadline + timedelta(seconds=1))
@@ -470,6 +453,8 @@ def test_a_committee_releases_the_financial_key_only_after_the_financial_opening
     _, financial = _records(platform, tender)
     standing = client.get(f"{url}/qualification", headers=officer).json()
     committee = client.get(f"{url}/committee", headers=officer).json()
+    platform.exporter.export(tender_reference=REF, out=tmp_path / "bundle.zip")
+    checks = verify_bundle(tmp_path / "bundle.zip", platform.checkpointer.signer.verifier_key())
 
     assert early.status_code == 409
     assert "financial opening" in early.json()["why"]
@@ -501,6 +486,9 @@ def test_a_committee_releases_the_financial_key_only_after_the_financial_opening
     }
     assert uuid.UUID(standing["tender_id"]) == tender.id
     assert "Financial key (two envelopes): 2 of 3 members" in committee["summary"]
+    assert [c for c in checks if not c.ok] == []
+    quorum = next(c for c in checks if c.name == f"committee {REF} financial quorum")
+    assert quorum.detail.startswith("2 of the 3 members released their shares of key 'financial'")
 
 
 def _award(platform: Platform, officer: User, tender: Tender, winner: str) -> None:
@@ -517,7 +505,7 @@ def _award(platform: Platform, officer: User, tender: Tender, winner: str) -> No
 def test_a_two_envelope_tender_is_awarded_to_a_qualified_bid_once_its_prices_are_opened(
     platform: Platform, people: People, clock: ManualClock, test_pki: TestPKI
 ) -> None:
-    tender = _two_envelope_tender(platform, people.officer, clock)
+    tender = two_envelope_tender(platform, people.officer, clock, ref=REF)
     _bid(platform, test_pki, people.alice, "supplier-a", tender)
     _bid(platform, test_pki, people.bob, "supplier-b", tender)
     clock.set(tender.deadline + timedelta(seconds=1))

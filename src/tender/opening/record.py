@@ -261,6 +261,16 @@ class StoredRecord:
     json: LockedCopy
     pdf: LockedCopy
 
+    def logged(self) -> dict[str, str]:
+        """What the event that finishes an opening says of its record: the hashes and
+        versions of both copies."""
+        return {
+            "record_sha256": self.json.sha256,
+            "record_object_version": self.json.version_id,
+            "record_pdf_sha256": self.pdf.sha256,
+            "record_pdf_object_version": self.pdf.version_id,
+        }
+
 
 @dataclass(frozen=True, kw_only=True)
 class RecordWriter:

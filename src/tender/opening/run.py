@@ -923,13 +923,7 @@ class Opener:
                     EventKind.FINANCIAL_OPENING_FINISHED,
                     at=self.clock.now(),
                     tender_id=tender.id,
-                    payload={
-                        "record_sha256": stored.json.sha256,
-                        "record_object_version": stored.json.version_id,
-                        "record_pdf_sha256": stored.pdf.sha256,
-                        "record_pdf_object_version": stored.pdf.version_id,
-                        "documents": len(record["bids"]),
-                    },
+                    payload={**stored.logged(), "documents": len(record["bids"])},
                 )
             return OpeningOutcome(tender.id, tender.status, opened)
 
@@ -1221,10 +1215,7 @@ class Opener:
             at=self.clock.now(),
             tender_id=tender.id,
             payload={
-                "record_sha256": stored.json.sha256,
-                "record_object_version": stored.json.version_id,
-                "record_pdf_sha256": stored.pdf.sha256,
-                "record_pdf_object_version": stored.pdf.version_id,
+                **stored.logged(),
                 "documents": len(bids),
                 "passed": sum(1 for bid in bids if bid["indication"] == Indication.TOTAL_PASSED),
             },

@@ -54,18 +54,30 @@ def check_committee(ledger: TenderLedger, reference: str, check: Checker) -> Non
             else f"each of the {len(mine)} releases of key {key!r} is a member's own share, "
             f"as committed in event {formed.seq}, released after the deadline",
         )
-    committee = ledger.committees.get(TENDER_KEY)
-    if ledger.opening_started is None or committee is None:
+    check_quorum(ledger, f"committee {reference} quorum", TENDER_KEY, ledger.opening_started, check)
+
+
+def check_quorum(
+    ledger: TenderLedger,
+    name: str,
+    key: str,
+    started: tuple[int, str] | None,
+    check: Checker,
+) -> None:
+    """A quorum of the committee of ``key`` released valid shares before the opening that
+    needed it started (``started``: its event's seq and time; nothing to check before)."""
+    committee = ledger.committees.get(key)
+    if started is None or committee is None:
         return
-    seq, started = ledger.opening_started
-    counted = ledger.released(TENDER_KEY, before_seq=seq)
+    seq, at = started
+    counted = ledger.released(key, before_seq=seq)
     names = ", ".join(committee.members[release.member_id].name for release in counted)
     check(
-        f"committee {reference} quorum",
+        name,
         len(counted) >= committee.quorum,
-        f"{len(counted)} of the {len(committee.members)} members released their shares before "
-        f"the opening started (event {seq}, {started}): {names or 'none'}; the quorum is "
-        f"{committee.quorum}",
+        f"{len(counted)} of the {len(committee.members)} members released their shares of key "
+        f"{key!r} before its opening started (event {seq}, {at}): {names or 'none'}; the "
+        f"quorum is {committee.quorum}",
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Final
 
 from tender.verifier.checks import Checker
-from tender.verifier.committee import FINANCIAL_KEY
+from tender.verifier.committee import FINANCIAL_KEY, check_quorum
 from tender.verifier.ledger import FINANCIAL, TECHNICAL, TenderLedger
 
 FINANCIAL_RECORD: Final = "financial-record"
@@ -106,7 +106,8 @@ def _check_request(ledger: TenderLedger, reference: str, check: Checker) -> None
 
 def _check_financial_key(ledger: TenderLedger, reference: str, check: Checker) -> None:
     """The financial key was unwrapped only after the request, and for a committee tender a
-    quorum had released shares of it before the financial opening started."""
+    quorum had released shares of it (after the request: the ledger counts no earlier one)
+    before the financial opening started."""
     requested = ledger.financial_requested
     early = [
         f"event {seq} at {at}"
@@ -123,16 +124,10 @@ def _check_financial_key(ledger: TenderLedger, reference: str, check: Checker) -
             else f"all {len(ledger.financial_unwraps)} unwraps of the financial key came after "
             "the financial opening was requested",
         )
-    committee = ledger.committees.get(FINANCIAL_KEY)
-    if committee is None or ledger.financial_started is None:
-        return
-    seq, started = ledger.financial_started
-    counted = ledger.released(FINANCIAL_KEY, before_seq=seq)
-    names = ", ".join(committee.members[release.member_id].name for release in counted)
-    check(
+    check_quorum(
+        ledger,
         f"committee {reference} financial quorum",
-        len(counted) >= committee.quorum,
-        f"{len(counted)} of the {len(committee.members)} members released their shares of the "
-        f"financial key after the request and before the financial opening started (event "
-        f"{seq}, {started}): {names or 'none'}; the quorum is {committee.quorum}",
+        FINANCIAL_KEY,
+        ledger.financial_started,
+        check,
     )
