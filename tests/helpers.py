@@ -81,6 +81,16 @@ def committee_member(
     return Member(user, key)
 
 
+def three_members(platform: Platform) -> list[Member]:
+    """Two officers of two organisations (the buyer, and an independent one) and an auditor,
+    each with a committee key."""
+    return [
+        committee_member(platform, "Olga Opener", "Procuring Entity"),
+        committee_member(platform, "Otto Observer", "Independent Commission"),
+        committee_member(platform, "Audrey Auditor", "Audit Commission", Role.AUDITOR),
+    ]
+
+
 def committee_tender(
     platform: Platform,
     officer: User,

@@ -22,7 +22,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from tender.accounts.models import Role, User
+from tender.accounts.models import User
 from tender.accounts.service import AccountService
 from tender.app import create_app
 from tender.audit import service as audit
@@ -53,9 +53,9 @@ from tender.verifier.ledger import TenderLedger
 from tests.conftest import People
 from tests.helpers import (
     Member,
-    committee_member,
     register_signer,
     release_share,
+    three_members,
     two_envelope_tender,
     unit_of_work,
     upload,
@@ -378,11 +378,7 @@ def test_the_verifier_catches_a_log_where_an_unqualified_financial_envelope_was_
 
 @pytest.fixture
 def members(platform: Platform) -> list[Member]:
-    return [
-        committee_member(platform, "Olga Opener", "Procuring Entity"),
-        committee_member(platform, "Otto Observer", "Independent Commission"),
-        committee_member(platform, "Audrey Auditor", "Audit Commission", Role.AUDITOR),
-    ]
+    return three_members(platform)
 
 
 @pytest.fixture

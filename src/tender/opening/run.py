@@ -81,7 +81,7 @@ from tender.tenders.models import OpeningMethod, Tender, TenderStatus
 from tender.tenders.service import get_tender, move
 from tender.verifier.formats import RecordBid, RecordVerdict
 from tender.verifier.kinds import EventKind
-from tender.verifier.ledger import TECHNICAL, TenderLedger, parse_time
+from tender.verifier.ledger import TECHNICAL, LoggedBid, TenderLedger, parse_time
 
 log = logging.getLogger(__name__)
 OBJECT_READ_ATTEMPTS = 3
@@ -433,17 +433,8 @@ class Opener:
             if problems:
                 self._halt(session, tender, problems)
                 return OpeningOutcome(tender.id, tender.status, 0, halted=True)
-            rows = {str(d.id): d for d in _documents(session, tender.id)}
             # A two-envelope tender's financial envelopes wait for the financial opening.
-            documents = [rows[bid.receipt_id] for bid in ledger.to_open(TECHNICAL)]
-            done = _with_results(session, tender.id)
-            units = [unit for unit in _units(documents) if not unit.ids <= done]
-            accounts = AccountService(session=session, clock=self.clock)
-            suppliers = {d.supplier_id for unit in units for d in unit.documents}
-            bindings = {
-                supplier: accounts.signer_binding(_user(session, supplier))
-                for supplier in suppliers
-            }
+            documents, units, bindings = self._work_list(session, tender, ledger.to_open(TECHNICAL))
         if starting:
             # The deadline's checkpoint: every bid received is in the signed tree from here on.
             self.checkpointer.issue("deadline")
@@ -640,17 +631,37 @@ class Opener:
             )
             return 0
 
-    def _tender_key(self, session: Session, tender: Tender) -> TenderKey:
+    def _tender_key(
+        self, session: Session, tender: Tender, key_name: str = TENDER_KEY
+    ) -> TenderKey:
         """The tender's key, for the opening (audited; refused before the deadline in the
-        log)."""
+        log), or its financial key, for the financial opening (likewise, and refused before
+        the financial opening was requested)."""
         return unlock_tender_key(
             session,
             tender,
             platform_key=self.platform_key,
             clock=self.clock,
             actor=audit.SYSTEM_ACTOR,
-            purpose="opening",
+            purpose="financial opening" if key_name == FINANCIAL_KEY else "opening",
+            key_name=key_name,
         )
+
+    def _work_list(
+        self, session: Session, tender: Tender, due: list[LoggedBid]
+    ) -> tuple[list[BidDocument], list[_Unit], dict[uuid.UUID, SignerBinding]]:
+        """The documents of the receipts ``due`` (as the log names them), the units of them
+        still without a result, and the signer bindings of their suppliers."""
+        rows = {str(d.id): d for d in _documents(session, tender.id)}
+        documents = [rows[bid.receipt_id] for bid in due]
+        done = _with_results(session, tender.id)
+        units = [unit for unit in _units(documents) if not unit.ids <= done]
+        accounts = AccountService(session=session, clock=self.clock)
+        bindings = {
+            supplier: accounts.signer_binding(_user(session, supplier))
+            for supplier in {d.supplier_id for unit in units for d in unit.documents}
+        }
+        return documents, units, bindings
 
     def _awaits_committee(
         self, session: Session, tender: Tender, ledger: TenderLedger, key_name: str = TENDER_KEY
@@ -827,15 +838,7 @@ class Opener:
                 return OpeningOutcome(tender.id, tender.status, 0)
             if self._awaits_committee(session, tender, ledger, FINANCIAL_KEY):
                 return OpeningOutcome(tender.id, AWAITING_COMMITTEE, 0)
-            key = unlock_tender_key(
-                session,
-                tender,
-                platform_key=self.platform_key,
-                clock=self.clock,
-                actor=audit.SYSTEM_ACTOR,
-                purpose="financial opening",
-                key_name=FINANCIAL_KEY,
-            )
+            key = self._tender_key(session, tender, FINANCIAL_KEY)
             problems = _disagreements(session, tender, ledger)
             if problems:
                 self._halt(session, tender, problems)
@@ -853,15 +856,7 @@ class Opener:
                         **self._released_by(ledger, FINANCIAL_KEY),
                     },
                 )
-            rows = {str(d.id): d for d in _documents(session, tender.id)}
-            documents = [rows[bid.receipt_id] for bid in due]
-            done = _with_results(session, tender.id)
-            units = [unit for unit in _units(documents) if not unit.ids <= done]
-            accounts = AccountService(session=session, clock=self.clock)
-            bindings = {
-                supplier: accounts.signer_binding(_user(session, supplier))
-                for supplier in {d.supplier_id for unit in units for d in unit.documents}
-            }
+            documents, units, bindings = self._work_list(session, tender, due)
         opened = self._work(tender_id, key, units, bindings, worker, ask_for_help=False)
         return self._finish_financial(tender_id, [d.id for d in documents], worker, opened)
 
