@@ -523,3 +523,40 @@ def test_a_two_envelope_tender_is_awarded_to_a_qualified_bid_once_its_prices_are
     assert done == []
     with platform.sessions.begin() as session:
         assert get_tender(session, tender.id).status is TenderStatus.AWARDED
+
+
+def test_an_officer_creates_a_two_envelope_tender_over_http(
+    platform: Platform, people: People, clock: ManualClock, client: TestClient[Litestar]
+) -> None:
+    officer = _bearer(platform, people.officer)
+    deadline = (clock.now() + timedelta(hours=1)).isoformat()
+
+    def create(reference: str, envelopes: str) -> Any:
+        return client.post(
+            "/api/tenders",
+            json={
+                "reference": reference,
+                "title": "Ferry pier",
+                "deadline": deadline,
+                "opening": "automatic",
+                "envelopes": envelopes,
+            },
+            headers=officer,
+        )
+
+    created = create("TE-H", "two")
+    unknown = create("TE-X", "three")
+    with platform.sessions.begin() as session:
+        tender = get_tender(session, uuid.UUID(created.json()["id"]))
+        financial_key, wrapped = tender.financial_public_key, tender.wrapped_financial_key
+    (logged,) = _events(platform, tender, EventKind.TENDER_CREATED)
+
+    assert created.status_code == 201, created.text
+    assert created.json()["envelopes"] == "two"
+    assert unknown.status_code == 400
+    assert financial_key is not None
+    assert financial_key != tender.public_key
+    assert wrapped is not None
+    assert wrapped != tender.wrapped_private_key
+    assert logged["payload"]["envelopes"] == "two"
+    assert logged["payload"]["financial_public_key"] == financial_key.hex()
