@@ -332,6 +332,8 @@ def test_a_single_envelope_tender_refuses_a_financial_envelope_and_a_name_stays_
         upload(platform, people.alice, single.id, "prices.pdf", [b"1"], envelope="financial")
     with pytest.raises(Conflict, match="technical envelope"):
         upload(platform, people.alice, two.id, "offer.pdf", [b"2"], envelope="financial")
+    with pytest.raises(Conflict, match="same envelope"):
+        upload(platform, people.alice, two.id, "offer.pdf.p7s", [b"sig"], envelope="financial")
     with pytest.raises(Invalid, match="no envelope"):
         upload(platform, people.alice, two.id, "x.pdf", [b"3"], envelope="price")
     plain = upload(platform, people.alice, single.id, "offer.pdf", [b"single"])

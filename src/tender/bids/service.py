@@ -150,6 +150,22 @@ class BidService:
             return None
         chosen = envelope or TECHNICAL
         current = current_document(self.session, tender.id, supplier.id, file_name)
+        signed_name = signed_file_name(file_name)
+        signed = (
+            None
+            if signed_name is None
+            else current_document(self.session, tender.id, supplier.id, signed_name)
+        )
+        if signed is not None and signed.envelope != chosen:
+            raise Conflict(
+                f"{signed.file_name}, which {file_name} signs, is in your {signed.envelope} "
+                "envelope.",
+                "A detached signature is opened with the file it signs, so both go in the "
+                "same envelope.",
+                f"Upload {file_name} to the {signed.envelope} envelope.",
+                tender_id=tender.id,
+                audit_kind=EventKind.BID_REFUSED,
+            )
         if current is not None and current.envelope != chosen:
             raise Conflict(
                 f"You already sent {file_name} in your {current.envelope} envelope.",

@@ -32,7 +32,7 @@ from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService
 from tender.qualification.models import BidQualification, FinancialOpening
 from tender.qualification.schemas import BidStanding, Qualification
-from tender.tenders.access import oversees, require_buyer, require_visible
+from tender.tenders.access import require_buyer, require_overseer
 from tender.tenders.models import OpeningMethod, Tender, TenderStatus
 from tender.tenders.service import get_tender
 from tender.verifier.kinds import EventKind
@@ -51,9 +51,7 @@ class QualificationService:
         """Each bid whose technical envelope was opened, with its verdict so far, and where
         the financial opening is (the tender's officers and auditors)."""
         tender = get_tender(self.session, tender_id)
-        require_visible(self.session, viewer, tender)
-        if not oversees(self.session, viewer, tender):
-            require_buyer(viewer, tender)  # refused: the verdicts are the buyer's to read
+        require_overseer(self.session, viewer, tender)
         ledger = self._ledger_after_opening(tender)
         verdicts = ledger.verdicts
         opening = self.session.get(FinancialOpening, tender.id)
