@@ -79,9 +79,7 @@ def upgrade() -> None:
                 nullable=False,
             )
         )
-        batch_op.add_column(
-            sa.Column("financial_public_key", sa.LargeBinary(length=32), nullable=True)
-        )
+        batch_op.add_column(sa.Column("financial_public_key", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("wrapped_financial_key", sa.LargeBinary(), nullable=True))
 
 

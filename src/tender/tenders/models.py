@@ -102,7 +102,7 @@ class Tender(Base):
     envelopes: Mapped[Envelopes] = mapped_column(
         enum_text(Envelopes), server_default=Envelopes.SINGLE.value
     )
-    financial_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    financial_public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     wrapped_financial_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Committee opening: how many of the committee's members must release their shares.
     quorum: Mapped[int | None] = mapped_column(Integer)
