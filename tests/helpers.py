@@ -20,7 +20,7 @@ from tender.audit.models import AuditEvent
 from tender.auditors.service import TrailService
 from tender.bids.schemas import Receipt
 from tender.bids.service import BidService
-from tender.clock import ManualClock
+from tender.clock import Clock, ManualClock
 from tender.committee.models import TENDER_KEY
 from tender.committee.service import CommitteeService, form_committee, member_context
 from tender.documents.service import suppliers_of
@@ -30,7 +30,7 @@ from tender.signing import read_certificate
 from tender.signing.signer import sign_detached
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.storage.committee import HeldShare, MemberKey, decrypt_share
-from tender.tenders.models import OpeningMethod, Tender
+from tender.tenders.models import Envelopes, OpeningMethod, Tender
 from tender.tenders.schemas import TenderCreate
 from tender.tenders.service import TenderService
 from tests.conftest import People
@@ -81,6 +81,16 @@ def committee_member(
     return Member(user, key)
 
 
+def three_members(platform: Platform) -> list[Member]:
+    """Two officers of two organisations (the buyer, and an independent one) and an auditor,
+    each with a committee key."""
+    return [
+        committee_member(platform, "Olga Opener", "Procuring Entity"),
+        committee_member(platform, "Otto Observer", "Independent Commission"),
+        committee_member(platform, "Audrey Auditor", "Audit Commission", Role.AUDITOR),
+    ]
+
+
 def committee_tender(
     platform: Platform,
     officer: User,
@@ -105,25 +115,32 @@ def committee_tender(
     )
 
 
-def own_share(platform: Platform, member: Member, tender_id: uuid.UUID) -> HeldShare:
-    """``member``'s share of the tender's key, fetched and decrypted as their key file would."""
+def own_share(
+    platform: Platform, member: Member, tender_id: uuid.UUID, key_name: str = TENDER_KEY
+) -> HeldShare:
+    """``member``'s share of the tender's key (``key_name``), fetched and decrypted as their
+    key file would."""
     with platform.sessions.begin() as session:
         found = committee_service(platform, session).encrypted_share(
-            member=member.user, tender_id=tender_id
+            member=member.user, tender_id=tender_id, key_name=key_name
         )
         encrypted = found.row.encrypted_share
-    context = member_context(tender_id, TENDER_KEY, member.user.id)
+    context = member_context(tender_id, key_name, member.user.id)
     return decrypt_share(encrypted, member.key, context=context)
 
 
 def release_share(
-    platform: Platform, member: Member, tender_id: uuid.UUID, share: HeldShare | None = None
+    platform: Platform,
+    member: Member,
+    tender_id: uuid.UUID,
+    share: HeldShare | None = None,
+    key_name: str = TENDER_KEY,
 ) -> None:
-    """``member`` releases their own share (or ``share``) of the tender's key."""
-    released = share or own_share(platform, member, tender_id)
+    """``member`` releases their own share (or ``share``) of the tender's key (``key_name``)."""
+    released = share or own_share(platform, member, tender_id, key_name)
     with platform.sessions.begin() as session:
         committee_service(platform, session).release(
-            member=member.user, tender_id=tender_id, share=released.to_bytes()
+            member=member.user, tender_id=tender_id, share=released.to_bytes(), key_name=key_name
         )
 
 
@@ -179,6 +196,32 @@ def published_tender(
     )
 
 
+def two_envelope_tender(
+    platform: Platform,
+    officer: User,
+    clock: Clock,
+    *,
+    ref: str,
+    members: list[Member] | None = None,
+    seconds: float = 3600,
+) -> Tender:
+    """A published two-envelope tender, closing in ``seconds``: opened automatically, or by
+    ``members``' committee (a quorum of 2)."""
+    return _published(
+        platform,
+        officer,
+        TenderCreate(
+            reference=ref,
+            title="Bridge repair",
+            deadline=clock.now() + timedelta(seconds=seconds),
+            envelopes=Envelopes.TWO,
+            opening=OpeningMethod.AUTOMATIC if members is None else OpeningMethod.COMMITTEE,
+            committee=() if members is None else tuple(m.user.id for m in members),
+            quorum=None if members is None else 2,
+        ),
+    )
+
+
 def _published(platform: Platform, officer: User, data: TenderCreate) -> Tender:
     with unit_of_work(platform) as services:
         tender = services.tenders.create(actor=officer, data=data)
@@ -198,9 +241,11 @@ def upload(
     parts: Iterable[bytes],
     *,
     declared_sha256: str | None = None,
+    envelope: str | None = None,
 ) -> Receipt:
     """Submit ``parts`` as one streamed document through the bid intake (for a
-    supplier-sealed tender: sealed, with the plain file's ``declared_sha256``)."""
+    supplier-sealed tender: sealed, with the plain file's ``declared_sha256``; in ``envelope``
+    of a two-envelope tender)."""
 
     async def go() -> Receipt:
         return await platform.intake.submit(
@@ -209,6 +254,7 @@ def upload(
             file_name=name,
             chunks=chunks_of(parts),
             declared_sha256=declared_sha256,
+            envelope=envelope,
         )
 
     return anyio.run(go)

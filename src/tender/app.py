@@ -42,6 +42,7 @@ from tender.documents.service import suppliers_of
 from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.platform import Platform
+from tender.qualification.api import QualificationController
 from tender.tenders.api import TenderController
 from tender.web import (
     UNAVAILABLE,
@@ -107,6 +108,7 @@ def create_app(platform: Platform) -> Litestar:
             WithdrawalController,
             ReceiptController,
             OpeningController,
+            QualificationController,
             CommitteeKeyController,
             CommitteeController,
             OcdsController,

@@ -95,9 +95,11 @@ def upload_bid(
     chunks: Iterable[bytes],
     size: int,
     *,
+    envelope: str | None = None,
     plaintext_sha256: str | None = None,
 ) -> dict[str, Any]:
-    """Stream ``chunks`` (``size`` bytes in all) as the bid file ``file_name``; its receipt.
+    """Stream ``chunks`` (``size`` bytes in all) as the bid file ``file_name`` (in
+    ``envelope`` of a two-envelope tender); its receipt.
 
     The length is declared up front so that the platform refuses a file over its limit before
     a byte is sent. ``plaintext_sha256``: the chunks are the file sealed here, to a
@@ -106,6 +108,7 @@ def upload_bid(
     receipt: dict[str, Any] = answer(
         client.put(
             f"/api/tenders/{tender_id}/bids/{quote(file_name, safe='')}",
+            params={} if envelope is None else {"envelope": envelope},
             content=chunks,
             headers={
                 **bearer(token),
@@ -118,9 +121,17 @@ def upload_bid(
     return receipt
 
 
-def tender_public_key(client: httpx.Client, tender_id: str) -> bytes:
-    """The public key the tender's bids are sealed to, checked against its fingerprint."""
-    shown = answer(client.get(f"/api/tenders/{quote(tender_id, safe='')}/public-key"))
+def tender_public_key(
+    client: httpx.Client, tender_id: str, *, envelope: str | None = None
+) -> bytes:
+    """The public key the tender's bids (in ``envelope`` of a two-envelope tender) are sealed
+    to, checked against its fingerprint."""
+    shown = answer(
+        client.get(
+            f"/api/tenders/{quote(tender_id, safe='')}/public-key",
+            params={} if envelope is None else {"envelope": envelope},
+        )
+    )
     key = base64.b64decode(shown["public_key"], validate=True)
     if hashlib.sha256(key).hexdigest() != shown["fingerprint"]:
         raise RefusedError(
@@ -214,6 +225,44 @@ def release_committee_share(
         )
     )
     return released
+
+
+def qualification_of(client: httpx.Client, token: str, tender_id: str) -> dict[str, Any]:
+    """A two-envelope tender's opened bids and the verdict on each so far."""
+    standing: dict[str, Any] = answer(
+        client.get(f"/api/tenders/{quote(tender_id, safe='')}/qualification", headers=bearer(token))
+    )
+    return standing
+
+
+def qualify_bid(
+    client: httpx.Client,
+    token: str,
+    tender_id: str,
+    *,
+    supplier_id: str,
+    qualified: bool,
+    reason: str,
+) -> dict[str, Any]:
+    """Record (or correct) the verdict on one bid of a two-envelope tender."""
+    verdict: dict[str, Any] = answer(
+        client.post(
+            f"/api/tenders/{quote(tender_id, safe='')}/qualification",
+            headers=bearer(token),
+            json={"supplier_id": supplier_id, "qualified": qualified, "reason": reason},
+        )
+    )
+    return verdict
+
+
+def request_financial_opening(client: httpx.Client, token: str, tender_id: str) -> dict[str, Any]:
+    """Ask for the qualified bids' financial envelopes to be opened."""
+    requested: dict[str, Any] = answer(
+        client.post(
+            f"/api/tenders/{quote(tender_id, safe='')}/financial-opening", headers=bearer(token)
+        )
+    )
+    return requested
 
 
 def committee_of(client: httpx.Client, token: str, tender_id: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from tender.db import Base
 from tender.documents.models import Addendum, DocumentDownload, TenderDocument
 from tender.notifications.models import OutboxMessage
 from tender.opening.models import OpeningClaim, OpeningRecord, OpeningResult
+from tender.qualification.models import BidQualification, FinancialOpening
 from tender.tenders.models import Tender
 
 __all__ = [
@@ -25,12 +26,14 @@ __all__ = [
     "Base",
     "BidDocument",
     "BidFingerprint",
+    "BidQualification",
     "BidWithdrawal",
     "CertificateChallenge",
     "Clarification",
     "CommitteeKey",
     "CommitteeShare",
     "DocumentDownload",
+    "FinancialOpening",
     "MerkleNode",
     "OpeningClaim",
     "OpeningRecord",

@@ -245,6 +245,15 @@ ROUTES: Final[dict[str, Row]] = {
         body={"winners": ["Alpha Ltd"], "value": "100.00", "currency": "HKD", "reasons": "Best."},
     ),
     f"GET {T}/award": Row(PROOF_READERS, overseer_or_its_bidder),
+    # Two-envelope tenders' qualification (these tenders have one envelope: the buyer is
+    # answered 400, everyone else refused).
+    f"GET {T}/qualification": Row(READERS, overseer),
+    f"POST {T}/qualification": Row(
+        OFFICERS,
+        buyer,
+        body={"supplier_id": str(uuid.UUID(int=1)), "qualified": True, "reason": "Complete."},
+    ),
+    f"POST {T}/financial-opening": Row(OFFICERS, buyer),
     # Opening committees.
     "POST /api/committee/keys": Row(
         READERS,

@@ -16,7 +16,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from tender.accounts.models import Language, Role, User
+from tender.accounts.models import Language, User
 from tender.accounts.service import AccountService
 from tender.app import create_app
 from tender.audit import service as audit
@@ -52,6 +52,7 @@ from tests.helpers import (
     published_tender,
     register_signer,
     release_share,
+    three_members,
     unit_of_work,
     upload,
 )
@@ -60,11 +61,7 @@ from tests.helpers import (
 @pytest.fixture
 def members(platform: Platform, people: People) -> list[Member]:
     """Two officers of two organisations (the buyer, and an independent one) and an auditor."""
-    return [
-        committee_member(platform, "Olga Opener", "Procuring Entity"),
-        committee_member(platform, "Otto Observer", "Independent Commission"),
-        committee_member(platform, "Audrey Auditor", "Audit Commission", Role.AUDITOR),
-    ]
+    return three_members(platform)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from tender.bids.models import BidDocument, BidFingerprint, BidWithdrawal
 from tender.clock import Clock, format_time
 from tender.errors import NotFound
 from tender.opening.models import OpeningRecord
+from tender.qualification.models import FinancialOpening
 from tender.signing import TrustStore
 from tender.storage.objectstore import ObjectStore
 from tender.tenders.models import Tender
@@ -39,6 +40,7 @@ from tender.verifier.bundle import (
     checkpoint_name,
     opening_dir,
 )
+from tender.verifier.envelopes import FINANCIAL_RECORD
 from tender.verifier.formats import BundleManifest, CheckpointCopy
 
 
@@ -46,7 +48,8 @@ from tender.verifier.formats import BundleManifest, CheckpointCopy
 class _Contents:
     """What the bundle will hold, as pointers read from the database before the log."""
 
-    records: list[tuple[str, tuple[str, str], tuple[str, str]]]  # reference, JSON, PDF
+    # Each record's name in the bundle (without .json / .pdf), its JSON and its PDF.
+    records: list[tuple[str, tuple[str, str], tuple[str, str]]]
     receipts: list[tuple[uuid.UUID, str]]
 
 
@@ -95,13 +98,9 @@ class BundleExporter:
                 name = checkpoint_name(size)
                 versions = sum(1 for n in hashes if n.startswith(name.removesuffix("json")))
                 put(name if not versions else name.replace(".json", f".{versions}.json"), [body])
-            for reference, (key, version), (pdf_key, pdf_version) in contents.records:
-                folder = opening_dir(reference)
-                put(f"{folder}/record.json", self.store.iter_version(self.bucket, key, version))
-                put(
-                    f"{folder}/record.pdf",
-                    self.store.iter_version(self.bucket, pdf_key, pdf_version),
-                )
+            for stem, (key, version), (pdf_key, pdf_version) in contents.records:
+                put(f"{stem}.json", self.store.iter_version(self.bucket, key, version))
+                put(f"{stem}.pdf", self.store.iter_version(self.bucket, pdf_key, pdf_version))
             for receipt_id, signed in contents.receipts:
                 put(f"receipts/{receipt_id}.jws", [signed.encode("ascii")])
             with self.sessions.begin() as session:
@@ -169,12 +168,30 @@ def _contents(session: Session, tender_reference: str | None) -> _Contents:
         )
         for kind in (BidDocument, BidFingerprint, BidWithdrawal)
     ]
+    # Two-envelope tenders: the financial part of the opening record, once written.
+    financial_query = select(FinancialOpening, Tender.reference).join(
+        Tender, Tender.id == FinancialOpening.tender_id
+    )
     if tender_id is not None:
         record_query = record_query.where(OpeningRecord.tender_id == tender_id)
+        financial_query = financial_query.where(FinancialOpening.tender_id == tender_id)
     return _Contents(
         records=[
-            (reference, (r.object_key, r.object_version), (r.pdf_object_key, r.pdf_object_version))
+            (
+                f"{opening_dir(reference)}/record",
+                (r.object_key, r.object_version),
+                (r.pdf_object_key, r.pdf_object_version),
+            )
             for r, reference in session.execute(record_query)
+        ]
+        + [
+            (
+                f"{opening_dir(reference)}/{FINANCIAL_RECORD}",
+                (f.object_key, f.object_version),
+                (f.pdf_object_key, f.pdf_object_version),
+            )
+            for f, reference in session.execute(financial_query)
+            if f.object_key and f.object_version and f.pdf_object_key and f.pdf_object_version
         ],
         receipts=[
             (receipt_id, signed)

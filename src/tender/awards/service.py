@@ -29,6 +29,7 @@ from tender.errors import Conflict, Forbidden, Invalid
 from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService
 from tender.opening.models import OpeningResult
+from tender.qualification.models import BidQualification, FinancialOpening
 from tender.tenders.access import require_buyer, require_overseer, require_visible
 from tender.tenders.models import Tender, TenderStatus
 from tender.tenders.service import get_tender, move
@@ -64,11 +65,19 @@ class AwardService:
         )
         rows = self._opened(tender)
         bidders = {supplier.organisation for _, _, supplier in rows}
+        if tender.two_envelopes:
+            bidders &= self._qualified(tender)
         unknown = [winner for winner in winners if winner not in bidders]
         if unknown:
             raise Invalid(
-                f"{', '.join(unknown)} had no bid opened in tender {tender.reference}.",
-                "A tender is awarded only to suppliers whose bids were opened.",
+                f"{', '.join(unknown)} had no bid opened in tender {tender.reference}"
+                + (" and found qualified." if tender.two_envelopes else "."),
+                "A tender is awarded only to suppliers whose bids were opened"
+                + (
+                    " (of a two-envelope tender: qualified, their financial envelopes opened)."
+                    if tender.two_envelopes
+                    else "."
+                ),
                 "Name the winners as the opening record does: "
                 + (", ".join(sorted(bidders)) or "(no bid was opened)")
                 + ".",
@@ -138,6 +147,29 @@ class AwardService:
             "Ask the procuring entity, or read the published award notice.",
             tender_id=tender.id,
         )
+
+    def _qualified(self, tender: Tender) -> set[str]:
+        """The organisations of a two-envelope tender's qualified bids, once its financial
+        opening has finished; refused before (the prices are not known yet)."""
+        opening = self.session.get(FinancialOpening, tender.id)
+        if opening is None or opening.finished_at is None:
+            raise Conflict(
+                f"The financial envelopes of tender {tender.reference} are not opened yet.",
+                "A two-envelope tender is awarded on the qualified bids' prices, which are "
+                "in their financial envelopes.",
+                "Record a verdict on every bid and ask for the financial opening (`tender "
+                f"qualify`, `tender open-financial --tender {tender.reference}`); award once "
+                "its record is written.",
+                tender_id=tender.id,
+            )
+        return {
+            user.organisation
+            for user in self.session.scalars(
+                select(User)
+                .join(BidQualification, BidQualification.supplier_id == User.id)
+                .where(BidQualification.tender_id == tender.id, BidQualification.qualified)
+            )
+        }
 
     def _opened(self, tender: Tender) -> list[tuple[BidDocument, OpeningResult, User]]:
         rows = self.session.execute(

@@ -51,7 +51,9 @@ class BidController(Controller):
             "arriving. A supplier-sealed tender takes only a stream sealed to its public key "
             "(`tender submit --seal`), with header X-Tender-Plaintext-SHA256 (the plain file's "
             "SHA-256): it is stored as it came, and not pre-checked (the platform cannot read "
-            "it; the command pre-checks it locally); anything else is refused with 422."
+            "it; the command pre-checks it locally); anything else is refused with 422. "
+            "A two-envelope tender's files go in ?envelope=technical (the default) "
+            "or ?envelope=financial; a single-envelope tender refuses a financial one."
         ),
     )
     async def submit(
@@ -62,6 +64,7 @@ class BidController(Controller):
         user: NamedDependency[User],
         bid_intake: NamedDependency[BidIntake],
         settings: NamedDependency[Settings],
+        envelope: FromQuery[str | None] = None,
     ) -> Receipt:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > bid_intake.max_bytes:
@@ -79,6 +82,7 @@ class BidController(Controller):
             file_name=file_name,
             declared_size=int(declared) if declared.isdigit() else None,
             declared_sha256=request.headers.get(PLAINTEXT_SHA256_HEADER),
+            envelope=envelope,
             chunks=arriving(
                 request.stream(), idle_seconds=settings.upload_idle_seconds, tender_id=tender_id
             ),

@@ -268,15 +268,18 @@ class BidIntake:
         chunks: AsyncIterator[bytes],
         declared_size: int | None = None,
         declared_sha256: str | None = None,
+        envelope: str | None = None,
     ) -> Receipt:
         """Receive one bid document and return its receipt, with the signature pre-check.
         ``declared_size`` (the Content-Length, if sent) lets a file over the supplier's quota
         be refused before a byte is read. For a supplier-sealed tender the file comes sealed,
         with ``declared_sha256``, the SHA-256 of its plain bytes (see
-        :func:`declared_plaintext_sha256`); it is stored as it came."""
+        :func:`declared_plaintext_sha256`); it is stored as it came. ``envelope``: for a
+        two-envelope tender, "technical" (the default) or "financial" (sealed to the tender's
+        financial key)."""
         name = check_file_name(file_name)
         window = await anyio.to_thread.run_sync(
-            lambda: self._window(supplier, tender_id, name, declared_size)
+            lambda: self._window(supplier, tender_id, name, declared_size, envelope)
         )
         declared = declared_plaintext_sha256(
             declared_sha256, supplier_sealed=window.supplier_sealed, tender_id=tender_id
@@ -361,6 +364,7 @@ class BidIntake:
             retain_until=retain_until,
             received_at=arrived_at,
             precheck=precheck.to_json(),
+            envelope=window.envelope,
         )
         receipt = await anyio.to_thread.run_sync(self._record, supplier, document)
         return await anyio.to_thread.run_sync(
@@ -373,7 +377,12 @@ class BidIntake:
         )
 
     def _window(
-        self, supplier: User, tender_id: uuid.UUID, file_name: str, declared_size: int | None
+        self,
+        supplier: User,
+        tender_id: uuid.UUID,
+        file_name: str,
+        declared_size: int | None,
+        envelope: str | None,
     ) -> SubmissionWindow:
         with self.sessions.begin() as session:
             return self._bids(session).window(
@@ -381,6 +390,7 @@ class BidIntake:
                 tender_id=tender_id,
                 file_name=file_name,
                 declared_size=declared_size,
+                envelope=envelope,
             )
 
     def _arrive(

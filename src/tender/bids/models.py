@@ -48,6 +48,10 @@ class BidDocument(Base):
     # The salt of the bid.received event's commitment (see audit.sealed): the receipt proves
     # with it that the event commits to this document, while the log tells nobody else.
     commitment_salt: Mapped[str | None] = mapped_column(String(64))
+    # Which envelope of a two-envelope tender the file is in ("technical" or "financial", as
+    # tender.verifier.ledger names them); None for a single-envelope tender's files. The log
+    # (the sealed receipt fields) decides which envelope a file is opened with, not this.
+    envelope: Mapped[str | None] = mapped_column(String(20))
     # For a file uploaded after the deadline of a fingerprint-first tender: the fingerprint,
     # received in time, that it fulfils.
     fingerprint_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("bid_fingerprints.id"))

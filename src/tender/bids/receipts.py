@@ -58,6 +58,8 @@ def receipt_payload(receipt: Receipt, audit_event: ExportedEvent) -> ReceiptPayl
             "sha256": match.sha256,
         }
         payload["files_until"] = format_time(match.files_until)
+    if receipt.envelope is not None:  # likewise: only a two-envelope tender's receipts
+        payload["envelope"] = receipt.envelope
     return payload
 
 
@@ -112,6 +114,12 @@ def fingerprint_payload(
     }
 
 
+_ENVELOPE_IN_WORDS = {
+    "technical": "technical (opened at the deadline)",
+    "financial": "financial (opened only if the bid qualifies on its technical envelope)",
+}
+
+
 def in_words(receipt: Mapping[str, Any]) -> list[tuple[str, str]]:
     """A file's receipt (its signed payload, or the API's JSON of it) as labelled lines for
     people: what, when (Hong Kong time and UTC), on time or not, and the signature pre-check
@@ -134,6 +142,8 @@ def in_words(receipt: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("On time", _on_time(receipt)),
         ("Receipt", str(receipt["receipt_id"])),
     ]
+    if receipt.get("envelope"):  # a two-envelope tender's file
+        rows.insert(2, ("Envelope", _ENVELOPE_IN_WORDS.get(receipt["envelope"], "?")))
     check = receipt.get("signature_precheck")
     if not check:
         return [*rows, ("Signature pre-check", "none made; the opening verifies the signature")]

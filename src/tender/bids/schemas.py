@@ -82,6 +82,9 @@ class Receipt:
     # received; ``sha256`` is then the plain file's as the supplier declared it, which the
     # opening checks, and ``size`` the sealed bytes'.
     sealed_sha256: str | None = None
+    # A two-envelope tender's file: the envelope it is in ("technical", opened at the deadline,
+    # or "financial", opened only if the bid qualifies). None for a single-envelope tender.
+    envelope: str | None = None
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from tender.verifier.formats import (
     WithdrawalPayload,
 )
 from tender.verifier.kinds import EventKind
+from tender.verifier.ledger import FINANCIAL, TECHNICAL
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class SubmissionWindow:
     deadline: datetime
     binding: SignerBinding
     signed_file_sha256: str | None  # for a .p7s: the receipt hash of the file it signs
+    envelope: str | None  # of a two-envelope tender: which one the file goes in
     supplier_sealed: bool = False  # the upload comes sealed by its supplier (Tender's)
 
 
@@ -89,15 +91,18 @@ class BidService:
         tender_id: uuid.UUID,
         file_name: str,
         declared_size: int | None = None,
+        envelope: str | None = None,
     ) -> SubmissionWindow:
-        """Refuse unless ``tender_id`` takes bids now, and a file of ``declared_size`` bytes
+        """Refuse unless ``tender_id`` takes bids now, in ``envelope`` (None: the technical
+        one, or a single-envelope tender's only one), and a file of ``declared_size`` bytes
         (None: not known until it ends) fits the supplier's quota; else what the upload
-        needs."""
+        needs: a financial file is sealed to the tender's financial key."""
         tender = get_tender(self.session, tender_id)
         require_visible(self.session, supplier, tender)  # a draft is not there for suppliers
         self._refuse_unless_received_in_time(
             tender, self.clock.now(), supplier=supplier, file_name=file_name
         )
+        envelope = self._envelope(tender, supplier, file_name, envelope)
         self._refuse_over_quota(tender, supplier, file_name, declared_size or 0)
         signed_name = signed_file_name(file_name)
         signed = (
@@ -105,13 +110,75 @@ class BidService:
             if signed_name is None
             else current_document(self.session, tender.id, supplier.id, signed_name)
         )
+        financial = envelope == FINANCIAL
         return SubmissionWindow(
-            public_key=tender.public_key,
+            public_key=tender.financial_public_key
+            if financial and tender.financial_public_key is not None
+            else tender.public_key,
+            envelope=envelope,
             deadline=tender.deadline,
             binding=AccountService(session=self.session, clock=self.clock).signer_binding(supplier),
             signed_file_sha256=signed.sha256 if signed else None,
             supplier_sealed=tender.supplier_sealed,
         )
+
+    def _envelope(
+        self, tender: Tender, supplier: User, file_name: str, envelope: str | None
+    ) -> str | None:
+        """The envelope a file goes in (None for a single-envelope tender), or refused: a
+        single-envelope tender has no financial one, and a file name belongs to one envelope
+        of a bid (it is what a later upload of the file replaces)."""
+        if envelope not in (None, TECHNICAL, FINANCIAL):
+            raise Invalid(
+                f"There is no envelope {envelope!r}.",
+                "A bid file goes in the technical or the financial envelope.",
+                'Send it with envelope "technical" or "financial".',
+                tender_id=tender.id,
+                audit_kind=EventKind.BID_REFUSED,
+            )
+        if not tender.two_envelopes:
+            if envelope == FINANCIAL:
+                raise Invalid(
+                    f"Tender {tender.reference} has a single envelope: it takes no financial "
+                    "envelope.",
+                    "Only a two-envelope tender has its bids' prices in a separate envelope, "
+                    "opened after the technical ones; this one opens every file at the "
+                    "deadline.",
+                    "Upload the file without an envelope (or as technical), with the rest of "
+                    "your bid.",
+                    tender_id=tender.id,
+                    audit_kind=EventKind.BID_REFUSED,
+                )
+            return None
+        chosen = envelope or TECHNICAL
+        current = current_document(self.session, tender.id, supplier.id, file_name)
+        signed_name = signed_file_name(file_name)
+        signed = (
+            None
+            if signed_name is None
+            else current_document(self.session, tender.id, supplier.id, signed_name)
+        )
+        if signed is not None and signed.envelope != chosen:
+            raise Conflict(
+                f"{signed.file_name}, which {file_name} signs, is in your {signed.envelope} "
+                "envelope.",
+                "A detached signature is opened with the file it signs, so both go in the "
+                "same envelope.",
+                f"Upload {file_name} to the {signed.envelope} envelope.",
+                tender_id=tender.id,
+                audit_kind=EventKind.BID_REFUSED,
+            )
+        if current is not None and current.envelope != chosen:
+            raise Conflict(
+                f"You already sent {file_name} in your {current.envelope} envelope.",
+                "A file name belongs to one envelope of a bid: uploading it again replaces it "
+                "there, and a financial file must never be opened with the technical ones.",
+                f"Give the file another name for the {chosen} envelope, or withdraw the "
+                f"{current.envelope} one first.",
+                tender_id=tender.id,
+                audit_kind=EventKind.BID_REFUSED,
+            )
+        return chosen
 
     def arrive(
         self,
@@ -706,8 +773,11 @@ def refuse_if_cancelled(tender: Tender) -> None:
 
 def receipt_fields(document: BidDocument, supplier: User) -> dict[str, Any]:
     """What a ``bid.received`` event commits to, and the opening reveals: everything that says
-    who sent what, and where its sealed bytes are."""
+    who sent what, and where its sealed bytes are (and for a two-envelope tender, in which
+    envelope: what the opening of each envelope goes by)."""
+    envelope = {} if document.envelope is None else {"envelope": document.envelope}
     return {
+        **envelope,
         "receipt_id": str(document.id),
         "supplier_id": str(supplier.id),
         "supplier_organisation": supplier.organisation,
@@ -816,6 +886,7 @@ def _receipt(
         commitment_salt=document.commitment_salt,
         committed_fields=receipt_fields(document, supplier),
         signed_receipt=document.signed_receipt,
+        envelope=document.envelope,
         fulfils_fingerprint=None
         if fingerprint is None
         else FingerprintMatch(

@@ -20,6 +20,7 @@ from tender.cli import (
     keys_commands,
     outbox_commands,
     platform_commands,
+    qualification_commands,
     submission,
     supplier,
 )
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     outbox_commands.register(commands)
     supplier.register(commands)
     submission.register(commands)
+    qualification_commands.register(commands)
     return parser
 
 

@@ -31,7 +31,7 @@ from tender.client import (
     release_committee_share,
 )
 from tender.storage.committee import KeyFileError, MemberKey, ShareError
-from tender.verifier.committee import TENDER_KEY
+from tender.verifier.committee import FINANCIAL_KEY, TENDER_KEY
 
 __all__ = ["register"]
 
@@ -95,7 +95,10 @@ def register(commands: SubParsers) -> None:
         "--key",
         default=TENDER_KEY,
         metavar="NAME",
-        help=f"which of the tender's keys (default: {TENDER_KEY})",
+        choices=(TENDER_KEY, FINANCIAL_KEY),
+        help=f"which of the tender's keys (default: {TENDER_KEY}; {FINANCIAL_KEY}: a "
+        "two-envelope tender's financial envelopes, released once the officer has asked for "
+        "the financial opening)",
     )
     _passphrase_flag(release)
     add_platform_flags(release)

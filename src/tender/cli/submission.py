@@ -101,6 +101,12 @@ def register(commands: SubParsers) -> None:
         "--out", type=Path, metavar="DIR", help="folder for the receipts (default: beside FILE)"
     )
     submit.add_argument(
+        "--envelope",
+        choices=("technical", "financial"),
+        help="a two-envelope tender's envelope for FILE (default: technical; financial files "
+        "are opened only if your bid qualifies on its technical envelope)",
+    )
+    submit.add_argument(
         "--key",
         type=Path,
         metavar="platform.pub",
@@ -228,9 +234,9 @@ def _submit(args: argparse.Namespace) -> int:
     ) as client:
         key = _verifier_key(client, args.key)
         tender = find_tender(client, token, args.tender)
-        seal_to = _key_to_seal_to(client, tender) if args.seal else None
+        seal_to = _key_to_seal_to(client, tender, args.envelope) if args.seal else None
         for path, name in files:
-            sent = _send(client, token, tender, path, name, seal_to)
+            sent = _send(client, token, tender, path, name, args.envelope, seal_to)
             print(describe_receipt(sent.receipt))
             saved = _save(sent, key, (out_dir or path.parent) / _receipt_file_name(sent))
             print(saved)
@@ -282,13 +288,13 @@ def _precheck_here(args: argparse.Namespace) -> None:
     print("Sending it all the same (--send-anyway); the opening decides.\n")
 
 
-def _key_to_seal_to(client: httpx.Client, tender: dict[str, Any]) -> bytes:
+def _key_to_seal_to(client: httpx.Client, tender: dict[str, Any], envelope: str | None) -> bytes:
     if not tender.get("supplier_sealed"):
         raise CommandError(
             f"tender {tender['reference']} seals bids itself when they arrive and takes no "
             "sealed ones; submit without --seal"
         )
-    return tender_public_key(client, str(tender["id"]))
+    return tender_public_key(client, str(tender["id"]), envelope=envelope)
 
 
 def _send(
@@ -297,17 +303,21 @@ def _send(
     tender: dict[str, Any],
     path: Path,
     name: str,
+    envelope: str | None,
     seal_to: bytes | None,
 ) -> Sent:
-    """Send one file, or with ``seal_to`` the file sealed here to that key, declaring its
-    SHA-256 (read once first: the header goes before the body)."""
+    """Send one file (to ``envelope`` of a two-envelope tender), or with ``seal_to`` the file
+    sealed here to that key, declaring its SHA-256 (read once first: the header goes before
+    the body)."""
     digest = hashlib.sha256()
     size = path.stat().st_size
     declared = None if seal_to is None else _sha256_of(path)
     with path.open("rb") as content:
         chunks = _chunks(content, digest, Progress(f"Uploading {name}", size))
         if seal_to is None:
-            receipt = upload_bid(client, token, str(tender["id"]), name, chunks, size)
+            receipt = upload_bid(
+                client, token, str(tender["id"]), name, chunks, size, envelope=envelope
+            )
             return Sent(receipt, digest.hexdigest())
         sealed_digest = hashlib.sha256()
         receipt = upload_bid(
@@ -317,6 +327,7 @@ def _send(
             name,
             _hashed(seal(chunks, seal_to), sealed_digest),
             Sealer.sealed_size(size, recipient_public_key=seal_to),
+            envelope=envelope,
             plaintext_sha256=declared,
         )
     return Sent(receipt, digest.hexdigest(), sealed_digest.hexdigest())

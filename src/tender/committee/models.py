@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tender.db import Base, UTCDateTime
+from tender.verifier.committee import FINANCIAL_KEY as FINANCIAL_KEY  # a financial envelope's
 from tender.verifier.committee import TENDER_KEY as TENDER_KEY  # the name of a tender's key
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tender.accounts.models import User
-from tender.committee.models import TENDER_KEY, CommitteeKey, CommitteeShare
+from tender.committee.models import FINANCIAL_KEY, TENDER_KEY, CommitteeKey, CommitteeShare
 from tender.errors import Invalid
 from tender.tenders.models import OpeningMethod, Tender
 
@@ -135,6 +135,14 @@ class CommitteeOut:
                 f"{released} of {len(of_key)} members have released their shares; "
                 f"{tender.quorum} are needed. Not yet released: {waiting_for}. The bids stay "
                 "sealed until the quorum is in (and the deadline has passed)."
+            )
+        financial = [m for m in members if m.key == FINANCIAL_KEY]
+        if financial:
+            summary += (
+                f" Financial key (two envelopes): "
+                f"{sum(1 for m in financial if m.released_at is not None)} of {len(financial)} "
+                f"members have released their shares; {tender.quorum} are needed, after the "
+                "officer has asked for the financial opening."
             )
         return cls(
             tender_id=tender.id,

@@ -24,7 +24,7 @@ from tender.accounts.models import Role, User
 from tender.audit import service as audit
 from tender.audit.models import AuditEvent
 from tender.clock import Clock, format_time
-from tender.committee.models import TENDER_KEY, CommitteeKey, CommitteeShare
+from tender.committee.models import FINANCIAL_KEY, TENDER_KEY, CommitteeKey, CommitteeShare
 from tender.db import after_commit
 from tender.errors import Conflict, Forbidden, Invalid
 from tender.jobs import Jobs
@@ -75,10 +75,12 @@ def form_committee(
     actor: User,
     members: Sequence[uuid.UUID],
     now: datetime,
+    key_name: str = TENDER_KEY,
 ) -> None:
-    """Split ``key`` among ``members`` (``tender.quorum`` of them open it), each share
-    encrypted to the member's current committee key, and log the committee with a commitment
-    to each share (``committee.formed``). Nothing of the key is kept whole.
+    """Split ``key`` (the tender's key named ``key_name``) among ``members``
+    (``tender.quorum`` of them open it), each share encrypted to the member's current
+    committee key, and log the committee with a commitment to each share
+    (``committee.formed``). Nothing of the key is kept whole.
 
     The members' keys are the ones the log says they registered. Refused (422) for someone who
     is not an officer or auditor, or has no committee key.
@@ -127,12 +129,12 @@ def form_committee(
     assert combine_shares(shares[: tender.quorum]) == secret
     listed: list[dict[str, Any]] = []
     for member, share in zip(members, shares, strict=True):
-        context = member_context(tender.id, TENDER_KEY, member)
+        context = member_context(tender.id, key_name, member)
         commitment = share.commitment(context)
         session.add(
             CommitteeShare(
                 tender_id=tender.id,
-                key_name=TENDER_KEY,
+                key_name=key_name,
                 member_id=member,
                 share_index=share.index,
                 member_key_id=keys[member].id,
@@ -157,9 +159,9 @@ def form_committee(
         at=now,
         tender_id=tender.id,
         payload={
-            "key": TENDER_KEY,
+            "key": key_name,
             "quorum": tender.quorum,
-            "public_key": tender.public_key.hex(),
+            "public_key": key.public_key_bytes.hex(),
             "members": listed,
         },
     )
@@ -287,11 +289,25 @@ def unlock_tender_key(
     Refused (409, ``tender.key_refused`` once the caller audits it) before the deadline the log
     records, whatever the tenders table says; for a committee tender (as the log says it is)
     also until a quorum of members has released shares that match their commitments, which
-    are then combined and checked against the tender's public key in the log.
+    are then combined and checked against the tender's public key in the log. A two-envelope
+    tender's financial key (``key_name`` FINANCIAL_KEY) is also refused until the log records
+    that the financial opening was requested.
     """
     ledger = tender_ledger(session, tender)
     now = clock.now()
     due = ledger.files_until
+    if key_name == FINANCIAL_KEY and ledger.financial_requested is None:
+        raise Conflict(
+            f"The financial key of tender {tender.reference} cannot be used yet.",
+            "Financial envelopes are opened only after the officer has recorded a verdict on "
+            "every bid's technical envelope and asked for the financial opening, and the audit "
+            "log records no such request: nobody, the platform included, unwraps it before.",
+            "Record the qualification verdicts, then ask for the financial opening "
+            f"(`tender open-financial --tender {tender.reference}`).",
+            tender_id=tender.id,
+            details={"key": key_name, "purpose": purpose},
+            audit_kind=EventKind.TENDER_KEY_REFUSED,
+        )
     if due is None or now < parse_time(due):
         raise Conflict(
             f"The key of tender {tender.reference} cannot be used yet.",
@@ -314,16 +330,19 @@ def unlock_tender_key(
             ]
         }
     else:
-        if tender.wrapped_private_key is None:
+        wrapped = (
+            tender.wrapped_financial_key
+            if key_name == FINANCIAL_KEY
+            else tender.wrapped_private_key
+        )
+        if wrapped is None:
             raise _refused(tender, key_name, purpose, "no wrapped key is stored for it")
         try:
-            key = TenderKey.unwrap(
-                tender.wrapped_private_key, platform_key, context=key_context(tender.id)
-            )
+            key = TenderKey.unwrap(wrapped, platform_key, context=key_context(tender.id, key_name))
         except SealError as exc:
             raise _refused(tender, key_name, purpose, str(exc)) from None
         how = {"platform_key": platform_key.fingerprint}
-    if key.public_key_bytes.hex() != ledger.public_key:
+    if key.public_key_bytes.hex() != ledger.public_key_of(key_name):
         raise _refused(
             tender,
             key_name,
@@ -645,6 +664,25 @@ class CommitteeService:
                 f"Tender {tender.reference} was cancelled: its key is never put together.",
                 "A cancelled tender's bids stay sealed for good.",
                 "Keep your key file; nothing is needed from you for this tender.",
+                tender_id=tender.id,
+                details=details,
+                audit_kind=EventKind.COMMITTEE_SHARE_REFUSED,
+            )
+        if (
+            key_name == FINANCIAL_KEY
+            and due is not None
+            and now >= parse_time(due)
+            and ledger.financial_requested is None
+        ):
+            raise Conflict(
+                f"It is too early to {action} a share of tender {tender.reference}'s "
+                "financial key.",
+                "Financial envelopes are opened only once the officer has recorded a verdict "
+                "on every bid's technical envelope and asked for the financial opening, and "
+                "the audit log records no such request yet. This attempt is recorded.",
+                "Wait for the message that the financial opening was requested, then run "
+                f"`tender committee release --tender {tender.reference} --key financial "
+                "--key-file YOUR.key`.",
                 tender_id=tender.id,
                 details=details,
                 audit_kind=EventKind.COMMITTEE_SHARE_REFUSED,

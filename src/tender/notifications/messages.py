@@ -33,6 +33,7 @@ class MessageKind(StrEnum):
     TENDER_AWARDED = "tender_awarded"
     TENDER_CANCELLED = "tender_cancelled"
     COMMITTEE_RELEASE_DUE = "committee_release_due"
+    FINANCIAL_RELEASE_DUE = "financial_release_due"
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,33 @@ _TEMPLATES: dict[MessageKind, dict[str, tuple[str, str]]] = {
             "  tender committee release --tender {reference} --key-file 您的密鑰檔案\n"
             "在足夠成員釋出份額前，任何人均無法開啟標書。如您遺失密鑰檔案或忘記密碼，"
             "請立即通知採購部門。\n",
+        ),
+    },
+    MessageKind.FINANCIAL_RELEASE_DUE: {
+        ENGLISH: (
+            "Release your financial key share: tender {reference}",
+            "The officer of tender {reference} ({title}) has recorded a verdict on every "
+            "bid's technical envelope and asked for the financial opening: {qualified} of "
+            "the bids qualified, and only their financial envelopes will be opened. You are a "
+            "member of its opening committee: they open once {quorum} of the {members} "
+            "members have released their shares of the tender's financial key.\n\n"
+            "What to do next: release your share with your committee key file and its "
+            "passphrase:\n"
+            "  tender committee release --tender {reference} --key financial "
+            "--key-file YOUR.key\n"
+            "If you have lost your key file or its passphrase, tell the procuring entity at "
+            "once.\n",
+        ),
+        HONG_KONG_CHINESE: (
+            "請釋出財務密鑰份額：投標 {reference}",
+            "投標 {reference}（{title}）的負責人員已就每份標書的技術信封作出評定，並要求開啟"
+            "財務信封：{qualified}份標書合格，只會開啟這些標書的財務信封。您是此投標開標"
+            "委員會的成員：須有{members}名成員中的{quorum}名釋出其所持的財務密鑰份額，方可"
+            "開啟。\n\n"
+            "下一步：請以您的委員會密鑰檔案及其密碼，釋出您的份額：\n"
+            "  tender committee release --tender {reference} --key financial "
+            "--key-file 您的密鑰檔案\n"
+            "如您遺失密鑰檔案或忘記密碼，請立即通知採購部門。\n",
         ),
     },
 }

@@ -19,6 +19,7 @@ from tender.clock import Clock
 from tender.committee.service import quorum_waiting
 from tender.jobs import Jobs
 from tender.opening.models import OpeningClaim
+from tender.qualification.models import FinancialOpening
 from tender.tenders.service import tenders_due_for_opening
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,19 @@ class Reconciler:
         being written) is left alone: re-sending it would only set another worker on the same
         documents. Once its claims run out (the worker died), it is enqueued again. So is a
         committee tender whose committee has not released a quorum of shares: the release
-        that completes it asks for the opening (and this asks, if that message was lost).
+        that completes it asks for the opening (and this asks, if that message was lost). A
+        two-envelope tender's financial opening, once requested, is enqueued the same way
+        until it has finished.
         """
         now = self._clock.now()
         with self._sessions.begin() as session:
             overdue = tenders_due_for_opening(session, now=now)
             waiting = quorum_waiting(session, overdue)
             overdue = [tender_id for tender_id in overdue if tender_id not in waiting]
+            # Two-envelope tenders whose financial opening was requested and has not finished.
+            overdue += session.scalars(
+                select(FinancialOpening.tender_id).where(FinancialOpening.finished_at.is_(None))
+            )
             live = set(
                 session.scalars(
                     select(OpeningClaim.tender_id)

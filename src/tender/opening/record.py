@@ -24,7 +24,7 @@ from tender.accounts.models import User
 from tender.audit.models import AuditEvent
 from tender.bids.models import BidDocument, BidFingerprint
 from tender.clock import format_time
-from tender.committee.models import TENDER_KEY, CommitteeShare
+from tender.committee.models import FINANCIAL_KEY, TENDER_KEY, CommitteeShare
 from tender.committee.service import releases_of
 from tender.opening.models import OpeningResult
 from tender.opening.record_pdf import render_record_pdf, seal_record_pdf
@@ -37,7 +37,9 @@ from tender.verifier.formats import (
     RecordFingerprint,
     RecordKeyRelease,
     RecordNotOpened,
+    RecordVerdict,
 )
+from tender.verifier.ledger import FINANCIAL, TECHNICAL
 
 RECORD_FORMAT = "tender-opening-record/1"
 
@@ -46,7 +48,66 @@ def build_record(
     session: Session, tender: Tender, *, opened_at: datetime, checkpoint: CheckpointSummary
 ) -> OpeningRecordDocument:
     """The opening record: the tender, every opened document and its verdict, the audit head
-    and the opening's checkpoint."""
+    and the opening's checkpoint. For a two-envelope tender, its first part: the technical
+    envelopes (the financial part is :func:`build_financial_record`)."""
+    assert tender.opening_started_at is not None  # the opening started before any result
+    record = _record(
+        session,
+        tender,
+        started_at=tender.opening_started_at,
+        opened_at=opened_at,
+        checkpoint=checkpoint,
+        key_name=TENDER_KEY,
+    )
+    record["not_opened"] = _not_opened(session, tender)
+    if tender.two_envelopes:
+        record["envelope"] = TECHNICAL
+    if tender.file_grace_seconds is not None:
+        record["tender"]["files_until"] = format_time(tender.files_until)
+        record["fingerprints_without_file"] = _fingerprints_without_file(session, tender)
+    return record
+
+
+def build_financial_record(
+    session: Session,
+    tender: Tender,
+    *,
+    started_at: datetime,
+    opened_at: datetime,
+    checkpoint: CheckpointSummary,
+    verdicts: list[RecordVerdict],
+    technical_record_sha256: str,
+) -> OpeningRecordDocument:
+    """The second part of a two-envelope tender's opening record, a record of its own: the
+    qualification verdicts, the financial envelopes opened (those of qualified bids; the
+    others were never decrypted) and who released the financial key; it names the first
+    part by its SHA-256."""
+    record = _record(
+        session,
+        tender,
+        started_at=started_at,
+        opened_at=opened_at,
+        checkpoint=checkpoint,
+        key_name=FINANCIAL_KEY,
+    )
+    record["envelope"] = FINANCIAL
+    record["qualification"] = verdicts
+    record["technical_record_sha256"] = technical_record_sha256
+    return record
+
+
+def _record(
+    session: Session,
+    tender: Tender,
+    *,
+    started_at: datetime,
+    opened_at: datetime,
+    checkpoint: CheckpointSummary,
+    key_name: str,
+) -> OpeningRecordDocument:
+    """What every part of an opening record holds: the tender, the documents opened with the
+    key named ``key_name`` and their verdicts, who released that key, the audit head."""
+    envelope = FINANCIAL if key_name == FINANCIAL_KEY else TECHNICAL
     rows = session.execute(
         select(BidDocument, OpeningResult, User)
         .join(OpeningResult, OpeningResult.document_id == BidDocument.id)
@@ -54,10 +115,10 @@ def build_record(
         .where(BidDocument.tender_id == tender.id)
         .order_by(BidDocument.received_at)
     ).all()
+    opened = [row for row in rows if (row[0].envelope or TECHNICAL) == envelope]
     head = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).one()
-    assert tender.opening_started_at is not None  # the opening started before any result
     record: OpeningRecordDocument = {
         "format": RECORD_FORMAT,
         "tender": {
@@ -65,7 +126,7 @@ def build_record(
             "reference": tender.reference,
             "title": tender.title,
             "deadline": format_time(tender.deadline),
-            "opening_started_at": format_time(tender.opening_started_at),
+            "opening_started_at": format_time(started_at),
             "opened_at": format_time(opened_at),
         },
         "bids": [
@@ -85,31 +146,27 @@ def build_record(
                 "reason": result.reason,
                 "signature_report": result.report,
             }
-            for document, result, supplier in rows
+            for document, result, supplier in opened
         ],
         "audit_head": {"seq": head.seq, "hash": head.hash},
         "checkpoint": checkpoint,
+        "key_release": _key_release(session, tender, key_name),
     }
-    for bid, (document, _, _) in zip(record["bids"], rows, strict=True):
+    for bid, (document, _, _) in zip(record["bids"], opened, strict=True):
         if document.sealed_sha256 is not None:
             bid["sealed_sha256"] = document.sealed_sha256
-    record["not_opened"] = _not_opened(session, tender)
-    record["key_release"] = _key_release(session, tender)
-    if tender.file_grace_seconds is not None:
-        record["tender"]["files_until"] = format_time(tender.files_until)
-        record["fingerprints_without_file"] = _fingerprints_without_file(session, tender)
     return record
 
 
-def _key_release(session: Session, tender: Tender) -> RecordKeyRelease:
-    """Who released the tender's key: the platform, or the committee members who released
-    their shares (in order, with when)."""
+def _key_release(session: Session, tender: Tender, key_name: str) -> RecordKeyRelease:
+    """Who released the tender's key named ``key_name``: the platform, or the committee
+    members who released their shares (in order, with when)."""
     if tender.opening is not OpeningMethod.COMMITTEE:
         return {"opening": tender.opening.value}
     assert tender.quorum is not None  # a committee tender has one
     members = session.scalar(
         select(func.count()).where(
-            CommitteeShare.tender_id == tender.id, CommitteeShare.key_name == TENDER_KEY
+            CommitteeShare.tender_id == tender.id, CommitteeShare.key_name == key_name
         )
     )
     return {
@@ -122,7 +179,7 @@ def _key_release(session: Session, tender: Tender) -> RecordKeyRelease:
                 "organisation": member.organisation,
                 "released_at": format_time(share.released_at),
             }
-            for share, member in releases_of(session, tender.id)
+            for share, member in releases_of(session, tender.id, key_name)
             if share.released_at is not None
         ],
     }
@@ -208,6 +265,16 @@ class StoredRecord:
     json: LockedCopy
     pdf: LockedCopy
 
+    def logged(self) -> dict[str, str]:
+        """What the event that finishes an opening says of its record: the hashes and
+        versions of both copies."""
+        return {
+            "record_sha256": self.json.sha256,
+            "record_object_version": self.json.version_id,
+            "record_pdf_sha256": self.pdf.sha256,
+            "record_pdf_object_version": self.pdf.version_id,
+        }
+
 
 @dataclass(frozen=True, kw_only=True)
 class RecordWriter:
@@ -222,7 +289,12 @@ class RecordWriter:
     seal_trust: TrustStore | None = None
 
     def write(
-        self, record: OpeningRecordDocument, *, tender_id: uuid.UUID, retain_until: datetime
+        self,
+        record: OpeningRecordDocument,
+        *,
+        tender_id: uuid.UUID,
+        retain_until: datetime,
+        name: str = "opening-record",
     ) -> StoredRecord:
         body = json.dumps(record, sort_keys=True, indent=2, ensure_ascii=False).encode()
         rendered, sealed = io.BytesIO(), io.BytesIO()
@@ -235,7 +307,7 @@ class RecordWriter:
             timestamper=self.timestamper,
             validation_trust=self.seal_trust,
         )
-        prefix = f"tenders/{tender_id}/opening-record"
+        prefix = f"tenders/{tender_id}/{name}"
         return StoredRecord(
             json=self._lock(f"{prefix}.json", body, retain_until),
             pdf=self._lock(f"{prefix}.pdf", sealed.getvalue(), retain_until),

@@ -63,8 +63,13 @@ def render_record_pdf(record: Mapping[str, Any], output: BinaryIO) -> None:
     pdf.set_creation_date(_parse_time(tender["opened_at"]))
     pdf.add_page()
 
+    envelope = record.get("envelope")
     pdf.set_font("Helvetica", "B", 18)
-    pdf.cell(text="Opening record", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        text="Opening record" if envelope is None else f"Opening record: {envelope} envelopes",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.ln(2)
     writer.fields(
         [
@@ -89,6 +94,24 @@ def render_record_pdf(record: Mapping[str, Any], output: BinaryIO) -> None:
         writer.bids_table(bids)
     else:
         writer.paragraph("No bid document was submitted.")
+
+    verdicts: list[dict[str, Any]] = record.get("qualification", [])
+    if verdicts:
+        writer.heading(f"Qualification verdicts ({len(verdicts)})")
+        writer.paragraph(
+            "The officer's verdict on each bid's technical envelope, recorded before the "
+            "financial opening was requested. Only qualified bids' financial envelopes were "
+            "opened; the others stay sealed and were never decrypted."
+        )
+        for verdict in verdicts:
+            writer.fields(
+                [
+                    ("Supplier", verdict["supplier_organisation"]),
+                    ("Verdict", "qualified" if verdict["qualified"] else "not qualified"),
+                    ("Reason", verdict["reason"]),
+                    ("Recorded", f"{_utc(verdict['decided_at'])} by {verdict['decided_by']}"),
+                ]
+            )
 
     missing: list[dict[str, Any]] = record.get("fingerprints_without_file", [])
     if missing:

@@ -55,12 +55,18 @@ from tender.audit.sealed import reveal
 from tender.bids.models import BidDocument, StorageIntent
 from tender.bids.precheck import signed_file_name
 from tender.clock import Clock, format_time
-from tender.committee.models import TENDER_KEY
+from tender.committee.models import FINANCIAL_KEY, TENDER_KEY
 from tender.committee.service import remind_committees, unlock_tender_key
 from tender.errors import Refusal
 from tender.opening.models import OpeningClaim, OpeningRecord, OpeningResult
 from tender.opening.notices import tell_of_opening
-from tender.opening.record import RecordWriter, StoredRecord, build_record
+from tender.opening.record import (
+    RecordWriter,
+    StoredRecord,
+    build_financial_record,
+    build_record,
+)
+from tender.qualification.models import FinancialOpening
 from tender.signing import (
     DocumentReport,
     Indication,
@@ -73,9 +79,9 @@ from tender.storage.objectstore import ObjectStore, ObjectStoreError
 from tender.storage.sealing import KeyWrapper, SealError, TenderKey, unseal
 from tender.tenders.models import OpeningMethod, Tender, TenderStatus
 from tender.tenders.service import get_tender, move
-from tender.verifier.formats import RecordBid
+from tender.verifier.formats import RecordBid, RecordVerdict
 from tender.verifier.kinds import EventKind
-from tender.verifier.ledger import TenderLedger, parse_time
+from tender.verifier.ledger import TECHNICAL, LoggedBid, TenderLedger, parse_time
 
 log = logging.getLogger(__name__)
 OBJECT_READ_ATTEMPTS = 3
@@ -372,6 +378,8 @@ class Opener:
                 again = HELP_AGAIN if free is None or free > 0 else None
                 return OpeningOutcome(tender_id, IN_WORK_HERE, 0, again)
             try:
+                if self._financial_phase(tender_id):
+                    return self._open_financial(tender_id)
                 return self._open(tender_id)
             except Refusal as refusal:
                 # The tender's key was refused (before the deadline in the log, or what is
@@ -434,16 +442,8 @@ class Opener:
             if problems:
                 self._halt(session, tender, problems)
                 return OpeningOutcome(tender.id, tender.status, 0, halted=True)
-            rows = {str(d.id): d for d in _documents(session, tender.id)}
-            documents = [rows[bid.receipt_id] for bid in ledger.to_open()]
-            done = _with_results(session, tender.id)
-            units = [unit for unit in _units(documents) if not unit.ids <= done]
-            accounts = AccountService(session=session, clock=self.clock)
-            suppliers = {d.supplier_id for unit in units for d in unit.documents}
-            bindings = {
-                supplier: accounts.signer_binding(_user(session, supplier))
-                for supplier in suppliers
-            }
+            # A two-envelope tender's financial envelopes wait for the financial opening.
+            documents, units, bindings = self._work_list(session, tender, ledger.to_open(TECHNICAL))
         if starting:
             # The deadline's checkpoint: every bid received is in the signed tree from here on.
             self.checkpointer.issue("deadline")
@@ -640,28 +640,57 @@ class Opener:
             )
             return 0
 
-    def _tender_key(self, session: Session, tender: Tender) -> TenderKey:
+    def _tender_key(
+        self, session: Session, tender: Tender, key_name: str = TENDER_KEY
+    ) -> TenderKey:
         """The tender's key, for the opening (audited; refused before the deadline in the
-        log)."""
+        log), or its financial key, for the financial opening (likewise, and refused before
+        the financial opening was requested)."""
         return unlock_tender_key(
             session,
             tender,
             platform_key=self.platform_key,
             clock=self.clock,
             actor=audit.SYSTEM_ACTOR,
-            purpose="opening",
+            purpose="financial opening" if key_name == FINANCIAL_KEY else "opening",
+            key_name=key_name,
         )
 
-    def _awaits_committee(self, session: Session, tender: Tender, ledger: TenderLedger) -> bool:
-        """Whether ``tender`` is a committee tender (as the log says) whose quorum of shares is
-        not in; if so, its members who have not released are told (once)."""
-        committee = ledger.committees.get(TENDER_KEY)
+    def _work_list(
+        self, session: Session, tender: Tender, due: list[LoggedBid]
+    ) -> tuple[list[BidDocument], list[_Unit], dict[uuid.UUID, SignerBinding]]:
+        """The documents of the receipts ``due`` (as the log names them), the units of them
+        still without a result, and the signer bindings of their suppliers."""
+        rows = {str(d.id): d for d in _documents(session, tender.id)}
+        documents = [rows[bid.receipt_id] for bid in due]
+        done = _with_results(session, tender.id)
+        units = [unit for unit in _units(documents) if not unit.ids <= done]
+        accounts = AccountService(session=session, clock=self.clock)
+        bindings = {
+            supplier: accounts.signer_binding(_user(session, supplier))
+            for supplier in {d.supplier_id for unit in units for d in unit.documents}
+        }
+        return documents, units, bindings
+
+    def _awaits_committee(
+        self, session: Session, tender: Tender, ledger: TenderLedger, key_name: str = TENDER_KEY
+    ) -> bool:
+        """Whether ``tender`` is a committee tender (as the log says) whose quorum of shares of
+        its key ``key_name`` is not in; if so, for the tender key, its members who have not
+        released are told (once; of the financial key they are told when the financial
+        opening is requested)."""
+        committee = ledger.committees.get(key_name)
         if ledger.opening_method != OpeningMethod.COMMITTEE or (
-            committee is not None and len(ledger.released(TENDER_KEY)) >= committee.quorum
+            committee is not None and len(ledger.released(key_name)) >= committee.quorum
         ):
             return False
-        log.info("opening of tender %s waits for its committee's shares", tender.reference)
-        remind_committees(session, clock=self.clock, tenders=[tender])
+        log.info(
+            "opening of tender %s waits for its committee's shares of key %r",
+            tender.reference,
+            key_name,
+        )
+        if key_name == TENDER_KEY:
+            remind_committees(session, clock=self.clock, tenders=[tender])
         return True
 
     def _reveal(
@@ -769,12 +798,12 @@ class Opener:
             payload={"public_key": tender.public_key.hex(), **self._released_by(ledger)},
         )
 
-    def _released_by(self, ledger: TenderLedger) -> dict[str, Any]:
+    def _released_by(self, ledger: TenderLedger, key_name: str = TENDER_KEY) -> dict[str, Any]:
         if ledger.opening_method != OpeningMethod.COMMITTEE:
             return {"unwrapped_with_platform_key": self.platform_key.fingerprint}
-        committee = ledger.committees[TENDER_KEY]
+        committee = ledger.committees[key_name]
         return {
-            "key": TENDER_KEY,
+            "key": key_name,
             "quorum": committee.quorum,
             "released_by": [
                 {
@@ -784,9 +813,123 @@ class Opener:
                     "released_at": release.at,
                     "seq": release.seq,
                 }
-                for release in ledger.released(TENDER_KEY)
+                for release in ledger.released(key_name)
             ],
         }
+
+    def _financial_phase(self, tender_id: uuid.UUID) -> bool:
+        """Whether ``tender_id`` is a two-envelope tender whose technical opening is done: an
+        opening message for it is about its financial envelopes."""
+        with self.sessions.begin() as session:
+            tender = session.get(Tender, tender_id)
+            return (
+                tender is not None
+                and tender.two_envelopes
+                and tender.status in (TenderStatus.OPENED, TenderStatus.AWARDED)
+            )
+
+    def _open_financial(self, tender_id: uuid.UUID) -> OpeningOutcome:
+        """Open the financial envelopes of the bids qualified on their technical envelopes,
+        once the log records that the officer asked for it (else a no-op); never those of the
+        others, which are not even read from storage.
+
+        As the technical opening: the log decides (the verdicts are the last
+        ``bid.qualification`` per supplier before ``financial_opening.requested``), the
+        financial key is unlocked by ``unlock_tender_key`` (audited; for a committee tender
+        once a quorum released shares of it after the request), documents are claimed and
+        opened the same way, and the financial part of the record is written once all are in.
+        """
+        worker = _worker_name()
+        with self.sessions.begin() as session:
+            tender = get_tender(session, tender_id, for_update=True)
+            ledger = TenderLedger.of(audit.tender_events(session, tender.id))
+            if ledger.financial_requested is None or ledger.financial_finished is not None:
+                return OpeningOutcome(tender.id, tender.status, 0)
+            if self._awaits_committee(session, tender, ledger, FINANCIAL_KEY):
+                return OpeningOutcome(tender.id, AWAITING_COMMITTEE, 0)
+            key = self._tender_key(session, tender, FINANCIAL_KEY)
+            problems = _disagreements(session, tender, ledger)
+            if problems:
+                self._halt(session, tender, problems)
+                return OpeningOutcome(tender.id, tender.status, 0, halted=True)
+            due = ledger.financial_due()
+            if ledger.financial_started is None:
+                _system_event(
+                    session,
+                    EventKind.FINANCIAL_OPENING_STARTED,
+                    at=self.clock.now(),
+                    tender_id=tender.id,
+                    payload={
+                        "public_key": ledger.financial_public_key,
+                        "receipts": [bid.receipt_id for bid in due],
+                        **self._released_by(ledger, FINANCIAL_KEY),
+                    },
+                )
+            documents, units, bindings = self._work_list(session, tender, due)
+        opened = self._work(tender_id, key, units, bindings, worker, ask_for_help=False)
+        return self._finish_financial(tender_id, [d.id for d in documents], worker, opened)
+
+    def _finish_financial(
+        self, tender_id: uuid.UUID, due: list[uuid.UUID], worker: str, opened: int
+    ) -> OpeningOutcome:
+        """Write the financial part of the opening record (JSON and sealed PDF, locked, hashes
+        in ``financial_opening.finished``) once every due financial envelope has its result;
+        by one worker, as ``_finish`` does for the technical part."""
+        writer = f"record:{worker}"[:120]
+        with self.sessions.begin() as session:
+            tender = get_tender(session, tender_id, for_update=True)
+            finished = OpeningOutcome(tender.id, tender.status, opened)
+            opening = session.get(FinancialOpening, tender_id)
+            technical = session.get(OpeningRecord, tender_id)
+            if opening is None or opening.finished_at is not None or technical is None:
+                return finished
+            if self._missing_results(session, tender_id, due):
+                return finished
+            if not _claim_record(session, tender_id, due, writer, self.clock.now()):
+                return finished
+        with self._lease(tender_id, writer):
+            checkpoint = self.checkpointer.issue("financial opening")
+            with self.sessions.begin() as session:
+                tender = get_tender(session, tender_id)
+                ledger = TenderLedger.of(audit.tender_events(session, tender.id))
+                assert ledger.financial_started is not None  # written before any result
+                opened_at = self.clock.now()
+                record = build_financial_record(
+                    session,
+                    tender,
+                    started_at=parse_time(ledger.financial_started[1]),
+                    opened_at=opened_at,
+                    checkpoint=checkpoint_summary(checkpoint),
+                    verdicts=_verdicts(ledger),
+                    technical_record_sha256=technical.sha256,
+                )
+                retain_until = tender.deadline + self.retention
+            stored = self.records.write(
+                record,
+                tender_id=tender_id,
+                retain_until=retain_until,
+                name="financial-opening-record",
+            )
+        with self.sessions.begin() as session:
+            tender = get_tender(session, tender_id, for_update=True)
+            _release(session, tender_id, writer, self.clock.now())
+            opening = session.get(FinancialOpening, tender_id)
+            assert opening is not None  # checked above; never deleted
+            if opening.finished_at is None:
+                opening.finished_at = opened_at
+                opening.object_key, opening.object_version = stored.json.key, stored.json.version_id
+                opening.sha256 = stored.json.sha256
+                opening.pdf_object_key = stored.pdf.key
+                opening.pdf_object_version = stored.pdf.version_id
+                opening.pdf_sha256 = stored.pdf.sha256
+                _system_event(
+                    session,
+                    EventKind.FINANCIAL_OPENING_FINISHED,
+                    at=self.clock.now(),
+                    tender_id=tender.id,
+                    payload={**stored.logged(), "documents": len(record["bids"])},
+                )
+            return OpeningOutcome(tender.id, tender.status, opened)
 
     def _open_document(
         self,
@@ -1082,15 +1225,28 @@ class Opener:
             at=self.clock.now(),
             tender_id=tender.id,
             payload={
-                "record_sha256": stored.json.sha256,
-                "record_object_version": stored.json.version_id,
-                "record_pdf_sha256": stored.pdf.sha256,
-                "record_pdf_object_version": stored.pdf.version_id,
+                **stored.logged(),
                 "documents": len(bids),
                 "passed": sum(1 for bid in bids if bid["indication"] == Indication.TOTAL_PASSED),
             },
         )
         tell_of_opening(session, clock=self.clock, tender=tender)
+
+
+def _verdicts(ledger: TenderLedger) -> list[RecordVerdict]:
+    """The qualification verdicts the log holds, as the financial record lists them."""
+    return [
+        {
+            "supplier_id": verdict.supplier_id,
+            "supplier_organisation": verdict.supplier_organisation,
+            "qualified": verdict.qualified,
+            "reason": verdict.reason,
+            "decided_by": verdict.officer,
+            "decided_at": verdict.at,
+            "seq": verdict.seq,
+        }
+        for verdict in ledger.verdicts.values()
+    ]
 
 
 def _system_event(

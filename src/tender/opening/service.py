@@ -18,6 +18,7 @@ from tender.accounts.models import User
 from tender.audit import service as audit
 from tender.bids.models import BidDocument
 from tender.clock import Clock, format_time
+from tender.committee.models import FINANCIAL_KEY, TENDER_KEY
 from tender.committee.service import unlock_tender_key
 from tender.errors import Conflict, NotFound
 from tender.opening.models import OpeningRecord, OpeningResult
@@ -28,6 +29,7 @@ from tender.tenders.models import UNSEALED
 from tender.tenders.service import get_tender
 from tender.verifier.formats import OpeningRecordDocument
 from tender.verifier.kinds import EventKind
+from tender.verifier.ledger import FINANCIAL
 
 
 class OpeningRecordMismatchError(RuntimeError):
@@ -81,6 +83,19 @@ class OpeningService:
                 tender_id=tender.id,
             )
         result = self.session.get(OpeningResult, document.id)
+        financial = document.envelope == FINANCIAL
+        if financial and result is None:
+            raise Conflict(
+                f"The financial envelope {document.file_name} of tender {tender.reference} was "
+                "not opened, so it stays sealed.",
+                "A financial envelope is opened only if its bid was found qualified on its "
+                "technical envelope, by the financial opening the officer asks for; an "
+                "unqualified bid's is never decrypted. This attempt is recorded.",
+                f"GET /api/tenders/{tender.id}/qualification shows the verdicts and whether "
+                "the financial opening has run.",
+                tender_id=tender.id,
+                details={"receipt_id": str(document.id), "envelope": FINANCIAL},
+            )
         limit = None if as_received or result is None else result.signed_length
         tender_key = unlock_tender_key(
             self.session,
@@ -89,6 +104,7 @@ class OpeningService:
             clock=self.clock,
             actor=reader.actor,
             purpose="evaluation copy",
+            key_name=FINANCIAL_KEY if financial else TENDER_KEY,
         )
         audit.append(
             self.session,

@@ -6,7 +6,7 @@ import uuid
 
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from tender.accounts.guards import EVERY_ROLE, PUBLIC, allow
 from tender.accounts.models import Role, User
@@ -19,6 +19,7 @@ from tender.tenders.schemas import (
     TenderPublicKey,
 )
 from tender.tenders.service import TenderService
+from tender.verifier.ledger import TECHNICAL
 
 
 class TenderController(Controller):
@@ -91,13 +92,18 @@ class TenderController(Controller):
         description=(
             "The key in base64 (the tender.created audit event names it in hex), its SHA-256 "
             "fingerprint and its kind: what `tender submit --seal` seals a bid to on the "
-            "supplier's machine. Drafts are not shown."
+            "supplier's machine. A two-envelope tender's financial files are sealed to its "
+            "financial key: ?envelope=financial. Drafts are not shown."
         ),
     )
     def public_key(
-        self, tender_id: FromPath[uuid.UUID], tenders: NamedDependency[TenderService]
+        self,
+        tender_id: FromPath[uuid.UUID],
+        tenders: NamedDependency[TenderService],
+        envelope: FromQuery[str | None] = None,
     ) -> TenderPublicKey:
-        return TenderPublicKey.of(tenders.get(tender_id, viewer=None))
+        tender, key = tenders.sealing_key(tender_id, envelope)
+        return TenderPublicKey.of(tender, key, envelope or TECHNICAL)
 
     @patch(
         "/{tender_id:uuid}",

@@ -53,6 +53,16 @@ class OpeningMethod(StrEnum):
     AUTOMATIC = "automatic"
 
 
+class Envelopes(StrEnum):
+    """How a tender's bids are packed (chosen when the tender is created)."""
+
+    SINGLE = "single"  # one envelope per bid, opened at the deadline
+    # A technical and a financial envelope per bid, sealed to two keys: the technical ones
+    # open at the deadline; the financial ones only of the bids the officer then qualifies
+    # (tender.qualification), the others never.
+    TWO = "two"
+
+
 UNSEALED: Final = frozenset({TenderStatus.OPENED, TenderStatus.AWARDED})
 """States in which the opening is finished: its record and the opened bids can be read."""
 
@@ -89,6 +99,14 @@ class Tender(Base):
     opening: Mapped[OpeningMethod] = mapped_column(
         enum_text(OpeningMethod), server_default=OpeningMethod.AUTOMATIC.value
     )
+    # Two-envelope tenders: financial envelopes are sealed to this second public key, whose
+    # private half is kept like the tender key's (wrapped by the platform key, or shared out
+    # among the same committee) and unlocked only for the financial opening.
+    envelopes: Mapped[Envelopes] = mapped_column(
+        enum_text(Envelopes), server_default=Envelopes.SINGLE.value
+    )
+    financial_public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    wrapped_financial_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Committee opening: how many of the committee's members must release their shares.
     quorum: Mapped[int | None] = mapped_column(Integer)
     # Fingerprint first: when set, a supplier may register each file's SHA-256 by the deadline
@@ -105,6 +123,10 @@ class Tender(Base):
         if self.status == TenderStatus.PUBLISHED and now >= self.deadline:
             return TenderStatus.CLOSED
         return self.status
+
+    @property
+    def two_envelopes(self) -> bool:
+        return self.envelopes is Envelopes.TWO
 
     @property
     def files_until(self) -> datetime:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from tender.storage.sealing import format_for
-from tender.tenders.models import OpeningMethod, Tender, TenderStatus
+from tender.tenders.models import Envelopes, OpeningMethod, Tender, TenderStatus
 
 """What a tender's public key is for: ``tender.storage.sealing`` streams, sealed with
 ``Sealer`` to the raw key (its algorithms are the format's, named in its header)."""
@@ -40,6 +40,10 @@ class TenderCreate:
     ``committee`` (the default) names the members (``committee``: user ids of officers, of any
     organisation, or auditors, each with a registered committee key) and how many of them
     must release their shares (``quorum``, at least 2); ``automatic`` names neither.
+
+    ``envelopes``: ``single`` (the default), or ``two``: each bid has a technical and a
+    financial envelope, sealed to two keys; the financial envelopes open only for the bids
+    qualified on their technical envelope (see README, "Two-envelope tenders").
     """
 
     reference: str
@@ -55,6 +59,7 @@ class TenderCreate:
     # Bids must arrive already sealed to the tender's public key (``tender submit --seal``):
     # the platform never holds their plaintext before the opening, and cannot pre-check them.
     supplier_sealed: bool = False
+    envelopes: Envelopes = Envelopes.SINGLE
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,7 @@ class TenderOut:
     cancellation_reason: str | None
     opening: OpeningMethod
     quorum: int | None
+    envelopes: Envelopes
     opening_trust: str  # what the way it is opened relies on, in words
     supplier_sealed: bool  # bids are sealed by suppliers before they are sent
 
@@ -129,6 +135,7 @@ class TenderOut:
             cancellation_reason=tender.cancellation_reason,
             opening=tender.opening,
             quorum=tender.quorum,
+            envelopes=tender.envelopes,
             opening_trust=OPENING_TRUST[tender.opening].format(quorum=tender.quorum),
             supplier_sealed=tender.supplier_sealed,
         )
@@ -147,13 +154,16 @@ class TenderPublicKey:
     kind: str  # the sealed-stream format it seals to, e.g. "tender.storage sealed stream 2"
     supplier_sealed: bool
 
+    envelope: str | None  # the envelope whose files it seals (two-envelope tenders)
+
     @classmethod
-    def of(cls, tender: Tender) -> TenderPublicKey:
+    def of(cls, tender: Tender, key: bytes, envelope: str | None) -> TenderPublicKey:
         return cls(
             tender_id=tender.id,
             reference=tender.reference,
-            public_key=base64.b64encode(tender.public_key).decode("ascii"),
-            fingerprint=hashlib.sha256(tender.public_key).hexdigest(),
-            kind=f"tender.storage sealed stream {format_for(tender.public_key)}",
+            public_key=base64.b64encode(key).decode("ascii"),
+            fingerprint=hashlib.sha256(key).hexdigest(),
+            kind=f"tender.storage sealed stream {format_for(key)}",
             supplier_sealed=tender.supplier_sealed,
+            envelope=envelope if tender.two_envelopes else None,
         )

@@ -26,9 +26,11 @@ from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService, Recipient
 from tender.storage.sealing import KeyWrapper, TenderKey
 from tender.tenders.access import no_such_tender, require_buyer, require_visible, visible_to
-from tender.tenders.models import NEXT, OpeningMethod, Tender, TenderStatus
+from tender.tenders.models import NEXT, Envelopes, OpeningMethod, Tender, TenderStatus
 from tender.tenders.schemas import TenderCreate, TenderEdit
+from tender.verifier.committee import FINANCIAL_KEY, TENDER_KEY
 from tender.verifier.kinds import EventKind
+from tender.verifier.ledger import FINANCIAL, TECHNICAL
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +44,11 @@ MIN_QUORUM = 2
 MAX_COMMITTEE = 15
 
 
-def key_context(tender_id: uuid.UUID) -> bytes:
-    """Binds a tender's wrapped private key to that tender, so it cannot be moved to another."""
-    return b"tender-key:" + str(tender_id).encode()
+def key_context(tender_id: uuid.UUID, key_name: str = TENDER_KEY) -> bytes:
+    """Binds a tender's wrapped private key to that tender and to which of its keys it is, so
+    it cannot be moved to another tender, nor a financial key passed off as the tender key."""
+    named = b"" if key_name == TENDER_KEY else key_name.encode() + b":"
+    return b"tender-key:" + named + str(tender_id).encode()
 
 
 def get_tender(session: Session, tender_id: uuid.UUID, *, for_update: bool = False) -> Tender:
@@ -75,6 +79,17 @@ def deadline_fields(tender: Tender) -> dict[str, Any]:
     if tender.file_grace_seconds is not None:
         fields["file_grace_seconds"] = tender.file_grace_seconds
     return fields
+
+
+def envelope_fields(tender: Tender) -> dict[str, Any]:
+    """What ``tender.created`` says of a two-envelope tender (nothing for a single one, whose
+    events stay as they were): that it has two, and the public key of the financial ones."""
+    if tender.financial_public_key is None:
+        return {}
+    return {
+        "envelopes": tender.envelopes.value,
+        "financial_public_key": tender.financial_public_key.hex(),
+    }
 
 
 def _in_order(states: frozenset[TenderStatus]) -> list[TenderStatus]:
@@ -159,6 +174,7 @@ class FormsCommittee(Protocol):
         actor: User,
         members: Sequence[uuid.UUID],
         now: datetime,
+        key_name: str = ...,
     ) -> None: ...
 
 
@@ -178,14 +194,22 @@ class TenderService:
     def create(self, *, actor: User, data: TenderCreate) -> Tender:
         """Create a draft tender of ``actor``'s organisation with a fresh key pair for sealing
         its bids: its private half wrapped by the platform key (automatic opening), or shared
-        out among the committee and kept nowhere whole (committee opening)."""
+        out among the committee and kept nowhere whole (committee opening). A two-envelope
+        tender has a second key pair, for the financial envelopes, kept the same way."""
         data = self._checked(data)
         self._check_opening(data)
         grace = data.file_grace_seconds
         now = self.clock.now()
         tender_id = uuid.uuid4()
         key = TenderKey.generate()
+        financial = TenderKey.generate() if data.envelopes is Envelopes.TWO else None
         automatic = data.opening is OpeningMethod.AUTOMATIC
+
+        def wrapped(this: TenderKey | None, key_name: str) -> bytes | None:
+            if this is None or not automatic:
+                return None
+            return this.wrap(self.platform_key, context=key_context(tender_id, key_name))
+
         tender = Tender(
             id=tender_id,
             reference=data.reference,
@@ -199,9 +223,10 @@ class TenderService:
             organisation_id=actor.organisation_id,
             created_at=now,
             public_key=key.public_key_bytes,
-            wrapped_private_key=key.wrap(self.platform_key, context=key_context(tender_id))
-            if automatic
-            else None,
+            wrapped_private_key=wrapped(key, TENDER_KEY),
+            envelopes=data.envelopes,
+            financial_public_key=None if financial is None else financial.public_key_bytes,
+            wrapped_financial_key=wrapped(financial, FINANCIAL_KEY),
             opening=data.opening,
             quorum=data.quorum,
             supplier_sealed=data.supplier_sealed,
@@ -221,12 +246,21 @@ class TenderService:
                 "opening": tender.opening.value,
                 **({"supplier_sealed": True} if tender.supplier_sealed else {}),
                 **deadline_fields(tender),
+                **envelope_fields(tender),
             },
         )
         if not automatic:
-            self.form_committee(
-                self.session, tender, key, actor=actor, members=data.committee, now=now
-            )
+            for this, key_name in ((key, TENDER_KEY), (financial, FINANCIAL_KEY)):
+                if this is not None:
+                    self.form_committee(
+                        self.session,
+                        tender,
+                        this,
+                        actor=actor,
+                        members=data.committee,
+                        now=now,
+                        key_name=key_name,
+                    )
         return tender
 
     def get(self, tender_id: uuid.UUID, *, viewer: User | None) -> Tender:
@@ -234,6 +268,22 @@ class TenderService:
         tender = get_tender(self.session, tender_id)
         require_visible(self.session, viewer, tender)
         return tender
+
+    def sealing_key(self, tender_id: uuid.UUID, envelope: str | None) -> tuple[Tender, bytes]:
+        """The public tender and the key files in ``envelope`` (None or "technical": the tender
+        key; "financial": a two-envelope tender's financial key) are sealed to."""
+        tender = self.get(tender_id, viewer=None)
+        if envelope in (None, TECHNICAL):
+            return tender, tender.public_key
+        if envelope == FINANCIAL and tender.financial_public_key is not None:
+            return tender, tender.financial_public_key
+        raise Invalid(
+            f"Tender {tender.reference} has no {envelope!r} envelope.",
+            "A two-envelope tender seals technical and financial files to two keys; a "
+            "single-envelope tender has one key, for every file.",
+            'Ask without an envelope, or with "technical" (or "financial" for a two-envelope '
+            "tender).",
+        )
 
     def list(self, *, viewer: User | None) -> list[Tender]:
         """The tenders ``viewer`` (None: the public) may see."""
@@ -284,6 +334,7 @@ class TenderService:
                 file_grace_seconds=wanted.get("file_grace_seconds", tender.file_grace_seconds),
                 opening=tender.opening,
                 quorum=tender.quorum,
+                envelopes=tender.envelopes,
             ),
             tender_id=tender.id,
         )

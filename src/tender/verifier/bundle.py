@@ -49,7 +49,9 @@ from tender.verifier import jws, merkle
 from tender.verifier.chain import canonical_bytes
 from tender.verifier.checks import Check, Checker, collector
 from tender.verifier.committee import check_committee, check_unwraps
-from tender.verifier.ledger import TenderLedger, parse_time
+from tender.verifier.envelopes import FINANCIAL_RECORD, check_envelopes
+from tender.verifier.kinds import EventKind
+from tender.verifier.ledger import FINANCIAL, TECHNICAL, TenderLedger, parse_time
 from tender.verifier.logcheck import LogReader, check_checkpoints
 from tender.verifier.notes import CheckpointError, NoteVerifier
 from tender.verifier.receipt import receipt_seq, verify_receipt
@@ -338,12 +340,22 @@ def _check_tenders(
             )
         check_committee(ledger, ref, check)
         check_unwraps(ledger, ref, check)
+        check_envelopes(ledger, ref, check)
         if ledger.opening_finished is not None:
             check_commitments(ledger, ref, check)
             check_complete(ledger, ref, check)
         for receipt_id, (seq, payload) in ledger.opened.items():
             check(f"bid {receipt_id} opened intact", *_opened_intact(seq, payload))
-        _check_record(bundle, names, ref, ledger, check)
+        _check_record(bundle, names, ref, "record", ledger.opening_finished, check)
+        _check_record(
+            bundle,
+            names,
+            ref,
+            FINANCIAL_RECORD,
+            ledger.financial_finished,
+            check,
+            part="financial ",
+        )
 
 
 def _opened_intact(seq: int, payload: Mapping[str, Any]) -> tuple[bool, str]:
@@ -383,16 +395,27 @@ def check_complete(ledger: TenderLedger, reference: str, check: Checker) -> None
     """The opening opened exactly what the log says was due: the latest on-time receipt per
     supplier and file name, unless withdrawn; no receipt went missing and nothing else was
     opened."""
-    due = {bid.receipt_id for bid in ledger.to_open()}
+    due = {bid.receipt_id for bid in ledger.to_open(TECHNICAL)}
+    # A two-envelope tender's financial envelopes: those of qualified bids, once requested
+    # (whether each was opened is envelopes.check_envelopes's to say).
+    financial = {bid.receipt_id for bid in ledger.to_open(FINANCIAL)}
+    qualified = {bid.receipt_id for bid in ledger.financial_due()}
     opened = set(ledger.opened)
     missing = sorted(due - opened)
     unknown = sorted(opened - set(ledger.bids))
-    not_due = sorted((opened & set(ledger.bids)) - due)
+    not_due = sorted((opened & set(ledger.bids)) - due - qualified)
     problems = [f"on-time receipt {r} has no opening result" for r in missing]
     problems += [f"opening result {r} has no receipt in the log" for r in unknown]
     problems += [
         f"receipt {r} was opened but was "
-        + ("withdrawn by the deadline" if r in ledger.withdrawn else "superseded or late")
+        + (
+            "a financial envelope of a bid not qualified, or opened before the financial "
+            "opening was requested"
+            if r in financial
+            else "withdrawn by the deadline"
+            if r in ledger.withdrawn
+            else "superseded or late"
+        )
         for r in not_due
     ]
     check(
@@ -405,37 +428,47 @@ def check_complete(ledger: TenderLedger, reference: str, check: Checker) -> None
 
 
 def _check_record(
-    bundle: zipfile.ZipFile, names: set[str], reference: str, ledger: TenderLedger, check: Checker
+    bundle: zipfile.ZipFile,
+    names: set[str],
+    reference: str,
+    stem: str,
+    finished: tuple[int, dict[str, Any]] | None,
+    check: Checker,
+    *,
+    part: str = "",
 ) -> None:
-    """The opening record's JSON and PDF hash to what the opening.finished event recorded."""
+    event = EventKind.FINANCIAL_OPENING_FINISHED if part else EventKind.OPENING_FINISHED
+    """The opening record's JSON and PDF (``stem`` in the tender's folder: the record, or a
+    two-envelope tender's financial part) hash to what its ``finished`` event recorded
+    (``opening.finished``, ``financial_opening.finished``); ``part`` names the financial
+    part in the checks' names."""
     folder = opening_dir(reference)
-    files = {"JSON": f"{folder}/record.json", "PDF": f"{folder}/record.pdf"}
-    if ledger.opening_finished is None:
+    files = {"JSON": f"{folder}/{stem}.json", "PDF": f"{folder}/{stem}.pdf"}
+    if finished is None:
         for what, name in files.items():
             if name in names:
                 check(
-                    f"opening record {what} {reference}",
+                    f"{part}opening record {what} {reference}",
                     False,
-                    f"{name} is in the bundle but no opening.finished event records its hash",
+                    f"{name} is in the bundle but no {event} event records its hash",
                 )
         return
-    seq, payload = ledger.opening_finished
+    seq, payload = finished
     fields = {"JSON": "record_sha256", "PDF": "record_pdf_sha256"}
     for what, name in files.items():
         expected = payload.get(fields[what])
         if expected is None and what == "PDF" and name not in names:
             continue  # opened before records had a PDF
         if name not in names:
-            check(f"opening record {what} {reference}", False, f"{name} is not in the bundle")
+            check(f"{part}opening record {what} {reference}", False, f"{name} is not in the bundle")
             continue
         actual = hashlib.sha256(bundle.read(name)).hexdigest()
         check(
-            f"opening record {what} {reference}",
+            f"{part}opening record {what} {reference}",
             actual == expected,
-            f"{name} has the SHA-256 that opening.finished (event {seq}) recorded"
+            f"{name} has the SHA-256 that {event} (event {seq}) recorded"
             if actual == expected
-            else f"{name} has SHA-256 {actual}, but opening.finished (event {seq}) recorded "
-            f"{expected}",
+            else f"{name} has SHA-256 {actual}, but {event} (event {seq}) recorded {expected}",
         )
 
 

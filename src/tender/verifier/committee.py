@@ -21,6 +21,10 @@ TENDER_KEY: Final = "tender"
 """The name of the key a tender's bids are sealed to, which the opening needs. Shares,
 commitments and releases are kept per key name, so that a tender with a second key (a
 two-envelope tender's financial envelope) has its own, released on their own."""
+FINANCIAL_KEY: Final = "financial"
+"""The name of a two-envelope tender's second key, which its financial envelopes are sealed
+to: unlocked only once the officer has asked for the financial opening (after the
+qualification verdicts), and only for the bids found qualified."""
 
 
 def check_committee(ledger: TenderLedger, reference: str, check: Checker) -> None:
@@ -50,18 +54,30 @@ def check_committee(ledger: TenderLedger, reference: str, check: Checker) -> Non
             else f"each of the {len(mine)} releases of key {key!r} is a member's own share, "
             f"as committed in event {formed.seq}, released after the deadline",
         )
-    committee = ledger.committees.get(TENDER_KEY)
-    if ledger.opening_started is None or committee is None:
+    check_quorum(ledger, f"committee {reference} quorum", TENDER_KEY, ledger.opening_started, check)
+
+
+def check_quorum(
+    ledger: TenderLedger,
+    name: str,
+    key: str,
+    started: tuple[int, str] | None,
+    check: Checker,
+) -> None:
+    """A quorum of the committee of ``key`` released valid shares before the opening that
+    needed it started (``started``: its event's seq and time; nothing to check before)."""
+    committee = ledger.committees.get(key)
+    if started is None or committee is None:
         return
-    seq, started = ledger.opening_started
-    counted = ledger.released(TENDER_KEY, before_seq=seq)
+    seq, at = started
+    counted = ledger.released(key, before_seq=seq)
     names = ", ".join(committee.members[release.member_id].name for release in counted)
     check(
-        f"committee {reference} quorum",
+        name,
         len(counted) >= committee.quorum,
-        f"{len(counted)} of the {len(committee.members)} members released their shares before "
-        f"the opening started (event {seq}, {started}): {names or 'none'}; the quorum is "
-        f"{committee.quorum}",
+        f"{len(counted)} of the {len(committee.members)} members released their shares of key "
+        f"{key!r} before its opening started (event {seq}, {at}): {names or 'none'}; the "
+        f"quorum is {committee.quorum}",
     )
 
 

@@ -96,6 +96,8 @@ class ReceiptPayload(TypedDict):
     # Only for a file its supplier sealed: the SHA-256 of the sealed bytes received (``sha256``
     # is then the plain file's, as declared, and ``size`` the sealed bytes').
     sealed_sha256: NotRequired[str]
+    # Only for a file of a two-envelope tender: "technical" or "financial".
+    envelope: NotRequired[str]
 
 
 class FulfilledFingerprint(TypedDict):
@@ -231,6 +233,18 @@ class RecordBid(TypedDict):
     sealed_sha256: NotRequired[str]
 
 
+class RecordVerdict(TypedDict):
+    """The officer's qualification verdict on one supplier's bid (two-envelope tenders)."""
+
+    supplier_id: str
+    supplier_organisation: str
+    qualified: bool
+    reason: str
+    decided_by: str
+    decided_at: str
+    seq: int  # the bid.qualification event
+
+
 class AuditHead(TypedDict):
     seq: int
     hash: str
@@ -247,6 +261,11 @@ class OpeningRecordDocument(TypedDict):
     not_opened: NotRequired[list[RecordNotOpened]]
     # Absent from records of openings before committees existed.
     key_release: NotRequired[RecordKeyRelease]
+    # Two-envelope tenders: which envelopes this part of the record opened; the financial
+    # part also lists the qualification verdicts and names the technical part by its SHA-256.
+    envelope: NotRequired[str]
+    qualification: NotRequired[list[RecordVerdict]]
+    technical_record_sha256: NotRequired[str]
     audit_head: AuditHead
     checkpoint: CheckpointSummary
 

@@ -48,4 +48,10 @@ class EventKind(StrEnum):
     BID_OPENED = "bid.opened"
     OPENING_FINISHED = "opening.finished"
     BID_READ = "bid.read"
+    # Two-envelope tenders: the officer's verdict on each bid's technical envelope, then the
+    # opening of the qualified bids' financial envelopes.
+    BID_QUALIFICATION = "bid.qualification"
+    FINANCIAL_OPENING_REQUESTED = "financial_opening.requested"
+    FINANCIAL_OPENING_STARTED = "financial_opening.started"
+    FINANCIAL_OPENING_FINISHED = "financial_opening.finished"
     REQUEST_REFUSED = "request.refused"

@@ -21,6 +21,11 @@ from typing import Any
 from tender.verifier.commitments import opens
 from tender.verifier.kinds import EventKind
 
+TECHNICAL = "technical"
+FINANCIAL = "financial"
+"""The envelopes of a two-envelope tender's bids (a single-envelope tender's files are all
+technical: opened at the deadline)."""
+
 DEADLINE_EVENTS = frozenset(
     {EventKind.TENDER_CREATED, EventKind.TENDER_PUBLISHED, EventKind.TENDER_AMENDED}
 )
@@ -52,6 +57,16 @@ class LoggedBid:
     @property
     def sha256(self) -> str | None:
         return None if self.fields is None else self.fields.get("sha256")
+
+    @property
+    def envelope(self) -> str:
+        """Which envelope the file is in (receipts of single-envelope tenders name none)."""
+        return str((self.fields or {}).get("envelope") or TECHNICAL)
+
+    @property
+    def supplier(self) -> str | None:
+        """Whose bid it is (its supplier's user id), once revealed."""
+        return None if self.fields is None else str(self.fields.get("supplier_id"))
 
     @property
     def key(self) -> tuple[str, str] | None:
@@ -96,6 +111,20 @@ class LoggedRelease:
     share_commitment: str
 
 
+@dataclass(frozen=True)
+class LoggedVerdict:
+    """One ``bid.qualification`` event: the officer's verdict on a supplier's bid (a later
+    one, before the financial opening was requested, corrects it)."""
+
+    seq: int
+    at: str
+    supplier_id: str
+    supplier_organisation: str
+    qualified: bool
+    reason: str
+    officer: str  # who recorded it
+
+
 @dataclass
 class Reveal:
     seq: int
@@ -124,9 +153,19 @@ class TenderLedger:
     # Who opens the tender (tender.created; logs from before committees: automatic).
     opening_method: str | None = None
     public_key: str | None = None  # that bids are sealed to (tender.created)
+    # Two-envelope tenders (tender.created): financial envelopes are sealed to this key.
+    envelopes: str = "single"
+    financial_public_key: str | None = None
+    # bid.qualification events, in log order (the last per supplier before the financial
+    # opening was requested is the verdict), and the financial opening's own events.
+    verdict_events: list[LoggedVerdict] = field(default_factory=list)
+    financial_requested: tuple[int, str] | None = None
+    financial_started: tuple[int, str] | None = None
+    financial_finished: tuple[int, dict[str, Any]] | None = None
     committees: dict[str, LoggedCommittee] = field(default_factory=dict)  # by key name
     releases: list[LoggedRelease] = field(default_factory=list)
     unwraps: list[tuple[int, str]] = field(default_factory=list)  # tender.key_unwrapped: seq, at
+    financial_unwraps: list[tuple[int, str]] = field(default_factory=list)  # of the financial key
     _sealed_supersessions: dict[int, bool] = field(default_factory=dict)
     _sealed_withdrawals: dict[int, str] = field(default_factory=dict)  # seq -> at
 
@@ -146,6 +185,8 @@ class TenderLedger:
         if kind == EventKind.TENDER_CREATED:
             self.opening_method = payload.get("opening", "automatic")
             self.public_key = payload.get("public_key")
+            self.envelopes = payload.get("envelopes", "single")
+            self.financial_public_key = payload.get("financial_public_key")
         if kind in DEADLINE_EVENTS and "deadline" in payload:
             self.deadline = payload["deadline"]
             self.file_grace_seconds = payload.get("file_grace_seconds")
@@ -195,6 +236,53 @@ class TenderLedger:
             )
         elif kind == EventKind.TENDER_KEY_UNWRAPPED:
             self.unwraps.append((seq, event["at"]))
+            if payload.get("key") == FINANCIAL:
+                self.financial_unwraps.append((seq, event["at"]))
+        elif kind == EventKind.BID_QUALIFICATION:
+            self.verdict_events.append(
+                LoggedVerdict(
+                    seq=seq,
+                    at=event["at"],
+                    supplier_id=str(payload["supplier_id"]),
+                    supplier_organisation=str(payload.get("supplier_organisation", "")),
+                    qualified=payload["qualified"] is True,
+                    reason=str(payload.get("reason", "")),
+                    officer=str(payload.get("officer", "")),
+                )
+            )
+        elif kind == EventKind.FINANCIAL_OPENING_REQUESTED and self.financial_requested is None:
+            self.financial_requested = (seq, event["at"])
+        elif kind == EventKind.FINANCIAL_OPENING_STARTED and self.financial_started is None:
+            self.financial_started = (seq, event["at"])
+        elif kind == EventKind.FINANCIAL_OPENING_FINISHED:
+            self.financial_finished = (seq, dict(payload))
+
+    @property
+    def verdicts(self) -> dict[str, LoggedVerdict]:
+        """Each supplier's verdict, by supplier id: their last ``bid.qualification`` before
+        the financial opening was requested (later ones decide nothing)."""
+        until = None if self.financial_requested is None else self.financial_requested[0]
+        return {
+            verdict.supplier_id: verdict
+            for verdict in self.verdict_events
+            if until is None or verdict.seq < until
+        }
+
+    def public_key_of(self, key: str) -> str | None:
+        """The public half the log gives for the tender's key named ``key``."""
+        return self.financial_public_key if key == FINANCIAL else self.public_key
+
+    def financial_due(self) -> list[LoggedBid]:
+        """The financial envelopes the financial opening must open: those due of the bids
+        whose verdict is qualified (none before the financial opening is requested)."""
+        if self.financial_requested is None:
+            return []
+        verdicts = self.verdicts
+        return [
+            bid
+            for bid in self.to_open(FINANCIAL)
+            if (verdict := verdicts.get(str(bid.supplier))) is not None and verdict.qualified
+        ]
 
     def _form(self, seq: int, payload: Mapping[str, Any]) -> None:
         key = str(payload["key"])
@@ -234,6 +322,13 @@ class TenderLedger:
             )
         if due is None or parse_time(release.at) < parse_time(due):
             return f"{member.name} released at {release.at}, before the deadline ({due})"
+        if release.key == FINANCIAL and (
+            self.financial_requested is None or release.seq < self.financial_requested[0]
+        ):
+            return (
+                f"{member.name} released a share of the financial key (at {release.at}) before "
+                "the financial opening was requested"
+            )
         first = next(
             r for r in self.releases if (r.key, r.member_id) == (release.key, release.member_id)
         )
@@ -312,10 +407,10 @@ class TenderLedger:
         """Received in time: by the deadline, or fulfilling a fingerprint sent by it."""
         return bid.on_time or self.fingerprint_fulfilled(bid) is not None
 
-    def to_open(self) -> list[LoggedBid]:
+    def to_open(self, envelope: str | None = None) -> list[LoggedBid]:
         """The bids the opening must open: for each supplier and file name, the latest receipt
         that was received in time and whose fields are known, unless superseded or
-        withdrawn."""
+        withdrawn (in ``envelope`` only, if given)."""
         latest: dict[tuple[str, str], LoggedBid] = {}
         for bid in self.bids.values():
             if bid.key is not None and self.counts(bid):
@@ -324,7 +419,9 @@ class TenderLedger:
             (
                 bid
                 for bid in latest.values()
-                if bid.receipt_id not in self.superseded and bid.receipt_id not in self.withdrawn
+                if bid.receipt_id not in self.superseded
+                and bid.receipt_id not in self.withdrawn
+                and (envelope is None or bid.envelope == envelope)
             ),
             key=lambda bid: bid.seq,
         )
