@@ -16,7 +16,8 @@ $(BIN)/python:
 # storage/ included), which mypy and import-linter read as it is at run time. It links files,
 # not folders, so a module added or removed needs a reinstall: this list changes when one is.
 $(VENV)/.sources: FORCE | $(BIN)/python
-	@find src signing storage -type f \( -name '*.py' -o -name '*.yaml' -o -name '*.typed' \) \
+	@find src signing storage -type f \( -name '*.py' -o -name '*.yaml' -o -name '*.typed' -o -name '*.po' \
+		-o -name '*.html' -o -name '*.css' -o -name '*.js' -o -name '*.svg' -o -name '*.woff2' \) \
 		| sort > $@.new
 	@cmp -s $@.new $@ && rm $@.new || mv $@.new $@
 

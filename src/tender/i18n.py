@@ -1,0 +1,114 @@
+"""The languages people read the platform in: English, and Traditional Chinese as written in
+Hong Kong (zh-Hant-HK, with Hong Kong government terms: 電子證書, 簽署, 遞交).
+
+Strings are marked with :func:`gettext` (imported as ``_``) and translated from gettext
+catalogs kept as ``.po`` files under ``src/tender/locale`` (``pybabel extract`` / ``update``
+with ``babel.cfg``). The catalogs are read as they are, with Babel, when first needed: there
+is no compiled ``.mo`` file to forget to rebuild. The language in force is per request (or
+per command), held in a context variable, so a service deep in a call says its refusal in the
+language of whoever asked without being told.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Final
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+__all__ = [
+    "DEFAULT_LOCALE",
+    "ENGLISH",
+    "HONG_KONG_CHINESE",
+    "LOCALES",
+    "babel_locale",
+    "current_locale",
+    "gettext",
+    "negotiate",
+    "ngettext",
+    "translations",
+    "use_locale",
+]
+
+ENGLISH: Final = "en"
+HONG_KONG_CHINESE: Final = "zh_Hant_HK"
+LOCALES: Final = (ENGLISH, HONG_KONG_CHINESE)
+"""Every language the platform speaks, by Babel locale identifier; English is the source."""
+DEFAULT_LOCALE: Final = ENGLISH
+CATALOG_DIR: Final = Path(__file__).parent / "locale"
+DOMAIN: Final = "messages"
+
+_current: ContextVar[str] = ContextVar("tender_locale", default=DEFAULT_LOCALE)
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    """The catalog of ``locale`` (English needs none: its strings are the source)."""
+    path = CATALOG_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if locale == DEFAULT_LOCALE or not path.exists():
+        return NullTranslations()
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=locale, domain=DOMAIN)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def current_locale() -> str:
+    return _current.get()
+
+
+@contextmanager
+def use_locale(locale: str) -> Iterator[None]:
+    """Speak ``locale`` (one of :data:`LOCALES`) within the block."""
+    if locale not in LOCALES:
+        raise ValueError(f"unknown locale {locale!r}; the platform speaks {', '.join(LOCALES)}")
+    token = _current.set(locale)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def gettext(message: str) -> str:
+    """``message`` in the current language."""
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """The singular or plural form, for ``count``, in the current language."""
+    return translations(_current.get()).ngettext(singular, plural, count)
+
+
+def negotiate(*preferences: str | None) -> str:
+    """The first of ``preferences`` the platform speaks (a saved choice, then each language
+    of an Accept-Language header, best first), else English. "zh-HK", "zh-Hant" and "zh-TW"
+    readers get Hong Kong Chinese: it is the Traditional Chinese the platform has."""
+    for preference in preferences:
+        if not preference:
+            continue
+        try:
+            locale = Locale.parse(preference.replace("-", "_"))
+        except (ValueError, TypeError):
+            continue
+        if locale.language == "zh" and (
+            locale.script == "Hant" or locale.territory in {"HK", "MO", "TW"}
+        ):
+            return HONG_KONG_CHINESE
+        if locale.language == "en":
+            return ENGLISH
+    return DEFAULT_LOCALE
+
+
+def babel_locale() -> Locale:
+    """The Babel locale in force, for formatting dates, times and numbers."""
+    return Locale.parse(_current.get())
