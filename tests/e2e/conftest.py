@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,11 @@ from tender.platform import Platform
 from tender.runtime import create_starter_accounts, running_platform, serving
 from tender.signing.testing import P12_PASSPHRASE, TestPKI
 from tender.storage.objectstore import S3Config
+
+BIDDING_WINDOW = timedelta(seconds=12)
+"""How long a tender made by an end-to-end test stays open, from its creation: enough for its
+bids on a loaded two-core machine (4 seconds was not: three signed uploads took longer while
+other suites ran beside them, and the bids arrived late)."""
 
 
 @dataclass

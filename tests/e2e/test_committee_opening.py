@@ -30,7 +30,7 @@ from tender.signing.testing import TestPKI, signed_pdf
 from tender.storage.committee import MemberKey, decrypt_share, share_context
 from tender.verifier.bundle import verify_bundle
 from tender.verifier.checks import Check
-from tests.e2e.conftest import Site
+from tests.e2e.conftest import BIDDING_WINDOW, Site
 from tests.e2e.flows import database_url, e2e_settings  # noqa: F401 - the flows' fixtures
 
 
@@ -69,9 +69,9 @@ def _committee(site: Site) -> list[Holder]:
 def _committee_tender(
     site: Site, holders: list[Holder], reference: str, bidder: str, pki: TestPKI, signer: str
 ) -> tuple[str, datetime]:
-    """A published tender of ``holders``' committee, 2 of 3, closing in a few seconds, with
+    """A published tender of ``holders``' committee, 2 of 3, closing after BIDDING_WINDOW, with
     one signed bid by ``bidder`` (a supplier's token)."""
-    deadline = datetime.now(UTC) + timedelta(seconds=5)
+    deadline = datetime.now(UTC) + BIDDING_WINDOW
     created = site.client.post(
         "/api/tenders",
         headers=site.auth(site.officer),

@@ -16,7 +16,7 @@ from tender.demo import wait_for_status
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.verifier import merkle
 from tender.verifier.bundle import verify_bundle
-from tests.e2e.conftest import Site
+from tests.e2e.conftest import BIDDING_WINDOW, Site
 from tests.e2e.flows import database_url, e2e_settings  # noqa: F401 - the flows' fixtures
 
 
@@ -27,7 +27,7 @@ def test_signed_bid_in_sealed_opened_at_deadline_audited(
     client, auth = site.client, site.auth
     assert client.get("/schema/openapi.json").status_code == 200
 
-    deadline = datetime.now(UTC) + timedelta(seconds=4)
+    deadline = datetime.now(UTC) + BIDDING_WINDOW
     created = client.post(
         "/api/tenders",
         headers=auth(site.officer),
