@@ -38,7 +38,7 @@ from tender.committee.api import CommitteeController, CommitteeKeyController
 from tender.committee.service import form_committee
 from tender.documents.api import AddendumController, DocumentController
 from tender.documents.service import suppliers_of
-from tender.openapi import SCHEMA_PATH, openapi_config
+from tender.openapi import SCHEMA_PATH, describe_operations, openapi_config
 from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.platform import Platform
@@ -155,4 +155,5 @@ def create_app(platform: Platform) -> Litestar:
             "These routes have no authorisation rule; give each guards=allow(...) or "
             f"opt=PUBLIC: {'; '.join(unguarded)}"
         )
+    describe_operations(app, except_under=SCHEMA_PATH)
     return app
