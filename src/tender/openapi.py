@@ -265,15 +265,14 @@ REFUSALS: Final = {
 CHANGES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def refusals_of(handler: HTTPRouteHandler, method: str, *, has_path_parameters: bool) -> set[int]:
+def refusals_of(handler: HTTPRouteHandler, method: str) -> set[int]:
     """The statuses a refusal of this operation may have: any request may be unreadable,
-    limited or meet an outage; a guarded one may be unauthenticated or forbidden, and its
-    service checks the objects and their state; a body may stall or be too large."""
-    statuses = {400, 429, 503}
-    if has_path_parameters:
-        statuses.add(404)
+    name what does not exist (in its path or query), be limited or meet an outage; a guarded
+    one may be unauthenticated or forbidden, and its service checks the objects and their
+    state, as a change's does what it names; a body may stall or be too large."""
+    statuses = {400, 404, 429, 503}
     if rule_of(handler) is not None:
-        statuses |= {401, 403, 404, 409, 422}
+        statuses |= {401, 403, 409, 422}
     if method in CHANGES:
         statuses |= {401, 408, 409, 413, 422}
     return statuses
@@ -317,7 +316,7 @@ def describe_operations(app: Litestar, *, except_under: str) -> None:
             if method == "OPTIONS" or not handler.resolve_include_in_schema():
                 continue
             handler.security = security_of(handler, method)
-            statuses = refusals_of(handler, method, has_path_parameters=bool(route.path_parameters))
+            statuses = refusals_of(handler, method)
             handler.responses = {
                 **{
                     status: ResponseSpec(
