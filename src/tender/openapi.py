@@ -89,6 +89,9 @@ def openapi_config() -> OpenAPIConfig:
         path=SCHEMA_PATH,
         render_plugins=[LocalSwaggerUI()],
         components=Components(security_schemes=SECURITY_SCHEMES),
+        # An example of every body and parameter, made from its type (with a fixed seed, so
+        # the description is the same each time); refusals carry hand-written ones.
+        create_examples=True,
     )
 
 
