@@ -15,7 +15,6 @@ from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.openapi import OpenAPIConfig
 
 from tender.accounts.api import (
     AccountController,
@@ -39,6 +38,7 @@ from tender.committee.api import CommitteeController, CommitteeKeyController
 from tender.committee.service import form_committee
 from tender.documents.api import AddendumController, DocumentController
 from tender.documents.service import suppliers_of
+from tender.openapi import SCHEMA_PATH, describe_operations, openapi_config
 from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.platform import Platform
@@ -53,8 +53,6 @@ from tender.web import (
     request_log,
     unit_of_work,
 )
-
-SCHEMA_PATH = "/schema"
 
 
 @get("/health", opt=PUBLIC, summary="Liveness")
@@ -149,12 +147,7 @@ def create_app(platform: Platform) -> Litestar:
             log_exceptions="always",
             disable_stack_trace={*range(400, 500), 503, *UNAVAILABLE},
         ),
-        openapi_config=OpenAPIConfig(
-            title="Tender",
-            version="0.1.0",
-            description="Signed bids, sealed on arrival, opened at the deadline, audited.",
-            path=SCHEMA_PATH,
-        ),
+        openapi_config=openapi_config(),
     )
     unguarded = routes_without_a_rule(app, except_under=SCHEMA_PATH)
     if unguarded:
@@ -162,4 +155,5 @@ def create_app(platform: Platform) -> Litestar:
             "These routes have no authorisation rule; give each guards=allow(...) or "
             f"opt=PUBLIC: {'; '.join(unguarded)}"
         )
+    describe_operations(app, except_under=SCHEMA_PATH)
     return app

@@ -86,7 +86,14 @@ class AuditController(Controller):
         self,
         trail: NamedDependency[TrailService],
         size: Annotated[
-            int | None, QueryParameter(ge=0, le=MAX_SEQ, description="default: all")
+            int | None,
+            QueryParameter(
+                ge=0,
+                le=MAX_SEQ,
+                description="default: all",
+                # Litestar leaves a bound of 0 out of an optional parameter's schema.
+                schema_extra={"minimum": 0},
+            ),
         ] = None,
     ) -> TreeHeadOut:
         return TreeHeadOut.of(trail.tree_head(size))

@@ -5,17 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter
 
 from tender.accounts.guards import EVERY_ROLE, allow
 from tender.accounts.models import Role, User
 from tender.bids.dependencies import provide_bid_service
-from tender.bids.intake import BidIntake
+from tender.bids.intake import MAX_FILE_NAME, BidIntake
 from tender.bids.schemas import (
     PLAINTEXT_SHA256_HEADER,
     BidSummary,
@@ -29,6 +29,15 @@ from tender.bids.schemas import (
 from tender.bids.service import BidService
 from tender.config import Settings
 from tender.errors import RequestTimeout, TooLarge
+
+FileName = Annotated[
+    str,
+    PathParameter(
+        description="The file's name: no slashes, control or bidirectional-override characters.",
+        # Described, not checked here: the intake refuses a longer name (422) and says why.
+        schema_extra={"maxLength": MAX_FILE_NAME},
+    ),
+]
 
 
 class BidController(Controller):
@@ -60,7 +69,7 @@ class BidController(Controller):
         self,
         request: Request[Any, Any, Any],
         tender_id: FromPath[uuid.UUID],
-        file_name: FromPath[str],
+        file_name: FileName,
         user: NamedDependency[User],
         bid_intake: NamedDependency[BidIntake],
         settings: NamedDependency[Settings],

@@ -13,7 +13,7 @@ from litestar.response import Stream
 
 from tender.accounts.guards import EVERY_ROLE, allow
 from tender.accounts.models import Role, User
-from tender.bids.api import arriving
+from tender.bids.api import FileName, arriving
 from tender.config import Settings
 from tender.documents.addenda import AddendumService
 from tender.documents.dependencies import (
@@ -52,7 +52,7 @@ class DocumentController(Controller):
         self,
         request: Request[Any, Any, Any],
         tender_id: FromPath[uuid.UUID],
-        name: FromPath[str],
+        name: FileName,
         user: NamedDependency[User],
         document_intake: NamedDependency[DocumentIntake],
         settings: NamedDependency[Settings],
@@ -107,10 +107,14 @@ class DocumentController(Controller):
     def download(
         self,
         tender_id: FromPath[uuid.UUID],
-        name: FromPath[str],
+        name: FileName,
         user: NamedDependency[User],
         documents: NamedDependency[DocumentService],
-        addendum: Annotated[int | None, Parameter(ge=0, le=MAX_ADDENDUM)] = None,
+        addendum: Annotated[
+            int | None,
+            # Litestar leaves a bound of 0 out of an optional parameter's schema.
+            Parameter(ge=0, le=MAX_ADDENDUM, schema_extra={"minimum": 0}),
+        ] = None,
     ) -> Stream:
         copy = documents.download(reader=user, tender_id=tender_id, name=name, addendum=addendum)
         return Stream(
