@@ -1,0 +1,259 @@
+"""The pages' fixtures: the real app served over HTTP (uvicorn, SQLite, SeaweedFS), seeded
+through the services with a published tender that has documents, an addendum and an answered
+question; and Debian's Chromium driven by Playwright.
+
+Browser tests are marked ``browser``. In CI (CI=true) they fail when Chromium is missing (`.ci/run`
+installs it); elsewhere they are skipped with the reason printed."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import anyio
+import pytest
+from dramatiq.brokers.stub import StubBroker
+from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy.orm import Session
+
+from tender.accounts.models import OrganisationKind, OrganisationStatus, Role, User
+from tender.accounts.service import AccountService
+from tender.clarifications.service import ClarificationService
+from tender.clock import ManualClock
+from tender.committee.service import form_committee
+from tender.config import Settings
+from tender.documents.addenda import AddendumService
+from tender.documents.schemas import AddendumIn
+from tender.documents.service import DocumentIntake, suppliers_of
+from tender.platform import Platform
+from tender.runtime import serving
+from tender.signing import TrustStore
+from tender.signing.testing import TestPKI
+from tender.storage.objectstore import S3Config
+from tender.tenders.models import OpeningMethod, Tender
+from tender.tenders.schemas import TenderCreate
+from tender.tenders.service import TenderService
+from tests.conftest import IN_CI, platform_of
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+"""Where the browser tests leave a picture of each page in each language (git-ignored)."""
+
+SPECIFICATION = b"%PDF-1.7 Tsing Yi Road resurfacing: specification\n" * 300
+PRICE_SCHEDULE = b"item,quantity,unit,rate\nresurfacing,3200,m2,\n"
+DRAWINGS = b"%PDF-1.7 revised drawings, sheet 4\n" * 120
+
+
+@dataclass(frozen=True)
+class Site:
+    """The served platform, and what was seeded in it."""
+
+    base: str
+    platform: Platform
+    road: Tender  # published: documents, an addendum, an answered question
+    cleaning: Tender  # published, nothing more
+    draft: Tender  # never shown to the public
+    question: str
+    answer: str
+    addendum_text: str
+
+
+async def _chunks(content: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(content), 4096):
+        yield content[start : start + 4096]
+
+
+def _document(
+    platform: Platform, officer: User, tender_id: uuid.UUID, name: str, content: bytes
+) -> None:
+    intake = DocumentIntake(
+        sessions=platform.sessions,
+        store=platform.store,
+        bucket=platform.settings.bucket,
+        clock=platform.clock,
+        retention=timedelta(days=1),
+        max_bytes=len(content) + 1,
+    )
+    anyio.run(
+        lambda: intake.upload(
+            officer=officer, tender_id=tender_id, name=name, chunks=_chunks(content)
+        )
+    )
+
+
+def _tender_service(platform: Platform, session: Session) -> TenderService:
+    return TenderService(
+        session=session,
+        clock=platform.clock,
+        platform_key=platform.platform_key,
+        jobs=platform.jobs,
+        taking_part=suppliers_of,
+        form_committee=form_committee,
+    )
+
+
+def _draft(platform: Platform, officer: User, data: TenderCreate) -> Tender:
+    with platform.sessions.begin() as session:
+        return _tender_service(platform, session).create(actor=officer, data=data)
+
+
+def _publish(platform: Platform, officer: User, tender: Tender) -> Tender:
+    with platform.sessions.begin() as session:
+        return _tender_service(platform, session).publish(actor=officer, tender_id=tender.id)
+
+
+def seed(platform: Platform) -> Site:
+    """A buyer with an English and a Chinese name, a supplier, and three tenders."""
+    clock, now = platform.clock, platform.clock.now()
+    with platform.sessions.begin() as session:
+        accounts = AccountService(session=session, clock=clock)
+        buyer = accounts.add_organisation(
+            kind=OrganisationKind.BUYER,
+            name_en="Highways Department",
+            name_zh="路政署",
+            status=OrganisationStatus.ACTIVE,
+        )
+        officer, _ = accounts.create_user(name="Olivia", organisation=buyer, role=Role.OFFICER)
+        supplier, _ = accounts.create_user(
+            name="Sam", organisation="Sun Wah Paving Ltd", role=Role.SUPPLIER
+        )
+    road = _draft(
+        platform,
+        officer,
+        TenderCreate(
+            reference="HyD-2026-017",
+            title="Resurfacing of Tsing Yi Road",
+            description="Resurfacing of 3.2 km of carriageway, with traffic management.\n"
+            "Work is done at night, between 23:00 and 06:00.",
+            deadline=now + timedelta(days=3, hours=4),
+            opening=OpeningMethod.AUTOMATIC,
+        ),
+    )
+    _document(platform, officer, road.id, "specification.pdf", SPECIFICATION)
+    _document(platform, officer, road.id, "price-schedule.csv", PRICE_SCHEDULE)
+    road = _publish(platform, officer, road)
+    _document(platform, officer, road.id, "drawings-rev-b.pdf", DRAWINGS)
+    addendum_text = "Sheet 4 of the drawings is replaced; the deadline moves by one day."
+    question = "May the night works start at 22:00 on Saturdays?"
+    answer = "No: work may start at 23:00 at the earliest on every night of the week."
+    with platform.sessions.begin() as session:
+        AddendumService(
+            session=session, clock=clock, jobs=platform.jobs, deadline_horizon=timedelta(days=365)
+        ).publish(
+            actor=officer,
+            tender_id=road.id,
+            data=AddendumIn(
+                text=addendum_text,
+                documents=["drawings-rev-b.pdf"],
+                deadline=road.deadline + timedelta(days=1),
+            ),
+        )
+        clarifications = ClarificationService(session=session, clock=clock)
+        asked = clarifications.ask(supplier=supplier, tender_id=road.id, question=question)
+        clarifications.answer(
+            officer=officer, tender_id=road.id, clarification_id=asked.id, answer=answer
+        )
+        clarifications.ask(
+            supplier=supplier, tender_id=road.id, question="An unanswered question, not shown."
+        )
+    cleaning = _publish(
+        platform,
+        officer,
+        _draft(
+            platform,
+            officer,
+            TenderCreate(
+                reference="HyD-2026-018",
+                title="Cleaning of footbridges in Kwai Chung",
+                deadline=now + timedelta(days=10),
+                opening=OpeningMethod.AUTOMATIC,
+            ),
+        ),
+    )
+    draft = _draft(
+        platform,
+        officer,
+        TenderCreate(
+            reference="HyD-2026-019",
+            title="Unpublished draft: lighting of Tsing Yi Road",
+            deadline=now + timedelta(days=20),
+            opening=OpeningMethod.AUTOMATIC,
+        ),
+    )
+    return Site(
+        base="",
+        platform=platform,
+        road=road,
+        cleaning=cleaning,
+        draft=draft,
+        question=question,
+        answer=answer,
+        addendum_text=addendum_text,
+    )
+
+
+@pytest.fixture(scope="module")
+def site(
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
+    s3_config: S3Config,
+    test_pki: TestPKI,
+    platform_trust: TrustStore,
+) -> Iterator[Site]:
+    """The platform as ``tender up`` serves it, on SQLite and SeaweedFS, seeded (see
+    :func:`seed`), with its clock set to now: the page's countdown runs in real time."""
+    folder = tmp_path_factory.mktemp("pages")
+    shutil.copyfile(sqlite_template, folder / "tender.db")
+    settings = Settings(
+        data_dir=folder / "var",
+        database_url=f"sqlite:///{folder / 'tender.db'}",
+        s3_endpoint=s3_config.endpoint,
+        s3_access_key=s3_config.access_key,
+        s3_secret_key=s3_config.secret_key,
+        bucket=f"pages-{uuid.uuid4().hex[:12]}",
+        allow_key_files=True,
+    )
+    clock = ManualClock(datetime.now(UTC))
+    platform = platform_of(
+        settings, s3_config, test_pki, broker=StubBroker(), clock=clock, trust=platform_trust
+    )
+    try:
+        # In a thread of its own: Playwright's sync API may already run an event loop in
+        # this one, and the document intake is async.
+        with ThreadPoolExecutor(max_workers=1) as seeder:
+            seeded = seeder.submit(seed, platform).result()
+        with serving(platform) as base:
+            yield replace(seeded, base=base)
+    finally:
+        platform.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless (Playwright's own browser download does not work here)."""
+    if not CHROMIUM.exists():
+        reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(f"{reason}; CI must run the browser tests", pytrace=False)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser context (no cookies) reading English, unless the test says otherwise."""
+    context = browser.new_context(locale="en-GB")
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
