@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 
 from tender.accounts.models import OrganisationKind, OrganisationStatus, Role, User
 from tender.accounts.service import AccountService
+from tender.awards.schemas import AwardCreate
+from tender.awards.service import AwardService
 from tender.clarifications.service import ClarificationService
 from tender.clock import ManualClock
 from tender.committee.service import form_committee
@@ -39,6 +41,7 @@ from tender.tenders.models import OpeningMethod, Tender
 from tender.tenders.schemas import TenderCreate
 from tender.tenders.service import TenderService
 from tests.conftest import IN_CI, platform_of
+from tests.helpers import upload
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
@@ -55,6 +58,8 @@ class Site:
 
     base: str
     platform: Platform
+    awarded: Tender  # opened and awarded to Sun Wah Paving Ltd
+    cancelled: Tender  # published, then cancelled with a reason
     road: Tender  # published: documents, an addendum, an answered question
     cleaning: Tender  # published, nothing more
     draft: Tender  # never shown to the public
@@ -107,9 +112,49 @@ def _publish(platform: Platform, officer: User, tender: Tender) -> Tender:
         return _tender_service(platform, session).publish(actor=officer, tender_id=tender.id)
 
 
-def seed(platform: Platform) -> Site:
-    """A buyer with an English and a Chinese name, a supplier, and three tenders."""
-    clock, now = platform.clock, platform.clock.now()
+AWARD = AwardCreate(
+    winners=["Sun Wah Paving Ltd"],
+    value="1250000.50",
+    currency="HKD",
+    reasons="The lowest price of the two bids that passed every check.",
+)
+
+
+def _awarded(
+    platform: Platform, clock: ManualClock, officer: User, suppliers: list[User]
+) -> Tender:
+    """A tender bid on by ``suppliers``, opened after its deadline (a day on), and awarded."""
+    tender = _publish(
+        platform,
+        officer,
+        _draft(
+            platform,
+            officer,
+            TenderCreate(
+                reference="HyD-2026-003",
+                title="Slope maintenance at Shing Mun Road",
+                deadline=clock.now() + timedelta(hours=1),
+                opening=OpeningMethod.AUTOMATIC,
+            ),
+        ),
+    )
+    for supplier in suppliers:
+        upload(platform, supplier, tender.id, "offer.pdf", [b"%PDF-1.7 " + supplier.name.encode()])
+    clock.advance(timedelta(hours=2))
+    platform.opener.open_tender(tender.id)
+    clock.advance(timedelta(hours=22))
+    with platform.sessions.begin() as session:
+        AwardService(session=session, clock=clock).award(
+            actor=officer, tender_id=tender.id, data=AWARD
+        )
+        return _tender_service(platform, session).get(tender.id, viewer=None)
+
+
+def seed(platform: Platform, clock: ManualClock) -> Site:
+    """A buyer with an English and a Chinese name, two suppliers, and five tenders: one
+    awarded and one cancelled (``clock`` moves on by a day for them), then one published with
+    documents, an addendum and an answered question, one published with nothing more, and a
+    draft."""
     with platform.sessions.begin() as session:
         accounts = AccountService(session=session, clock=clock)
         buyer = accounts.add_organisation(
@@ -122,6 +167,29 @@ def seed(platform: Platform) -> Site:
         supplier, _ = accounts.create_user(
             name="Sam", organisation="Sun Wah Paving Ltd", role=Role.SUPPLIER
         )
+        rival, _ = accounts.create_user(
+            name="Rita", organisation="Harbour Roads Ltd", role=Role.SUPPLIER
+        )
+    awarded = _awarded(platform, clock, officer, [supplier, rival])
+    cancelled = _publish(
+        platform,
+        officer,
+        _draft(
+            platform,
+            officer,
+            TenderCreate(
+                reference="HyD-2026-005",
+                title="Repainting of railings on Castle Peak Road",
+                deadline=clock.now() + timedelta(days=5),
+                opening=OpeningMethod.AUTOMATIC,
+            ),
+        ),
+    )
+    with platform.sessions.begin() as session:
+        cancelled = _tender_service(platform, session).cancel(
+            actor=officer, tender_id=cancelled.id, reason="The railings will be replaced instead."
+        )
+    now = clock.now()
     road = _draft(
         platform,
         officer,
@@ -188,6 +256,8 @@ def seed(platform: Platform) -> Site:
     return Site(
         base="",
         platform=platform,
+        awarded=awarded,
+        cancelled=cancelled,
         road=road,
         cleaning=cleaning,
         draft=draft,
@@ -218,7 +288,7 @@ def site(
         bucket=f"pages-{uuid.uuid4().hex[:12]}",
         allow_key_files=True,
     )
-    clock = ManualClock(datetime.now(UTC))
+    clock = ManualClock(datetime.now(UTC) - timedelta(days=1))  # the seed moves it a day on
     platform = platform_of(
         settings, s3_config, test_pki, broker=StubBroker(), clock=clock, trust=platform_trust
     )
@@ -226,7 +296,7 @@ def site(
         # In a thread of its own: Playwright's sync API may already run an event loop in
         # this one, and the document intake is async.
         with ThreadPoolExecutor(max_workers=1) as seeder:
-            seeded = seeder.submit(seed, platform).result()
+            seeded = seeder.submit(seed, platform, clock).result()
         with serving(platform) as base:
             yield replace(seeded, base=base)
     finally:

@@ -14,7 +14,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
 from tender.clock import HONG_KONG
-from tests.pages.conftest import SCREENSHOTS, SPECIFICATION, Site
+from tests.pages.conftest import AWARD, SCREENSHOTS, SPECIFICATION, Site
 from tests.pages.strings import english_ui_strings
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -47,6 +47,9 @@ def test_the_list_shows_published_tenders_and_never_a_draft(page: Page, site: Si
     assert site.road.title in listed
     assert site.cleaning.title in listed
     assert site.draft.title not in listed
+    assert site.awarded.title in listed
+    states = page.locator(".tender-card .status").all_inner_texts()
+    assert {"Open for bids", "Awarded", "Cancelled"} <= set(states)
     assert_accessible(page)
     shoot(page, "tenders-en")
 
@@ -109,6 +112,25 @@ def test_the_tender_page_shows_documents_with_their_sha256_addendum_answer_and_d
     shoot(page, "tender-en")
 
 
+def test_an_awarded_tender_shows_its_award_and_a_cancelled_one_why(page: Page, site: Site) -> None:
+    page.goto(f"{site.base}/tenders/{site.awarded.id}")
+    award = page.locator("section", has=page.get_by_role("heading", name="Award")).inner_text()
+    state = page.locator(".facts .status").first.inner_text()
+    assert_accessible(page)
+    shoot(page, "tender-awarded-en")
+    page.goto(f"{site.base}/tenders/{site.cancelled.id}")
+    cancelled = page.locator("main").inner_text()
+
+    assert state == "Awarded"
+    assert AWARD.winners[0] in award
+    assert "HKD 1250000.50" in award
+    assert AWARD.reasons in award
+    assert page.locator("#countdown").count() == 0  # nothing to count down to
+    assert "This tender was cancelled" in cancelled
+    assert "The railings will be replaced instead." in cancelled
+    assert_accessible(page)
+
+
 def test_the_countdown_ticks(page: Page, site: Site) -> None:
     page.goto(f"{site.base}/tenders/{site.road.id}")
     countdown = page.locator("#countdown")
@@ -166,6 +188,12 @@ def test_the_language_switch_turns_the_pages_into_chinese_and_is_remembered(
     assert_no_english_left(page)
     assert_accessible(page)
     shoot(page, "tenders-zh")
+
+    page.goto(f"{site.base}/tenders/{site.awarded.id}")
+    assert "已批出" in page.locator(".facts .status").first.inner_text()
+    assert_no_english_left(page)
+    assert_accessible(page)
+    shoot(page, "tender-awarded-zh")
 
     page.goto(f"{site.base}/no/such/page")
     assert page.locator("html").get_attribute("lang") == "zh-Hant-HK"
