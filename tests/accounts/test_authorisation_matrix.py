@@ -276,6 +276,12 @@ ROUTES: Final[dict[str, Row]] = {
     "GET /api/audit/checkpoints/{size:int}": Row(PROOF_READERS),
     "GET /api/audit/export": Row(AUDITORS, query={"tender": "T-PUBLISHED"}),
     "GET /ocds/releases": Row(None),
+    # The pages: public, and a draft is shown to nobody.
+    "GET /": Row(None),
+    "GET /tenders/{tender_id:uuid}": Row(None, published),
+    "GET /language": Row(None, query={"to": "zh-Hant-HK"}),
+    "GET /static/{file_path:path}": Row(None),
+    "HEAD /static/{file_path:path}": Row(None),
 }
 
 PASSWORD: Final = "x" * 12
@@ -308,6 +314,7 @@ class Scenario:
             "token_id": self.spare_tokens.get(caller, str(uuid.UUID(int=0))),
             "organisation_id": self.spare_org,
             "size": "1",
+            "file_path": "tender.css",
         }
         return re.sub(r"\{(\w+):\w+\}", lambda m: values[m.group(1)], template)
 
@@ -324,6 +331,8 @@ class Outcome:
         exist); any other 4xx is the route's own answer to a dummy body or the tender's state."""
         if self.status in (401, 403):
             return True
+        if self.status == 404 and self.answer is None:
+            return True  # a page's "nothing at this address" (HTML): a tender not shown
         what = self.answer.get("what", "") if isinstance(self.answer, dict) else ""
         return self.status == 404 and what.startswith("There is no tender")
 

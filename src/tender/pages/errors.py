@@ -16,14 +16,17 @@ from tender.pages.rendering import render
 
 PAGE: Final = "page"
 """``opt`` of the routes that are pages: their refusals are answered with error pages."""
+API_PREFIX: Final = "/api/"
 
 
 def wants_a_page(request: Request[Any, Any, Any]) -> bool:
     """Whether ``request`` is for a page: a page's route, or, for an address that no route
-    answers, a browser asking for HTML rather than JSON."""
+    answers outside the API, a browser asking for HTML rather than JSON."""
     handler: Any = request.scope.get("route_handler")  # none when no route matched
     if handler is not None:
         return bool(handler.opt.get(PAGE))
+    if request.url.path.startswith(API_PREFIX):
+        return False
     return request.accept.best_match(["application/json", "text/html"]) == "text/html"
 
 
