@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import logging
 import re
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -51,14 +50,13 @@ from tender.app import create_app
 from tender.audit.models import AuditEvent
 from tender.audit.service import SEALED_ACTOR
 from tender.clock import ManualClock, format_time
-from tender.config import Settings
 from tender.platform import Platform
 from tender.signing import TrustStore
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.storage.committee import MemberKey
 from tender.storage.objectstore import S3Config
 from tender.verifier.kinds import EventKind
-from tests.conftest import platform_of
+from tests.conftest import platform_of, settings_on_a_copy
 from tests.helpers import register_signer
 
 # The callers, each in one relation to organisation O1's tenders.
@@ -393,15 +391,10 @@ def world(
     test_pki: TestPKI,
     platform_trust: TrustStore,
 ) -> Iterator[World]:
-    folder = tmp_path_factory.mktemp("matrix")
-    shutil.copyfile(sqlite_template, folder / "tender.db")
-    settings = Settings(
-        data_dir=folder / "var",
-        database_url=f"sqlite:///{folder / 'tender.db'}",
-        s3_endpoint=s3_config.endpoint,
-        s3_access_key=s3_config.access_key,
-        s3_secret_key=s3_config.secret_key,
-        bucket=f"bids-{uuid.uuid4().hex[:12]}",
+    settings = settings_on_a_copy(
+        tmp_path_factory.mktemp("matrix"),
+        sqlite_template,
+        s3_config,
         chunk_size=4096,
         rate_limit_per_minute=0,  # the matrix is a thousand requests from one address
     )

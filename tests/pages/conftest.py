@@ -7,7 +7,6 @@ installs it); elsewhere they are skipped with the reason printed."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,6 @@ import anyio
 import pytest
 from dramatiq.brokers.stub import StubBroker
 from playwright.sync_api import Browser, Page, sync_playwright
-from sqlalchemy.orm import Session
 
 from tender.accounts.models import OrganisationKind, OrganisationStatus, Role, User
 from tender.accounts.service import AccountService
@@ -27,11 +25,9 @@ from tender.awards.schemas import AwardCreate
 from tender.awards.service import AwardService
 from tender.clarifications.service import ClarificationService
 from tender.clock import ManualClock
-from tender.committee.service import form_committee
-from tender.config import Settings
 from tender.documents.addenda import AddendumService
 from tender.documents.schemas import AddendumIn
-from tender.documents.service import DocumentIntake, suppliers_of
+from tender.documents.service import DocumentIntake
 from tender.platform import Platform
 from tender.runtime import serving
 from tender.signing import TrustStore
@@ -39,9 +35,8 @@ from tender.signing.testing import TestPKI
 from tender.storage.objectstore import S3Config
 from tender.tenders.models import OpeningMethod, Tender
 from tender.tenders.schemas import TenderCreate
-from tender.tenders.service import TenderService
-from tests.conftest import IN_CI, platform_of
-from tests.helpers import upload
+from tests.conftest import IN_CI, platform_of, settings_on_a_copy
+from tests.helpers import unit_of_work, upload
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
@@ -91,25 +86,33 @@ def _document(
     )
 
 
-def _tender_service(platform: Platform, session: Session) -> TenderService:
-    return TenderService(
-        session=session,
-        clock=platform.clock,
-        platform_key=platform.platform_key,
-        jobs=platform.jobs,
-        taking_part=suppliers_of,
-        form_committee=form_committee,
+def _tender(
+    platform: Platform,
+    officer: User,
+    reference: str,
+    title: str,
+    deadline: datetime,
+    *,
+    description: str = "",
+    documents: dict[str, bytes] | None = None,
+    publish: bool = True,
+) -> Tender:
+    """A tender opened automatically, with ``documents``, published unless told not to."""
+    data = TenderCreate(
+        reference=reference,
+        title=title,
+        description=description,
+        deadline=deadline,
+        opening=OpeningMethod.AUTOMATIC,
     )
-
-
-def _draft(platform: Platform, officer: User, data: TenderCreate) -> Tender:
-    with platform.sessions.begin() as session:
-        return _tender_service(platform, session).create(actor=officer, data=data)
-
-
-def _publish(platform: Platform, officer: User, tender: Tender) -> Tender:
-    with platform.sessions.begin() as session:
-        return _tender_service(platform, session).publish(actor=officer, tender_id=tender.id)
+    with unit_of_work(platform) as services:
+        tender = services.tenders.create(actor=officer, data=data)
+    for name, content in (documents or {}).items():
+        _document(platform, officer, tender.id, name, content)
+    if not publish:
+        return tender
+    with unit_of_work(platform) as services:
+        return services.tenders.publish(actor=officer, tender_id=tender.id)
 
 
 AWARD = AwardCreate(
@@ -124,30 +127,23 @@ def _awarded(
     platform: Platform, clock: ManualClock, officer: User, suppliers: list[User]
 ) -> Tender:
     """A tender bid on by ``suppliers``, opened after its deadline (a day on), and awarded."""
-    tender = _publish(
+    tender = _tender(
         platform,
         officer,
-        _draft(
-            platform,
-            officer,
-            TenderCreate(
-                reference="HyD-2026-003",
-                title="Slope maintenance at Shing Mun Road",
-                deadline=clock.now() + timedelta(hours=1),
-                opening=OpeningMethod.AUTOMATIC,
-            ),
-        ),
+        "HyD-2026-003",
+        "Slope maintenance at Shing Mun Road",
+        clock.now() + timedelta(hours=1),
     )
     for supplier in suppliers:
         upload(platform, supplier, tender.id, "offer.pdf", [b"%PDF-1.7 " + supplier.name.encode()])
     clock.advance(timedelta(hours=2))
     platform.opener.open_tender(tender.id)
     clock.advance(timedelta(hours=22))
-    with platform.sessions.begin() as session:
-        AwardService(session=session, clock=clock).award(
+    with unit_of_work(platform) as services:
+        AwardService(session=services.session, clock=clock).award(
             actor=officer, tender_id=tender.id, data=AWARD
         )
-        return _tender_service(platform, session).get(tender.id, viewer=None)
+        return services.tenders.get(tender.id, viewer=None)
 
 
 def seed(platform: Platform, clock: ManualClock) -> Site:
@@ -171,45 +167,34 @@ def seed(platform: Platform, clock: ManualClock) -> Site:
             name="Rita", organisation="Harbour Roads Ltd", role=Role.SUPPLIER
         )
     awarded = _awarded(platform, clock, officer, [supplier, rival])
-    cancelled = _publish(
+    cancelled = _tender(
         platform,
         officer,
-        _draft(
-            platform,
-            officer,
-            TenderCreate(
-                reference="HyD-2026-005",
-                title="Repainting of railings on Castle Peak Road",
-                deadline=clock.now() + timedelta(days=5),
-                opening=OpeningMethod.AUTOMATIC,
-            ),
-        ),
+        "HyD-2026-005",
+        "Repainting of railings on Castle Peak Road",
+        clock.now() + timedelta(days=5),
     )
-    with platform.sessions.begin() as session:
-        cancelled = _tender_service(platform, session).cancel(
+    with unit_of_work(platform) as services:
+        cancelled = services.tenders.cancel(
             actor=officer, tender_id=cancelled.id, reason="The railings will be replaced instead."
         )
     now = clock.now()
-    road = _draft(
+    road = _tender(
         platform,
         officer,
-        TenderCreate(
-            reference="HyD-2026-017",
-            title="Resurfacing of Tsing Yi Road",
-            description="Resurfacing of 3.2 km of carriageway, with traffic management.\n"
-            "Work is done at night, between 23:00 and 06:00.",
-            deadline=now + timedelta(days=3, hours=4),
-            opening=OpeningMethod.AUTOMATIC,
-        ),
+        "HyD-2026-017",
+        "Resurfacing of Tsing Yi Road",
+        now + timedelta(days=3, hours=4),
+        description="Resurfacing of 3.2 km of carriageway, with traffic management.\n"
+        "Work is done at night, between 23:00 and 06:00.",
+        documents={"specification.pdf": SPECIFICATION, "price-schedule.csv": PRICE_SCHEDULE},
     )
-    _document(platform, officer, road.id, "specification.pdf", SPECIFICATION)
-    _document(platform, officer, road.id, "price-schedule.csv", PRICE_SCHEDULE)
-    road = _publish(platform, officer, road)
     _document(platform, officer, road.id, "drawings-rev-b.pdf", DRAWINGS)
     addendum_text = "Sheet 4 of the drawings is replaced; the deadline moves by one day."
     question = "May the night works start at 22:00 on Saturdays?"
     answer = "No: work may start at 23:00 at the earliest on every night of the week."
-    with platform.sessions.begin() as session:
+    with unit_of_work(platform) as services:
+        session = services.session
         AddendumService(
             session=session, clock=clock, jobs=platform.jobs, deadline_horizon=timedelta(days=365)
         ).publish(
@@ -229,29 +214,20 @@ def seed(platform: Platform, clock: ManualClock) -> Site:
         clarifications.ask(
             supplier=supplier, tender_id=road.id, question="An unanswered question, not shown."
         )
-    cleaning = _publish(
+    cleaning = _tender(
         platform,
         officer,
-        _draft(
-            platform,
-            officer,
-            TenderCreate(
-                reference="HyD-2026-018",
-                title="Cleaning of footbridges in Kwai Chung",
-                deadline=now + timedelta(days=10),
-                opening=OpeningMethod.AUTOMATIC,
-            ),
-        ),
+        "HyD-2026-018",
+        "Cleaning of footbridges in Kwai Chung",
+        now + timedelta(days=10),
     )
-    draft = _draft(
+    draft = _tender(
         platform,
         officer,
-        TenderCreate(
-            reference="HyD-2026-019",
-            title="Unpublished draft: lighting of Tsing Yi Road",
-            deadline=now + timedelta(days=20),
-            opening=OpeningMethod.AUTOMATIC,
-        ),
+        "HyD-2026-019",
+        "Unpublished draft: lighting of Tsing Yi Road",
+        now + timedelta(days=20),
+        publish=False,
     )
     return Site(
         base="",
@@ -277,16 +253,8 @@ def site(
 ) -> Iterator[Site]:
     """The platform as ``tender up`` serves it, on SQLite and SeaweedFS, seeded (see
     :func:`seed`), with its clock set to now: the page's countdown runs in real time."""
-    folder = tmp_path_factory.mktemp("pages")
-    shutil.copyfile(sqlite_template, folder / "tender.db")
-    settings = Settings(
-        data_dir=folder / "var",
-        database_url=f"sqlite:///{folder / 'tender.db'}",
-        s3_endpoint=s3_config.endpoint,
-        s3_access_key=s3_config.access_key,
-        s3_secret_key=s3_config.secret_key,
-        bucket=f"pages-{uuid.uuid4().hex[:12]}",
-        allow_key_files=True,
+    settings = settings_on_a_copy(
+        tmp_path_factory.mktemp("pages"), sqlite_template, s3_config, allow_key_files=True
     )
     clock = ManualClock(datetime.now(UTC) - timedelta(days=1))  # the seed moves it a day on
     platform = platform_of(
