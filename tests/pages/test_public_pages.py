@@ -123,7 +123,7 @@ def test_an_awarded_tender_shows_its_award_and_a_cancelled_one_why(page: Page, s
 
     assert state == "Awarded"
     assert AWARD.winners[0] in award
-    assert "HKD 1250000.50" in award
+    assert "HK$1,250,000.50" in award
     assert AWARD.reasons in award
     assert page.locator("#countdown").count() == 0  # nothing to count down to
     assert "This tender was cancelled" in cancelled

@@ -4,12 +4,13 @@ gettext (templates say ``{{ _("...") }}``), and times, sizes and countdowns per 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
@@ -21,17 +22,17 @@ from tender.pages.language import LANGUAGE_TAGS
 TEMPLATES: Final = Path(__file__).parent / "templates"
 STATIC: Final = Path(__file__).parent / "static"
 
-# Dates as Hong Kong writes them: English in Hong Kong's style (27 November 2026, 5:00 pm).
-DATE_LOCALES: Final = {i18n.ENGLISH: "en_HK", i18n.HONG_KONG_CHINESE: "zh_Hant_HK"}
+# Dates and numbers as Hong Kong writes them; English in Hong Kong's style (27 November 2026).
+FORMAT_LOCALES: Final = {i18n.ENGLISH: "en_HK", i18n.HONG_KONG_CHINESE: "zh_Hant_HK"}
 
 
-def _date_locale() -> Locale:
-    return Locale.parse(DATE_LOCALES[i18n.current_locale()])
+def _formatting_locale() -> Locale:
+    return Locale.parse(FORMAT_LOCALES[i18n.current_locale()])
 
 
 def hong_kong_time(moment: datetime) -> str:
     """``moment`` in Hong Kong time, written as the reader's language writes dates."""
-    local, locale = moment.astimezone(HONG_KONG), _date_locale()
+    local, locale = moment.astimezone(HONG_KONG), _formatting_locale()
     return i18n.gettext("%(date)s, %(time)s Hong Kong time") % {
         "date": format_date(local.date(), format="full", locale=locale),
         "time": format_time(local.time(), format="short", locale=locale),
@@ -45,7 +46,9 @@ def utc_time(moment: datetime) -> str:
 
 def short_date(moment: datetime) -> str:
     """The day of ``moment`` in Hong Kong, short (27 Nov 2026; 2026年11月27日)."""
-    return format_date(moment.astimezone(HONG_KONG).date(), format="medium", locale=_date_locale())
+    return format_date(
+        moment.astimezone(HONG_KONG).date(), format="medium", locale=_formatting_locale()
+    )
 
 
 def file_size(size: int) -> str:
@@ -56,7 +59,13 @@ def file_size(size: int) -> str:
             break
         value, unit = value / 1024, larger
     digits = "#,##0" if unit == i18n.gettext("bytes") else "#,##0.0"
-    return f"{format_decimal(value, digits, locale=_date_locale())} {unit}"
+    return f"{format_decimal(value, digits, locale=_formatting_locale())} {unit}"
+
+
+def money(value: str, currency: str) -> str:
+    """An amount (a decimal string, as awards keep it) in ``currency`` as the reader's language
+    writes money (HK$1,250,000.50)."""
+    return format_currency(Decimal(value), currency, locale=_formatting_locale())
 
 
 def countdown_words() -> str:
@@ -94,6 +103,7 @@ def environment() -> Environment:
         utc_time=utc_time,
         short_date=short_date,
         file_size=file_size,
+        money=money,
         time_left=time_left,
     )
     env.globals["language_tag"] = lambda: LANGUAGE_TAGS[i18n.current_locale()]
