@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import dramatiq
 import psycopg
@@ -134,6 +135,23 @@ def sqlite_database_url(tmp_path: Path, sqlite_template: Path) -> str:
     path = tmp_path / "tender.db"
     shutil.copyfile(sqlite_template, path)
     return f"sqlite:///{path}"
+
+
+def settings_on_a_copy(
+    folder: Path, sqlite_template: Path, s3_config: S3Config, **overrides: Any
+) -> Settings:
+    """Settings of a platform a test module keeps to itself: a copy of the migrated SQLite
+    template in ``folder``, the session's SeaweedFS and a bucket of its own."""
+    shutil.copyfile(sqlite_template, folder / "tender.db")
+    return Settings(
+        data_dir=folder / "var",
+        database_url=f"sqlite:///{folder / 'tender.db'}",
+        s3_endpoint=s3_config.endpoint,
+        s3_access_key=s3_config.access_key,
+        s3_secret_key=s3_config.secret_key,
+        bucket=f"bids-{uuid.uuid4().hex[:12]}",
+        **overrides,
+    )
 
 
 @pytest.fixture

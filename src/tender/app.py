@@ -11,10 +11,12 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Litestar, get
+from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.static_files import create_static_files_router
 
 from tender.accounts.api import (
     AccountController,
@@ -41,6 +43,10 @@ from tender.documents.service import suppliers_of
 from tender.openapi import SCHEMA_PATH, describe_operations, openapi_config
 from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
+from tender.pages.api import PublicPages
+from tender.pages.errors import with_error_pages
+from tender.pages.language import speak_the_readers_language
+from tender.pages.rendering import STATIC, template_config
 from tender.platform import Platform
 from tender.qualification.api import QualificationController
 from tender.tenders.api import TenderController
@@ -53,6 +59,8 @@ from tender.web import (
     request_log,
     unit_of_work,
 )
+
+STATIC_PATH = "/static"  # the pages' stylesheet, script and icons
 
 
 @get("/health", opt=PUBLIC, summary="Liveness")
@@ -112,7 +120,15 @@ def create_app(platform: Platform) -> Litestar:
             OcdsController,
             AwardController,
             AuditController,
+            PublicPages,
+            create_static_files_router(
+                path=STATIC_PATH,
+                directories=[STATIC],
+                opt=PUBLIC,
+                cache_control=CacheControlHeader(max_age=3600, public=True),
+            ),
         ],
+        template_config=template_config(),
         dependencies={
             "db_session": Provide(unit_of_work(platform.sessions)),
             "user": Provide(provide_user, sync_to_thread=False),
@@ -124,6 +140,7 @@ def create_app(platform: Platform) -> Litestar:
         },
         middleware=[
             request_log,
+            speak_the_readers_language,
             arrival_stamp(platform.clock, idle_seconds=platform.settings.upload_idle_seconds),
             *(
                 [RateLimitConfig(rate_limit=("minute", limit)).middleware]
@@ -137,7 +154,7 @@ def create_app(platform: Platform) -> Litestar:
                 exclude=[f"^{SCHEMA_PATH}"],
             ),
         ],
-        exception_handlers=refusal_handlers(platform.sessions, platform.clock),
+        exception_handlers=with_error_pages(refusal_handlers(platform.sessions, platform.clock)),
         # The root logger is the program's to configure (tender up does): Litestar sets up only
         # its own logger, which logs every server-side error with its traceback (refusals of
         # what callers asked, 4xx, are explained to them and audited instead; a part that

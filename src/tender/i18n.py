@@ -19,7 +19,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Final
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -98,7 +98,7 @@ def negotiate(*preferences: str | None) -> str:
             continue
         try:
             locale = Locale.parse(preference.replace("-", "_"))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, UnknownLocaleError):  # whatever a header or cookie says
             continue
         if locale.language == "zh" and (
             locale.script == "Hant" or locale.territory in {"HK", "MO", "TW"}

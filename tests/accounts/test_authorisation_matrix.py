@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import logging
 import re
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -51,14 +50,13 @@ from tender.app import create_app
 from tender.audit.models import AuditEvent
 from tender.audit.service import SEALED_ACTOR
 from tender.clock import ManualClock, format_time
-from tender.config import Settings
 from tender.platform import Platform
 from tender.signing import TrustStore
 from tender.signing.testing import TestPKI, signed_pdf
 from tender.storage.committee import MemberKey
 from tender.storage.objectstore import S3Config
 from tender.verifier.kinds import EventKind
-from tests.conftest import platform_of
+from tests.conftest import platform_of, settings_on_a_copy
 from tests.helpers import register_signer
 
 # The callers, each in one relation to organisation O1's tenders.
@@ -276,6 +274,12 @@ ROUTES: Final[dict[str, Row]] = {
     "GET /api/audit/checkpoints/{size:int}": Row(PROOF_READERS),
     "GET /api/audit/export": Row(AUDITORS, query={"tender": "T-PUBLISHED"}),
     "GET /ocds/releases": Row(None),
+    # The pages: public, and a draft is shown to nobody.
+    "GET /": Row(None),
+    "GET /tenders/{tender_id:uuid}": Row(None, published),
+    "GET /language": Row(None, query={"to": "zh-Hant-HK"}),
+    "GET /static/{file_path:path}": Row(None),
+    "HEAD /static/{file_path:path}": Row(None),
 }
 
 PASSWORD: Final = "x" * 12
@@ -308,6 +312,7 @@ class Scenario:
             "token_id": self.spare_tokens.get(caller, str(uuid.UUID(int=0))),
             "organisation_id": self.spare_org,
             "size": "1",
+            "file_path": "tender.css",
         }
         return re.sub(r"\{(\w+):\w+\}", lambda m: values[m.group(1)], template)
 
@@ -324,6 +329,8 @@ class Outcome:
         exist); any other 4xx is the route's own answer to a dummy body or the tender's state."""
         if self.status in (401, 403):
             return True
+        if self.status == 404 and self.answer is None:
+            return True  # a page's "nothing at this address" (HTML): a tender not shown
         what = self.answer.get("what", "") if isinstance(self.answer, dict) else ""
         return self.status == 404 and what.startswith("There is no tender")
 
@@ -384,15 +391,10 @@ def world(
     test_pki: TestPKI,
     platform_trust: TrustStore,
 ) -> Iterator[World]:
-    folder = tmp_path_factory.mktemp("matrix")
-    shutil.copyfile(sqlite_template, folder / "tender.db")
-    settings = Settings(
-        data_dir=folder / "var",
-        database_url=f"sqlite:///{folder / 'tender.db'}",
-        s3_endpoint=s3_config.endpoint,
-        s3_access_key=s3_config.access_key,
-        s3_secret_key=s3_config.secret_key,
-        bucket=f"bids-{uuid.uuid4().hex[:12]}",
+    settings = settings_on_a_copy(
+        tmp_path_factory.mktemp("matrix"),
+        sqlite_template,
+        s3_config,
         chunk_size=4096,
         rate_limit_per_minute=0,  # the matrix is a thousand requests from one address
     )

@@ -134,6 +134,14 @@ class AwardService:
         shown = None if viewer.role != Role.SUPPLIER else viewer
         return AwardOut.of(award, tender.reference, self._verdicts(tender, rows, viewer=shown))
 
+    def announcement(self, tender_id: uuid.UUID) -> AwardOut | None:
+        """The award as it is published for anyone (winners, value, reasons; no verdicts), or
+        None before the tender is awarded. Drafts are not shown."""
+        tender = get_tender(self.session, tender_id)
+        require_visible(self.session, None, tender)
+        award = self.session.get(TenderAward, tender.id)
+        return None if award is None else AwardOut.of(award, tender.reference, [])
+
     def _require_supplier_of(self, viewer: User, tender: Tender) -> None:
         require_visible(self.session, viewer, tender)  # not even a draft's reference
         if any(

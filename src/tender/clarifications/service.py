@@ -155,13 +155,15 @@ class ClarificationService:
         )
         return ClarificationOut.of(clarification, yours=False, asker=self._asker(clarification))
 
-    def listing(self, *, viewer: User, tender_id: uuid.UUID) -> list[ClarificationOut]:
-        """Answered questions for everyone who may see the tender; the viewer's organisation's
-        own unanswered ones; every question, with who asked, for the buying officers."""
+    def listing(self, *, viewer: User | None, tender_id: uuid.UUID) -> list[ClarificationOut]:
+        """Answered questions for everyone who may see the tender (``viewer`` None: the
+        public); the viewer's organisation's own unanswered ones; every question, with who
+        asked, for the buying officers."""
         tender = get_tender(self.session, tender_id)
         require_visible(self.session, viewer, tender)
         buyer = is_buyer(viewer, tender)
-        colleagues = select(User.id).where(User.organisation_id == viewer.organisation_id)
+        organisation = None if viewer is None else viewer.organisation_id
+        colleagues = select(User.id).where(User.organisation_id == organisation)
         query = select(Clarification).where(Clarification.tender_id == tender.id)
         if not buyer:
             query = query.where(

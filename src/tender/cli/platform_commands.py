@@ -87,7 +87,8 @@ def _up(args: argparse.Namespace) -> int:
                 if user.totp_secret:
                     print(f"  {user.role.value:9} {user.name:16} {user.totp_secret}")
         base = f"http://{settings.host}:{settings.port}"
-        print(f"Tender is up: API docs at {base}/schema/swagger")
+        print(f"Tender is up: the pages at {base}/ (English or Hong Kong Chinese)")
+        print(f"API docs: {base}/schema/swagger")
         print(f"OpenAPI description: {base}/schema/openapi.json")
         serve_forever(platform)
     return EXIT_OK

@@ -133,8 +133,9 @@ class AddendumService:
         )
         return AddendumOut.of(addendum, documents)
 
-    def listing(self, *, viewer: User, tender_id: uuid.UUID) -> list[AddendumOut]:
-        """The addenda of a tender, in order, with the documents each published."""
+    def listing(self, *, viewer: User | None, tender_id: uuid.UUID) -> list[AddendumOut]:
+        """The addenda of a tender, in order, with the documents each published (``viewer``
+        None: the public)."""
         tender = get_tender(self.session, tender_id)
         require_visible(self.session, viewer, tender)
         addenda = self.session.scalars(

@@ -41,8 +41,11 @@ from tender.tenders.service import get_tender
 from tender.verifier.kinds import EventKind
 
 
-def is_buyer(actor: User, tender: Tender) -> bool:
-    """Whether ``actor`` is an officer of the organisation that runs ``tender``."""
+def is_buyer(actor: User | None, tender: Tender) -> bool:
+    """Whether ``actor`` (None: the public) is an officer of the organisation that runs
+    ``tender``."""
+    if actor is None:
+        return False
     try:
         require_buyer(actor, tender)
     except (Forbidden, NotFound):
@@ -245,9 +248,9 @@ class DocumentService:
     store: ObjectStore
     bucket: str
 
-    def listing(self, *, viewer: User, tender_id: uuid.UUID) -> list[DocumentOut]:
+    def listing(self, *, viewer: User | None, tender_id: uuid.UUID) -> list[DocumentOut]:
         """Every published version (the replaced ones too, marked); for the buying officers
-        also the documents waiting for an addendum."""
+        also the documents waiting for an addendum. ``viewer`` None: the public."""
         tender = self._visible(viewer, tender_id)
         query = self._readable(viewer, tender, select(TenderDocument))
         return [
@@ -324,7 +327,7 @@ class DocumentService:
 
     @staticmethod
     def _readable(
-        viewer: User, tender: Tender, query: Select[TenderDocument]
+        viewer: User | None, tender: Tender, query: Select[TenderDocument]
     ) -> Select[TenderDocument]:
         """The documents of ``tender`` that ``viewer`` may read: all for the buying officers,
         the published versions for anyone else."""
@@ -333,7 +336,7 @@ class DocumentService:
             return query
         return query.where(TenderDocument.addendum.is_not(None))
 
-    def _visible(self, viewer: User, tender_id: uuid.UUID) -> Tender:
+    def _visible(self, viewer: User | None, tender_id: uuid.UUID) -> Tender:
         tender = get_tender(self.session, tender_id)
         require_visible(self.session, viewer, tender)
         return tender

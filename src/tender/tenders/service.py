@@ -10,12 +10,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tender import text
-from tender.accounts.models import User
+from tender.accounts.models import Organisation, User
 from tender.audit import service as audit
 from tender.clock import Clock, format_time
 from tender.config import DEFAULT_DEADLINE_HORIZON_DAYS
@@ -289,6 +289,35 @@ class TenderService:
         """The tenders ``viewer`` (None: the public) may see."""
         query = select(Tender).where(visible_to(self.session, viewer)).order_by(Tender.deadline)
         return list(self.session.scalars(query))
+
+    def search(self, words: str, *, offset: int, limit: int) -> tuple[Sequence[Tender], int]:
+        """A page of the tenders the public may see whose reference, title or description
+        holds every one of ``words`` (case-folded; all of them when there are none), the
+        latest deadline first, and how many match in all."""
+        matches = and_(
+            visible_to(self.session, None),
+            *(
+                or_(
+                    Tender.reference.icontains(word, autoescape=True),
+                    Tender.title.icontains(word, autoescape=True),
+                    Tender.description.icontains(word, autoescape=True),
+                )
+                for word in words.split()
+            ),
+        )
+        total = self.session.scalar(select(func.count()).select_from(Tender).where(matches))
+        page = self.session.scalars(
+            select(Tender)
+            .where(matches)
+            .order_by(Tender.deadline.desc(), Tender.reference)
+            .offset(offset)
+            .limit(limit)
+        )
+        return page.all(), total or 0
+
+    def buyer(self, tender: Tender) -> Organisation:
+        """The organisation that runs ``tender``."""
+        return self.session.get_one(Organisation, tender.organisation_id)
 
     def publish(self, *, actor: User, tender_id: uuid.UUID) -> Tender:
         """Open a draft tender for bids; its opening is scheduled once this commits."""
