@@ -11,7 +11,7 @@ language of whoever asked without being told.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -32,6 +32,8 @@ __all__ = [
     "babel_locale",
     "current_locale",
     "gettext",
+    "gettext_noop",
+    "in_each_language",
     "negotiate",
     "ngettext",
     "translations",
@@ -82,6 +84,22 @@ def use_locale(locale: str) -> Iterator[None]:
 def gettext(message: str) -> str:
     """``message`` in the current language."""
     return translations(_current.get()).gettext(message)
+
+
+def gettext_noop(message: str) -> str:
+    """``message`` as it is, marked for the catalog (imported as ``N_``): for a text kept in
+    a table and translated where it is said."""
+    return message
+
+
+def in_each_language(say: Callable[[], str]) -> tuple[str, str]:
+    """What ``say`` says in English and in Hong Kong Chinese, for texts shown or stored in
+    both languages side by side."""
+    with use_locale(ENGLISH):
+        english = say()
+    with use_locale(HONG_KONG_CHINESE):
+        chinese = say()
+    return english, chinese
 
 
 def ngettext(singular: str, plural: str, count: int) -> str:
