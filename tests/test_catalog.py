@@ -30,6 +30,8 @@ TAIWAN_TERMS = {
     "網路": "網絡 (network, internet)",
     "登錄": "登記 (register)",
     "廢止": "撤銷 (revoke a certificate)",
+    "上傳": "上載 (upload)",
+    "位元組": "字節 (byte)",
 }
 """Words of Taiwan usage with the word the Hong Kong Government writes instead. Only clear
 cases: 檔案 (file), 資料 (data), 資訊 (information) and 程式 (program) are written in Hong
