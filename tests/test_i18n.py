@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tender.i18n import ENGLISH, HONG_KONG_CHINESE, current_locale, negotiate, use_locale
+from tender.i18n import (
+    ENGLISH,
+    HONG_KONG_CHINESE,
+    accepted_languages,
+    current_locale,
+    negotiate,
+    use_locale,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,3 +38,17 @@ def test_a_language_is_in_force_only_within_its_block() -> None:
     assert current_locale() == ENGLISH
     with pytest.raises(ValueError, match="unknown locale"):
         use_locale("xx").__enter__()
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5", ["fr-CH", "fr", "en", "de"]),
+        ("en;q=0.2, zh-HK", ["zh-HK", "en"]),
+        ("zh-HK;q=0, en", ["en"]),  # q=0: not acceptable
+        ("en;q=oops, zh-HK", ["zh-HK"]),
+        (None, []),
+    ],
+)
+def test_accept_language_is_read_best_first(header: str | None, expected: list[str]) -> None:
+    assert accepted_languages(header) == expected

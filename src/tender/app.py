@@ -50,6 +50,7 @@ from tender.web import (
     arrival_stamp,
     part,
     refusal_handlers,
+    request_language,
     request_log,
     unit_of_work,
 )
@@ -126,6 +127,7 @@ def create_app(platform: Platform) -> Litestar:
         },
         middleware=[
             request_log,
+            request_language,
             arrival_stamp(platform.clock, idle_seconds=platform.settings.upload_idle_seconds),
             *(
                 [RateLimitConfig(rate_limit=("minute", limit)).middleware]

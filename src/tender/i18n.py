@@ -29,6 +29,7 @@ __all__ = [
     "ENGLISH",
     "HONG_KONG_CHINESE",
     "LOCALES",
+    "accepted_languages",
     "babel_locale",
     "current_locale",
     "gettext",
@@ -125,6 +126,25 @@ def negotiate(*preferences: str | None) -> str:
         if locale.language == "en":
             return ENGLISH
     return DEFAULT_LOCALE
+
+
+def accepted_languages(header: str | None) -> list[str]:
+    """The languages of an Accept-Language header, best first (by their ``q`` weights; ties
+    keep the header's order); those weighted 0 are refused, so left out."""
+    weighted: list[tuple[float, str]] = []
+    for item in (header or "").split(","):
+        language, _, parameters = item.strip().partition(";")
+        weight = 1.0
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.strip().partition("=")
+            if name == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if language and language != "*" and weight > 0:
+            weighted.append((weight, language))
+    return [language for _, language in sorted(weighted, key=lambda pair: -pair[0])]
 
 
 def babel_locale() -> Locale:
