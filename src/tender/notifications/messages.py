@@ -6,17 +6,16 @@ UTC (the platform's own time, which receipts and the audit trail use).
 """
 
 # Chinese is written with full-width punctuation, which RUF001 takes for look-alikes.
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
+from tender.clock import for_people
 from tender.i18n import gettext as _
 from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.i18n import negotiate, use_locale
@@ -25,7 +24,6 @@ ENGLISH = "en"
 HONG_KONG_CHINESE = "zh-Hant-HK"
 LANGUAGES = (ENGLISH, HONG_KONG_CHINESE)
 """The languages a person may choose for their messages, as stored (BCP 47 tags)."""
-HONG_KONG = ZoneInfo("Asia/Hong_Kong")
 
 
 class MessageKind(StrEnum):
@@ -53,17 +51,6 @@ def language_of(value: str | None) -> str:
     return str(value) if value in LANGUAGES else ENGLISH
 
 
-def format_moment(moment: datetime, language: str) -> str:
-    """``moment`` in Hong Kong time, then in UTC."""
-    local, utc = moment.astimezone(HONG_KONG), moment.astimezone(UTC)
-    if language == HONG_KONG_CHINESE:
-        return (
-            f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}（香港時間）"
-            f"／{utc:%Y-%m-%d %H:%M:%S} UTC"
-        )
-    return f"{local:%Y-%m-%d %H:%M:%S} Hong Kong time ({utc:%Y-%m-%d %H:%M:%S} UTC)"
-
-
 def required_params(kind: MessageKind) -> frozenset[str]:
     """The names a message of ``kind`` needs (the same in every language: the catalog test
     holds the translations to the English placeholders)."""
@@ -84,13 +71,12 @@ def render(kind: MessageKind, language: str, params: Mapping[str, object]) -> Re
     missing = required_params(kind) - params.keys()
     if missing:
         raise TypeError(f"a {kind} message needs {', '.join(sorted(missing))}")
-    language = language_of(language)
-    values = {
-        name: format_moment(value, language) if isinstance(value, datetime) else value
-        for name, value in params.items()
-    }
     subject, body = _TEMPLATES[kind]
-    with use_locale(negotiate(language)):
+    with use_locale(negotiate(language_of(language))):
+        values = {
+            name: for_people(value) if isinstance(value, datetime) else value
+            for name, value in params.items()
+        }
         return Rendered(subject=_(subject).format_map(values), body=_(body).format_map(values))
 
 
