@@ -45,7 +45,6 @@ from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.pages.api import PublicPages
 from tender.pages.errors import with_error_pages
-from tender.pages.language import speak_the_readers_language
 from tender.pages.rendering import STATIC, template_config
 from tender.platform import Platform
 from tender.qualification.api import QualificationController
@@ -56,6 +55,7 @@ from tender.web import (
     arrival_stamp,
     part,
     refusal_handlers,
+    request_language,
     request_log,
     unit_of_work,
 )
@@ -140,7 +140,7 @@ def create_app(platform: Platform) -> Litestar:
         },
         middleware=[
             request_log,
-            speak_the_readers_language,
+            request_language,
             arrival_stamp(platform.clock, idle_seconds=platform.settings.upload_idle_seconds),
             *(
                 [RateLimitConfig(rate_limit=("minute", limit)).middleware]

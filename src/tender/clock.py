@@ -8,6 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol, runtime_checkable
 
+from babel.dates import format_datetime
+
+from tender.i18n import babel_locale
+from tender.i18n import gettext as _
+
 ARRIVED_AT = "arrived_at"
 """The key of a request's state that holds when its last byte arrived (see
 ``tender.web.arrival_stamp``)."""
@@ -18,11 +23,14 @@ HONG_KONG = timezone(timedelta(hours=8), "HKT")
 
 
 def for_people(moment: datetime) -> str:
-    """A time as the people of this platform read it: Hong Kong time, then UTC."""
-    return (
-        f"{moment.astimezone(HONG_KONG):%Y-%m-%d %H:%M:%S} Hong Kong time "
-        f"({moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC)"
+    """A time as the people of this platform read it, in the language in force: Hong Kong
+    time, then UTC (the time receipts and the audit trail keep)."""
+    # The pattern is a CLDR one, in the catalog: each language writes its dates its own way.
+    local = format_datetime(
+        moment.astimezone(HONG_KONG), _("yyyy-MM-dd HH:mm:ss"), locale=babel_locale()
     )
+    utc = f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+    return _("{local} Hong Kong time ({utc} UTC)").format(local=local, utc=utc)
 
 
 def format_time(moment: datetime) -> str:

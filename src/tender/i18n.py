@@ -11,7 +11,7 @@ language of whoever asked without being told.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -29,9 +29,12 @@ __all__ = [
     "ENGLISH",
     "HONG_KONG_CHINESE",
     "LOCALES",
+    "accepted_languages",
     "babel_locale",
     "current_locale",
     "gettext",
+    "gettext_noop",
+    "in_each_language",
     "negotiate",
     "ngettext",
     "translations",
@@ -84,6 +87,22 @@ def gettext(message: str) -> str:
     return translations(_current.get()).gettext(message)
 
 
+def gettext_noop(message: str) -> str:
+    """``message`` as it is, marked for the catalog (imported as ``N_``): for a text kept in
+    a table and translated where it is said."""
+    return message
+
+
+def in_each_language(say: Callable[[], str]) -> tuple[str, str]:
+    """What ``say`` says in English and in Hong Kong Chinese, for texts shown or stored in
+    both languages side by side."""
+    with use_locale(ENGLISH):
+        english = say()
+    with use_locale(HONG_KONG_CHINESE):
+        chinese = say()
+    return english, chinese
+
+
 def ngettext(singular: str, plural: str, count: int) -> str:
     """The singular or plural form, for ``count``, in the current language."""
     return translations(_current.get()).ngettext(singular, plural, count)
@@ -107,6 +126,25 @@ def negotiate(*preferences: str | None) -> str:
         if locale.language == "en":
             return ENGLISH
     return DEFAULT_LOCALE
+
+
+def accepted_languages(header: str | None) -> list[str]:
+    """The languages of an Accept-Language header, best first (by their ``q`` weights; ties
+    keep the header's order); those weighted 0 are refused, so left out."""
+    weighted: list[tuple[float, str]] = []
+    for item in (header or "").split(","):
+        language, _, parameters = item.strip().partition(";")
+        weight = 1.0
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.strip().partition("=")
+            if name == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if language and language != "*" and weight > 0:
+            weighted.append((weight, language))
+    return [language for _, language in sorted(weighted, key=lambda pair: -pair[0])]
 
 
 def babel_locale() -> Locale:

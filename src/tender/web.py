@@ -16,11 +16,13 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 from uuid import UUID
 
 import anyio.to_thread
 from litestar import Request, Response
+from litestar.datastructures import Headers
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, TooManyRequestsException, ValidationException
 from litestar.types import (
@@ -49,6 +51,7 @@ from tender.errors import (
     TooManyRequests,
     Unavailable,
 )
+from tender.i18n import accepted_languages, negotiate, use_locale
 from tender.jobs import BROKER_UNREACHABLE
 from tender.storage.objectstore import ObjectStoreError
 from tender.tenders.models import Tender
@@ -88,6 +91,37 @@ def request_log(app: ASGIApp) -> ASGIApp:
                 status or "-",
                 time.monotonic() - started,
             )
+
+    return middleware
+
+
+LANGUAGE_COOKIE = "lang"
+"""The language a reader chose (the pages' language switch saves it), e.g. ``zh-HK``."""
+
+
+def reader_locale(scope: Scope) -> str:
+    """The language of the request in ``scope``: the one its reader chose (the ``lang``
+    cookie), else the best of their Accept-Language header the platform speaks, else English."""
+    headers = Headers.from_scope(scope)
+    chosen = None
+    try:
+        morsel = SimpleCookie(headers.get("cookie", "")).get(LANGUAGE_COOKIE)
+        chosen = morsel.value if morsel else None
+    except CookieError:  # a malformed cookie header: no choice was saved
+        pass
+    return negotiate(chosen, *accepted_languages(headers.get("accept-language")))
+
+
+def request_language(app: ASGIApp) -> ASGIApp:
+    """Answers each request in its reader's language (:func:`reader_locale`): refusals, pages
+    and anything else said during the request use it."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        with use_locale(reader_locale(scope)):
+            await app(scope, receive, send)
 
     return middleware
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tender.i18n import ENGLISH, HONG_KONG_CHINESE
-from tender.pages.language import accepted_languages, reader_locale
+from tender.web import reader_locale
 from tests.pages.strings import in_chinese, page_messages
 
 
@@ -29,20 +29,6 @@ def test_a_translation_keeps_the_placeholders_of_its_english() -> None:
     ]
 
     assert changed == []
-
-
-@pytest.mark.parametrize(
-    ("header", "languages"),
-    [
-        ("zh-HK,zh;q=0.9,en;q=0.8", ["zh-HK", "zh", "en"]),
-        ("en;q=0.5, zh-Hant;q=0.9", ["zh-Hant", "en"]),
-        ("fr, en;q=0, *;q=0.1", ["fr"]),
-        ("", []),
-        ("en;q=oops", []),
-    ],
-)
-def test_accept_language_is_read_best_first(header: str, languages: list[str]) -> None:
-    assert accepted_languages(header) == languages
 
 
 def scope(*headers: tuple[str, str]) -> dict[str, object]:

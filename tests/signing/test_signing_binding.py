@@ -58,7 +58,7 @@ def test_valid_signature_by_someone_else_fails(pki: TestPKI, trust: TrustStore) 
         "certificate is not registered to ACME Co., Ltd.; sign with a registered certificate "
         "or register this one (POST /api/account/certificates), then resubmit."
     )
-    assert "未登錄於 ACME Co., Ltd." in report.message_zh
+    assert "未登記於 ACME Co., Ltd." in report.message_zh
     assert report.signatures[0].trusted is True
 
 

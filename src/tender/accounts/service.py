@@ -34,6 +34,8 @@ from tender.accounts.signin import SECOND_FACTOR_ROLES, SignInService
 from tender.audit import service as audit
 from tender.clock import Clock, format_time
 from tender.errors import Conflict, Invalid, NotFound
+from tender.i18n import HONG_KONG_CHINESE, current_locale
+from tender.i18n import gettext as _
 from tender.signing import Indication, SignerBinding, TrustStore, read_certificate, verify_document
 from tender.verifier.kinds import EventKind
 
@@ -230,7 +232,7 @@ class AccountService:
     def operator_token(self, user: User) -> str:
         """A new API token for ``user``, made by the platform's operator (the command line):
         a second-factor token, until revoked."""
-        _, token = SignInService(session=self.session, clock=self.clock).issue_token(
+        _row, token = SignInService(session=self.session, clock=self.clock).issue_token(
             user,
             name="made by the operator",
             second_factor=True,
@@ -252,7 +254,7 @@ class AccountService:
             self.create_user(name=name, organisation=org, role=role)
             for name, org, role in STARTER_ACCOUNTS
         ]
-        for user, _ in accounts:
+        for user, _token in accounts:
             if user.role in SECOND_FACTOR_ROLES:
                 user.totp_secret = credentials.new_totp_secret()
                 user.totp_confirmed_at = self.clock.now()
@@ -324,15 +326,17 @@ class CertificateService:
         challenge = self.session.get(CertificateChallenge, challenge_id, with_for_update=True)
         if challenge is None or challenge.user_id != actor.id:
             raise NotFound(
-                "There is no such registration challenge for you.",
-                "A challenge is made for one user and can be answered only by them.",
-                "Ask for a new challenge (POST /api/account/certificates/challenges).",
+                _("There is no such registration challenge for you."),
+                _("A challenge is made for one user and can be answered only by them."),
+                _("Ask for a new challenge (POST /api/account/certificates/challenges)."),
             )
         if challenge.used_at is not None or challenge.expires_at < now:
             raise Conflict(
-                "This registration challenge was already answered, or has expired.",
-                f"Each challenge is good once, for {CHALLENGE_LIFETIME.seconds // 60} minutes.",
-                "Ask for a new challenge and sign it.",
+                _("This registration challenge was already answered, or has expired."),
+                _("Each challenge is good once, for {minutes} minutes.").format(
+                    minutes=CHALLENGE_LIFETIME.seconds // 60
+                ),
+                _("Ask for a new challenge and sign it."),
             )
         challenge.used_at = now
         report = verify_document(
@@ -343,14 +347,21 @@ class CertificateService:
         )
         if report.indication is not Indication.TOTAL_PASSED or not report.signatures:
             raise Invalid(
-                "The certificate cannot be registered.",
-                f"Its signature over the challenge does not pass: {report.message_en} "
-                f"({report.indication.value}"
-                + (f"/{report.sub_indication.value}" if report.sub_indication else "")
-                + ")",
-                "Sign the challenge with the key of a valid signing certificate from an "
-                "authority the platform accepts (an e-Cert, say); 'tender certificate register' "
-                "does it for you.",
+                _("The certificate cannot be registered."),
+                _(
+                    "Its signature over the challenge does not pass: {verdict} ({indication})"
+                ).format(
+                    verdict=report.message_zh
+                    if current_locale() == HONG_KONG_CHINESE
+                    else report.message_en,
+                    indication=report.indication.value
+                    + (f"/{report.sub_indication.value}" if report.sub_indication else ""),
+                ),
+                _(
+                    "Sign the challenge with the key of a valid signing certificate from an "
+                    "authority the platform accepts (an e-Cert, say); 'tender certificate "
+                    "register' does it for you."
+                ),
             )
         info = read_certificate(_signer_certificate(signature, report.signatures[0].signer_sha256))
         taken = self.session.scalar(
@@ -358,16 +369,20 @@ class CertificateService:
         )
         if taken is not None and taken.organisation_id == actor.organisation_id:
             raise Conflict(
-                "This certificate is already registered for your organisation.",
-                f"It was registered at {format_time(taken.registered_at)}.",
-                "Nothing to do.",
+                _("This certificate is already registered for your organisation."),
+                _("It was registered at {registered_at}.").format(
+                    registered_at=format_time(taken.registered_at)
+                ),
+                _("Nothing to do."),
             )
         if taken is not None:
             raise Conflict(
-                "This certificate is registered to another organisation.",
-                "A certificate names one signer, so it can count for one organisation only.",
-                "Register your own organisation's certificate. If this one is yours, ask the "
-                "platform administrator to investigate: someone else holds its key.",
+                _("This certificate is registered to another organisation."),
+                _("A certificate names one signer, so it can count for one organisation only."),
+                _(
+                    "Register your own organisation's certificate. If this one is yours, ask "
+                    "the platform administrator to investigate: someone else holds its key."
+                ),
             )
         certificate = SigningCertificate(
             organisation_id=actor.organisation_id,

@@ -39,6 +39,7 @@ from tender.errors import (
     Refusal,
     TooManyRequests,
 )
+from tender.i18n import gettext as _
 from tender.verifier.kinds import EventKind
 
 SECOND_FACTOR_ROLES = frozenset({Role.OFFICER, Role.ADMIN})
@@ -169,18 +170,24 @@ class SignInService:
         needs_code = user.role in SECOND_FACTOR_ROLES or user.totp_confirmed_at is not None
         if needs_code and (user.totp_secret is None or user.totp_confirmed_at is None):
             return Invalid(
-                "Your account needs a second factor, and has none yet.",
-                f"Accounts with the role '{user.role.value}' sign in with a password and a "
-                "code from an authenticator app (TOTP).",
-                "Enrol an authenticator with your API token (POST /api/account/totp, then "
-                "confirm it with a code), or ask the platform administrator.",
+                _("Your account needs a second factor, and has none yet."),
+                _(
+                    "Accounts with the role '{role}' sign in with a password and a code from an "
+                    "authenticator app (TOTP)."
+                ).format(role=user.role.value),
+                _(
+                    "Enrol an authenticator with your API token (POST /api/account/totp, then "
+                    "confirm it with a code), or ask the platform administrator."
+                ),
             )
         if needs_code and not code:
             return NotAuthenticated(
-                "A code from your authenticator app is needed.",
-                "Your account signs in with a second factor (TOTP).",
-                "Send the six-digit code your app shows now as 'code', with your email and "
-                "password.",
+                _("A code from your authenticator app is needed."),
+                _("Your account signs in with a second factor (TOTP)."),
+                _(
+                    "Send the six-digit code your app shows now as 'code', with your email and "
+                    "password."
+                ),
             )
         if needs_code:
             step = credentials.totp_step(user.totp_secret or "", code or "", at=now)
@@ -218,8 +225,8 @@ class SignInService:
     def _locked_until(self, email: str, address: str, now: datetime) -> Refusal | None:
         since = now - LOCK_PERIOD
         for column, value, limit, what in (
-            (SignInFailure.email, email, MAX_FAILURES_PER_ACCOUNT, "this account"),
-            (SignInFailure.address, address, MAX_FAILURES_PER_ADDRESS, "your address"),
+            (SignInFailure.email, email, MAX_FAILURES_PER_ACCOUNT, _("this account")),
+            (SignInFailure.address, address, MAX_FAILURES_PER_ADDRESS, _("your address")),
         ):
             count, last = self.session.execute(
                 select(func.count(), func.max(SignInFailure.at)).where(
@@ -229,11 +236,17 @@ class SignInService:
             if count >= limit:
                 until = last + LOCK_PERIOD
                 return _Locked(
-                    f"Signing in to {what} is locked until {format_time(until)}.",
-                    f"There were {count} failed sign-ins from it in the last "
-                    f"{LOCK_PERIOD.seconds // 60} minutes; the lock stops password guessing.",
-                    "Wait until then and sign in with the right password. If you did not try "
-                    "to sign in, tell the platform administrator: someone else did.",
+                    _("Signing in to {what} is locked until {until}.").format(
+                        what=what, until=format_time(until)
+                    ),
+                    _(
+                        "There were {count} failed sign-ins from it in the last {minutes} "
+                        "minutes; the lock stops password guessing."
+                    ).format(count=count, minutes=LOCK_PERIOD.seconds // 60),
+                    _(
+                        "Wait until then and sign in with the right password. If you did not "
+                        "try to sign in, tell the platform administrator: someone else did."
+                    ),
                     retry_after=until - now,
                 )
         return None
@@ -271,11 +284,13 @@ class SignInService:
             )
             return locked
         return refusal or NotAuthenticated(
-            "The sign-in failed.",
-            "The email, the password or the code is wrong (which one is not said, so guessing "
-            f"learns nothing). After {MAX_FAILURES_PER_ACCOUNT} failures signing in is locked "
-            f"for {LOCK_PERIOD.seconds // 60} minutes.",
-            "Check them and try again.",
+            _("The sign-in failed."),
+            _(
+                "The email, the password or the code is wrong (which one is not said, so "
+                "guessing learns nothing). After {failures} failures signing in is locked for "
+                "{minutes} minutes."
+            ).format(failures=MAX_FAILURES_PER_ACCOUNT, minutes=LOCK_PERIOD.seconds // 60),
+            _("Check them and try again."),
         )
 
     def sign_out(self, caller: Caller) -> None:
@@ -525,10 +540,15 @@ def spend_code(session: Session, user: User, step: int) -> bool:
 
 def _code_used(refusal: type[Refusal]) -> Refusal:
     return refusal(
-        "This code from your authenticator was used already.",
-        "Each code is accepted once, so that someone who saw or caught it cannot use it "
-        "again; a code of the same 30 seconds, or an earlier one, is refused too.",
-        "Wait until your authenticator shows the next code (at most 30 seconds) and send that one.",
+        _("This code from your authenticator was used already."),
+        _(
+            "Each code is accepted once, so that someone who saw or caught it cannot use it "
+            "again; a code of the same 30 seconds, or an earlier one, is refused too."
+        ),
+        _(
+            "Wait until your authenticator shows the next code (at most 30 seconds) and send "
+            "that one."
+        ),
         audit_kind=EventKind.SIGN_IN_FAILED,
         details={"reason": CODE_USED},
     )

@@ -42,6 +42,7 @@ from tender.bids.schemas import (
 from tender.bids.service import BidService, Quota, SubmissionWindow
 from tender.clock import Clock, format_time
 from tender.errors import Invalid, TenderClosed, Unavailable
+from tender.i18n import gettext as _
 from tender.storage.objectstore import ObjectStore, ObjectStoreError
 from tender.storage.sealing import SEALED_PREFIX_SIZE, Sealer, looks_sealed
 from tender.verifier.kinds import EventKind
@@ -110,9 +111,9 @@ async def seal_to_spool(
                     plaintext.write(chunk)
         if size == 0:
             raise Invalid(
-                "The file is empty.",
-                "No bytes arrived, so there is nothing to seal.",
-                "Check that you chose the right file and upload it again.",
+                _("The file is empty."),
+                _("No bytes arrived, so there is nothing to seal."),
+                _("Check that you chose the right file and upload it again."),
             )
         spool.write(sealer.finalize())
         sealed_size = spool.tell()
@@ -174,22 +175,30 @@ def declared_plaintext_sha256(
         if declared is None:
             return None
         raise Invalid(
-            "This upload says it is sealed on your computer, but this tender does not take "
-            "sealed bids.",
-            f"The tender seals bids itself when they arrive; the {PLAINTEXT_SHA256_HEADER} "
-            "header is only for supplier-sealed tenders.",
-            "Submit the plain file without --seal.",
+            _(
+                "This upload says it is sealed on your computer, but this tender does not take "
+                "sealed bids."
+            ),
+            _(
+                "The tender seals bids itself when they arrive; the {header} header is only for "
+                "supplier-sealed tenders."
+            ).format(header=PLAINTEXT_SHA256_HEADER),
+            _("Submit the plain file without --seal."),
             tender_id=tender_id,
             audit_kind=EventKind.BID_REFUSED,
         )
     if declared is None:
         raise Invalid(
-            "This tender takes only bids sealed on your computer; this upload is not sealed.",
-            "The procuring entity chose supplier sealing: bids are sealed to the tender's key "
-            "before they are sent, so the platform never holds them readable before the "
-            "opening, and it will not receive a plain file.",
-            "Seal it with 'tender submit --seal' (it pre-checks the signature on your computer, "
-            "seals the file and sends it), and upload it again.",
+            _("This tender takes only bids sealed on your computer; this upload is not sealed."),
+            _(
+                "The procuring entity chose supplier sealing: bids are sealed to the tender's "
+                "key before they are sent, so the platform never holds them readable before the "
+                "opening, and it will not receive a plain file."
+            ),
+            _(
+                "Seal it with 'tender submit --seal' (it pre-checks the signature on your "
+                "computer, seals the file and sends it), and upload it again."
+            ),
             tender_id=tender_id,
             audit_kind=EventKind.BID_REFUSED,
         )
@@ -208,20 +217,26 @@ def declared_plaintext_sha256(
 
 def _too_large(max_bytes: int) -> Invalid:
     return Invalid(
-        "The file is too large.",
-        f"This platform accepts bid files of up to {max_bytes:,} bytes.",
-        "Split the bid into several files, or ask the procuring entity.",
+        _("The file is too large."),
+        _("This platform accepts bid files of up to {max_bytes:,} bytes.").format(
+            max_bytes=max_bytes
+        ),
+        _("Split the bid into several files, or ask the procuring entity."),
     )
 
 
 def _not_sealed(tender_id: uuid.UUID) -> Invalid:
     return Invalid(
-        "This upload is not a sealed bid.",
-        "This tender takes only bids sealed on your computer to the tender's key; what "
-        "arrived does not start as a sealed file does (or is too short to be one), so nothing "
-        "was stored and no receipt was issued.",
-        "Seal the file with 'tender submit --seal' and send it again; do not seal it with "
-        "another tool.",
+        _("This upload is not a sealed bid."),
+        _(
+            "This tender takes only bids sealed on your computer to the tender's key; what "
+            "arrived does not start as a sealed file does (or is too short to be one), so "
+            "nothing was stored and no receipt was issued."
+        ),
+        _(
+            "Seal the file with 'tender submit --seal' and send it again; do not seal it with "
+            "another tool."
+        ),
         tender_id=tender_id,
         audit_kind=EventKind.BID_REFUSED,
     )

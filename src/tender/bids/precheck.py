@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 - Traditional Chinese sentences use full-width punctuation
 """The signature pre-check: what the opening is expected to say, told while there is time.
 
 Advisory only: the opening verifies again and its verdict is the one that counts. The plain
@@ -10,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO
@@ -18,6 +18,8 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 
 from tender.bids.schemas import PreCheck
+from tender.i18n import gettext as _
+from tender.i18n import in_each_language
 from tender.signing import DocumentReport, SignerBinding, TrustStore, verify_document
 
 log = logging.getLogger(__name__)
@@ -53,16 +55,18 @@ def signed_file_name(signature_file_name: str) -> str | None:
     return None
 
 
-def _not_checked(message_en: str, message_zh: str) -> PreCheck:
-    return PreCheck(None, None, None, message_en, message_zh)
+def _not_checked(say: Callable[[], str]) -> PreCheck:
+    """A pre-check that could not be made, saying why in English and in Hong Kong Chinese
+    (a receipt keeps both)."""
+    return PreCheck(None, None, None, *in_each_language(say))
 
 
 SEALED_BY_SUPPLIER = _not_checked(
-    "This file was sealed on your computer, so the platform cannot read it to pre-check its "
-    "signature: 'tender submit --seal' checked it there before sealing it. The opening "
-    "verifies it.",
-    "此檔案已在您的電腦上密封，平台無法讀取以預先檢查其簽署；「tender submit --seal」已在密封前"
-    "於您的電腦上檢查。開標時將會驗證。",
+    lambda: _(
+        "This file was sealed on your computer, so the platform cannot read it to pre-check "
+        "its signature: 'tender submit --seal' checked it there before sealing it. The "
+        "opening verifies it."
+    )
 )
 """The pre-check of a supplier-sealed file: none on the platform, which never sees the plain
 bytes; the supplier's command made it locally."""
@@ -104,9 +108,10 @@ class PreChecker:
         except Exception:  # the upload must not fail because its advisory check did
             log.exception("a pre-check failed")  # no file name: it may say who bid
             return _not_checked(
-                "The signature could not be pre-checked because of an error on our side; "
-                "the opening will verify it.",
-                "因本平台發生錯誤，簽署未能預先檢查；開標時將會驗證。",
+                lambda: _(
+                    "The signature could not be pre-checked because of an error on our side; "
+                    "the opening will verify it."
+                )
             )
         finally:
             _CHECKING.reset(checking)
@@ -122,20 +127,21 @@ class PreChecker:
     ) -> PreCheck:
         if plaintext is None:
             return _not_checked(
-                f"The file is larger than {self.max_bytes:,} bytes, too large to pre-check; "
-                "the opening will verify its signature. Check it yourself with 'tender verify'.",
-                f"檔案大於 {self.max_bytes:,} 位元組，無法預先檢查；開標時將驗證其簽署。"
-                "您可用「tender verify」自行檢查。",
+                lambda: _(
+                    "The file is larger than {size:,} bytes, too large to pre-check; the "
+                    "opening will verify its signature. Check it yourself with 'tender verify'."
+                ).format(size=self.max_bytes)
             )
         signed_name = signed_file_name(file_name)
         if signed_name is not None:
             if signed_file_sha256 is None:
                 return _not_checked(
-                    f"This signature file was received, but the file it signs ({signed_name}) "
-                    "has not been uploaded yet, so it could not be pre-checked. Upload "
-                    f"{signed_name}, then this signature again to have it pre-checked.",
-                    f"已收到此簽署檔，但其所簽署的檔案（{signed_name}）尚未上傳，故無法預先檢查。"
-                    f"請先上傳 {signed_name}，再重新上傳此簽署檔以進行預先檢查。",
+                    lambda: _(
+                        "This signature file was received, but the file it signs "
+                        "({signed_name}) has not been uploaded yet, so it could not be "
+                        "pre-checked. Upload {signed_name}, then this signature again to have "
+                        "it pre-checked."
+                    ).format(signed_name=signed_name)
                 )
             report = await self._verify(
                 None,
@@ -149,10 +155,10 @@ class PreChecker:
             report = await self._verify(plaintext, at=at, binding=binding)
         else:
             return _not_checked(
-                f"This file is not a PDF, so its signature must come as a separate file: "
-                f"upload {file_name}{DETACHED_SUFFIX} ('tender sign' makes one) after it.",
-                f"此檔案不是 PDF，其簽署須以獨立檔案提交：請於其後上傳 "
-                f"{file_name}{DETACHED_SUFFIX}（可用「tender sign」產生）。",
+                lambda: _(
+                    "This file is not a PDF, so its signature must come as a separate file: "
+                    "upload {signature_file} ('tender sign' makes one) after it."
+                ).format(signature_file=f"{file_name}{DETACHED_SUFFIX}")
             )
         return PreCheck(
             report.indication.value,

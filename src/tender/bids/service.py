@@ -37,6 +37,7 @@ from tender.bids.schemas import (
 )
 from tender.clock import Clock, format_time
 from tender.errors import Conflict, Forbidden, Invalid, NotFound, TenderClosed, TooLarge
+from tender.i18n import gettext as _
 from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService
 from tender.signing import SignerBinding
@@ -130,22 +131,27 @@ class BidService:
         of a bid (it is what a later upload of the file replaces)."""
         if envelope not in (None, TECHNICAL, FINANCIAL):
             raise Invalid(
-                f"There is no envelope {envelope!r}.",
-                "A bid file goes in the technical or the financial envelope.",
-                'Send it with envelope "technical" or "financial".',
+                _("There is no envelope {envelope!r}.").format(envelope=envelope),
+                _("A bid file goes in the technical or the financial envelope."),
+                _('Send it with envelope "technical" or "financial".'),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
             )
         if not tender.two_envelopes:
             if envelope == FINANCIAL:
                 raise Invalid(
-                    f"Tender {tender.reference} has a single envelope: it takes no financial "
-                    "envelope.",
-                    "Only a two-envelope tender has its bids' prices in a separate envelope, "
-                    "opened after the technical ones; this one opens every file at the "
-                    "deadline.",
-                    "Upload the file without an envelope (or as technical), with the rest of "
-                    "your bid.",
+                    _(
+                        "Tender {reference} has a single envelope: it takes no financial envelope."
+                    ).format(reference=tender.reference),
+                    _(
+                        "Only a two-envelope tender has its bids' prices in a separate "
+                        "envelope, opened after the technical ones; this one opens every file "
+                        "at the deadline."
+                    ),
+                    _(
+                        "Upload the file without an envelope (or as technical), with the rest "
+                        "of your bid."
+                    ),
                     tender_id=tender.id,
                     audit_kind=EventKind.BID_REFUSED,
                 )
@@ -160,21 +166,34 @@ class BidService:
         )
         if signed is not None and signed.envelope != chosen:
             raise Conflict(
-                f"{signed.file_name}, which {file_name} signs, is in your {signed.envelope} "
-                "envelope.",
-                "A detached signature is opened with the file it signs, so both go in the "
-                "same envelope.",
-                f"Upload {file_name} to the {signed.envelope} envelope.",
+                _("{signed_file}, which {file_name} signs, is in your {envelope} envelope.").format(
+                    signed_file=signed.file_name,
+                    file_name=file_name,
+                    envelope=_envelope_name(signed.envelope),
+                ),
+                _(
+                    "A detached signature is opened with the file it signs, so both go in the "
+                    "same envelope."
+                ),
+                _("Upload {file_name} to the {envelope} envelope.").format(
+                    file_name=file_name, envelope=_envelope_name(signed.envelope)
+                ),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
             )
         if current is not None and current.envelope != chosen:
             raise Conflict(
-                f"You already sent {file_name} in your {current.envelope} envelope.",
-                "A file name belongs to one envelope of a bid: uploading it again replaces it "
-                "there, and a financial file must never be opened with the technical ones.",
-                f"Give the file another name for the {chosen} envelope, or withdraw the "
-                f"{current.envelope} one first.",
+                _("You already sent {file_name} in your {envelope} envelope.").format(
+                    file_name=file_name, envelope=_envelope_name(current.envelope)
+                ),
+                _(
+                    "A file name belongs to one envelope of a bid: uploading it again replaces "
+                    "it there, and a financial file must never be opened with the technical ones."
+                ),
+                _(
+                    "Give the file another name for the {chosen} envelope, or withdraw the "
+                    "{envelope} one first."
+                ).format(chosen=_envelope_name(chosen), envelope=_envelope_name(current.envelope)),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
             )
@@ -415,11 +434,18 @@ class BidService:
         refuse_if_cancelled(tender)
         if tender.status != TenderStatus.PUBLISHED or now > tender.deadline:
             raise TenderClosed(
-                f"Tender {tender.reference} closed at {format_time(tender.deadline)}; your "
-                f"fingerprint arrived at {format_time(now)}.",
-                "Fingerprints count only if the platform has received them by the deadline.",
-                "The file cannot be submitted. Contact the procuring entity if you believe the "
-                "platform was at fault.",
+                _(
+                    "Tender {reference} closed at {deadline}; your fingerprint arrived at {now}."
+                ).format(
+                    reference=tender.reference,
+                    deadline=format_time(tender.deadline),
+                    now=format_time(now),
+                ),
+                _("Fingerprints count only if the platform has received them by the deadline."),
+                _(
+                    "The file cannot be submitted. Contact the procuring entity if you believe "
+                    "the platform was at fault."
+                ),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
             )
@@ -494,12 +520,21 @@ class BidService:
         refuse_if_cancelled(tender)
         if tender.status != TenderStatus.PUBLISHED or at > tender.deadline:
             raise TenderClosed(
-                f"Tender {tender.reference} closed at {format_time(tender.deadline)}; your "
-                f"withdrawal arrived at {format_time(at)}.",
-                "A bid can be withdrawn only until the deadline (the platform's clock decides); "
-                "after it, what was received is opened.",
-                "Nothing can be withdrawn now. Contact the procuring entity if you believe the "
-                "platform was at fault.",
+                _(
+                    "Tender {reference} closed at {deadline}; your withdrawal arrived at {now}."
+                ).format(
+                    reference=tender.reference,
+                    deadline=format_time(tender.deadline),
+                    now=format_time(at),
+                ),
+                _(
+                    "A bid can be withdrawn only until the deadline (the platform's clock "
+                    "decides); after it, what was received is opened."
+                ),
+                _(
+                    "Nothing can be withdrawn now. Contact the procuring entity if you believe "
+                    "the platform was at fault."
+                ),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
             )
@@ -601,24 +636,36 @@ class BidService:
         files, total = len(kept) + 1, sum(document.size for document in kept) + size
         if files > self.quota.files:
             raise Conflict(
-                f"You have {len(kept)} files in tender {tender.reference}, the most one supplier "
-                "may submit.",
-                f"Each supplier may submit up to {self.quota.files} files to a tender: every "
-                "stored file is kept locked for years.",
-                "Send a new version of a file under its name (it replaces the old one), withdraw "
-                "a file you do not need, or combine files into one.",
+                _(
+                    "You have {files} files in tender {reference}, the most one supplier may "
+                    "submit."
+                ).format(files=len(kept), reference=tender.reference),
+                _(
+                    "Each supplier may submit up to {max_files} files to a tender: every "
+                    "stored file is kept locked for years."
+                ).format(max_files=self.quota.files),
+                _(
+                    "Send a new version of a file under its name (it replaces the old one), "
+                    "withdraw a file you do not need, or combine files into one."
+                ),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
                 details={"files": len(kept), "max_files": self.quota.files},
             )
         if total > self.quota.bytes:
             raise TooLarge(
-                f"This file would bring your submission to tender {tender.reference} to "
-                f"{total:,} bytes.",
-                f"Each supplier may submit up to {self.quota.bytes:,} bytes to a tender: every "
-                "stored file is kept locked for years.",
-                "Make the files smaller (compress scans, remove duplicates) or withdraw a file "
-                "you do not need, and send it again.",
+                _(
+                    "This file would bring your submission to tender {reference} to {total:,} "
+                    "bytes."
+                ).format(reference=tender.reference, total=total),
+                _(
+                    "Each supplier may submit up to {max_bytes:,} bytes to a tender: every "
+                    "stored file is kept locked for years."
+                ).format(max_bytes=self.quota.bytes),
+                _(
+                    "Make the files smaller (compress scans, remove duplicates) or withdraw a "
+                    "file you do not need, and send it again."
+                ),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
                 details={"bytes": total, "max_bytes": self.quota.bytes},
@@ -673,9 +720,9 @@ class BidService:
         known yet, as the upload starts)."""
         if tender.status == TenderStatus.DRAFT:
             raise TenderClosed(
-                f"Tender {tender.reference} is not published yet.",
-                "A draft tender takes no bids.",
-                "Wait until the procuring entity publishes it.",
+                _("Tender {reference} is not published yet.").format(reference=tender.reference),
+                _("A draft tender takes no bids."),
+                _("Wait until the procuring entity publishes it."),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
             )
@@ -696,19 +743,26 @@ class BidService:
             )
         )
         if fingerprint is None:
-            grace = (
-                ""
-                if tender.file_grace_seconds is None
-                else f" or, for a file whose fingerprint was registered by the deadline, by "
-                f"{format_time(tender.files_until)}"
-            )
             raise TenderClosed(
-                f"Tender {tender.reference} closed at {format_time(tender.deadline)}; "
-                f"your upload arrived at {format_time(now)}.",
-                "Bids count only if the platform has received their last byte by the deadline"
-                f"{grace} (the platform's clock decides).",
-                "The bid cannot be accepted. Contact the procuring entity if you believe "
-                "the platform was at fault.",
+                _("Tender {reference} closed at {deadline}; your upload arrived at {now}.").format(
+                    reference=tender.reference,
+                    deadline=format_time(tender.deadline),
+                    now=format_time(now),
+                ),
+                _(
+                    "Bids count only if the platform has received their last byte by the "
+                    "deadline (the platform's clock decides)."
+                )
+                if tender.file_grace_seconds is None
+                else _(
+                    "Bids count only if the platform has received their last byte by the "
+                    "deadline or, for a file whose fingerprint was registered by the deadline, "
+                    "by {files_until} (the platform's clock decides)."
+                ).format(files_until=format_time(tender.files_until)),
+                _(
+                    "The bid cannot be accepted. Contact the procuring entity if you believe "
+                    "the platform was at fault."
+                ),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
                 details={"deadline": format_time(tender.deadline), "arrived_at": format_time(now)},
@@ -756,16 +810,33 @@ def _current(
     )
 
 
+def _envelope_name(envelope: str | None) -> str:
+    """The envelope ("technical", "financial") as the reader calls it."""
+    return {TECHNICAL: _("technical"), FINANCIAL: _("financial")}.get(
+        envelope or TECHNICAL, str(envelope)
+    )
+
+
 def refuse_if_cancelled(tender: Tender) -> None:
     """A cancelled tender takes nothing more from suppliers."""
     if tender.status == TenderStatus.CANCELLED:
         raise TenderClosed(
-            f"Tender {tender.reference} was cancelled"
-            + (f" at {format_time(tender.cancelled_at)}" if tender.cancelled_at else "")
-            + f": {tender.cancellation_reason}",
-            "A cancelled tender takes no bids; what was submitted stays sealed and is never "
-            "opened.",
-            "Nothing to do. If the procuring entity publishes a new tender, submit to that.",
+            (
+                _("Tender {reference} was cancelled at {cancelled_at}: {reason}").format(
+                    reference=tender.reference,
+                    cancelled_at=format_time(tender.cancelled_at),
+                    reason=tender.cancellation_reason,
+                )
+                if tender.cancelled_at
+                else _("Tender {reference} was cancelled: {reason}").format(
+                    reference=tender.reference, reason=tender.cancellation_reason
+                )
+            ),
+            _(
+                "A cancelled tender takes no bids; what was submitted stays sealed and is never "
+                "opened."
+            ),
+            _("Nothing to do. If the procuring entity publishes a new tender, submit to that."),
             tender_id=tender.id,
             audit_kind=EventKind.BID_REFUSED,
         )

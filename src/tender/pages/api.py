@@ -21,10 +21,11 @@ from tender.documents.addenda import AddendumService
 from tender.documents.dependencies import provide_addendum_service, provide_document_service
 from tender.documents.service import DocumentService
 from tender.pages.errors import PAGE, failure_page
-from tender.pages.language import LANGUAGE_COOKIE, LANGUAGE_TAGS
+from tender.pages.language import LANGUAGE_TAGS
 from tender.tenders.dependencies import provide_tender_service
 from tender.tenders.models import TenderStatus
 from tender.tenders.service import TenderService
+from tender.web import LANGUAGE_COOKIE
 
 PAGE_SIZE: Final = 20
 MAX_PAGE: Final = 10_000  # far beyond any real listing; bounds the query parameter

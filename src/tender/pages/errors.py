@@ -11,8 +11,8 @@ from litestar.types import ExceptionHandler
 
 from tender.i18n import gettext as _
 from tender.i18n import use_locale
-from tender.pages.language import reader_locale
 from tender.pages.rendering import render
+from tender.web import reader_locale
 
 PAGE: Final = "page"
 """``opt`` of the routes that are pages: their refusals are answered with error pages."""
