@@ -124,6 +124,31 @@ def test_a_late_upload_prints_the_platforms_explanation_and_exits_1(
     assert not list(tmp_path.glob("*.json"))
 
 
+def test_a_late_upload_is_explained_in_the_language_chosen(
+    people: People, clock: ManualClock, tender: Tender, tmp_path: Path, url: str
+) -> None:
+    bid = tmp_path / "offer.pdf"
+    bid.write_bytes(b"%PDF-1.7 late offer")
+    clock.advance(timedelta(hours=3))
+
+    late = tender_cli(
+        url,
+        people.tokens["Alice"],
+        "--lang",
+        "zh-HK",
+        "submit",
+        str(bid),
+        "--tender",
+        "HK-2026-017",
+    )
+
+    assert late.returncode == 1
+    assert "發生了甚麼：投標 HK-2026-017 已於" in late.stderr  # noqa: RUF001
+    assert "原因：標書須於截標時間前由平台收妥" in late.stderr  # noqa: RUF001
+    assert "下一步：此標書不獲接納。" in late.stderr  # noqa: RUF001
+    assert "What happened" not in late.stderr
+
+
 def test_an_unknown_reference_is_explained(
     people: People, tender: Tender, tmp_path: Path, url: str
 ) -> None:

@@ -22,6 +22,7 @@ from anyascii import anyascii
 from fpdf import FPDF
 
 from tender.bids.receipts import in_words
+from tender.i18n import ENGLISH, use_locale
 from tender.verifier.jws import b64url_decode
 
 __all__ = ["ATTACHMENT_NAME", "render_receipt_pdf", "signed_values"]
@@ -40,7 +41,13 @@ def signed_values(signed_receipt: str) -> dict[str, Any]:
 
 
 def render_receipt_pdf(signed_receipt: str) -> bytes:
-    """The PDF of a signed receipt; the same receipt always gives the same bytes."""
+    """The PDF of a signed receipt; the same receipt always gives the same bytes, in English
+    whatever the language of the request that made it (its fonts cannot show Chinese)."""
+    with use_locale(ENGLISH):
+        return _render(signed_receipt)
+
+
+def _render(signed_receipt: str) -> bytes:
     values = signed_values(signed_receipt)
     pdf = FPDF(format="A4")
     pdf.core_fonts_encoding = _ENCODING

@@ -12,6 +12,8 @@ from typing import Any
 
 from tender.bids.schemas import FingerprintReceipt, Receipt, WithdrawalReceipt
 from tender.clock import for_people, format_time
+from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.verifier.formats import (
     ExportedEvent,
     FingerprintPayload,
@@ -115,57 +117,68 @@ def fingerprint_payload(
 
 
 _ENVELOPE_IN_WORDS = {
-    "technical": "technical (opened at the deadline)",
-    "financial": "financial (opened only if the bid qualifies on its technical envelope)",
+    "technical": N_("technical (opened at the deadline)"),
+    "financial": N_("financial (opened only if the bid qualifies on its technical envelope)"),
 }
 
 
 def in_words(receipt: Mapping[str, Any]) -> list[tuple[str, str]]:
     """A file's receipt (its signed payload, or the API's JSON of it) as labelled lines for
-    people: what, when (Hong Kong time and UTC), on time or not, and the signature pre-check
-    with what to do. ``tender submit`` prints them and the receipt PDF shows them."""
+    people, in the language in force: what, when (Hong Kong time and UTC), on time or not,
+    and the signature pre-check with what to do. ``tender submit`` prints them and the
+    receipt PDF shows them."""
     rows = [
-        ("Tender", str(receipt["tender_reference"])),
-        ("File", str(receipt["file_name"])),
+        (_("Tender"), str(receipt["tender_reference"])),
+        (_("File"), str(receipt["file_name"])),
         ("SHA-256", str(receipt["sha256"])),
         *(
             [
-                ("Sealed by you", "yes: the platform received and keeps only the sealed file"),
-                ("Sealed SHA-256", str(receipt["sealed_sha256"])),
-                ("Size", f"{int(receipt['size']):,} bytes sealed"),
+                (
+                    _("Sealed by you"),
+                    _("yes: the platform received and keeps only the sealed file"),
+                ),
+                (_("Sealed SHA-256"), str(receipt["sealed_sha256"])),
+                (_("Size"), _("{size:,} bytes sealed").format(size=int(receipt["size"]))),
             ]
             if receipt.get("sealed_sha256")
-            else [("Size", f"{int(receipt['size']):,} bytes")]
+            else [(_("Size"), _("{size:,} bytes").format(size=int(receipt["size"])))]
         ),
-        ("Received at", for_people(_time(receipt["received_at"]))),
-        ("Deadline", for_people(_time(receipt["deadline"]))),
-        ("On time", _on_time(receipt)),
-        ("Receipt", str(receipt["receipt_id"])),
+        (_("Received at"), for_people(_time(receipt["received_at"]))),
+        (_("Deadline"), for_people(_time(receipt["deadline"]))),
+        (_("On time"), _on_time(receipt)),
+        (_("Receipt"), str(receipt["receipt_id"])),
     ]
     if receipt.get("envelope"):  # a two-envelope tender's file
-        rows.insert(2, ("Envelope", _ENVELOPE_IN_WORDS.get(receipt["envelope"], "?")))
+        envelope = _ENVELOPE_IN_WORDS.get(receipt["envelope"])
+        rows.insert(2, (_("Envelope"), _(envelope) if envelope else "?"))
     check = receipt.get("signature_precheck")
     if not check:
-        return [*rows, ("Signature pre-check", "none made; the opening verifies the signature")]
+        return [
+            *rows,
+            (_("Signature pre-check"), _("none made; the opening verifies the signature")),
+        ]
     indication = check.get("indication")
     if indication == "TOTAL_PASSED":
-        verdict, todo = "passed", "Nothing: the opening is expected to accept the signature."
+        verdict = _("passed")
+        todo = _("Nothing: the opening is expected to accept the signature.")
     elif indication is None:
-        verdict, todo = "not made", "See above."
+        verdict, todo = _("not made"), _("See above.")
     else:
         sub = check.get("sub_indication")
-        verdict = f"NOT passed ({indication}{' / ' + sub if sub else ''})"
-        todo = (
+        verdict = _("NOT passed ({indication})").format(
+            indication=f"{indication}{' / ' + sub if sub else ''}"
+        )
+        todo = _(
             "Fix the signature and submit the file again before the deadline: a new upload of "
             "the same file name replaces this one for the opening."
         )
     return [
         *rows,
-        ("Signature pre-check", verdict),
+        (_("Signature pre-check"), verdict),
         ("", str(check.get("message_en", ""))),
         ("", str(check.get("message_zh", ""))),
-        ("What to do", todo),
-        ("", "(Advisory: the opening verifies again, and its verdict is the one that counts.)"),
+        (_("What to do"), todo),
+        ("", _("(Advisory: the opening verifies again, and its verdict is the one that counts.)")),
     ]
 
 
@@ -175,11 +188,11 @@ def _time(value: object) -> datetime:
 
 def _on_time(receipt: Mapping[str, Any]) -> str:
     if _time(receipt["received_at"]) <= _time(receipt["deadline"]):
-        return "yes: received in full by the deadline"
+        return _("yes: received in full by the deadline")
     match = receipt.get("fulfils_fingerprint")
     if match:
-        return (
+        return _(
             "yes: after the deadline, but it is the file whose fingerprint you registered in "
-            f"time (at {for_people(_time(match['received_at']))})"
-        )
-    return "NO: received after the deadline; it will not be opened"
+            "time (at {registered_at})"
+        ).format(registered_at=for_people(_time(match["received_at"])))
+    return _("NO: received after the deadline; it will not be opened")

@@ -26,8 +26,11 @@ from tender.cli import (
 )
 from tender.cli.common import EXIT_FAILED, EXIT_USAGE, CommandError
 from tender.config import SettingsError
+from tender.i18n import gettext as _
+from tender.i18n import negotiate, use_locale
 
 DEBUG_VARIABLE = "TENDER_DEBUG"
+LANGUAGE_VARIABLE = "TENDER_LANG"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tender",
         description="Tender: signed bids, sealed on arrival, opened at the deadline, audited.",
         epilog="Every command has --help.",
+    )
+    parser.add_argument(
+        "--lang",
+        metavar="LANGUAGE",
+        help=f"the language to speak: en, or zh-HK for Hong Kong Chinese (default: "
+        f"${LANGUAGE_VARIABLE}, else the environment's $LC_ALL, $LC_MESSAGES or $LANG)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     platform_commands.register(commands)
@@ -51,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    language = negotiate(
+        args.lang,
+        *(os.environ.get(name) for name in (LANGUAGE_VARIABLE, "LC_ALL", "LC_MESSAGES", "LANG")),
+    )
+    with use_locale(language):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     if getattr(args, "logs", False):  # the commands that run the platform log what it does
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -74,14 +92,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tender {name}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("Stopped.", file=sys.stderr)
+        print(_("Stopped."), file=sys.stderr)
         return 130
     except Exception as error:
         if os.environ.get(DEBUG_VARIABLE):
             raise
         print(
-            f"tender {name}: it failed unexpectedly ({type(error).__name__}: {error}). Nothing "
-            f"more was done. Run it again with {DEBUG_VARIABLE}=1 to see where, and report it.",
+            f"tender {name}: "
+            + _(
+                "it failed unexpectedly ({error}). Nothing more was done. Run it again with "
+                "{variable}=1 to see where, and report it."
+            ).format(error=f"{type(error).__name__}: {error}", variable=DEBUG_VARIABLE),
             file=sys.stderr,
         )
         return EXIT_FAILED

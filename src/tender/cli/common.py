@@ -16,6 +16,8 @@ import httpx
 
 from tender.client import RefusedError
 from tender.config import Settings
+from tender.i18n import babel_locale
+from tender.i18n import gettext as _
 from tender.verifier.checks import Check, summarise
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -56,11 +58,10 @@ def read_secret(secret_file: Path | None, what: str, flag: str) -> str:
 def explain_refusal(refusal: RefusedError) -> str:
     """The platform's explanation, one part a line."""
     if not refusal.what:
-        return f"the platform refused: {refusal}"
-    return (
-        f"the platform refused.\n  What happened: {refusal.what}\n  Why: {refusal.why}\n"
-        f"  What to do: {refusal.what_to_do}"
-    )
+        return _("the platform refused: {refusal}").format(refusal=refusal)
+    return _(
+        "the platform refused.\n  What happened: {what}\n  Why: {why}\n  What to do: {todo}"
+    ).format(what=refusal.what, why=refusal.why, todo=refusal.what_to_do)
 
 
 @contextmanager
@@ -73,11 +74,15 @@ def platform_client(
     """A client of the platform at ``url``; a refusal, or a platform that cannot be reached,
     ends the command with the reason in words (exit code 1)."""
     try:
-        with httpx.Client(base_url=url, timeout=timeout) as client:
+        # The platform answers, refusals included, in the language the command speaks.
+        headers = {"Accept-Language": str(babel_locale()).replace("_", "-")}
+        with httpx.Client(base_url=url, timeout=timeout, headers=headers) as client:
             yield client
     except httpx.TransportError as error:
         raise CommandError(
-            f"cannot reach the platform at {url}, or it broke off ({error}); {if_broken_off}",
+            _("cannot reach the platform at {url}, or it broke off ({error}); {todo}").format(
+                url=url, error=error, todo=if_broken_off
+            ),
             exit_code=EXIT_FAILED,
         ) from None
     except RefusedError as refusal:
