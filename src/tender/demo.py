@@ -58,16 +58,23 @@ def _wait_until(moment: datetime) -> None:
 def wait_for_status(
     client: httpx.Client, tender_id: str, token: str, status: str, timeout: float
 ) -> dict[str, Any]:
-    """Poll the tender until it has ``status``; raises TimeoutError with the last state."""
+    """Poll the tender until it has ``status``; raises TimeoutError with the last state. A
+    connection the server closed as it was reused (an idle keep-alive racing its timeout) is
+    polled again: a read is safe to repeat."""
     give_up = time.monotonic() + timeout
+    last = "unknown"
     while True:
-        tender: dict[str, Any] = client.get(
-            f"/api/tenders/{tender_id}", headers=_auth(token)
-        ).json()
-        if tender["status"] == status:
+        try:
+            tender: dict[str, Any] = client.get(
+                f"/api/tenders/{tender_id}", headers=_auth(token)
+            ).json()
+        except httpx.RemoteProtocolError:
+            tender = {"status": last}
+        last = tender["status"]
+        if last == status:
             return tender
         if time.monotonic() > give_up:
-            raise TimeoutError(f"tender still {tender['status']!r} after {timeout} s")
+            raise TimeoutError(f"tender still {last!r} after {timeout} s")
         time.sleep(0.1)
 
 
