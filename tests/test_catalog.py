@@ -15,9 +15,9 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
 
-from tender.i18n import CATALOG_DIR, HONG_KONG_CHINESE
+from tender import i18n
+from tender.i18n import HONG_KONG_CHINESE, read_catalog
 
 ROOT = Path(__file__).parent.parent
 SOURCES = ("src", "signing", "storage")
@@ -52,9 +52,7 @@ def _extracted() -> Iterator[tuple[str, str | tuple[str, ...]]]:
 
 
 def _catalog() -> Catalog:
-    path = CATALOG_DIR / HONG_KONG_CHINESE / "LC_MESSAGES" / "messages.po"
-    with path.open("rb") as po:
-        return read_po(po, locale=HONG_KONG_CHINESE)
+    return read_catalog(HONG_KONG_CHINESE)
 
 
 def _placeholders(text: str) -> list[str]:
@@ -118,3 +116,15 @@ def test_the_catalog_uses_hong_kong_words_not_taiwan_ones() -> None:
 )
 def test_placeholders_are_found_in_either_style(text: str, expected: list[str]) -> None:
     assert _placeholders(text) == sorted(expected)
+
+
+def test_a_string_translated_in_two_files_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / HONG_KONG_CHINESE / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    for name, translated in (("a.po", "遞交"), ("b.po", "提交")):
+        (folder / name).write_text(f'msgid "Submit"\nmsgstr "{translated}"\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "CATALOG_DIR", tmp_path)
+    with pytest.raises(ValueError, match=r"'Submit' is translated twice; b\.po repeats it"):
+        read_catalog(HONG_KONG_CHINESE)

@@ -1,12 +1,12 @@
-"""The languages people read the platform in: English, and Traditional Chinese as written in
-Hong Kong (zh-Hant-HK, with Hong Kong government terms: 電子證書, 簽署, 遞交).
+"""The languages people read the platform in: English, and Traditional Chinese as written in Hong
+Kong (zh-Hant-HK, with Hong Kong government terms: 電子證書, 簽署, 遞交).
 
-Strings are marked with :func:`gettext` (imported as ``_``) and translated from gettext
-catalogs kept as ``.po`` files under ``src/tender/locale`` (``pybabel extract`` / ``update``
-with ``babel.cfg``). The catalogs are read as they are, with Babel, when first needed: there
-is no compiled ``.mo`` file to forget to rebuild. The language in force is per request (or
-per command), held in a context variable, so a service deep in a call says its refusal in the
-language of whoever asked without being told.
+Strings are marked with :func:`gettext` (imported as ``_``) and translated from gettext catalogs
+kept as ``.po`` files under ``src/tender/locale``, one per part of the platform (``pybabel
+extract`` / ``update`` with ``babel.cfg``). The catalogs are read as they are, with Babel, when
+first needed: there is no compiled ``.mo`` file to forget to rebuild. The language in force is
+per request (or per command), held in a context variable, so a service deep in a call says its
+refusal in the language of whoever asked without being told.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from babel import Locale, UnknownLocaleError
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -31,12 +32,14 @@ __all__ = [
     "LOCALES",
     "accepted_languages",
     "babel_locale",
+    "catalog_files",
     "current_locale",
     "gettext",
     "gettext_noop",
     "in_each_language",
     "negotiate",
     "ngettext",
+    "read_catalog",
     "translations",
     "use_locale",
 ]
@@ -52,14 +55,34 @@ DOMAIN: Final = "messages"
 _current: ContextVar[str] = ContextVar("tender_locale", default=DEFAULT_LOCALE)
 
 
+def catalog_files(locale: str) -> list[Path]:
+    """The ``.po`` files of ``locale``: one per part of the platform (the pages of each role,
+    the refusals, ...), so that work on one part does not edit another's file."""
+    return sorted((CATALOG_DIR / locale / "LC_MESSAGES").glob("*.po"))
+
+
+def read_catalog(locale: str) -> Catalog:
+    """Every translation of ``locale``, from all its ``.po`` files; an English string may be
+    translated in one file only, so that two translations cannot disagree."""
+    merged = Catalog(locale=locale, domain=DOMAIN)
+    for path in catalog_files(locale):
+        with path.open("rb") as po:
+            part = read_po(po, locale=locale, domain=DOMAIN)
+        for message in part:
+            if not message.id:
+                continue  # the file's header
+            if merged.get(message.id) is not None:
+                raise ValueError(f"{message.id!r} is translated twice; {path.name} repeats it")
+            merged[message.id] = message
+    return merged
+
+
 @cache
 def translations(locale: str) -> NullTranslations:
     """The catalog of ``locale`` (English needs none: its strings are the source)."""
-    path = CATALOG_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if locale == DEFAULT_LOCALE or not path.exists():
+    if locale == DEFAULT_LOCALE or not catalog_files(locale):
         return NullTranslations()
-    with path.open("rb") as po:
-        catalog = read_po(po, locale=locale, domain=DOMAIN)
+    catalog = read_catalog(locale)
     compiled = BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)
