@@ -46,6 +46,7 @@ from tender.opening.api import OpeningController
 from tender.pages.api import PublicPages
 from tender.pages.errors import with_error_pages
 from tender.pages.rendering import STATIC, template_config
+from tender.pages.session import SessionPages
 from tender.platform import Platform
 from tender.qualification.api import QualificationController
 from tender.tenders.api import TenderController
@@ -121,6 +122,7 @@ def create_app(platform: Platform) -> Litestar:
             AwardController,
             AuditController,
             PublicPages,
+            SessionPages,
             create_static_files_router(
                 path=STATIC_PATH,
                 directories=[STATIC],

@@ -124,6 +124,11 @@ def nobody(caller: str, state: str | None) -> bool:
     return False
 
 
+def no_one_with_a_wrong_password(caller: str, state: str | None) -> bool:
+    """The sign-in form, posted with a wrong password: refused (401) whoever posts it."""
+    return False
+
+
 def own_receipt(caller: str, state: str | None) -> bool:
     """The receipt in the path is S1's: only S1 reads it."""
     return caller == BIDDER
@@ -149,6 +154,7 @@ class Row:
     rule: ObjectRule = anyone
     body: Body = None
     query: dict[str, str] = field(default_factory=dict)
+    form: dict[str, str] | None = None  # a page's form, posted as a browser does
     own_account: bool = False  # about the caller's own account, session or tokens
     bid_content: bool = False  # serves what bids contain
 
@@ -278,6 +284,11 @@ ROUTES: Final[dict[str, Row]] = {
     "GET /": Row(None),
     "GET /tenders/{tender_id:uuid}": Row(None, published),
     "GET /language": Row(None, query={"to": "zh-Hant-HK"}),
+    "GET /sign-in": Row(None),
+    "POST /sign-in": Row(
+        None, no_one_with_a_wrong_password, form={"email": "s1@example.com", "password": "no"}
+    ),
+    "POST /sign-out": Row(SIGNED_IN, own_account=True),
     "GET /static/{file_path:path}": Row(None),
     "HEAD /static/{file_path:path}": Row(None),
 }
@@ -327,7 +338,7 @@ class Outcome:
     def refused(self) -> bool:
         """401, 403, or the 404 of a tender the caller may not see (answered as if it did not
         exist); any other 4xx is the route's own answer to a dummy body or the tender's state."""
-        if self.status in (401, 403):
+        if self.status in (401, 403, 429):  # 429: a sign-in refused after too many failures
             return True
         if self.status == 404 and self.answer is None:
             return True  # a page's "nothing at this address" (HTML): a tender not shown
@@ -555,6 +566,8 @@ def _call(
         headers=scenario.headers(caller),
         json=body if isinstance(body, dict) else None,
         content=body if isinstance(body, bytes) else None,
+        data=row.form,
+        follow_redirects=False,
     )
     with platform.sessions.begin() as session:
         events = list(
@@ -569,7 +582,10 @@ def _call(
         )
         session.expunge_all()
     is_json = answer.headers.get("content-type", "").startswith("application/json")
-    return Outcome(answer.status_code, answer.json() if is_json else None, events)
+    status = answer.status_code
+    if status == 303 and answer.headers["location"].startswith("/sign-in?"):
+        status = 401  # a page for the signed-in sends a stranger to sign in: its 401
+    return Outcome(status, answer.json() if is_json else None, events)
 
 
 def _describe(cell: Cell, outcome: Outcome) -> str:

@@ -19,6 +19,7 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tender.accounts.credentials import new_totp_secret, totp_now
 from tender.accounts.models import OrganisationKind, OrganisationStatus, Role, User
 from tender.accounts.service import AccountService
 from tender.awards.schemas import AwardCreate
@@ -47,6 +48,19 @@ PRICE_SCHEDULE = b"item,quantity,unit,rate\nresurfacing,3200,m2,\n"
 DRAWINGS = b"%PDF-1.7 revised drawings, sheet 4\n" * 120
 
 
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who signs in on the pages: their email, the password, and for an officer the
+    authenticator's secret (codes are made at the site's clock)."""
+
+    email: str
+    totp_secret: str | None = None
+    password: str = PASSWORD
+
+
 @dataclass(frozen=True)
 class Site:
     """The served platform, and what was seeded in it."""
@@ -61,6 +75,9 @@ class Site:
     question: str
     answer: str
     addendum_text: str
+    officer: Person
+    supplier: Person  # Sam of Sun Wah Paving Ltd
+    auditor: Person
 
 
 async def _chunks(content: bytes) -> AsyncIterator[bytes]:
@@ -159,10 +176,34 @@ def seed(platform: Platform, clock: ManualClock) -> Site:
             name_zh="路政署",
             status=OrganisationStatus.ACTIVE,
         )
-        officer, _ = accounts.create_user(name="Olivia", organisation=buyer, role=Role.OFFICER)
-        supplier, _ = accounts.create_user(
-            name="Sam", organisation="Sun Wah Paving Ltd", role=Role.SUPPLIER
+        officer, _ = accounts.create_user(
+            name="Olivia",
+            organisation=buyer,
+            role=Role.OFFICER,
+            email="olivia@hyd.example.gov.hk",
+            password=PASSWORD,
         )
+        officer.totp_secret = new_totp_secret()
+        officer.totp_confirmed_at = clock.now()
+        supplier, _ = accounts.create_user(
+            name="Sam",
+            organisation="Sun Wah Paving Ltd",
+            role=Role.SUPPLIER,
+            email="sam@sunwah.example.hk",
+            password=PASSWORD,
+        )
+        auditor, _ = accounts.create_user(
+            name="Ada",
+            organisation="Audit Commission",
+            role=Role.AUDITOR,
+            email="ada@aud.example.gov.hk",
+            password=PASSWORD,
+        )
+        people = {
+            "officer": Person(officer.email or "", totp_secret=officer.totp_secret),
+            "supplier": Person(supplier.email or ""),
+            "auditor": Person(auditor.email or ""),
+        }
         rival, _ = accounts.create_user(
             name="Rita", organisation="Harbour Roads Ltd", role=Role.SUPPLIER
         )
@@ -240,6 +281,7 @@ def seed(platform: Platform, clock: ManualClock) -> Site:
         question=question,
         answer=answer,
         addendum_text=addendum_text,
+        **people,
     )
 
 
@@ -295,3 +337,19 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+def sign_in(page: Page, site: Site, person: Person) -> None:
+    """Sign ``person`` in on the sign-in page, as a person would (an officer with the code
+    their authenticator shows now; the clock moves on a step so that no code is used twice)."""
+    page.goto(f"{site.base}/sign-in")
+    page.get_by_label("Email address").fill(person.email)
+    page.get_by_label("Password").fill(person.password)
+    if person.totp_secret is not None:
+        clock = site.platform.clock
+        assert isinstance(clock, ManualClock)
+        clock.advance(timedelta(seconds=30))
+        page.get_by_label("Code from your authenticator app").fill(
+            totp_now(person.totp_secret, at=clock.now())
+        )
+    page.get_by_role("button", name="Sign in").click()

@@ -10,33 +10,14 @@ from datetime import UTC, timedelta
 from urllib.parse import quote
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
 
 from tender.clock import HONG_KONG
-from tests.pages.conftest import AWARD, SCREENSHOTS, SPECIFICATION, Site
+from tests.pages.browsing import assert_accessible, shoot
+from tests.pages.conftest import AWARD, SPECIFICATION, Site
 from tests.pages.strings import english_ui_strings
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
-
-AXE = Axe()
-SERIOUS = {"serious", "critical"}
-
-
-def assert_accessible(page: Page) -> None:
-    """No serious or critical axe-core violation (WCAG 2.1 A and AA rules, and best practice)."""
-    results = AXE.run(page)
-    serious = [v for v in results.response["violations"] if v["impact"] in SERIOUS]
-    assert not serious, f"{page.url}:\n" + "\n".join(
-        f"{v['impact']} {v['id']}: {v['help']} — "
-        + "; ".join(node["target"][0] for node in v["nodes"])
-        for v in serious
-    )
-
-
-def shoot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
 
 def test_the_list_shows_published_tenders_and_never_a_draft(page: Page, site: Site) -> None:

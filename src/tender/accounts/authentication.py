@@ -7,20 +7,24 @@ the request's unit of work begins (one of the few places with a transaction of i
 README, "How it is built"); it also notes when a token was last used.
 
 A request signed in by cookie that would change something (any method but GET, HEAD and
-OPTIONS) must carry the session's CSRF token in the ``X-CSRF-Token`` header: another site can
-make a browser send the cookie, but cannot read the token. Token calls need no such check
+OPTIONS) must carry the session's CSRF token in the ``X-CSRF-Token`` header, or in the
+``csrf_token`` field of a page's form: another site can make a browser send the cookie, but
+cannot read the token. Token calls need no such check
 (a browser never adds the header by itself).
 """
 
 from __future__ import annotations
 
 import secrets
+from contextvars import ContextVar
 from typing import Any, Final
 
 import anyio.to_thread
+from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.enums import RequestEncodingType
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from litestar.types import ASGIApp
+from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.orm import Session, sessionmaker
 
 from tender.accounts.guards import PUBLIC_KEY
@@ -30,7 +34,10 @@ from tender.errors import Forbidden, NotAuthenticated
 
 SESSION_COOKIE: Final = "tender_session"
 CSRF_HEADER: Final = "x-csrf-token"
+CSRF_FIELD: Final = "csrf_token"
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_receive: ContextVar[Receive] = ContextVar("receive")
 
 
 class CallerAuthentication(AbstractAuthenticationMiddleware):
@@ -45,6 +52,15 @@ class CallerAuthentication(AbstractAuthenticationMiddleware):
         self.sessions = sessions
         self.clock = clock
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Litestar hands authenticate_request a connection that cannot read the body; a
+        # page's form carries its CSRF token there, so the real receive is kept for it.
+        token = _receive.set(receive)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            _receive.reset(token)
+
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
@@ -54,9 +70,9 @@ class CallerAuthentication(AbstractAuthenticationMiddleware):
             caller = await anyio.to_thread.run_sync(self._by_token, token.strip())
         elif cookie:
             caller = await anyio.to_thread.run_sync(self._by_cookie, cookie)
-            sent = connection.headers.get(CSRF_HEADER, "")
             if connection.scope.get("method") not in SAFE_METHODS and not (
-                caller.csrf_token and secrets.compare_digest(sent, caller.csrf_token)
+                caller.csrf_token
+                and secrets.compare_digest(await _csrf_token_sent(connection), caller.csrf_token)
             ):
                 raise Forbidden(
                     "This request did not come from the platform's own pages.",
@@ -80,3 +96,17 @@ class CallerAuthentication(AbstractAuthenticationMiddleware):
     def _by_cookie(self, cookie: str) -> Caller:
         with self.sessions.begin() as session:
             return authenticate_cookie(session, cookie, now=self.clock.now())
+
+
+async def _csrf_token_sent(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The CSRF token a request carries: in the header (scripts, API clients), or as the
+    ``csrf_token`` field of a page's form (a plain HTML form cannot set headers). The form is
+    read once and kept in the request's state, where the handler reads it again."""
+    sent = connection.headers.get(CSRF_HEADER, "")
+    if sent:
+        return sent
+    request: Request[Any, Any, Any] = Request(connection.scope, _receive.get())
+    if request.content_type[0] != RequestEncodingType.URL_ENCODED:
+        return ""
+    field = (await request.form()).get(CSRF_FIELD, "")
+    return field if isinstance(field, str) else ""

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 
 from tender import i18n
 from tender.accounts.guards import PUBLIC
+from tender.accounts.signin import Caller
 from tender.awards.dependencies import provide_award_service
 from tender.awards.service import AwardService
 from tender.clarifications.dependencies import provide_clarification_service
@@ -22,6 +23,7 @@ from tender.documents.dependencies import provide_addendum_service, provide_docu
 from tender.documents.service import DocumentService
 from tender.pages.errors import PAGE, failure_page
 from tender.pages.language import LANGUAGE_TAGS
+from tender.pages.session import VIEWER, same_site
 from tender.tenders.dependencies import provide_tender_service
 from tender.tenders.models import TenderStatus
 from tender.tenders.service import TenderService
@@ -40,6 +42,7 @@ class PublicPages(Controller):
     include_in_schema = False
     exception_handlers = {500: failure_page}
     dependencies = {
+        **VIEWER,
         "tenders": Provide(provide_tender_service, sync_to_thread=False),
         "documents": Provide(provide_document_service, sync_to_thread=False),
         "addenda": Provide(provide_addendum_service, sync_to_thread=False),
@@ -51,6 +54,7 @@ class PublicPages(Controller):
     def tender_list(
         self,
         tenders: NamedDependency[TenderService],
+        viewer: NamedDependency[Caller | None],
         q: Annotated[str, QueryParameter(max_length=MAX_QUERY)] = "",
         page: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 1,
     ) -> Template:
@@ -59,6 +63,7 @@ class PublicPages(Controller):
         return Template(
             "tenders.html",
             context={
+                "viewer": viewer,
                 "query": q,
                 "tenders": [(tender, tender.status_at(now)) for tender in found],
                 "total": total,
@@ -76,6 +81,7 @@ class PublicPages(Controller):
         addenda: NamedDependency[AddendumService],
         clarifications: NamedDependency[ClarificationService],
         awards: NamedDependency[AwardService],
+        viewer: NamedDependency[Caller | None],
     ) -> Template:
         tender = tenders.get(tender_id, viewer=None)
         buyer = tenders.buyer(tender)
@@ -84,6 +90,7 @@ class PublicPages(Controller):
         return Template(
             "tender.html",
             context={
+                "viewer": viewer,
                 "tender": tender,
                 "status": status,
                 "open": status is TenderStatus.PUBLISHED,
@@ -111,9 +118,7 @@ class PublicPages(Controller):
     ) -> Redirect:
         """The language switch: remembers the choice in a cookie and goes back to the page."""
         locale = i18n.negotiate(to)
-        # Back to a page of this site only: never to another site ("//host", "/\\host").
-        same_site = back.startswith("/") and not back.startswith(("//", "/\\"))
-        redirect = Redirect(back if same_site else "/", status_code=303)
+        redirect = Redirect(same_site(back), status_code=303)
         redirect.set_cookie(
             LANGUAGE_COOKIE,
             LANGUAGE_TAGS[locale],

@@ -5,8 +5,10 @@ JSON. The app's own handlers still decide the answer and audit it; this only dre
 from __future__ import annotations
 
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response
+from litestar.response import Redirect
 from litestar.types import ExceptionHandler
 
 from tender.i18n import gettext as _
@@ -56,6 +58,9 @@ def _dressed(handler: ExceptionHandler[Any]) -> ExceptionHandler[Any]:
         response = handler(request, exc)
         if not wants_a_page(request):
             return response
+        if response.status_code == 401:  # a page for the signed-in: sign in, then come back
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return Redirect(f"/sign-in?{urlencode({'next': here})}", status_code=303)
         # An address no route answers passes no middleware: the reader's language is set here.
         with use_locale(reader_locale(request.scope)):
             return _page_for(response)

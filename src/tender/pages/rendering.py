@@ -16,6 +16,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from tender import i18n
+from tender.accounts.models import Role
+from tender.accounts.signin import Caller
 from tender.clock import HONG_KONG
 from tender.pages.language import LANGUAGE_TAGS
 
@@ -86,6 +88,26 @@ def time_left(seconds: float) -> str:
     )
 
 
+def role_pages(viewer: Caller | None) -> list[tuple[str, str]]:
+    """The pages of the viewer's work, for the header: (address, title in the reader's
+    language). Committee members are officers and auditors."""
+    if viewer is None:
+        return []
+    pages = {
+        Role.SUPPLIER: [("/supplier", i18n.gettext("My tenders and bids"))],
+        Role.OFFICER: [
+            ("/officer", i18n.gettext("Tenders I run")),
+            ("/committee", i18n.gettext("Opening committee")),
+        ],
+        Role.AUDITOR: [
+            ("/auditor", i18n.gettext("Audit")),
+            ("/committee", i18n.gettext("Opening committee")),
+        ],
+        Role.ADMIN: [],
+    }
+    return pages[viewer.user.role]
+
+
 def environment() -> Environment:
     """The pages' Jinja2 environment (see the module)."""
     env = Environment(
@@ -108,6 +130,7 @@ def environment() -> Environment:
     )
     env.globals["language_tag"] = lambda: LANGUAGE_TAGS[i18n.current_locale()]
     env.globals["languages"] = LANGUAGE_TAGS
+    env.globals["role_pages"] = role_pages
     env.globals["countdown_words"] = countdown_words
     return env
 
