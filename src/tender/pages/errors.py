@@ -4,6 +4,7 @@ JSON. The app's own handlers still decide the answer and audit it; this only dre
 
 from __future__ import annotations
 
+from dataclasses import asdict, is_dataclass
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -19,6 +20,16 @@ from tender.web import reader_locale
 PAGE: Final = "page"
 """``opt`` of the routes that are pages: their refusals are answered with error pages."""
 API_PREFIX: Final = "/api/"
+FORM_PAGE: Final = "form_page"
+"""``opt`` of a page's form route: the template that shows the form again, with what the user
+typed and why it was refused, when the service refuses it (see :func:`remember_form`)."""
+_FORM_STATE: Final = "submitted_form"
+
+
+def remember_form(request: Request[Any, Any, Any], form: object) -> None:
+    """Keep what the user typed in ``form`` (a dataclass), so that if the service refuses it,
+    the form is shown again filled in; called by a form's handler before the service."""
+    request.state[_FORM_STATE] = asdict(form) if is_dataclass(form) else {}  # type: ignore[arg-type]
 
 
 def wants_a_page(request: Request[Any, Any, Any]) -> bool:
@@ -61,11 +72,46 @@ def _dressed(handler: ExceptionHandler[Any]) -> ExceptionHandler[Any]:
         if response.status_code == 401:  # a page for the signed-in: sign in, then come back
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return Redirect(f"/sign-in?{urlencode({'next': here})}", status_code=303)
+        form_page = _form_page(request)
+        if form_page is not None and response.status_code not in (403, 404):
+            with use_locale(reader_locale(request.scope)):
+                return _form_again(request, form_page, response)
         # An address no route answers passes no middleware: the reader's language is set here.
         with use_locale(reader_locale(request.scope)):
             return _page_for(response)
 
     return answer
+
+
+def _form_page(request: Request[Any, Any, Any]) -> str | None:
+    handler: Any = request.scope.get("route_handler")
+    template = handler.opt.get(FORM_PAGE) if handler is not None else None
+    return template if isinstance(template, str) and _FORM_STATE in request.state else None
+
+
+def _form_again(
+    request: Request[Any, Any, Any], template: str, response: Response[Any]
+) -> Response[str]:
+    """The refused form, shown again with what was typed and the refusal above it."""
+    body = response.content if isinstance(response.content, dict) else {}
+    page = Response(
+        render(
+            template,
+            request=request,
+            viewer=request.scope.get("auth"),
+            form=request.state[_FORM_STATE],
+            refusal={
+                "what": body.get("what", ""),
+                "why": body.get("why", ""),
+                "todo": body.get("what_to_do", ""),
+            },
+            **request.path_params,
+        ),
+        status_code=response.status_code,
+        media_type=MediaType.HTML,
+    )
+    page.headers.update(response.headers)
+    return page
 
 
 def _page_for(response: Response[Any]) -> Response[str]:
