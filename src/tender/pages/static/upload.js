@@ -174,6 +174,8 @@
   }
 
   function showProblem(body) {
+    area.hidden = true; // the notice says what became of the file
+    status.textContent = "";
     document.getElementById("problem-what").textContent = body.what || words.failedWhat;
     document.getElementById("problem-why").textContent = body.why || "";
     document.getElementById("problem-todo").textContent = body.what_to_do || words.failedTodo;
