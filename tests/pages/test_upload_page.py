@@ -210,3 +210,21 @@ def test_the_upload_page_in_chinese(browser: Browser, site: Site, bid: Bid) -> N
         shoot(page, "upload-closed-zh")
     finally:
         context.close()
+
+
+def test_without_javascript_the_page_says_how_else_to_submit(browser: Browser, site: Site) -> None:
+    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+    page = context.new_page()
+    try:
+        upload_page(page, site, site.road)
+
+        expect(
+            page.get_by_role("heading", name="Uploading from this page needs JavaScript")
+        ).to_be_visible()
+        expect(
+            page.get_by_text(f"tender submit FILE --tender {site.road.reference}")
+        ).to_be_visible()
+        expect(page.get_by_role("button", name="Upload and submit")).to_be_hidden()
+        expect(page.get_by_role("heading", name="Your receipts for this tender")).to_be_visible()
+    finally:
+        context.close()

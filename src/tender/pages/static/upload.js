@@ -11,6 +11,7 @@
   if (received) received.focus();
   if (!form || !window.fetch) return;
   form.hidden = false;
+  document.getElementById("needs-script").hidden = true;
 
   var words = form.dataset;
   var base = "/api/tenders/" + words.tender + "/uploads";
