@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from tender.app import create_app
 from tender.bids.models import BidDocument
+from tender.bids.resumable import PER_SUPPLIER
 from tender.clock import ManualClock
 from tender.platform import Platform
 from tender.runtime import serving
@@ -204,3 +205,48 @@ def test_bytes_beyond_the_declared_size_are_refused_and_nothing_of_them_kept(
 
     assert over.status_code == 413
     assert client.get(upload, headers=alice(people)).json()["received"] == 0
+
+
+def test_a_supplier_has_a_few_uploads_in_progress_at_most_and_may_cancel_one(
+    client: TestClient[Litestar], platform: Platform, people: People, clock: ManualClock
+) -> None:
+    tender = published_tender(platform, people.officer, clock)
+    started = [start(client, tender, people, f"part-{n}.pdf", 10) for n in range(PER_SUPPLIER)]
+
+    refused = client.post(
+        f"/api/tenders/{tender.id}/uploads",
+        json={"file_name": "one-more.pdf", "size": 10},
+        headers=alice(people),
+    )
+    cancelled = client.delete(
+        f"/api/tenders/{tender.id}/uploads/{started[0]}", headers=alice(people)
+    )
+    bob = client.post(
+        f"/api/tenders/{tender.id}/uploads",
+        json={"file_name": "bobs.pdf", "size": 10},
+        headers={"Authorization": f"Bearer {people.tokens['Bob']}"},
+    )
+
+    assert refused.status_code == 409
+    assert "uploads in progress" in refused.json()["what"]
+    assert cancelled.status_code == 204
+    assert start(client, tender, people, "one-more.pdf", 10)
+    assert bob.status_code == 201  # the limit is each supplier's own
+
+
+def test_a_part_at_a_wrong_offset_is_refused_in_the_readers_language(
+    client: TestClient[Litestar], platform: Platform, people: People, clock: ManualClock
+) -> None:
+    tender = published_tender(platform, people.officer, clock)
+    upload = f"/api/tenders/{tender.id}/uploads/{start(client, tender, people, 'bid.pdf', 10)}"
+
+    wrong = client.put(
+        upload,
+        params={"offset": 4},
+        content=b"xxxxxx",
+        headers={**alice(people), "Accept-Language": "zh-HK"},
+    )
+
+    assert wrong.status_code == 409
+    assert wrong.json()["what"] == "這部分由第 4 字節開始，但上載只到第 0 字節。"  # noqa: RUF001
+    assert wrong.json()["details"] == {"received": 0, "size": 10}
