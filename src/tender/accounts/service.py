@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from asn1crypto import cms
 from sqlalchemy import select
@@ -39,13 +40,22 @@ from tender.i18n import gettext as _
 from tender.signing import Indication, SignerBinding, TrustStore, read_certificate, verify_document
 from tender.verifier.kinds import EventKind
 
-STARTER_ACCOUNTS: tuple[tuple[str, str, Role], ...] = (
-    ("Olivia Officer", "Procuring Entity", Role.OFFICER),
-    ("Alice Supplier", "Alpha Engineering Ltd", Role.SUPPLIER),
-    ("Bob Supplier", "Beta Builders Ltd", Role.SUPPLIER),
-    ("Carol Supplier", "Gamma Works Ltd", Role.SUPPLIER),
-    ("Aaron Auditor", "Audit Commission", Role.AUDITOR),
+STARTER_ACCOUNTS: tuple[tuple[str, str, Role, str], ...] = (
+    ("Olivia Officer", "Procuring Entity", Role.OFFICER, "olivia@procuring-entity.example"),
+    ("Alice Supplier", "Alpha Engineering Ltd", Role.SUPPLIER, "alice@alpha.example"),
+    ("Bob Supplier", "Beta Builders Ltd", Role.SUPPLIER, "bob@beta.example"),
+    ("Carol Supplier", "Gamma Works Ltd", Role.SUPPLIER, "carol@gamma.example"),
+    ("Aaron Auditor", "Audit Commission", Role.AUDITOR, "aaron@audit.example"),
 )
+
+
+class StarterAccount(NamedTuple):
+    """A starter account with what its holder needs: the operator's API token, and the
+    password for signing in on the pages (both shown once)."""
+
+    user: User
+    token: str
+    password: str
 
 
 KIND_OF_ROLE: dict[Role, OrganisationKind] = {
@@ -241,23 +251,26 @@ class AccountService:
         )
         return token
 
-    def create_starter_accounts(self) -> list[tuple[User, str]]:
+    def create_starter_accounts(self) -> list[StarterAccount]:
         """One officer, three suppliers and an auditor, for a platform with no users yet.
 
         Their tokens are the operator's (second-factor) tokens, so scripts can publish with
-        them; accounts whose role signs in with a code get an authenticator secret
-        (``user.totp_secret``), for a tester to make codes with.
+        them; each may sign in on the pages with its email and a random password; accounts
+        whose role signs in with a code get an authenticator secret (``user.totp_secret``),
+        for a tester to make codes with.
         """
         if self.session.scalar(select(User.id).limit(1)) is not None:
             return []
-        accounts = [
-            self.create_user(name=name, organisation=org, role=role)
-            for name, org, role in STARTER_ACCOUNTS
-        ]
-        for user, _token in accounts:
-            if user.role in SECOND_FACTOR_ROLES:
+        accounts = []
+        for name, org, role, email in STARTER_ACCOUNTS:
+            password = secrets.token_urlsafe(12)
+            user, token = self.create_user(
+                name=name, organisation=org, role=role, email=email, password=password
+            )
+            if role in SECOND_FACTOR_ROLES:
                 user.totp_secret = credentials.new_totp_secret()
                 user.totp_confirmed_at = self.clock.now()
+            accounts.append(StarterAccount(user, token, password))
         return accounts
 
     def certificates_of(self, organisation_id: uuid.UUID) -> list[SigningCertificate]:

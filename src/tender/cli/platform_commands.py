@@ -74,16 +74,24 @@ def _up(args: argparse.Namespace) -> int:
         accounts = create_starter_accounts(platform)
         if accounts:
             tokens = settings.data_dir / "tokens.txt"
-            lines = [f"{u.role.value:9} {u.name:16} {u.organisation:24} {t}" for u, t in accounts]
+            lines = [
+                f"{a.user.role.value:9} {a.user.name:16} {a.user.organisation:24} "
+                f"{a.user.email:33} {a.password:17} {a.token}"
+                for a in accounts
+            ]
+            tokens.touch(mode=0o600)
+            tokens.chmod(0o600)  # before the passwords are in it, whatever it was before
             tokens.write_text("\n".join(lines) + "\n")
-            tokens.chmod(0o600)
-            print(f"Starter accounts (bearer tokens, also saved in {tokens}):")
+            print(
+                "Starter accounts: sign in on the pages with the email and password; scripts "
+                f"use the bearer token (last). Also saved in {tokens}:"
+            )
             print("\n".join("  " + line for line in lines))
             # Starter tokens are second-factor tokens: scripts publish with them as they are.
             # Signing in as an officer also needs codes; these secrets make them (any
             # authenticator app, or: python -c "import pyotp; print(pyotp.TOTP('SECRET').now())").
             print("Authenticator (TOTP) secrets, for signing in with a code:")
-            for user, _ in accounts:
+            for user, _, _ in accounts:
                 if user.totp_secret:
                     print(f"  {user.role.value:9} {user.name:16} {user.totp_secret}")
         base = f"http://{settings.host}:{settings.port}"
