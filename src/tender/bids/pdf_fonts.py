@@ -15,7 +15,14 @@ from typing import Final
 
 from fpdf import FPDF
 
-__all__ = ["FONT_FAMILY", "FONT_FILES", "HONG_KONG_FACE", "MissingFontError", "use_platform_font"]
+__all__ = [
+    "FONT_FAMILY",
+    "FONT_FILES",
+    "HONG_KONG_FACE",
+    "MissingFontError",
+    "require_platform_font",
+    "use_platform_font",
+]
 
 FONT_FAMILY: Final = "NotoSansCJK"
 FONT_FILES: Final = {
@@ -32,14 +39,22 @@ class MissingFontError(RuntimeError):
     """A font file the PDFs need is not installed."""
 
 
+def require_platform_font(files: Mapping[str, Path] = FONT_FILES) -> None:
+    """:class:`MissingFontError` unless every file of ``files`` is there: the platform checks
+    at start, rather than fail at its first receipt or opening."""
+    for path in files.values():
+        if not path.is_file():
+            raise MissingFontError(
+                f"The font {path} is missing, so no receipt or opening record PDF can be "
+                "written: install Debian's fonts-noto-cjk package (apt-get install "
+                "fonts-noto-cjk)"
+            )
+
+
 def use_platform_font(pdf: FPDF, files: Mapping[str, Path] = FONT_FILES) -> str:
     """Add the platform's font to ``pdf`` in each style of ``files`` and give its family name,
     for ``pdf.set_font``; :class:`MissingFontError` if a file is not there."""
+    require_platform_font(files)
     for style, path in files.items():
-        if not path.is_file():
-            raise MissingFontError(
-                f"the font {path} is missing, so no PDF can be written: install Debian's "
-                "fonts-noto-cjk package (apt-get install fonts-noto-cjk)"
-            )
         pdf.add_font(FONT_FAMILY, style, path, collection_font_number=HONG_KONG_FACE)
     return FONT_FAMILY
