@@ -21,7 +21,9 @@ from sqlalchemy import select
 from tender.accounts.models import User
 from tender.clarifications.service import ClarificationService
 from tender.clock import HONG_KONG, ManualClock
-from tests.helpers import upload
+from tender.tenders.models import Envelopes, OpeningMethod
+from tender.tenders.schemas import TenderCreate
+from tests.helpers import unit_of_work, upload
 from tests.pages.browsing import assert_accessible, shoot
 from tests.pages.conftest import AWARD, Site, sign_in
 from tests.pages.strings import english_ui_strings
@@ -42,9 +44,9 @@ def _typed(moment: datetime) -> str:
     return moment.astimezone(HONG_KONG).strftime("%Y-%m-%dT%H:%M")
 
 
-def _supplier(site: Site) -> User:
+def _user(site: Site, email: str) -> User:
     with site.platform.sessions.begin() as session:
-        user = session.scalar(select(User).where(User.email == site.supplier.email))
+        user = session.scalar(select(User).where(User.email == email))
         assert user is not None
         session.expunge(user)
         return user
@@ -101,6 +103,12 @@ def test_an_officer_runs_a_tender_from_draft_to_award(page: Page, site: Site) ->
     expect(page.locator(".facts .status")).to_have_text("Draft")
     tender_id = _tender_id(page)
 
+    page.get_by_role("link", name="Edit the draft").click()
+    expect(page.get_by_label("Deadline (Hong Kong time)")).to_have_value(_typed(deadline))
+    page.get_by_label("Title").fill("Footbridge deck repairs in Kwun Tong")
+    page.get_by_role("button", name="Save the changes").click()
+    expect(page.get_by_role("heading", name="Footbridge deck repairs in Kwun Tong")).to_be_visible()
+
     drawing = FilePayload(name="drawing.pdf", mimeType="application/pdf", buffer=DRAWING)
     page.get_by_label("Upload a document").set_input_files(files=[drawing])
     page.get_by_role("button", name="Upload", exact=True).click()
@@ -115,7 +123,7 @@ def test_an_officer_runs_a_tender_from_draft_to_award(page: Page, site: Site) ->
     # A supplier's question: the officer sees it without who asked, and answers it.
     with site.platform.sessions.begin() as session:
         ClarificationService(session=session, clock=clock).ask(
-            supplier=_supplier(site),
+            supplier=_user(site, site.supplier.email),
             tender_id=tender_id,
             question="May the deck be closed on Sundays?",
         )
@@ -153,7 +161,7 @@ def test_an_officer_runs_a_tender_from_draft_to_award(page: Page, site: Site) ->
     )
 
     # A bid arrives; after the deadline the platform opens it.
-    supplier = _supplier(site)
+    supplier = _user(site, site.supplier.email)
     _aside(lambda: upload(site.platform, supplier, tender_id, "offer.pdf", [b"%PDF-1.7 offer"]))
     clock.advance(timedelta(days=1, hours=3))
     _aside(lambda: site.platform.opener.open_tender(tender_id))
@@ -235,3 +243,61 @@ def test_a_stranger_is_sent_to_sign_in_first_and_back(page: Page, site: Site) ->
     sign_in(page, site, site.officer)
 
     expect(page.get_by_role("heading", name=site.road.title)).to_be_visible()
+
+
+def test_an_officer_cancels_a_tender_with_a_reason(page: Page, site: Site) -> None:
+    sign_in(page, site, site.officer)
+    page.goto(f"{site.base}/officer/tenders/{site.cleaning.id}")
+
+    page.get_by_text("Cancel this tender…").click()
+    page.get_by_label("Reason for the cancellation").fill("The footbridges will be rebuilt.")
+    page.get_by_role("button", name="Cancel the tender").click()
+
+    expect(page.locator(".facts .status")).to_have_text("Cancelled")
+    expect(page.get_by_role("note")).to_contain_text("The footbridges will be rebuilt.")
+
+
+def test_a_two_envelope_tender_is_qualified_then_its_prices_opened(page: Page, site: Site) -> None:
+    clock = _clock(site)
+    officer, supplier = _user(site, site.officer.email), _user(site, site.supplier.email)
+    with unit_of_work(site.platform) as services:
+        tender = services.tenders.create(
+            actor=officer,
+            data=TenderCreate(
+                reference="HyD-2026-040",
+                title="Noise barriers on Tuen Mun Road",
+                deadline=clock.now() + timedelta(hours=1),
+                opening=OpeningMethod.AUTOMATIC,
+                envelopes=Envelopes.TWO,
+            ),
+        )
+        services.tenders.publish(actor=officer, tender_id=tender.id)
+    _aside(lambda: upload(site.platform, supplier, tender.id, "method.pdf", [b"%PDF-1.7 m"]))
+    _aside(
+        lambda: upload(
+            site.platform, supplier, tender.id, "prices.pdf", [b"%PDF-1.7 p"], envelope="financial"
+        )
+    )
+    clock.advance(timedelta(hours=2))
+    _aside(lambda: site.platform.opener.open_tender(tender.id))
+
+    sign_in(page, site, site.officer)
+    page.goto(f"{site.base}/officer/tenders/{tender.id}")
+    standing = page.locator(".standings li", has_text="Sun Wah Paving Ltd")
+    expect(standing.get_by_role("heading")).to_have_text("Sun Wah Paving Ltd: no verdict yet")
+    assert_accessible(page)
+    shoot(page, "officer-qualification-en")
+    standing.get_by_label("Qualified", exact=True).check()
+    standing.get_by_label("Reason").fill("The method statement meets every requirement.")
+    standing.get_by_role("button", name="Record the verdict").click()
+    expect(standing.get_by_role("heading")).to_have_text("Sun Wah Paving Ltd: qualified")
+    expect(standing).to_contain_text("The method statement meets every requirement.")
+
+    page.get_by_role("button", name="Open the qualified bids' financial envelopes").click()
+    expect(
+        page.locator("#qualification ~ p, section p").filter(has_text="was asked for")
+    ).to_be_visible()
+    _aside(lambda: site.platform.opener.open_tender(tender.id))
+    page.reload()
+    expect(page.get_by_text("It finished on")).to_be_visible()
+    expect(page.get_by_label("Sun Wah Paving Ltd")).to_be_visible()  # the award's winners
