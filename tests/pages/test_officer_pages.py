@@ -62,6 +62,14 @@ def _aside(work: Callable[[], T]) -> T:
         return thread.submit(work).result()
 
 
+def assert_no_english_left_but_data(page: Page) -> None:
+    """No English words of the pages' templates on ``page``, but in the seeded award's
+    reasons: the officer's words (data), as they wrote them."""
+    shown = page.locator("body").inner_text().replace(AWARD.reasons, "")
+    left = [words for words in english_ui_strings() if words in shown]
+    assert not left, f"English left on {page.url}: {left}"
+
+
 def _tender_id(page: Page) -> uuid.UUID:
     return uuid.UUID(page.url.split("/officer/tenders/")[1].split("/")[0].split("#")[0])
 
@@ -212,10 +220,7 @@ def test_the_officer_pages_in_chinese_leave_no_english(browser: Browser, site: S
         for name, address in pages.items():
             page.goto(site.base + address)
             assert page.locator("html").get_attribute("lang") == "zh-Hant-HK"
-            # The award's reasons are the officer's words (data), as they wrote them.
-            shown = page.locator("body").inner_text().replace(AWARD.reasons, "")
-            left = [words for words in english_ui_strings() if words in shown]
-            assert not left, f"English left on {address}: {left}"
+            assert_no_english_left_but_data(page)
             assert_accessible(page)
             shoot(page, f"{name}-zh")
     finally:
@@ -301,3 +306,9 @@ def test_a_two_envelope_tender_is_qualified_then_its_prices_opened(page: Page, s
     page.reload()
     expect(page.get_by_text("It finished on")).to_be_visible()
     expect(page.get_by_label("Sun Wah Paving Ltd")).to_be_visible()  # the award's winners
+
+    page.goto(f"{site.base}/language?to=zh-Hant-HK&back=/officer/tenders/{tender.id}")
+    expect(page.get_by_role("heading", name="資格評審")).to_be_visible()
+    assert_no_english_left_but_data(page)
+    assert_accessible(page)
+    shoot(page, "officer-qualification-zh")
