@@ -289,6 +289,13 @@ def _committee_candidates(committee: CommitteeService) -> list[str]:
     ]
 
 
+def _run_by(officer: User, tenders: TenderService, tender_id: uuid.UUID) -> Tender:
+    """The tender, if ``officer``'s organisation runs it; refused as the API refuses others."""
+    tender = tenders.get(tender_id, viewer=officer)
+    require_buyer(officer, tender)
+    return tender
+
+
 def _to_tender(tender_id: uuid.UUID, anchor: str = "") -> Redirect:
     return Redirect(f"/officer/tenders/{tender_id}{anchor}", status_code=303)
 
@@ -390,8 +397,7 @@ class OfficerPages(Controller):
         qualification: NamedDependency[QualificationService],
         awards: NamedDependency[AwardService],
     ) -> Template:
-        tender = tenders.get(tender_id, viewer=user)
-        require_buyer(user, tender)
+        tender = _run_by(user, tenders, tender_id)
         now = tenders.clock.now()
         status = tender.status_at(now)
         opened = status in UNSEALED
@@ -442,8 +448,7 @@ class OfficerPages(Controller):
         viewer: NamedDependency[Caller | None],
         tenders: NamedDependency[TenderService],
     ) -> Template:
-        tender = tenders.get(tender_id, viewer=user)
-        require_buyer(user, tender)
+        tender = _run_by(user, tenders, tender_id)
         form = TenderForm(
             reference=tender.reference,
             title=tender.title,
@@ -524,8 +529,7 @@ class OfficerPages(Controller):
         tenders: NamedDependency[TenderService],
         documents: NamedDependency[DocumentService],
     ) -> Template:
-        tender = tenders.get(tender_id, viewer=user)
-        require_buyer(user, tender)
+        tender = _run_by(user, tenders, tender_id)
         waiting = [
             d.name
             for d in documents.listing(viewer=user, tender_id=tender.id)
