@@ -50,6 +50,7 @@ from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.pages.api import PublicPages
 from tender.pages.errors import with_error_pages
+from tender.pages.officer import OfficerPages
 from tender.pages.rendering import STATIC, template_config
 from tender.pages.session import SessionPages
 from tender.platform import Platform
@@ -128,6 +129,7 @@ def create_app(platform: Platform) -> Litestar:
             AuditController,
             PublicPages,
             SessionPages,
+            OfficerPages,
             create_static_files_router(
                 path=STATIC_PATH,
                 directories=[STATIC],
