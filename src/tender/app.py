@@ -47,6 +47,7 @@ from tender.pages.api import PublicPages
 from tender.pages.errors import with_error_pages
 from tender.pages.rendering import STATIC, template_config
 from tender.pages.session import SessionPages
+from tender.pages.supplier import RegistrationPages, SupplierPages
 from tender.platform import Platform
 from tender.qualification.api import QualificationController
 from tender.tenders.api import TenderController
@@ -123,6 +124,8 @@ def create_app(platform: Platform) -> Litestar:
             AuditController,
             PublicPages,
             SessionPages,
+            RegistrationPages,
+            SupplierPages,
             create_static_files_router(
                 path=STATIC_PATH,
                 directories=[STATIC],
