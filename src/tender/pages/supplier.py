@@ -20,6 +20,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Template
+from litestar.serialization import encode_json
 
 from tender import i18n
 from tender.accounts.api import MAX_SIGNATURE_BYTES
@@ -299,7 +300,6 @@ class SupplierPages(Controller):
         bids: NamedDependency[BidService],
         clarifications: NamedDependency[ClarificationService],
         awards: NamedDependency[AwardService],
-        withdrawn: Annotated[bool, QueryParameter()] = False,
         asked: Annotated[bool, QueryParameter()] = False,
     ) -> Template:
         tender = tenders.get(tender_id, viewer=user)
@@ -330,7 +330,6 @@ class SupplierPages(Controller):
                 "verdicts": [
                     (v, _plain_verdict(v)) for v in (outcome.verdicts if outcome else []) if v.own
                 ],
-                "withdrawn": withdrawn,
                 "asked": asked,
             },
         )
@@ -366,15 +365,24 @@ class SupplierPages(Controller):
         user: NamedDependency[User],
         bid_intake: NamedDependency[BidIntake],
         arrived_at: NamedDependency[datetime | None],
-    ) -> Redirect:
+        viewer: NamedDependency[Caller | None],
+    ) -> Template:
+        """Withdraw, and show the withdrawal's receipt: it is given once, now, to keep."""
         remember_form(request, data)
-        await bid_intake.withdraw(
+        receipt = await bid_intake.withdraw(
             supplier=user,
             tender_id=tender_id,
             file_name=data.file_name or None,
             arrived_at=arrived_at,
         )
-        return Redirect(f"/supplier/tenders/{tender_id}?withdrawn=true#bid", status_code=303)
+        return Template(
+            "supplier/withdrawn.html",
+            context={
+                "viewer": viewer,
+                "receipt": receipt,
+                "receipt_json": encode_json(receipt).decode(),
+            },
+        )
 
     @get(
         "/supplier/receipts/{receipt_id:uuid}",
