@@ -20,8 +20,7 @@ from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
 from tender import migrate
-from tender.accounts.models import User
-from tender.accounts.service import AccountService
+from tender.accounts.service import AccountService, StarterAccount
 from tender.app import create_app
 from tender.clock import Clock
 from tender.config import Settings, SettingsError
@@ -290,8 +289,9 @@ def _running_embedded_s3(settings: Settings) -> S3Config | None:
     return config if ObjectStore(config).is_reachable() else None
 
 
-def create_starter_accounts(platform: Platform) -> list[tuple[User, str]]:
-    """The starter accounts and their tokens, on a platform with no users yet (else none)."""
+def create_starter_accounts(platform: Platform) -> list[StarterAccount]:
+    """The starter accounts, their tokens and passwords, on a platform with no users yet
+    (else none)."""
     with platform.sessions.begin() as session:
         return AccountService(session=session, clock=platform.clock).create_starter_accounts()
 

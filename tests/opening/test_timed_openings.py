@@ -62,9 +62,9 @@ def test_ten_pending_openings_each_fire_at_its_deadline(embedded: Platform) -> N
     people = People(embedded)
     start = datetime.now(UTC)
     # Published first, so they would take every prefetch slot: six tenders due later...
-    later = [_publish(embedded, people, start + timedelta(seconds=4.5 + i / 10)) for i in range(6)]
+    later = [_publish(embedded, people, start + timedelta(seconds=12 + i / 10)) for i in range(6)]
     # ...then four due sooner.
-    sooner = [_publish(embedded, people, start + timedelta(seconds=1.5 + i / 10)) for i in range(4)]
+    sooner = [_publish(embedded, people, start + timedelta(seconds=6 + i / 10)) for i in range(4)]
     worker = embedded.jobs.worker()
     worker.start()
     try:
@@ -91,6 +91,6 @@ def test_ten_pending_openings_each_fire_at_its_deadline(embedded: Platform) -> N
         assert opened.opening_started_at is not None
         assert opened.opening_started_at >= tender.deadline
     # Each came when its own deadline did: the four due sooner were not held behind the six
-    # due three seconds later (no reconciler runs here to make up for a late delivery).
+    # due six seconds later (no reconciler runs here to make up for a late delivery).
     assert max(started[t.id] for t in sooner) < min(started[t.id] for t in later)
     assert [started[t.id] for t in sooner] == sorted(started[t.id] for t in sooner)

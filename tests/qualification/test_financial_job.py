@@ -47,7 +47,7 @@ def test_the_worker_opens_technical_envelopes_at_the_deadline_and_prices_once_as
     live: Platform,
 ) -> None:
     people = People(live)
-    tender = two_envelope_tender(live, people.officer, live.clock, ref="TE-J", seconds=3)
+    tender = two_envelope_tender(live, people.officer, live.clock, ref="TE-J", seconds=10)
     for supplier in (people.alice, people.bob):
         upload(live, supplier, tender.id, "method.txt", [b"how we build it"])
         upload(live, supplier, tender.id, "prices.txt", [b"HK$ 1"], envelope="financial")
