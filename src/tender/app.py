@@ -53,6 +53,7 @@ from tender.pages.errors import with_error_pages
 from tender.pages.officer import OfficerPages
 from tender.pages.rendering import STATIC, template_config
 from tender.pages.session import SessionPages
+from tender.pages.supplier import RegistrationPages, SupplierPages
 from tender.platform import Platform
 from tender.qualification.api import QualificationController
 from tender.tenders.api import TenderController
@@ -130,6 +131,8 @@ def create_app(platform: Platform) -> Litestar:
             PublicPages,
             SessionPages,
             OfficerPages,
+            RegistrationPages,
+            SupplierPages,
             create_static_files_router(
                 path=STATIC_PATH,
                 directories=[STATIC],

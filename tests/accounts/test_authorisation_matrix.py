@@ -135,6 +135,11 @@ def no_one_with_a_wrong_password(caller: str, state: str | None) -> bool:
     return False
 
 
+def no_one_with_an_unknown_link(caller: str, state: str | None) -> bool:
+    """The email confirmation, posted with a token no link carries: refused (404) to anyone."""
+    return False
+
+
 def own_receipt(caller: str, state: str | None) -> bool:
     """The receipt in the path is S1's: only S1 reads it."""
     return caller == BIDDER
@@ -296,6 +301,24 @@ ROUTES: Final[dict[str, Row]] = {
         None, no_one_with_a_wrong_password, form={"email": "s1@example.com", "password": "no"}
     ),
     "POST /sign-out": Row(SIGNED_IN, own_account=True),
+    "GET /register": Row(None),
+    "POST /register": Row(None, form={"name_en": "Gamma Ltd", "password": "short"}),
+    "GET /register/sent": Row(None),
+    "GET /confirm-email": Row(None, query={"token": "not-a-token"}),
+    "POST /confirm-email": Row(None, no_one_with_an_unknown_link, form={"token": "not-a-token"}),
+    "GET /supplier": Row(SUPPLIERS, own_account=True),
+    "GET /supplier/tenders/{tender_id:uuid}": Row(SUPPLIERS, visible),
+    "POST /supplier/tenders/{tender_id:uuid}/questions": Row(
+        SUPPLIERS, visible, form={"question": "Is steel allowed?"}
+    ),
+    "POST /supplier/tenders/{tender_id:uuid}/withdrawal": Row(
+        SUPPLIERS, visible, form={"file_name": "bid.pdf"}
+    ),
+    "GET /supplier/receipts/{receipt_id:uuid}": Row(SUPPLIERS, own_receipt),
+    "GET /supplier/receipts/{receipt_id:uuid}/receipt.json": Row(SUPPLIERS, own_receipt),
+    "GET /supplier/certificates": Row(SUPPLIERS, own_account=True),
+    "POST /supplier/certificates/challenge": Row(SUPPLIERS, own_account=True),
+    "POST /supplier/certificates": Row(SUPPLIERS, form={"challenge_id": "none"}, own_account=True),
     "GET /static/{file_path:path}": Row(None),
     "HEAD /static/{file_path:path}": Row(None),
     # The officer's pages: what the API allows them, on their organisation's tenders.
