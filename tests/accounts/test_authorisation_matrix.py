@@ -251,6 +251,13 @@ ROUTES: Final[dict[str, Row]] = {
     f"POST {T}/withdrawal": Row(SUPPLIERS, visible, body={"file_name": "bid.pdf"}),
     "GET /api/receipts": Row(SUPPLIERS, own_account=True),
     "GET /api/receipts/{receipt_id:uuid}/pdf": Row(SUPPLIERS, own_receipt),
+    f"POST {T}/uploads": Row(SUPPLIERS, visible, body={"file_name": "bid.pdf", "size": 14}),
+    f"GET {T}/uploads/{{upload_id:uuid}}": Row(SUPPLIERS, visible),
+    f"PUT {T}/uploads/{{upload_id:uuid}}": Row(
+        SUPPLIERS, visible, body=b"%PDF-1.7 a bid", query={"offset": "0"}
+    ),
+    f"POST {T}/uploads/{{upload_id:uuid}}/complete": Row(SUPPLIERS, visible),
+    f"DELETE {T}/uploads/{{upload_id:uuid}}": Row(SUPPLIERS, visible),
     # The opening and the award.
     f"GET {T}/opening": Row(READERS, overseer, bid_content=True),
     f"GET {T}/opening/record.pdf": Row(READERS, overseer, bid_content=True),
@@ -319,6 +326,7 @@ ROUTES: Final[dict[str, Row]] = {
     "GET /supplier/certificates": Row(SUPPLIERS, own_account=True),
     "POST /supplier/certificates/challenge": Row(SUPPLIERS, own_account=True),
     "POST /supplier/certificates": Row(SUPPLIERS, form={"challenge_id": "none"}, own_account=True),
+    "GET /supplier/tenders/{tender_id:uuid}/upload": Row(SUPPLIERS, visible),
     "GET /static/{file_path:path}": Row(None),
     "HEAD /static/{file_path:path}": Row(None),
     # The officer's pages: what the API allows them, on their organisation's tenders.
@@ -387,6 +395,7 @@ class Scenario:
             "file_name": "bid.pdf",
             "receipt_id": self.receipts[state or PUBLISHED],
             "clarification_id": self.clarifications[state or PUBLISHED],
+            "upload_id": str(uuid.UUID(int=0)),  # none such: the tender's rule is what is tested
             "token_id": self.spare_tokens.get(caller, str(uuid.UUID(int=0))),
             "organisation_id": self.spare_org,
             "size": "1",
