@@ -44,6 +44,7 @@ from tender.openapi import SCHEMA_PATH, describe_operations, openapi_config
 from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.pages.api import PublicPages
+from tender.pages.committee import CommitteePages
 from tender.pages.errors import with_error_pages
 from tender.pages.rendering import STATIC, template_config
 from tender.pages.session import SessionPages
@@ -123,6 +124,7 @@ def create_app(platform: Platform) -> Litestar:
             AuditController,
             PublicPages,
             SessionPages,
+            CommitteePages,
             create_static_files_router(
                 path=STATIC_PATH,
                 directories=[STATIC],

@@ -289,6 +289,12 @@ ROUTES: Final[dict[str, Row]] = {
         None, no_one_with_a_wrong_password, form={"email": "s1@example.com", "password": "no"}
     ),
     "POST /sign-out": Row(SIGNED_IN, own_account=True),
+    # The committee's pages: members and the tender's overseers (these tenders have none).
+    "GET /committee": Row(READERS),
+    "GET /committee/tenders/{tender_id:uuid}": Row(READERS, overseer),
+    "POST /committee/tenders/{tender_id:uuid}/release": Row(
+        READERS, nobody, form={"share": "AAAA"}
+    ),
     "GET /static/{file_path:path}": Row(None),
     "HEAD /static/{file_path:path}": Row(None),
 }
@@ -750,4 +756,6 @@ def test_routes_that_need_a_second_factor_refuse_a_token_without_one(world: Worl
                 json=body if isinstance(body, dict) else None,
             )
             assert answer.status_code == 403, key
-            assert "without a second factor" in answer.json()["what"], key
+            # A page's refusal is an error page that says the same.
+            refusal = answer.text if row.form is not None else answer.json()["what"]
+            assert "without a second factor" in refusal, key

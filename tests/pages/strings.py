@@ -30,7 +30,7 @@ def _texts(found: object) -> Message:
 
 
 def _messages() -> Iterator[Message]:
-    for template in sorted((PAGES / "templates").glob("*.html")):
+    for template in sorted((PAGES / "templates").rglob("*.html")):
         with template.open("rb") as source:
             for entry in babel_extract(source, tuple(DEFAULT_KEYWORDS), [], {}):
                 yield _texts(entry[2])
