@@ -44,6 +44,7 @@ from tender.openapi import SCHEMA_PATH, describe_operations, openapi_config
 from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.pages.api import PublicPages
+from tender.pages.auditor import AuditorPages, ReceiptPages
 from tender.pages.committee import CommitteePages
 from tender.pages.errors import with_error_pages
 from tender.pages.rendering import STATIC, template_config
@@ -125,6 +126,8 @@ def create_app(platform: Platform) -> Litestar:
             PublicPages,
             SessionPages,
             CommitteePages,
+            AuditorPages,
+            ReceiptPages,
             create_static_files_router(
                 path=STATIC_PATH,
                 directories=[STATIC],

@@ -295,6 +295,12 @@ ROUTES: Final[dict[str, Row]] = {
     "POST /committee/tenders/{tender_id:uuid}/release": Row(
         READERS, nobody, form={"share": "AAAA"}
     ),
+    # The auditors' pages; checking a receipt needs no account.
+    "GET /auditor": Row(AUDITORS),
+    "GET /auditor/tenders/{tender_id:uuid}": Row(AUDITORS, visible),
+    "GET /auditor/checkpoints": Row(AUDITORS),
+    "GET /verify": Row(None),
+    "POST /verify": Row(None, form={"receipt": "not a receipt"}),
     "GET /static/{file_path:path}": Row(None),
     "HEAD /static/{file_path:path}": Row(None),
 }
