@@ -136,3 +136,11 @@ def test_a_genuine_receipt_holds_and_a_tampered_one_fails_with_a_plain_reason(
     assert "The receipt does not hold" in verdict
     assert "A value the receipt shows is not the one the platform signed" in verdict
     _in_chinese(page, "verify-receipt")
+    page.locator("#receipt").set_input_files(
+        {"name": "receipt.json", "mimeType": "application/json", "buffer": receipt.json}
+    )
+    page.get_by_role("button", name="核實收據").click()
+    assert "收據核實無誤" in page.locator("main").inner_text()
+    assert_no_english_left(page)
+    assert_accessible(page)
+    shoot(page, "verify-receipt-result-zh")

@@ -176,3 +176,6 @@ def test_members_release_after_the_deadline_and_the_opening_record_appears(
     assert answer.ok
     assert answer.headers["content-type"].startswith("application/pdf")
     other.context.close()
+    page.reload()  # Otto, of another organisation: told the bids opened; the record is not his
+    assert "投標書已開啟" in page.locator("main").inner_text()
+    expect(page.locator('a[href$="/opening/record.pdf"]')).to_have_count(0)

@@ -29,6 +29,7 @@ from tender.committee.schemas import CommitteeOut, decoded
 from tender.committee.service import MEMBER_ROLES, CommitteeService
 from tender.pages.errors import FORM_PAGE, PAGE, failure_page, remember_form
 from tender.pages.session import FORM, VIEWER
+from tender.tenders.access import oversees
 from tender.tenders.models import TenderStatus
 
 SHARE_MAX = 4096  # base64 of a held share of a tender key is well under 1 KiB
@@ -112,6 +113,8 @@ class CommitteePages(Controller):
                 "committee": status,
                 "status": tender.status_at(now),
                 "opened": tender.status in OPENED,
+                # The record is for the tender's overseers; other members are told it opened.
+                "reads_record": oversees(committee.session, user, tender),
                 "seconds_left": max(0, int((tender.files_until - now).total_seconds())),
                 "own": own,
                 "form": {"share": "", "key": TENDER_KEY},
