@@ -40,7 +40,12 @@ from tender.committee.api import CommitteeController, CommitteeKeyController
 from tender.committee.service import form_committee
 from tender.documents.api import AddendumController, DocumentController
 from tender.documents.service import suppliers_of
-from tender.openapi import SCHEMA_PATH, describe_operations, openapi_config
+from tender.openapi import (
+    SCHEMA_PATH,
+    describe_operations,
+    describe_text_bounds,
+    openapi_config,
+)
 from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.pages.api import PublicPages
@@ -177,4 +182,5 @@ def create_app(platform: Platform) -> Litestar:
             f"opt=PUBLIC: {'; '.join(unguarded)}"
         )
     describe_operations(app, except_under=SCHEMA_PATH)
+    describe_text_bounds(app.openapi_schema)
     return app

@@ -29,6 +29,8 @@ from tender.bids.schemas import (
 from tender.bids.service import BidService
 from tender.config import Settings
 from tender.errors import RequestTimeout, TooLarge
+from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 
 FileName = Annotated[
     str,
@@ -47,7 +49,7 @@ class BidController(Controller):
 
     @put(
         "/{file_name:str}",
-        guards=allow(Role.SUPPLIER, to="submit bids"),
+        guards=allow(Role.SUPPLIER, to=N_("submit bids")),
         status_code=201,
         # TENDER_MAX_BID_BYTES is enforced here on the declared length and by the intake while
         # streaming; Litestar's 10 MB default would refuse ordinary bids.
@@ -79,10 +81,12 @@ class BidController(Controller):
         if declared.isdigit() and int(declared) > bid_intake.max_bytes:
             # Refused before a byte of the body is read.
             raise TooLarge(
-                "The file is too large.",
-                f"It is {int(declared):,} bytes; this platform accepts bid files of up to "
-                f"{bid_intake.max_bytes:,} bytes.",
-                "Split the bid into several files, or ask the procuring entity.",
+                _("The file is too large."),
+                _(
+                    "It is {declared:,} bytes; this platform accepts bid files of up to "
+                    "{max_bytes:,} bytes."
+                ).format(declared=int(declared), max_bytes=bid_intake.max_bytes),
+                _("Split the bid into several files, or ask the procuring entity."),
                 tender_id=tender_id,
             )
         return await bid_intake.submit(
@@ -99,7 +103,7 @@ class BidController(Controller):
 
     @get(
         "/",
-        guards=allow(*EVERY_ROLE, to="see what a tender received"),
+        guards=allow(*EVERY_ROLE, to=N_("see what a tender received")),
         sync_to_thread=True,
         summary="How many documents were received, and your own receipts",
     )
@@ -118,7 +122,7 @@ class FingerprintController(Controller):
 
     @post(
         "/",
-        guards=allow(Role.SUPPLIER, to="register bid fingerprints"),
+        guards=allow(Role.SUPPLIER, to=N_("register bid fingerprints")),
         status_code=201,
         summary="Register a bid file's SHA-256 before the deadline (fingerprint-first tenders)",
         description=(
@@ -151,7 +155,7 @@ class WithdrawalController(Controller):
 
     @post(
         "/",
-        guards=allow(Role.SUPPLIER, to="withdraw bids"),
+        guards=allow(Role.SUPPLIER, to=N_("withdraw bids")),
         status_code=201,
         summary="Withdraw your bid, or one file of it, before the deadline (suppliers)",
         description=(
@@ -184,7 +188,7 @@ class ReceiptController(Controller):
 
     @get(
         "/",
-        guards=allow(Role.SUPPLIER, to="list your receipts"),
+        guards=allow(Role.SUPPLIER, to=N_("list your receipts")),
         sync_to_thread=True,
         summary="Your receipts (of one tender, or all), each saying whether it counts",
         description=(
@@ -202,7 +206,7 @@ class ReceiptController(Controller):
 
     @get(
         "/{receipt_id:uuid}/pdf",
-        guards=allow(Role.SUPPLIER, to="read receipts"),
+        guards=allow(Role.SUPPLIER, to=N_("read receipts")),
         sync_to_thread=True,
         media_type="application/pdf",
         summary="One of your receipts as a PDF to file, with the signed receipt attached",
@@ -233,10 +237,12 @@ async def arriving(
             return
         except TimeoutError:
             raise RequestTimeout(
-                "The upload stopped.",
-                f"No part of the file arrived for {idle_seconds:g} seconds, so the platform "
-                "gave up on it; nothing was submitted and no receipt was issued.",
-                "Check your connection and upload the file again.",
+                _("The upload stopped."),
+                _(
+                    "No part of the file arrived for {idle_seconds:g} seconds, so the platform "
+                    "gave up on it; nothing was submitted and no receipt was issued."
+                ).format(idle_seconds=idle_seconds),
+                _("Check your connection and upload the file again."),
                 tender_id=tender_id,
             ) from None
         yield chunk

@@ -43,6 +43,7 @@ from tender.bids.service import BidService, Quota, SubmissionWindow
 from tender.clock import Clock, format_time
 from tender.errors import Invalid, TenderClosed, Unavailable
 from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.storage.objectstore import ObjectStore, ObjectStoreError
 from tender.storage.sealing import SEALED_PREFIX_SIZE, Sealer, looks_sealed
 from tender.verifier.kinds import EventKind
@@ -204,11 +205,13 @@ def declared_plaintext_sha256(
         )
     if len(declared) != SHA256_HEX_DIGITS or any(c not in "0123456789abcdef" for c in declared):
         raise Invalid(
-            f"The declared SHA-256 {declared[:80]!r} is not one.",
-            f"{PLAINTEXT_SHA256_HEADER} must be the SHA-256 of the plain file, as 64 lower-case "
-            "hex digits: the receipt names it and the opening checks the unsealed file against "
-            "it.",
-            "Send the file with 'tender submit --seal', which computes it.",
+            _("The declared SHA-256 {declared!r} is not one.").format(declared=declared[:80]),
+            _(
+                "{header} must be the SHA-256 of the plain file, as 64 lower-case "
+                "hex digits: the receipt names it and the opening checks the unsealed file against "
+                "it."
+            ).format(header=PLAINTEXT_SHA256_HEADER),
+            _("Send the file with 'tender submit --seal', which computes it."),
             tender_id=tender_id,
             audit_kind=EventKind.BID_REFUSED,
         )
@@ -246,12 +249,12 @@ def check_file_name(file_name: str) -> str:
     """The file name as stored: in NFC (so that the same name typed on two systems is one
     file), without control or bidirectional-override characters ("invoice", U+202E,
     "fdp.exe" reads as "invoiceexe.pdf")."""
-    name = text.required(file_name, field="file name", max_length=MAX_FILE_NAME)
+    name = text.required(file_name, field=N_("file name"), max_length=MAX_FILE_NAME)
     if any(c in name for c in "/\\") or name in {".", ".."}:
         raise Invalid(
-            f"The file name {file_name!r} cannot be used.",
-            "A file name may not hold slashes, nor be '.' or '..'.",
-            "Rename the file and upload it again.",
+            _("The file name {file_name!r} cannot be used.").format(file_name=file_name),
+            _("A file name may not hold slashes, nor be '.' or '..'."),
+            _("Rename the file and upload it again."),
         )
     return name
 
@@ -355,11 +358,15 @@ class BidIntake:
             log.error("storing %s failed: %s", key, exc)
             await anyio.to_thread.run_sync(self._give_up, key)
             raise Unavailable(
-                f"Your file {name} was received but could not be stored, so it is NOT "
-                "submitted and no receipt was issued.",
-                "The platform's sealed storage did not take it; the operators have been told.",
-                "Upload the file again; if this keeps happening before the deadline, "
-                "contact the procuring entity at once.",
+                _(
+                    "Your file {name} was received but could not be stored, so it is NOT "
+                    "submitted and no receipt was issued."
+                ).format(name=name),
+                _("The platform's sealed storage did not take it; the operators have been told."),
+                _(
+                    "Upload the file again; if this keeps happening before the deadline, "
+                    "contact the procuring entity at once."
+                ),
                 tender_id=tender_id,
                 audit_kind=EventKind.BID_REFUSED,
             ) from exc
