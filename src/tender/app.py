@@ -50,9 +50,13 @@ from tender.openapi import (
 from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.pages.api import PublicPages
+from tender.pages.auditor import AuditorPages, ReceiptPages
+from tender.pages.committee import CommitteePages
 from tender.pages.errors import with_error_pages
+from tender.pages.officer import OfficerPages
 from tender.pages.rendering import STATIC, template_config
 from tender.pages.session import SessionPages
+from tender.pages.supplier import RegistrationPages, SupplierPages
 from tender.pages.upload import UploadPages
 from tender.platform import Platform
 from tender.qualification.api import QualificationController
@@ -132,7 +136,13 @@ def create_app(platform: Platform) -> Litestar:
             AuditController,
             PublicPages,
             SessionPages,
+            OfficerPages,
+            RegistrationPages,
+            SupplierPages,
             UploadPages,
+            CommitteePages,
+            AuditorPages,
+            ReceiptPages,
             create_static_files_router(
                 path=STATIC_PATH,
                 directories=[STATIC],

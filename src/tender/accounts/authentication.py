@@ -111,7 +111,10 @@ async def _csrf_token_sent(connection: ASGIConnection[Any, Any, Any, Any]) -> st
     if sent:
         return sent
     request: Request[Any, Any, Any] = Request(connection.scope, _receive.get())
-    if request.content_type[0] != RequestEncodingType.URL_ENCODED:
-        return ""
+    if request.content_type[0] not in (
+        RequestEncodingType.URL_ENCODED,
+        RequestEncodingType.MULTI_PART,
+    ):
+        return ""  # a page's file upload posts its form as multipart
     field = (await request.form()).get(CSRF_FIELD, "")
     return field if isinstance(field, str) else ""
