@@ -120,7 +120,7 @@ def main() -> None:
 
 def _accounts(platform: Platform, client: httpx.Client, pki: TestPKI) -> tuple[str, str]:
     accounts = create_starter_accounts(platform)
-    tokens = {user.role.value: token for user, token in reversed(accounts)}
+    tokens = {account.user.role.value: account.token for account in reversed(accounts)}
     register_certificate(client, tokens["supplier"], pki.signer("supplier-a"))
     return tokens["officer"], tokens["supplier"]
 

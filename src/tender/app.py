@@ -33,6 +33,7 @@ from tender.bids.api import (
     BidController,
     FingerprintController,
     ReceiptController,
+    UploadController,
     WithdrawalController,
 )
 from tender.clarifications.api import ClarificationController
@@ -40,15 +41,23 @@ from tender.committee.api import CommitteeController, CommitteeKeyController
 from tender.committee.service import form_committee
 from tender.documents.api import AddendumController, DocumentController
 from tender.documents.service import suppliers_of
-from tender.openapi import SCHEMA_PATH, describe_operations, openapi_config
+from tender.openapi import (
+    SCHEMA_PATH,
+    describe_operations,
+    describe_text_bounds,
+    openapi_config,
+)
 from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.pages.api import PublicPages
 from tender.pages.auditor import AuditorPages, ReceiptPages
 from tender.pages.committee import CommitteePages
 from tender.pages.errors import with_error_pages
+from tender.pages.officer import OfficerPages
 from tender.pages.rendering import STATIC, template_config
 from tender.pages.session import SessionPages
+from tender.pages.supplier import RegistrationPages, SupplierPages
+from tender.pages.upload import UploadPages
 from tender.platform import Platform
 from tender.qualification.api import QualificationController
 from tender.tenders.api import TenderController
@@ -87,6 +96,7 @@ def create_app(platform: Platform) -> Litestar:
         "jobs": platform.jobs,
         "checkpointer": platform.checkpointer,
         "bid_intake": platform.intake,
+        "uploads": platform.uploads,
         "exporter": platform.exporter,
         "taking_part": suppliers_of,  # for the tenders floor, below the documents one
         "form_committee": form_committee,  # for the tenders floor, below the committee one
@@ -113,6 +123,7 @@ def create_app(platform: Platform) -> Litestar:
             AddendumController,
             ClarificationController,
             BidController,
+            UploadController,
             FingerprintController,
             WithdrawalController,
             ReceiptController,
@@ -125,6 +136,10 @@ def create_app(platform: Platform) -> Litestar:
             AuditController,
             PublicPages,
             SessionPages,
+            OfficerPages,
+            RegistrationPages,
+            SupplierPages,
+            UploadPages,
             CommitteePages,
             AuditorPages,
             ReceiptPages,
@@ -180,4 +195,5 @@ def create_app(platform: Platform) -> Litestar:
             f"opt=PUBLIC: {'; '.join(unguarded)}"
         )
     describe_operations(app, except_under=SCHEMA_PATH)
+    describe_text_bounds(app.openapi_schema)
     return app

@@ -109,7 +109,7 @@ def run_demo(*, seconds_to_deadline: float = 5.0) -> int:
         )
         with running_platform(settings, say=print) as platform, serving(platform) as base:
             accounts = create_starter_accounts(platform)
-            officer, alice, bob, carol, auditor = (token for _, token in accounts)
+            officer, alice, bob, carol, auditor = (account.token for account in accounts)
             with platform.sessions.begin() as session:
                 second_officer, peter = AccountService(
                     session=session, clock=platform.clock

@@ -15,6 +15,7 @@ raw bytes.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -26,6 +27,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import (
     Components,
     Example,
+    OpenAPI,
     OpenAPIFormat,
     OpenAPIMediaType,
     OpenAPIType,
@@ -39,8 +41,15 @@ from litestar.openapi.spec import (
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 
+from tender import text
+from tender.accounts.api import MAX_SIGNATURE_BYTES
 from tender.accounts.authentication import SAFE_METHODS, SESSION_COOKIE
+from tender.accounts.credentials import MAX_PASSWORD_LENGTH
 from tender.accounts.guards import rule_of
+from tender.accounts.service import BR_NUMBER_MAX, NAME_MAX, PHONE_MAX
+from tender.accounts.signin import TOKEN_NAME_MAX
+from tender.bids.intake import MAX_FILE_NAME
+from tender.clarifications.service import QUESTION_MAX
 
 SCHEMA_PATH: Final = "/schema"
 UI_FILES_PATH: Final = "/swagger-ui"
@@ -339,3 +348,90 @@ def describe_operations(app: Litestar, *, except_under: str) -> None:
             }
             if takes_raw_upload(handler):
                 handler.operation_class = RawUploadOperation
+
+
+def _base64_length(size: int) -> int:
+    return 4 * -(-size // 3)
+
+
+TOTP_DIGITS: Final = 6  # what an authenticator app shows
+COMMITTEE_BLOB_MAX: Final = 8192  # base64 of a member's key or share, far above any real one
+
+
+TEXT_BOUNDS: Final[dict[str, dict[str, int]]] = {
+    # The bounds the services enforce (tender.text and the rooms' own), so a client knows
+    # them before it is refused; a test fails when a text field a client sends has none.
+    "TenderCreate": {
+        "reference": text.REFERENCE_MAX,
+        "title": text.TITLE_MAX,
+        "description": text.DESCRIPTION_MAX,
+    },
+    "TenderEdit": {
+        "reference": text.REFERENCE_MAX,
+        "title": text.TITLE_MAX,
+        "description": text.DESCRIPTION_MAX,
+    },
+    "Cancellation": {"reason": text.REASON_MAX},
+    "AddendumIn": {"text": text.DESCRIPTION_MAX, "documents": MAX_FILE_NAME},
+    "QuestionIn": {"question": QUESTION_MAX},
+    "AnswerIn": {"answer": QUESTION_MAX},
+    "VerdictIn": {"reason": text.REASON_MAX},
+    "AwardCreate": {
+        "winners": text.NAME_MAX,
+        "reasons": text.REASON_MAX,
+        "value": 32,  # digits of a value below 10**15, with a decimal point and cents
+        "currency": 3,  # an ISO 4217 code
+    },
+    "FingerprintIn": {"file_name": MAX_FILE_NAME, "sha256": 64},
+    "Withdrawal": {"file_name": MAX_FILE_NAME},
+    "OrganisationIn": {
+        "name_en": NAME_MAX,
+        "name_zh": NAME_MAX,
+        "br_number": BR_NUMBER_MAX,
+        "contact_email": text.EMAIL_MAX,
+        "contact_phone": PHONE_MAX,
+    },
+    "OrganisationCreate": {
+        "name_en": NAME_MAX,
+        "name_zh": NAME_MAX,
+        "br_number": BR_NUMBER_MAX,
+        "contact_email": text.EMAIL_MAX,
+        "contact_phone": PHONE_MAX,
+    },
+    "FirstUser": {"name": NAME_MAX, "email": text.EMAIL_MAX, "password": MAX_PASSWORD_LENGTH},
+    "UserCreate": {"name": NAME_MAX, "email": text.EMAIL_MAX},
+    "SignIn": {"email": text.EMAIL_MAX, "password": MAX_PASSWORD_LENGTH, "code": TOTP_DIGITS},
+    "PasswordChange": {"password": MAX_PASSWORD_LENGTH, "current_password": MAX_PASSWORD_LENGTH},
+    "TokenCreate": {"name": TOKEN_NAME_MAX, "code": TOTP_DIGITS},
+    "TotpCode": {"code": TOTP_DIGITS},
+    "Confirmation": {"token": 128},  # a confirmation link's token is 43 characters
+    "CertificateRegistration": {"signature": _base64_length(MAX_SIGNATURE_BYTES)},
+    "KeyRegistration": {"public_key": COMMITTEE_BLOB_MAX},
+    "ShareRelease": {"share": COMMITTEE_BLOB_MAX, "key": text.NAME_MAX},
+}
+
+
+def describe_text_bounds(description: OpenAPI) -> None:
+    """Adds :data:`TEXT_BOUNDS` to the described bodies, as ``maxLength`` (of each item, for a
+    list). Only described: the services refuse a longer text in plain words, which a
+    validation of the body's shape would answer first, in a parser's."""
+    schemas = description.components.schemas if description.components else None
+    for name, bounds in TEXT_BOUNDS.items():
+        component = (schemas or {}).get(name)
+        if component is None or not component.properties:
+            continue
+        for field, limit in bounds.items():
+            for string in _strings(component.properties.get(field)):
+                string.max_length = limit
+
+
+def _strings(schema: Schema | Reference | None) -> Iterator[Schema]:
+    """The string schemas of a property, through lists and nullable unions."""
+    if not isinstance(schema, Schema):
+        return
+    if schema.type == OpenAPIType.STRING:
+        yield schema
+    for option in (*(schema.one_of or ()), *(schema.any_of or ())):
+        yield from _strings(option)
+    if schema.items is not None and not isinstance(schema.items, list):
+        yield from _strings(schema.items)

@@ -20,9 +20,9 @@ from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
 from tender import migrate
-from tender.accounts.models import User
-from tender.accounts.service import AccountService
+from tender.accounts.service import AccountService, StarterAccount
 from tender.app import create_app
+from tender.bids.pdf_fonts import MissingFontError, require_platform_font
 from tender.clock import Clock
 from tender.config import Settings, SettingsError
 from tender.jobs import make_broker
@@ -215,6 +215,10 @@ def running_platform(
     start-up recovery (see :meth:`Platform.recover`) and the checkpoint schedule; a one-off
     command that only reads leaves both out.
     """
+    try:
+        require_platform_font()
+    except MissingFontError as missing:
+        raise SettingsError(str(missing)) from None
     # Keys, tokens, the embedded database and object store live there: the owner's only.
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with ExitStack() as stack:
@@ -290,8 +294,9 @@ def _running_embedded_s3(settings: Settings) -> S3Config | None:
     return config if ObjectStore(config).is_reachable() else None
 
 
-def create_starter_accounts(platform: Platform) -> list[tuple[User, str]]:
-    """The starter accounts and their tokens, on a platform with no users yet (else none)."""
+def create_starter_accounts(platform: Platform) -> list[StarterAccount]:
+    """The starter accounts, their tokens and passwords, on a platform with no users yet
+    (else none)."""
     with platform.sessions.begin() as session:
         return AccountService(session=session, clock=platform.clock).create_starter_accounts()
 

@@ -13,6 +13,7 @@ import unicodedata
 from typing import Final
 
 from tender.errors import Invalid
+from tender.i18n import gettext as _
 
 BIDI_CONTROLS: Final = frozenset(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 LONG_TEXT_KEEPS: Final = frozenset("\n\t")
@@ -46,19 +47,28 @@ def clean(text: str, *, field: str, max_length: int, long: bool = False) -> str:
     )
     if bad:
         raise Invalid(
-            f"The {field} holds characters that cannot be accepted: "
-            f"{', '.join(_named(char) for char in bad)}.",
-            "Control characters and bidirectional overrides make text read differently "
-            "from what it is, so the platform refuses them.",
-            f"Remove them from the {field} (retype it, or paste it as plain text) and send "
-            "it again.",
+            _("The {field} holds characters that cannot be accepted: {value}.").format(
+                field=_(field), value=", ".join(_named(char) for char in bad)
+            ),
+            _(
+                "Control characters and bidirectional overrides make text read differently "
+                "from what it is, so the platform refuses them."
+            ),
+            _(
+                "Remove them from the {field} (retype it, or paste it as plain text) and send "
+                "it again."
+            ).format(field=_(field)),
             details={"field": field, "characters": [f"U+{ord(char):04X}" for char in bad]},
         )
     if len(normal) > max_length:
         raise Invalid(
-            f"The {field} is {len(normal)} characters long.",
-            f"A {field} may be at most {max_length} characters long.",
-            f"Shorten the {field} and send it again.",
+            _("The {field} is {normal} characters long.").format(
+                field=_(field), normal=len(normal)
+            ),
+            _("A {field} may be at most {max_length} characters long.").format(
+                field=_(field), max_length=max_length
+            ),
+            _("Shorten the {field} and send it again.").format(field=_(field)),
             details={"field": field, "length": len(normal), "max_length": max_length},
         )
     return normal
@@ -69,9 +79,9 @@ def required(text: str, *, field: str, max_length: int, long: bool = False) -> s
     cleaned = clean(text, field=field, max_length=max_length, long=long)
     if not cleaned:
         raise Invalid(
-            f"The {field} is empty.",
-            f"A {field} is needed: people find and cite things by it.",
-            f"Fill in the {field} and send it again.",
+            _("The {field} is empty.").format(field=_(field)),
+            _("A {field} is needed: people find and cite things by it.").format(field=_(field)),
+            _("Fill in the {field} and send it again.").format(field=_(field)),
             details={"field": field},
         )
     return cleaned
@@ -89,12 +99,14 @@ def email(address: str, *, field: str) -> str:
     type ``Dora@Delta.example`` and ``dora@delta.example`` for one mailbox); refused unless
     it reads as name@domain."""
     cleaned = required(address, field=field, max_length=EMAIL_MAX).casefold()
-    name, _, domain = cleaned.rpartition("@")
+    name, _at, domain = cleaned.rpartition("@")
     if not name or not domain or any(char.isspace() for char in cleaned):
         raise Invalid(
-            f"{address!r} is not an email address.",
-            f"The {field} is where the platform's notices and links are sent.",
-            "Give an address such as name@example.com.",
+            _("{address!r} is not an email address.").format(address=address),
+            _("The {field} is where the platform's notices and links are sent.").format(
+                field=_(field)
+            ),
+            _("Give an address such as name@example.com."),
             details={"field": field},
         )
     return cleaned

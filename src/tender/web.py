@@ -52,6 +52,7 @@ from tender.errors import (
     Unavailable,
 )
 from tender.i18n import accepted_languages, negotiate, use_locale
+from tender.i18n import gettext as _
 from tender.jobs import BROKER_UNREACHABLE
 from tender.storage.objectstore import ObjectStoreError
 from tender.tenders.models import Tender
@@ -112,6 +113,22 @@ def reader_locale(scope: Scope) -> str:
     return negotiate(chosen, *accepted_languages(headers.get("accept-language")))
 
 
+_Raised = TypeVar("_Raised", bound=Exception)
+
+
+def in_readers_language(
+    handler: Callable[[Request[Any, Any, Any], _Raised], Response[Any]],
+) -> Callable[[Request[Any, Any, Any], _Raised], Response[Any]]:
+    """``handler``, saying its refusal in the reader's language: Litestar answers some
+    requests (no such route, a body it cannot read) outside :func:`request_language`."""
+
+    def answer(request: Request[Any, Any, Any], exc: _Raised) -> Response[Any]:
+        with use_locale(reader_locale(request.scope)):
+            return handler(request, exc)
+
+    return answer
+
+
 def request_language(app: ASGIApp) -> ASGIApp:
     """Answers each request in its reader's language (:func:`reader_locale`): refusals, pages
     and anything else said during the request use it."""
@@ -155,10 +172,12 @@ def arrival_stamp(clock: Clock, *, idle_seconds: float) -> Callable[[ASGIApp], A
                         message = await receive()
                 except TimeoutError:
                     raise RequestTimeout(
-                        "The request stopped.",
-                        f"No part of it arrived for {idle_seconds:g} seconds, so the platform "
-                        "gave up on it; nothing was done.",
-                        "Check your connection and send it again.",
+                        _("The request stopped."),
+                        _(
+                            "No part of it arrived for {idle_seconds:g} seconds, so the platform "
+                            "gave up on it; nothing was done."
+                        ).format(idle_seconds=idle_seconds),
+                        _("Check your connection and send it again."),
                     ) from None
                 received.append(message)
                 if message["type"] != "http.request":
@@ -225,26 +244,23 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 """What a part the platform needs raises when it cannot be reached: answered 503."""
 
-_NOT_COMPLETED = "so your request was not completed."
-_TRY_AGAIN = (
-    "Try again in a minute or two; sending the same request again is safe. If it keeps "
-    "failing, tell the platform's operators."
-)
-
 
 def unavailable(exc: Exception, *, tender_id: UUID | None = None) -> Unavailable:
     """The refusal for an unreachable part: which part, never where it is or what it said.
     With ``tender_id``, a supplier's refusal is sealed until that tender's opening."""
     if isinstance(exc, DATABASE_UNREACHABLE):
-        part = "Its database cannot be reached just now,"
+        why = _("Its database cannot be reached just now, so your request was not completed.")
     elif isinstance(exc, ObjectStoreError):
-        part = "Its sealed storage cannot be reached just now,"
+        why = _("Its sealed storage cannot be reached just now, so your request was not completed.")
     else:
-        part = "Its job queue cannot be reached just now,"
+        why = _("Its job queue cannot be reached just now, so your request was not completed.")
     return Unavailable(
-        "The platform cannot carry out your request at the moment.",
-        f"{part} {_NOT_COMPLETED}",
-        _TRY_AGAIN,
+        _("The platform cannot carry out your request at the moment."),
+        why,
+        _(
+            "Try again in a minute or two; sending the same request again is safe. If it keeps "
+            "failing, tell the platform's operators."
+        ),
         tender_id=tender_id,
     )
 
@@ -385,6 +401,7 @@ def refusal_handlers(
                 payload=payload,
             )
 
+    @in_readers_language
     def unavailable_to_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         """A part that cannot be reached: 503, and the operators are told which and why."""
         log.error("%s: a part is unavailable: %s", _route(request), _operators_text(exc))
@@ -395,6 +412,7 @@ def refusal_handlers(
             database_up=not isinstance(exc, DATABASE_UNREACHABLE),
         )
 
+    @in_readers_language
     def validation_to_response(
         request: Request[Any, Any, Any], exc: ValidationException
     ) -> Response[Any]:
@@ -405,20 +423,25 @@ def refusal_handlers(
             if isinstance(item, dict)
         )
         refusal = BadRequest(
-            "The request could not be read.",
-            f"{exc.detail}{': ' + problems if problems else ''}.",
-            "Correct the request as the API description at /schema says, and send it again.",
+            _("The request could not be read."),
+            _("It does not match what this address takes: {detail}.").format(
+                detail=f"{exc.detail}: {problems}" if problems else exc.detail
+            ),
+            _("Correct the request as the API description at /schema says, and send it again."),
         )
         return refusal_to_response(request, refusal)
 
+    @in_readers_language
     def too_many_to_response(
         request: Request[Any, Any, Any], exc: TooManyRequestsException
     ) -> Response[Any]:
         refusal = TooManyRequests(
-            "Too many requests came from your address.",
-            "The platform limits how often one address may call it, so that nobody can "
-            "crowd others out.",
-            "Wait a minute and try again.",
+            _("Too many requests came from your address."),
+            _(
+                "The platform limits how often one address may call it, so that nobody can "
+                "crowd others out."
+            ),
+            _("Wait a minute and try again."),
         )
         response = refusal_to_response(request, refusal)
         headers = dict(exc.headers or {})
@@ -428,33 +451,38 @@ def refusal_handlers(
         response.headers["Retry-After"] = reset
         return response
 
+    @in_readers_language
     def http_to_response(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
         """Litestar's own refusals (no such route, method, too large a body) are refusals
         like ours: explained, and audited when the caller is signed in."""
         refusal: Refusal
         if exc.status_code == 404:
             refusal = NotFound(
-                "There is nothing at this address.",
-                f"No route answers {request.method} {request.url.path[:MAX_LOGGED_PATH]}.",
-                "Check the address against the API description at /schema.",
+                _("There is nothing at this address."),
+                _("No route answers {method} {path}.").format(
+                    method=request.method, path=request.url.path[:MAX_LOGGED_PATH]
+                ),
+                _("Check the address against the API description at /schema."),
             )
         elif exc.status_code == 405:
             refusal = MethodNotAllowed(
-                f"This address does not take {request.method}.",
-                str(exc.detail),
-                "Check the method against the API description at /schema.",
+                _("This address does not take {method}.").format(method=request.method),
+                _("Each address takes only the methods the API description lists for it."),
+                _("Check the method against the API description at /schema."),
             )
         elif exc.status_code == 413:
             refusal = TooLarge(
-                "The request is too large.",
-                str(exc.detail),
-                "Send less; a bid file goes to PUT /api/tenders/{id}/bids/{name}.",
+                _("The request is too large."),
+                _("Its body is larger than this address accepts."),
+                _("Send less; a bid file goes to PUT /api/tenders/{id}/bids/{name}."),
             )
         else:
             refusal = BadRequest(
-                "The request could not be handled.",
-                str(exc.detail),
-                "Correct it as the API description at /schema says, and send it again.",
+                _("The request could not be handled."),
+                _("It was not sent in a form this address takes: {detail}.").format(
+                    detail=exc.detail
+                ),
+                _("Correct it as the API description at /schema says, and send it again."),
             )
         return refusal_to_response(request, refusal)
 

@@ -108,6 +108,12 @@ def buyer(caller: str, state: str | None) -> bool:
     return caller == OFFICER
 
 
+def buyer_of_an_asked_tender(caller: str, state: str | None) -> bool:
+    """Only an officer of the organisation that runs the tender, on a tender with a question:
+    a draft has none, and a page says "nothing at this address" for the made-up one."""
+    return caller == OFFICER and state != DRAFT
+
+
 def overseer(caller: str, state: str | None) -> bool:
     """What the opening reveals: the buying officers and the auditors appointed to O1."""
     return caller in (OFFICER, AUDITOR)
@@ -126,6 +132,11 @@ def nobody(caller: str, state: str | None) -> bool:
 
 def no_one_with_a_wrong_password(caller: str, state: str | None) -> bool:
     """The sign-in form, posted with a wrong password: refused (401) whoever posts it."""
+    return False
+
+
+def no_one_with_an_unknown_link(caller: str, state: str | None) -> bool:
+    """The email confirmation, posted with a token no link carries: refused (404) to anyone."""
     return False
 
 
@@ -161,6 +172,7 @@ class Row:
 
 DEADLINE: Final = "2026-12-20T09:00:00Z"
 T = "/api/tenders/{tender_id:uuid}"
+OT = "/officer/tenders/{tender_id:uuid}"
 
 ROUTES: Final[dict[str, Row]] = {
     "GET /health": Row(None),
@@ -239,6 +251,13 @@ ROUTES: Final[dict[str, Row]] = {
     f"POST {T}/withdrawal": Row(SUPPLIERS, visible, body={"file_name": "bid.pdf"}),
     "GET /api/receipts": Row(SUPPLIERS, own_account=True),
     "GET /api/receipts/{receipt_id:uuid}/pdf": Row(SUPPLIERS, own_receipt),
+    f"POST {T}/uploads": Row(SUPPLIERS, visible, body={"file_name": "bid.pdf", "size": 14}),
+    f"GET {T}/uploads/{{upload_id:uuid}}": Row(SUPPLIERS, visible),
+    f"PUT {T}/uploads/{{upload_id:uuid}}": Row(
+        SUPPLIERS, visible, body=b"%PDF-1.7 a bid", query={"offset": "0"}
+    ),
+    f"POST {T}/uploads/{{upload_id:uuid}}/complete": Row(SUPPLIERS, visible),
+    f"DELETE {T}/uploads/{{upload_id:uuid}}": Row(SUPPLIERS, visible),
     # The opening and the award.
     f"GET {T}/opening": Row(READERS, overseer, bid_content=True),
     f"GET {T}/opening/record.pdf": Row(READERS, overseer, bid_content=True),
@@ -289,6 +308,25 @@ ROUTES: Final[dict[str, Row]] = {
         None, no_one_with_a_wrong_password, form={"email": "s1@example.com", "password": "no"}
     ),
     "POST /sign-out": Row(SIGNED_IN, own_account=True),
+    "GET /register": Row(None),
+    "POST /register": Row(None, form={"name_en": "Gamma Ltd", "password": "short"}),
+    "GET /register/sent": Row(None),
+    "GET /confirm-email": Row(None, query={"token": "not-a-token"}),
+    "POST /confirm-email": Row(None, no_one_with_an_unknown_link, form={"token": "not-a-token"}),
+    "GET /supplier": Row(SUPPLIERS, own_account=True),
+    "GET /supplier/tenders/{tender_id:uuid}": Row(SUPPLIERS, visible),
+    "POST /supplier/tenders/{tender_id:uuid}/questions": Row(
+        SUPPLIERS, visible, form={"question": "Is steel allowed?"}
+    ),
+    "POST /supplier/tenders/{tender_id:uuid}/withdrawal": Row(
+        SUPPLIERS, visible, form={"file_name": "bid.pdf"}
+    ),
+    "GET /supplier/receipts/{receipt_id:uuid}": Row(SUPPLIERS, own_receipt),
+    "GET /supplier/receipts/{receipt_id:uuid}/receipt.json": Row(SUPPLIERS, own_receipt),
+    "GET /supplier/certificates": Row(SUPPLIERS, own_account=True),
+    "POST /supplier/certificates/challenge": Row(SUPPLIERS, own_account=True),
+    "POST /supplier/certificates": Row(SUPPLIERS, form={"challenge_id": "none"}, own_account=True),
+    "GET /supplier/tenders/{tender_id:uuid}/upload": Row(SUPPLIERS, visible),
     # The committee's pages: members and the tender's overseers (these tenders have none).
     "GET /committee": Row(READERS),
     "GET /committee/tenders/{tender_id:uuid}": Row(READERS, overseer),
@@ -303,6 +341,43 @@ ROUTES: Final[dict[str, Row]] = {
     "POST /verify": Row(None, form={"receipt": "not a receipt"}),
     "GET /static/{file_path:path}": Row(None),
     "HEAD /static/{file_path:path}": Row(None),
+    # The officer's pages: what the API allows them, on their organisation's tenders.
+    "GET /officer": Row(OFFICERS),
+    "GET /officer/tenders/new": Row(OFFICERS),
+    "POST /officer/tenders": Row(
+        OFFICERS,
+        form={
+            "reference": "T-PAGE",
+            "title": "Slope works",
+            "deadline": "2026-12-20T17:00",
+            "opening": "automatic",
+        },
+    ),
+    f"GET {OT}": Row(OFFICERS, buyer),
+    f"GET {OT}/edit": Row(OFFICERS, buyer),
+    f"POST {OT}/edit": Row(
+        OFFICERS,
+        buyer,
+        form={"reference": "T-EDITED", "title": "Road works", "deadline": "2026-12-20T17:00"},
+    ),
+    f"POST {OT}/publish": Row(OFFICERS, buyer),
+    f"POST {OT}/cancellation": Row(OFFICERS, buyer, form={"reason": "The budget was withdrawn."}),
+    f"GET {OT}/addenda/new": Row(OFFICERS, buyer),
+    f"POST {OT}/addenda": Row(OFFICERS, buyer, form={"text": "The drawings are corrected."}),
+    f"POST {OT}/clarifications/{{clarification_id:uuid}}/answer": Row(
+        OFFICERS, buyer_of_an_asked_tender, form={"answer": "Yes."}
+    ),
+    f"POST {OT}/qualification": Row(
+        OFFICERS,
+        buyer,
+        form={"supplier_id": str(uuid.UUID(int=1)), "qualified": "yes", "reason": "Complete."},
+    ),
+    f"POST {OT}/financial-opening": Row(OFFICERS, buyer),
+    f"POST {OT}/award": Row(
+        OFFICERS,
+        buyer,
+        form={"winners": "Alpha Ltd", "value": "100.00", "currency": "HKD", "reasons": "Best."},
+    ),
 }
 
 PASSWORD: Final = "x" * 12
@@ -332,6 +407,7 @@ class Scenario:
             "file_name": "bid.pdf",
             "receipt_id": self.receipts[state or PUBLISHED],
             "clarification_id": self.clarifications[state or PUBLISHED],
+            "upload_id": str(uuid.UUID(int=0)),  # none such: the tender's rule is what is tested
             "token_id": self.spare_tokens.get(caller, str(uuid.UUID(int=0))),
             "organisation_id": self.spare_org,
             "size": "1",
@@ -762,6 +838,6 @@ def test_routes_that_need_a_second_factor_refuse_a_token_without_one(world: Worl
                 json=body if isinstance(body, dict) else None,
             )
             assert answer.status_code == 403, key
-            # A page's refusal is an error page that says the same.
-            refusal = answer.text if row.form is not None else answer.json()["what"]
-            assert "without a second factor" in refusal, key
+            json = answer.headers["content-type"].startswith("application/json")
+            said = answer.json()["what"] if json else answer.text  # a page's: its error page
+            assert "without a second factor" in said, key

@@ -90,3 +90,49 @@ def test_an_upload_is_described_as_raw_bytes(description: dict[str, Any]) -> Non
     body = upload["requestBody"]
     assert body["required"] is True
     assert body["content"]["application/octet-stream"]["schema"]["format"] == "binary"
+
+
+def _request_schemas(description: dict[str, Any]) -> set[str]:
+    """The components that some operation takes in its JSON body, nested ones included."""
+    components = description["components"]["schemas"]
+    found: set[str] = set()
+    waiting = [
+        operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+        for _, _, operation in operations(description)
+    ]
+    while waiting:
+        node = waiting.pop()
+        if isinstance(node, dict):
+            reference = node.get("$ref", "")
+            if reference and (name := reference.rsplit("/", 1)[-1]) not in found:
+                found.add(name)
+                waiting.append(components[name])
+            waiting.extend(node.values())
+        elif isinstance(node, list):
+            waiting.extend(node)
+    return found
+
+
+def _strings(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The string schemas of a property, through arrays and nullable unions."""
+    if schema.get("type") == "string":
+        yield schema
+    for key in ("oneOf", "anyOf"):
+        for option in schema.get(key, ()):
+            yield from _strings(option)
+    if "items" in schema:
+        yield from _strings(schema["items"])
+
+
+def test_every_text_a_client_sends_has_its_length_bound_described(
+    description: dict[str, Any],
+) -> None:
+    components = description["components"]["schemas"]
+    unbounded = sorted(
+        f"{name}.{field}"
+        for name in _request_schemas(description)
+        for field, schema in components[name].get("properties", {}).items()
+        for string in _strings(schema)
+        if not ({"maxLength", "enum", "format", "const"} & string.keys())
+    )
+    assert not unbounded, f"string fields with no maxLength in the description: {unbounded}"

@@ -34,9 +34,16 @@ CONFIG = schemathesis.Config.from_str(
     # A request of the described form may still be refused for what it says: 409 (not in
     # this state: a random tender is not open) or 422 (a random signature does not verify).
     # 400 stays unexpected: it says the platform could not read what its description allows.
+    # A request longer than its described bounds may be refused as too large (413) before
+    # any field is read.
     """
     [checks.positive_data_acceptance]
     expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+
+    [checks.negative_data_rejection]
+    expected-statuses = [
+        "400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "5xx"
+    ]
     """
 )
 

@@ -146,3 +146,25 @@ def test_an_unexpected_failure_is_one_sentence(
     assert code == 1
     assert err.count("\n") == 1
     assert "TENDER_DEBUG=1" in err
+
+
+def test_help_and_errors_are_in_the_language_chosen(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (elsewhere / "bid.csv").write_text("a,b\n")
+    (elsewhere / "key.p12").write_bytes(b"not read before the password")
+
+    with pytest.raises(SystemExit):
+        main(["--lang", "zh-HK", "submit", "--help"])
+    chinese_help = capsys.readouterr().out
+    code, _, chinese_error = _run(capsys, "--lang", "zh-HK", "sign", "bid.csv", "--p12", "key.p12")
+    with pytest.raises(SystemExit):
+        main(["submit", "--help"])
+    english_help = capsys.readouterr().out
+
+    assert "將 FILE 上載至編號為 REF 的投標" in chinese_help
+    assert "標書檔案" in chinese_help
+    assert code == 2
+    assert "沒有可詢問key.p12 的密碼的終端機" in chinese_error  # the prompt's words too
+    assert "--password-file" in chinese_error
+    assert "Upload FILE to the tender with reference REF" in english_help

@@ -186,6 +186,6 @@ def site(e2e_settings: Settings, worker_process: subprocess.Popen[str] | None) -
         serving(platform) as base,
     ):
         accounts = create_starter_accounts(platform)
-        officer, alice, bob, carol, auditor = (token for _, token in accounts)
+        officer, alice, bob, carol, auditor = (account.token for account in accounts)
         with httpx.Client(base_url=base, timeout=60) as client:
             yield Site(client, officer, alice, bob, carol, auditor, platform)

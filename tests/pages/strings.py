@@ -30,16 +30,18 @@ def _texts(found: object) -> Message:
 
 
 def _messages() -> Iterator[Message]:
+    yield from filter(None, _marked())  # a call on a variable (_(name)) marks no text
+
+
+def _marked() -> Iterator[Message]:
     for template in sorted((PAGES / "templates").rglob("*.html")):
         with template.open("rb") as source:
             for entry in babel_extract(source, tuple(DEFAULT_KEYWORDS), [], {}):
-                if texts := _texts(entry[2]):  # not _(variable): its strings are marked N_()
-                    yield texts
+                yield _texts(entry[2])
     for module in sorted(PAGES.glob("*.py")):
         with module.open("rb") as source:
             for found in extract_python(source, DEFAULT_KEYWORDS, [], {}):
-                if texts := _texts(found[2]):  # not _(variable): its strings are marked N_()
-                    yield texts
+                yield _texts(found[2])
 
 
 @cache

@@ -49,6 +49,8 @@ from tender.accounts.service import AccountService, CertificateService
 from tender.accounts.signin import Caller, SignedIn, SignInService
 from tender.config import Settings
 from tender.errors import Invalid
+from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 
 MAX_SIGNATURE_BYTES = 256 * 1024  # a CMS signature with its certificate chain
 
@@ -63,13 +65,13 @@ class AccountController(Controller):
         "caller": Provide(provide_caller, sync_to_thread=False),
     }
 
-    @get("/", guards=allow(*EVERY_ROLE, to="see your account"), summary="Who you are")
+    @get("/", guards=allow(*EVERY_ROLE, to=N_("see your account")), summary="Who you are")
     async def me(self, user: NamedDependency[User]) -> AccountOut:
         return AccountOut.of(user)
 
     @get(
         "/tokens",
-        guards=allow(*EVERY_ROLE, to="list your API tokens"),
+        guards=allow(*EVERY_ROLE, to=N_("list your API tokens")),
         sync_to_thread=True,
         summary="Your API tokens (never their values)",
     )
@@ -80,7 +82,7 @@ class AccountController(Controller):
 
     @post(
         "/tokens",
-        guards=allow(*EVERY_ROLE, to="make API tokens"),
+        guards=allow(*EVERY_ROLE, to=N_("make API tokens")),
         sync_to_thread=True,
         summary="Make an API token for scripts (shown once)",
         description=(
@@ -100,7 +102,7 @@ class AccountController(Controller):
 
     @delete(
         "/tokens/{token_id:uuid}",
-        guards=allow(*EVERY_ROLE, to="revoke your API tokens"),
+        guards=allow(*EVERY_ROLE, to=N_("revoke your API tokens")),
         status_code=200,
         sync_to_thread=True,
         summary="Revoke one of your API tokens",
@@ -115,7 +117,7 @@ class AccountController(Controller):
 
     @put(
         "/password",
-        guards=allow(*EVERY_ROLE, to="set your password"),
+        guards=allow(*EVERY_ROLE, to=N_("set your password")),
         status_code=200,
         sync_to_thread=True,
         summary="Set your password (changing it needs the current one, or a second factor)",
@@ -136,7 +138,7 @@ class AccountController(Controller):
 
     @post(
         "/totp",
-        guards=allow(*EVERY_ROLE, to="enrol an authenticator"),
+        guards=allow(*EVERY_ROLE, to=N_("enrol an authenticator")),
         sync_to_thread=True,
         summary="Start enrolling an authenticator app (TOTP): a secret to add to it",
     )
@@ -148,7 +150,7 @@ class AccountController(Controller):
 
     @post(
         "/totp/confirm",
-        guards=allow(*EVERY_ROLE, to="enrol an authenticator"),
+        guards=allow(*EVERY_ROLE, to=N_("enrol an authenticator")),
         status_code=200,
         sync_to_thread=True,
         summary="Confirm the authenticator with its current code; it is then required",
@@ -163,7 +165,7 @@ class AccountController(Controller):
 
     @post(
         "/certificates/challenges",
-        guards=allow(Role.SUPPLIER, to="register signing certificates"),
+        guards=allow(Role.SUPPLIER, to=N_("register signing certificates")),
         sync_to_thread=True,
         summary="Ask for a text to sign with the certificate you want to register (suppliers)",
     )
@@ -175,7 +177,7 @@ class AccountController(Controller):
 
     @post(
         "/certificates",
-        guards=allow(Role.SUPPLIER, to="register signing certificates"),
+        guards=allow(Role.SUPPLIER, to=N_("register signing certificates")),
         request_max_body_size=MAX_SIGNATURE_BYTES,
         sync_to_thread=True,
         summary="Register a signing certificate of your organisation, with proof (suppliers)",
@@ -198,9 +200,9 @@ class AccountController(Controller):
             signature = base64.b64decode(data.signature, validate=True)
         except ValueError:
             raise Invalid(
-                "The signature is not base64.",
-                "The signature is sent as the base64 text of the .p7s file's bytes.",
-                "Encode the .p7s file with base64 and send it again.",
+                _("The signature is not base64."),
+                _("The signature is sent as the base64 text of the .p7s file's bytes."),
+                _("Encode the .p7s file with base64 and send it again."),
             ) from None
         return CertificateOut.of(
             certificates.register(actor=user, challenge_id=data.challenge_id, signature=signature)
@@ -208,7 +210,7 @@ class AccountController(Controller):
 
     @get(
         "/certificates",
-        guards=allow(*EVERY_ROLE, to="list your organisation's certificates"),
+        guards=allow(*EVERY_ROLE, to=N_("list your organisation's certificates")),
         sync_to_thread=True,
         summary="Your organisation's certificates",
     )
@@ -274,7 +276,7 @@ class SessionController(Controller):
 
     @delete(
         "/",
-        guards=allow(*EVERY_ROLE, to="sign out"),
+        guards=allow(*EVERY_ROLE, to=N_("sign out")),
         status_code=200,
         sync_to_thread=True,
         summary="Sign out: the session ends and its cookie is cleared",
@@ -359,7 +361,7 @@ class AdminController(Controller):
 
     @get(
         "/organisations",
-        guards=allow(Role.ADMIN, to="manage organisations"),
+        guards=allow(Role.ADMIN, to=N_("manage organisations")),
         sync_to_thread=True,
         summary="Every organisation, with its status",
     )
@@ -370,7 +372,7 @@ class AdminController(Controller):
 
     @post(
         "/organisations",
-        guards=allow(Role.ADMIN, to="manage organisations", second_factor=True),
+        guards=allow(Role.ADMIN, to=N_("manage organisations"), second_factor=True),
         sync_to_thread=True,
         summary="Add an organisation (active)",
     )
@@ -395,7 +397,7 @@ class AdminController(Controller):
 
     @post(
         "/organisations/{organisation_id:uuid}/activate",
-        guards=allow(Role.ADMIN, to="activate organisations", second_factor=True),
+        guards=allow(Role.ADMIN, to=N_("activate organisations"), second_factor=True),
         status_code=200,
         sync_to_thread=True,
         summary="Activate an organisation: its users can sign in",
@@ -414,7 +416,7 @@ class AdminController(Controller):
 
     @post(
         "/organisations/{organisation_id:uuid}/suspend",
-        guards=allow(Role.ADMIN, to="suspend organisations", second_factor=True),
+        guards=allow(Role.ADMIN, to=N_("suspend organisations"), second_factor=True),
         status_code=200,
         sync_to_thread=True,
         summary="Suspend an organisation: its users' sessions and tokens stop working",
@@ -433,7 +435,7 @@ class AdminController(Controller):
 
     @get(
         "/users",
-        guards=allow(Role.ADMIN, to="manage users"),
+        guards=allow(Role.ADMIN, to=N_("manage users")),
         sync_to_thread=True,
         summary="Every user",
     )
@@ -442,7 +444,7 @@ class AdminController(Controller):
 
     @post(
         "/users",
-        guards=allow(Role.ADMIN, to="manage users", second_factor=True),
+        guards=allow(Role.ADMIN, to=N_("manage users"), second_factor=True),
         sync_to_thread=True,
         summary="Add a user: the answer carries a one-time set-up token for them (7 days)",
     )

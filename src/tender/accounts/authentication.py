@@ -31,6 +31,7 @@ from tender.accounts.guards import PUBLIC_KEY
 from tender.accounts.signin import Caller, authenticate_cookie, authenticate_token
 from tender.clock import Clock
 from tender.errors import Forbidden, NotAuthenticated
+from tender.i18n import gettext as _
 
 SESSION_COOKIE: Final = "tender_session"
 CSRF_HEADER: Final = "x-csrf-token"
@@ -64,7 +65,7 @@ class CallerAuthentication(AbstractAuthenticationMiddleware):
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+        scheme, _space, token = connection.headers.get("authorization", "").partition(" ")
         cookie = connection.cookies.get(SESSION_COOKIE, "")
         if scheme.lower() == "bearer" and token.strip():
             caller = await anyio.to_thread.run_sync(self._by_token, token.strip())
@@ -75,17 +76,21 @@ class CallerAuthentication(AbstractAuthenticationMiddleware):
                 and secrets.compare_digest(await _csrf_token_sent(connection), caller.csrf_token)
             ):
                 raise Forbidden(
-                    "This request did not come from the platform's own pages.",
-                    "A request signed in by cookie that changes something must carry the "
-                    "session's CSRF token, so another site cannot make your browser send it.",
-                    "Send the csrf_token you were given at sign-in in the X-CSRF-Token header.",
+                    _("This request did not come from the platform's own pages."),
+                    _(
+                        "A request signed in by cookie that changes something must carry the "
+                        "session's CSRF token, so another site cannot make your browser send it."
+                    ),
+                    _("Send the csrf_token you were given at sign-in in the X-CSRF-Token header."),
                 )
         else:
             raise NotAuthenticated(
-                "You are not signed in.",
-                "This request needs an API token or a browser session.",
-                "Send the header 'Authorization: Bearer <your token>', or sign in "
-                "(POST /api/session).",
+                _("You are not signed in."),
+                _("This request needs an API token or a browser session."),
+                _(
+                    "Send the header 'Authorization: Bearer <your token>', or sign in "
+                    "(POST /api/session)."
+                ),
             )
         return AuthenticationResult(user=caller.user, auth=caller)
 
@@ -106,7 +111,10 @@ async def _csrf_token_sent(connection: ASGIConnection[Any, Any, Any, Any]) -> st
     if sent:
         return sent
     request: Request[Any, Any, Any] = Request(connection.scope, _receive.get())
-    if request.content_type[0] != RequestEncodingType.URL_ENCODED:
-        return ""
+    if request.content_type[0] not in (
+        RequestEncodingType.URL_ENCODED,
+        RequestEncodingType.MULTI_PART,
+    ):
+        return ""  # a page's file upload posts its form as multipart
     field = (await request.form()).get(CSRF_FIELD, "")
     return field if isinstance(field, str) else ""

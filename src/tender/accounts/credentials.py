@@ -12,6 +12,8 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from tender.i18n import gettext as _
+
 ISSUER = "Tender"  # what an authenticator app shows beside the account
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256  # argon2 takes any length; a bound keeps hashing cheap to refuse
@@ -51,10 +53,10 @@ def password_matches(stored: str | None, password: str) -> bool:
 def password_problem(password: str) -> str | None:
     """Why ``password`` cannot be used, or None."""
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        return (
-            f"A password has {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters; a "
-            "long passphrase of ordinary words is easy to remember and hard to guess."
-        )
+        return _(
+            "A password has {min_length} to {max_length} characters; a long passphrase of "
+            "ordinary words is easy to remember and hard to guess."
+        ).format(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
     return None
 
 

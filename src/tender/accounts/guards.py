@@ -21,6 +21,7 @@ from litestar.types import Guard
 
 from tender.accounts.models import Role, User
 from tender.errors import Forbidden
+from tender.i18n import gettext as _
 
 PUBLIC_KEY: Final = "public"
 PUBLIC: Final = {PUBLIC_KEY: True}
@@ -44,27 +45,40 @@ class RoleGuard:
         self.action = action
         self.second_factor = second_factor
 
-    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler
+    ) -> None:
         user: User = connection.user  # set by the authentication middleware
         if user.role in self.roles:
             if self.second_factor and not connection.auth.second_factor:
                 raise Forbidden(
-                    f"You cannot {self.action} without a second factor.",
-                    "This changes what suppliers rely on, so the platform asks for proof "
-                    "beyond a password or an ordinary token: a code from your authenticator "
-                    "app (TOTP).",
-                    "Sign in with your code, or make an API token with one (POST "
-                    "/api/account/tokens with 'code'), and try again.",
+                    _("You cannot {action} without a second factor.").format(action=_(self.action)),
+                    _(
+                        "This changes what suppliers rely on, so the platform asks for proof "
+                        "beyond a password or an ordinary token: a code from your authenticator "
+                        "app (TOTP)."
+                    ),
+                    _(
+                        "Sign in with your code, or make an API token with one (POST "
+                        "/api/account/tokens with 'code'), and try again."
+                    ),
                     tender_id=connection.path_params.get("tender_id"),
                 )
             return
         allowed = " or ".join(repr(role.value) for role in sorted(self.roles))
         tender_id = connection.path_params.get("tender_id")
         raise Forbidden(
-            f"You cannot {self.action}.",
-            f"Your account ({user.name}, {user.organisation}) has the role '{user.role.value}', "
-            f"and this needs {allowed}.",
-            "Ask the platform administrator for an account with that role.",
+            _("You cannot {action}.").format(action=_(self.action)),
+            _(
+                "Your account ({name}, {organisation}) has the role '{role}', "
+                "and this needs {allowed}."
+            ).format(
+                name=user.name,
+                organisation=user.organisation,
+                role=user.role.value,
+                allowed=allowed,
+            ),
+            _("Ask the platform administrator for an account with that role."),
             tender_id=tender_id,
         )
 

@@ -27,6 +27,8 @@ from tender.accounts.signin import SignInService
 from tender.audit import service as audit
 from tender.clock import Clock
 from tender.errors import Conflict, Invalid, NotFound
+from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService
 from tender.verifier.kinds import EventKind
@@ -61,19 +63,19 @@ class RegistrationService:
         emailed (through the outbox) to the user."""
         problem = credentials.password_problem(data.password)
         if problem is not None:
-            raise Invalid("The password cannot be used.", problem, "Choose another one.")
+            raise Invalid(_("The password cannot be used."), problem, _("Choose another one."))
         # Bounded and normalised where they are stored (AccountService); a supplier's
         # registration must also give what an administrator's may leave out.
         for value, what in (
-            (data.br_number, "business registration number"),
-            (data.contact_email, "contact email"),
-            (data.email, "email"),
+            (data.br_number, N_("business registration number")),
+            (data.contact_email, N_("contact email")),
+            (data.email, N_("email")),
         ):
             if not value.strip():
                 raise Invalid(
-                    f"The registration has no {what}.",
-                    f"A supplier registers with its {what}.",
-                    f"Fill in the {what} and send the registration again.",
+                    _("The registration has no {what}.").format(what=_(what)),
+                    _("A supplier registers with its {what}.").format(what=_(what)),
+                    _("Fill in the {what} and send the registration again.").format(what=_(what)),
                     details={"field": what},
                 )
         accounts = AccountService(session=self.session, clock=self.clock)
@@ -120,15 +122,15 @@ class RegistrationService:
         )
         if user is None or user.confirmation_expires_at is None:
             raise NotFound(
-                "This confirmation link is not known.",
-                "It is mistyped, or was used already.",
-                "Open the link from the email exactly as it is; if it was used, sign in.",
+                _("This confirmation link is not known."),
+                _("It is mistyped, or was used already."),
+                _("Open the link from the email exactly as it is; if it was used, sign in."),
             )
         if user.confirmation_expires_at <= now:
             raise Conflict(
-                "This confirmation link has expired.",
-                f"A link works for {CONFIRMATION_LIFETIME.days} days.",
-                "Register again, or ask the platform administrator.",
+                _("This confirmation link has expired."),
+                _("A link works for {days} days.").format(days=CONFIRMATION_LIFETIME.days),
+                _("Register again, or ask the platform administrator."),
             )
         user.email_confirmed_at = now
         user.confirmation_sha256 = user.confirmation_expires_at = None
@@ -150,9 +152,11 @@ class RegistrationService:
         org = self.session.get(Organisation, organisation_id)
         if org is None:
             raise NotFound(
-                f"There is no organisation {organisation_id}.",
-                "No organisation with that id is registered.",
-                "GET /api/admin/organisations lists them.",
+                _("There is no organisation {organisation_id}.").format(
+                    organisation_id=organisation_id
+                ),
+                _("No organisation with that id is registered."),
+                _("GET /api/admin/organisations lists them."),
             )
         if org.status is not status:
             self._set_status(org, status, actor=actor.actor)
@@ -183,9 +187,11 @@ class RegistrationService:
         org = self.session.get(Organisation, organisation_id)
         if org is None:
             raise NotFound(
-                f"There is no organisation {organisation_id}.",
-                "A user belongs to a registered organisation.",
-                "Add the organisation first (POST /api/admin/organisations).",
+                _("There is no organisation {organisation_id}.").format(
+                    organisation_id=organisation_id
+                ),
+                _("A user belongs to a registered organisation."),
+                _("Add the organisation first (POST /api/admin/organisations)."),
             )
         user = AccountService(session=self.session, clock=self.clock).add_person(
             name=name,
@@ -196,7 +202,7 @@ class RegistrationService:
             language=language,
             by=actor.actor,
         )
-        _, token = SignInService(session=self.session, clock=self.clock).issue_token(
+        _user, token = SignInService(session=self.session, clock=self.clock).issue_token(
             user,
             name="set-up, made by an administrator",
             second_factor=False,

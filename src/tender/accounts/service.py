@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from asn1crypto import cms
 from sqlalchemy import select
@@ -36,16 +37,26 @@ from tender.clock import Clock, format_time
 from tender.errors import Conflict, Invalid, NotFound
 from tender.i18n import HONG_KONG_CHINESE, current_locale
 from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.signing import Indication, SignerBinding, TrustStore, read_certificate, verify_document
 from tender.verifier.kinds import EventKind
 
-STARTER_ACCOUNTS: tuple[tuple[str, str, Role], ...] = (
-    ("Olivia Officer", "Procuring Entity", Role.OFFICER),
-    ("Alice Supplier", "Alpha Engineering Ltd", Role.SUPPLIER),
-    ("Bob Supplier", "Beta Builders Ltd", Role.SUPPLIER),
-    ("Carol Supplier", "Gamma Works Ltd", Role.SUPPLIER),
-    ("Aaron Auditor", "Audit Commission", Role.AUDITOR),
+STARTER_ACCOUNTS: tuple[tuple[str, str, Role, str], ...] = (
+    ("Olivia Officer", "Procuring Entity", Role.OFFICER, "olivia@procuring-entity.example"),
+    ("Alice Supplier", "Alpha Engineering Ltd", Role.SUPPLIER, "alice@alpha.example"),
+    ("Bob Supplier", "Beta Builders Ltd", Role.SUPPLIER, "bob@beta.example"),
+    ("Carol Supplier", "Gamma Works Ltd", Role.SUPPLIER, "carol@gamma.example"),
+    ("Aaron Auditor", "Audit Commission", Role.AUDITOR, "aaron@audit.example"),
 )
+
+
+class StarterAccount(NamedTuple):
+    """A starter account with what its holder needs: the operator's API token, and the
+    password for signing in on the pages (both shown once)."""
+
+    user: User
+    token: str
+    password: str
 
 
 KIND_OF_ROLE: dict[Role, OrganisationKind] = {
@@ -71,7 +82,7 @@ class AccountService:
 
     def organisation_named(self, name_en: str, *, kind: OrganisationKind) -> Organisation:
         """The organisation called ``name_en``, added (active, of ``kind``) if there is none."""
-        name_en = text.required(name_en, field="organisation name", max_length=NAME_MAX)
+        name_en = text.required(name_en, field=N_("organisation name"), max_length=NAME_MAX)
         found = self.session.scalar(select(Organisation).where(Organisation.name_en == name_en))
         if found is not None:
             return found
@@ -91,13 +102,17 @@ class AccountService:
     ) -> Organisation:
         """Add an organisation, made by ``by`` (the audit trail's actor; by default the
         platform's operator)."""
-        name_en = text.required(name_en, field="English name", max_length=NAME_MAX)
-        name_zh = text.optional(name_zh, field="Chinese name", max_length=NAME_MAX)
+        name_en = text.required(name_en, field=N_("English name"), max_length=NAME_MAX)
+        name_zh = text.optional(name_zh, field=N_("Chinese name"), max_length=NAME_MAX)
         br_number = text.optional(
-            br_number, field="business registration number", max_length=BR_NUMBER_MAX
+            br_number, field=N_("business registration number"), max_length=BR_NUMBER_MAX
         )
-        contact_email = text.email(contact_email, field="contact email") if contact_email else None
-        contact_phone = text.optional(contact_phone, field="contact phone", max_length=PHONE_MAX)
+        contact_email = (
+            text.email(contact_email, field=N_("contact email")) if contact_email else None
+        )
+        contact_phone = text.optional(
+            contact_phone, field=N_("contact phone"), max_length=PHONE_MAX
+        )
         for column, value, what in (
             (Organisation.name_en, name_en, "name"),
             (Organisation.br_number, br_number, "business registration number"),
@@ -106,9 +121,15 @@ class AccountService:
                 select(Organisation).where(column == value)
             ):
                 raise Conflict(
-                    f"An organisation with the {what} {value!r} is already registered.",
-                    f"Each organisation is registered once; the {what} identifies it.",
-                    f"Use the organisation that is there, or correct the {what}.",
+                    _("An organisation with the {what} {value!r} is already registered.").format(
+                        what=what, value=value
+                    ),
+                    _("Each organisation is registered once; the {what} identifies it.").format(
+                        what=what
+                    ),
+                    _("Use the organisation that is there, or correct the {what}.").format(
+                        what=what
+                    ),
                 )
         now = self.clock.now()
         organisation = Organisation(
@@ -182,13 +203,13 @@ class AccountService:
     ) -> User:
         """Add a user of ``organisation``, made by ``by`` (the audit trail's actor); an
         auditor is appointed to the organisations ``covers`` names (none: to every one)."""
-        name = text.required(name, field="name", max_length=NAME_MAX)
-        email = text.email(email, field="email") if email else None
+        name = text.required(name, field=N_("name"), max_length=NAME_MAX)
+        email = text.email(email, field=N_("email")) if email else None
         if email and self.session.scalar(select(User.id).where(User.email == email)):
             raise Conflict(
-                f"An account with the email {email} already exists.",
-                "An email signs in to one account.",
-                "Use another email, or the account that has it.",
+                _("An account with the email {email} already exists.").format(email=email),
+                _("An email signs in to one account."),
+                _("Use another email, or the account that has it."),
             )
         now = self.clock.now()
         org = organisation
@@ -241,23 +262,26 @@ class AccountService:
         )
         return token
 
-    def create_starter_accounts(self) -> list[tuple[User, str]]:
+    def create_starter_accounts(self) -> list[StarterAccount]:
         """One officer, three suppliers and an auditor, for a platform with no users yet.
 
         Their tokens are the operator's (second-factor) tokens, so scripts can publish with
-        them; accounts whose role signs in with a code get an authenticator secret
-        (``user.totp_secret``), for a tester to make codes with.
+        them; each may sign in on the pages with its email and a random password; accounts
+        whose role signs in with a code get an authenticator secret (``user.totp_secret``),
+        for a tester to make codes with.
         """
         if self.session.scalar(select(User.id).limit(1)) is not None:
             return []
-        accounts = [
-            self.create_user(name=name, organisation=org, role=role)
-            for name, org, role in STARTER_ACCOUNTS
-        ]
-        for user, _token in accounts:
-            if user.role in SECOND_FACTOR_ROLES:
+        accounts = []
+        for name, org, role, email in STARTER_ACCOUNTS:
+            password = secrets.token_urlsafe(12)
+            user, token = self.create_user(
+                name=name, organisation=org, role=role, email=email, password=password
+            )
+            if role in SECOND_FACTOR_ROLES:
                 user.totp_secret = credentials.new_totp_secret()
                 user.totp_confirmed_at = self.clock.now()
+            accounts.append(StarterAccount(user, token, password))
         return accounts
 
     def certificates_of(self, organisation_id: uuid.UUID) -> list[SigningCertificate]:
@@ -424,7 +448,7 @@ def _signer_certificate(signature: bytes, sha256: str | None) -> bytes:
             der: bytes = choice.chosen.dump()
             return der
     raise Invalid(
-        "The signature does not carry its certificate.",
-        "The platform registers the certificate that made the signature, from the signature.",
-        "Sign again with a tool that includes the certificate ('tender certificate register').",
+        _("The signature does not carry its certificate."),
+        _("The platform registers the certificate that made the signature, from the signature."),
+        _("Sign again with a tool that includes the certificate ('tender certificate register')."),
     )

@@ -40,6 +40,7 @@ from tender.errors import (
     TooManyRequests,
 )
 from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.verifier.kinds import EventKind
 
 SECOND_FACTOR_ROLES = frozenset({Role.OFFICER, Role.ADMIN})
@@ -70,22 +71,28 @@ def authenticate_token(session: Session, token: str, *, now: datetime) -> Caller
     row = session.scalar(select(ApiToken).where(ApiToken.sha256 == credentials.digest(token)))
     if row is None:
         raise NotAuthenticated(
-            "Your token was not recognised.",
-            "It is mistyped, or the account was removed.",
-            "Check the token, or make a new one (POST /api/account/tokens, or ask the "
-            "platform administrator: tender users token).",
+            _("Your token was not recognised."),
+            _("It is mistyped, or the account was removed."),
+            _(
+                "Check the token, or make a new one (POST /api/account/tokens, or ask the "
+                "platform administrator: tender users token)."
+            ),
         )
     if row.revoked_at is not None:
         raise NotAuthenticated(
-            f"Your token {row.name!r} was revoked at {format_time(row.revoked_at)}.",
-            "A revoked token is never accepted again.",
-            "Make a new token (POST /api/account/tokens).",
+            _("Your token {name!r} was revoked at {revoked_at}.").format(
+                name=row.name, revoked_at=format_time(row.revoked_at)
+            ),
+            _("A revoked token is never accepted again."),
+            _("Make a new token (POST /api/account/tokens)."),
         )
     if row.expires_at is not None and row.expires_at <= now:
         raise NotAuthenticated(
-            f"Your token {row.name!r} expired at {format_time(row.expires_at)}.",
-            "Tokens are made for a limited time, so a forgotten one stops working by itself.",
-            "Make a new token (POST /api/account/tokens).",
+            _("Your token {name!r} expired at {expires_at}.").format(
+                name=row.name, expires_at=format_time(row.expires_at)
+            ),
+            _("Tokens are made for a limited time, so a forgotten one stops working by itself."),
+            _("Make a new token (POST /api/account/tokens)."),
         )
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
         row.last_used_at = now
@@ -99,9 +106,9 @@ def authenticate_cookie(session: Session, cookie: str, *, now: datetime) -> Call
     )
     if row is None or row.ended_at is not None or row.expires_at <= now:
         raise NotAuthenticated(
-            "Your session has ended.",
-            "You signed out, or it expired, or it was never valid.",
-            "Sign in again (POST /api/session).",
+            _("Your session has ended."),
+            _("You signed out, or it expired, or it was never valid."),
+            _("Sign in again (POST /api/session)."),
         )
     return Caller(
         user=_active(session, row.user_id),
@@ -123,11 +130,15 @@ def _refuse_unless_active(user: User) -> None:
     if status is OrganisationStatus.ACTIVE:
         return
     raise NotAuthenticated(
-        f"Your organisation, {user.organisation}, is {status.value}.",
-        "Accounts act for their organisation, which must be active: a new registration "
-        "waits for its email to be confirmed and for an administrator to activate it; a "
-        "suspended one waits for the administrator.",
-        "Confirm your email if you have not; otherwise ask the platform administrator.",
+        _("Your organisation, {organisation}, is {status}.").format(
+            organisation=user.organisation, status=status.value
+        ),
+        _(
+            "Accounts act for their organisation, which must be active: a new registration "
+            "waits for its email to be confirmed and for an administrator to activate it; a "
+            "suspended one waits for the administrator."
+        ),
+        _("Confirm your email if you have not; otherwise ask the platform administrator."),
     )
 
 
@@ -159,7 +170,7 @@ class SignInService:
         the caller must commit it (raising would roll the count back).
         """
         now = self.clock.now()
-        email = text.email(email, field="email")
+        email = text.email(email, field=N_("email"))
         locked = self._locked_until(email, address, now)
         if locked is not None:
             return locked
@@ -296,10 +307,12 @@ class SignInService:
     def sign_out(self, caller: Caller) -> None:
         if caller.session_id is None:
             raise Conflict(
-                "You are not signed in with a browser session.",
-                "This request came with an API token, which stays valid until it is revoked "
-                "or expires.",
-                "Revoke the token instead (DELETE /api/account/tokens/{id}).",
+                _("You are not signed in with a browser session."),
+                _(
+                    "This request came with an API token, which stays valid until it is revoked "
+                    "or expires."
+                ),
+                _("Revoke the token instead (DELETE /api/account/tokens/{id})."),
             )
         row = self.session.get(BrowserSession, caller.session_id)
         assert row is not None  # the middleware found it
@@ -347,12 +360,14 @@ class SignInService:
     ) -> tuple[ApiToken, str]:
         """A token the caller makes for themselves; it carries the second factor if made with
         a TOTP code (or from a session that has one)."""
-        name = text.required(name, field="token name", max_length=TOKEN_NAME_MAX)
+        name = text.required(name, field=N_("token name"), max_length=TOKEN_NAME_MAX)
         if not 1 <= days <= MAX_TOKEN_DAYS:
             raise Invalid(
-                f"The token cannot last {days} days.",
-                f"A token lasts 1 to {MAX_TOKEN_DAYS} days.",
-                "Choose how many days it lasts, and send it again.",
+                _("The token cannot last {days} days.").format(days=days),
+                _("A token lasts 1 to {max_token_days} days.").format(
+                    max_token_days=MAX_TOKEN_DAYS
+                ),
+                _("Choose how many days it lasts, and send it again."),
             )
         user = self._user(caller)
         if code:
@@ -360,10 +375,15 @@ class SignInService:
                 user,
                 code,
                 wrong=Invalid(
-                    "The code is not the one your authenticator shows now.",
-                    "A token made with a code may do what needs a second factor, so the code "
-                    "must be right.",
-                    "Send the current code, or leave it out for a token without a second factor.",
+                    _("The code is not the one your authenticator shows now."),
+                    _(
+                        "A token made with a code may do what needs a second factor, so the code "
+                        "must be right."
+                    ),
+                    _(
+                        "Send the current code, or leave it out for a token without a second "
+                        "factor."
+                    ),
                 ),
             )
         return self.issue_token(
@@ -384,9 +404,9 @@ class SignInService:
         row = self.session.get(ApiToken, token_id)
         if row is None or row.user_id != user.id:
             raise NotFound(
-                f"You have no token {token_id}.",
-                "Each person lists and revokes their own tokens only.",
-                "GET /api/account/tokens lists yours.",
+                _("You have no token {token_id}.").format(token_id=token_id),
+                _("Each person lists and revokes their own tokens only."),
+                _("GET /api/account/tokens lists yours."),
             )
         if row.revoked_at is None:
             row.revoked_at = self.clock.now()
@@ -409,22 +429,22 @@ class SignInService:
         user = self._user(caller)
         problem = credentials.password_problem(password)
         if problem is not None:
-            raise Invalid("The password cannot be used.", problem, "Choose another one.")
+            raise Invalid(_("The password cannot be used."), problem, _("Choose another one."))
         if (
             user.password_hash is not None
             and not caller.second_factor
             and not credentials.password_matches(user.password_hash, current or "")
         ):
             raise Invalid(
-                "The current password is wrong.",
-                "Changing a password needs the current one.",
-                "Send it as 'current_password', or ask the platform administrator.",
+                _("The current password is wrong."),
+                _("Changing a password needs the current one."),
+                _("Send it as 'current_password', or ask the platform administrator."),
             )
         if user.email is None:
             raise Conflict(
-                "Your account has no email to sign in with.",
-                "A password signs in together with the account's email.",
-                "Ask the platform administrator to add your email.",
+                _("Your account has no email to sign in with."),
+                _("A password signs in together with the account's email."),
+                _("Ask the platform administrator to add your email."),
             )
         now = self.clock.now()
         user.password_hash = credentials.hash_password(password)
@@ -455,10 +475,12 @@ class SignInService:
         user = self._user(caller)
         if user.totp_confirmed_at is not None and not caller.second_factor:
             raise Conflict(
-                "Your account has an authenticator already.",
-                "Replacing it needs the second factor it gives, so that a stolen password "
-                "cannot replace it.",
-                "Sign in with a code first, or ask the platform administrator to reset it.",
+                _("Your account has an authenticator already."),
+                _(
+                    "Replacing it needs the second factor it gives, so that a stolen password "
+                    "cannot replace it."
+                ),
+                _("Sign in with a code first, or ask the platform administrator to reset it."),
             )
         user.totp_secret = credentials.new_totp_secret()
         user.totp_confirmed_at = None
@@ -470,18 +492,20 @@ class SignInService:
         user = self._user(caller)
         if user.totp_secret is None:
             raise Conflict(
-                "There is no authenticator to confirm.",
-                "Enrolment gives a secret first; the code confirms the app holds it.",
-                "Enrol first (POST /api/account/totp).",
+                _("There is no authenticator to confirm."),
+                _("Enrolment gives a secret first; the code confirms the app holds it."),
+                _("Enrol first (POST /api/account/totp)."),
             )
         self._use_code(
             user,
             code,
             wrong=Invalid(
-                "The code is not the one your authenticator should show now.",
-                "The app may hold another secret, or the phone's clock may be wrong.",
-                "Check the app holds the secret just given and its clock, and send the "
-                "current code.",
+                _("The code is not the one your authenticator should show now."),
+                _("The app may hold another secret, or the phone's clock may be wrong."),
+                _(
+                    "Check the app holds the secret just given and its clock, and send the "
+                    "current code."
+                ),
             ),
         )
         user.totp_confirmed_at = self.clock.now()

@@ -38,6 +38,7 @@ from tender.audit import service as audit
 from tender.audit.models import CheckpointRecord
 from tender.clock import Clock, format_time
 from tender.errors import NotFound
+from tender.i18n import gettext as _
 from tender.signing import TrustStore
 from tender.storage.objectstore import ObjectStore
 from tender.verifier import jws
@@ -240,10 +241,12 @@ def at_size(session: Session, size: int) -> CheckpointRecord:
     record = session.get(CheckpointRecord, size)
     if record is None:
         raise NotFound(
-            f"No checkpoint was issued at tree size {size}.",
-            "Checkpoints are issued on a schedule while the log grows, and at deadlines and "
-            "openings.",
-            "GET /api/audit/checkpoints/latest gives the newest; prove consistency from there.",
+            _("No checkpoint was issued at tree size {size}.").format(size=size),
+            _(
+                "Checkpoints are issued on a schedule while the log grows, and at deadlines and "
+                "openings."
+            ),
+            _("GET /api/audit/checkpoints/latest gives the newest; prove consistency from there."),
         )
     return record
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tender.audit.models import AuditEvent, MerkleNode
 from tender.clock import format_time
 from tender.errors import Invalid
+from tender.i18n import gettext as _
 from tender.verifier import merkle
 from tender.verifier.chain import GENESIS_HASH, ChainVerification, canonical_bytes, verify_chain
 from tender.verifier.formats import ExportedEvent
@@ -346,9 +347,9 @@ def inclusion(session: Session, *, seq: int, size: int | None = None) -> Inclusi
     size = _resolve_size(session, size)
     if not 1 <= seq <= size:
         raise Invalid(
-            f"Event {seq} is not in a tree of {size} events.",
-            "An inclusion proof needs an event the tree already holds.",
-            "Ask for a size at least as large as the event's sequence number.",
+            _("Event {seq} is not in a tree of {size} events.").format(seq=seq, size=size),
+            _("An inclusion proof needs an event the tree already holds."),
+            _("Ask for a size at least as large as the event's sequence number."),
         )
     tree = StoredTree(session, size)
     event = session.get(AuditEvent, seq)
@@ -370,9 +371,11 @@ def consistency(
     new_size = _resolve_size(session, new_size)
     if not 1 <= old_size <= new_size:
         raise Invalid(
-            f"No consistency proof from {old_size} to {new_size} events.",
-            "The old size must be at least 1 and at most the new size.",
-            "Ask with 1 <= old_size <= new_size.",
+            _("No consistency proof from {old_size} to {new_size} events.").format(
+                old_size=old_size, new_size=new_size
+            ),
+            _("The old size must be at least 1 and at most the new size."),
+            _("Ask with 1 <= old_size <= new_size."),
         )
     return ConsistencyProof(
         old_size=old_size,
@@ -390,8 +393,8 @@ def _resolve_size(session: Session, size: int | None) -> int:
         return current
     if not 0 <= size <= current:
         raise Invalid(
-            f"The log has {current} events, not {size}.",
-            "A tree head can only be given for a size the log has reached.",
-            f"Ask for a size between 0 and {current}.",
+            _("The log has {current} events, not {size}.").format(current=current, size=size),
+            _("A tree head can only be given for a size the log has reached."),
+            _("Ask for a size between 0 and {current}.").format(current=current),
         )
     return size

@@ -24,6 +24,7 @@ from tender.auditors.export import BundleExporter
 from tender.auditors.schemas import CheckpointOut, TrailVerificationOut, TreeHeadOut
 from tender.auditors.service import TrailService
 from tender.config import Settings
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.storage.objectstore import ObjectStore
 from tender.verifier.formats import ExportedEvent
 
@@ -42,7 +43,7 @@ class AuditController(Controller):
 
     @get(
         "/events",
-        guards=allow(*READERS, to="read the audit trail"),
+        guards=allow(*READERS, to=N_("read the audit trail")),
         sync_to_thread=True,
         summary="Audit events in sequence order, a page at a time",
     )
@@ -61,7 +62,7 @@ class AuditController(Controller):
 
     @get(
         "/verify",
-        guards=allow(*READERS, to="verify the audit trail"),
+        guards=allow(*READERS, to=N_("verify the audit trail")),
         sync_to_thread=True,
         summary="Check the stored trail against every Object-Locked checkpoint",
     )
@@ -78,7 +79,7 @@ class AuditController(Controller):
 
     @get(
         "/tree",
-        guards=allow(*READERS, to="read the audit trail"),
+        guards=allow(*READERS, to=N_("read the audit trail")),
         sync_to_thread=True,
         summary="The Merkle tree head (size and root) of the log",
     )
@@ -100,7 +101,7 @@ class AuditController(Controller):
 
     @get(
         "/proofs/inclusion",
-        guards=allow(*PROOF_READERS, to="ask for audit proofs"),
+        guards=allow(*PROOF_READERS, to=N_("ask for audit proofs")),
         sync_to_thread=True,
         summary="RFC 9162 inclusion proof of an event in the tree of a given size",
     )
@@ -118,7 +119,7 @@ class AuditController(Controller):
 
     @get(
         "/proofs/consistency",
-        guards=allow(*PROOF_READERS, to="ask for audit proofs"),
+        guards=allow(*PROOF_READERS, to=N_("ask for audit proofs")),
         sync_to_thread=True,
         summary="RFC 9162 consistency proof between two tree sizes",
     )
@@ -160,7 +161,7 @@ class AuditController(Controller):
 
     @get(
         "/checkpoints/latest",
-        guards=allow(*PROOF_READERS, to="read checkpoints"),
+        guards=allow(*PROOF_READERS, to=N_("read checkpoints")),
         sync_to_thread=True,
         summary="The newest signed checkpoint",
     )
@@ -169,7 +170,7 @@ class AuditController(Controller):
 
     @get(
         "/checkpoints/{size:int}",
-        guards=allow(*PROOF_READERS, to="read checkpoints"),
+        guards=allow(*PROOF_READERS, to=N_("read checkpoints")),
         sync_to_thread=True,
         summary="The checkpoint at a tree size",
     )
@@ -182,7 +183,7 @@ class AuditController(Controller):
 
     @get(
         "/export",
-        guards=allow(Role.AUDITOR, to="export the audit trail"),
+        guards=allow(Role.AUDITOR, to=N_("export the audit trail")),
         sync_to_thread=True,
         media_type="application/zip",
         summary="The audit bundle (tender-audit-bundle/1), for offline verification (auditors)",

@@ -27,6 +27,7 @@ from tender.auditors.service import CHECKPOINT_PREFIX
 from tender.bids.models import BidDocument, BidFingerprint, BidWithdrawal
 from tender.clock import Clock, format_time
 from tender.errors import NotFound
+from tender.i18n import gettext as _
 from tender.opening.models import OpeningRecord
 from tender.qualification.models import FinancialOpening
 from tender.signing import TrustStore
@@ -152,9 +153,11 @@ def _contents(session: Session, tender_reference: str | None) -> _Contents:
         tender = session.scalar(select(Tender).where(Tender.reference == tender_reference))
         if tender is None:
             raise NotFound(
-                f"There is no tender {tender_reference!r} to export.",
-                "The bundle is made for one tender reference, or for all.",
-                "Check the reference; GET /api/tenders lists the tenders.",
+                _("There is no tender {tender_reference!r} to export.").format(
+                    tender_reference=tender_reference
+                ),
+                _("The bundle is made for one tender reference, or for all."),
+                _("Check the reference; GET /api/tenders lists the tenders."),
             )
         tender_id = tender.id
     record_query = select(OpeningRecord, Tender.reference).join(

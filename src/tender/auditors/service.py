@@ -13,6 +13,7 @@ from tender.audit import checkpointer
 from tender.audit import service as audit
 from tender.audit.models import AuditEvent, CheckpointRecord
 from tender.errors import NotFound
+from tender.i18n import gettext as _
 from tender.storage.objectstore import ObjectStore
 from tender.verifier.checks import Check, Checker, collector
 from tender.verifier.formats import CheckpointCopy, ExportedEvent
@@ -85,9 +86,9 @@ class TrailService:
         record = checkpointer.latest(self.session)
         if record is None:
             raise NotFound(
-                "No checkpoint has been issued yet.",
-                "The first is issued with the first receipt, deadline or opening.",
-                "Try again later.",
+                _("No checkpoint has been issued yet."),
+                _("The first is issued with the first receipt, deadline or opening."),
+                _("Try again later."),
             )
         return record
 

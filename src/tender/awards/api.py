@@ -13,6 +13,7 @@ from tender.accounts.models import Role, User
 from tender.awards.dependencies import provide_award_service
 from tender.awards.schemas import AwardCreate, AwardOut
 from tender.awards.service import AwardService
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 
 
 class AwardController(Controller):
@@ -22,7 +23,7 @@ class AwardController(Controller):
 
     @post(
         "/",
-        guards=allow(Role.OFFICER, to="award tenders", second_factor=True),
+        guards=allow(Role.OFFICER, to=N_("award tenders"), second_factor=True),
         status_code=201,
         sync_to_thread=True,
         summary="Award an opened tender: winners, value, currency, reasons (officers of its "
@@ -39,7 +40,7 @@ class AwardController(Controller):
 
     @get(
         "/",
-        guards=allow(Role.OFFICER, Role.AUDITOR, Role.SUPPLIER, to="read awards"),
+        guards=allow(Role.OFFICER, Role.AUDITOR, Role.SUPPLIER, to=N_("read awards")),
         sync_to_thread=True,
         summary="The award and the opening's verdicts: in full for officers and auditors; for "
         "the tender's suppliers, their own in full and the others' organisation and verdict",

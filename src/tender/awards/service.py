@@ -26,13 +26,15 @@ from tender.awards.schemas import AwardCreate, AwardOut, Verdict
 from tender.bids.models import BidDocument
 from tender.clock import Clock
 from tender.errors import Conflict, Forbidden, Invalid
+from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService
 from tender.opening.models import OpeningResult
 from tender.qualification.models import BidQualification, FinancialOpening
 from tender.tenders.access import require_buyer, require_overseer, require_visible
 from tender.tenders.models import Tender, TenderStatus
-from tender.tenders.service import get_tender, move
+from tender.tenders.service import get_tender, move, status_word
 from tender.verifier.kinds import EventKind
 
 MAX_WINNERS = 100
@@ -52,7 +54,7 @@ class AwardService:
         currency = _currency(data.currency)
         value = _value(data.value, currency)
         reasons = text.required(
-            data.reasons, field="reasons", max_length=text.REASON_MAX, long=True
+            data.reasons, field=N_("reasons"), max_length=text.REASON_MAX, long=True
         )
         tender = get_tender(self.session, tender_id, for_update=True)
         require_buyer(actor, tender)
@@ -61,7 +63,7 @@ class AwardService:
             tender,
             TenderStatus.AWARDED,
             now=now,
-            todo="A tender is awarded once its opening has finished, and only once.",
+            todo=_("A tender is awarded once its opening has finished, and only once."),
         )
         rows = self._opened(tender)
         bidders = {supplier.organisation for _, _, supplier in rows}
@@ -70,17 +72,20 @@ class AwardService:
         unknown = [winner for winner in winners if winner not in bidders]
         if unknown:
             raise Invalid(
-                f"{', '.join(unknown)} had no bid opened in tender {tender.reference}"
-                + (" and found qualified." if tender.two_envelopes else "."),
-                "A tender is awarded only to suppliers whose bids were opened"
-                + (
-                    " (of a two-envelope tender: qualified, their financial envelopes opened)."
+                (
+                    _("{unknown} had no bid opened in tender {reference} and found qualified.")
                     if tender.two_envelopes
-                    else "."
+                    else _("{unknown} had no bid opened in tender {reference}.")
+                ).format(unknown=", ".join(unknown), reference=tender.reference),
+                _(
+                    "A tender is awarded only to suppliers whose bids were opened (of a "
+                    "two-envelope tender: qualified, their financial envelopes opened)."
+                )
+                if tender.two_envelopes
+                else _("A tender is awarded only to suppliers whose bids were opened."),
+                _("Name the winners as the opening record does: {bidders}.").format(
+                    bidders=", ".join(sorted(bidders)) or _("(no bid was opened)")
                 ),
-                "Name the winners as the opening record does: "
-                + (", ".join(sorted(bidders)) or "(no bid was opened)")
-                + ".",
                 tender_id=tender.id,
                 details={"unknown": unknown, "bidders": sorted(bidders)},
             )
@@ -123,11 +128,15 @@ class AwardService:
         award = self.session.get(TenderAward, tender.id)
         if award is None:
             raise Conflict(
-                f"Tender {tender.reference} has not been awarded "
-                f"(it is {tender.status_at(self.clock.now()).value}).",
-                "The outcome is published when the procuring entity awards the tender, after "
-                "the opening.",
-                "Try again later; suppliers of the tender are notified of the award.",
+                _("Tender {reference} has not been awarded (it is {status}).").format(
+                    reference=tender.reference,
+                    status=status_word(tender.status_at(self.clock.now())),
+                ),
+                _(
+                    "The outcome is published when the procuring entity awards the tender, after "
+                    "the opening."
+                ),
+                _("Try again later; suppliers of the tender are notified of the award."),
                 tender_id=tender.id,
             )
         rows = self._opened(tender)
@@ -149,10 +158,14 @@ class AwardService:
         ):
             return
         raise Forbidden(
-            f"You cannot read the outcome of tender {tender.reference} here.",
-            f"Your organisation ({viewer.organisation}) submitted nothing to it; the award "
-            "and the verdicts are shown here to the tender's suppliers.",
-            "Ask the procuring entity, or read the published award notice.",
+            _("You cannot read the outcome of tender {reference} here.").format(
+                reference=tender.reference
+            ),
+            _(
+                "Your organisation ({organisation}) submitted nothing to it; the award "
+                "and the verdicts are shown here to the tender's suppliers."
+            ).format(organisation=viewer.organisation),
+            _("Ask the procuring entity, or read the published award notice."),
             tender_id=tender.id,
         )
 
@@ -162,12 +175,18 @@ class AwardService:
         opening = self.session.get(FinancialOpening, tender.id)
         if opening is None or opening.finished_at is None:
             raise Conflict(
-                f"The financial envelopes of tender {tender.reference} are not opened yet.",
-                "A two-envelope tender is awarded on the qualified bids' prices, which are "
-                "in their financial envelopes.",
-                "Record a verdict on every bid and ask for the financial opening (`tender "
-                f"qualify`, `tender open-financial --tender {tender.reference}`); award once "
-                "its record is written.",
+                _("The financial envelopes of tender {reference} are not opened yet.").format(
+                    reference=tender.reference
+                ),
+                _(
+                    "A two-envelope tender is awarded on the qualified bids' prices, which are "
+                    "in their financial envelopes."
+                ),
+                _(
+                    "Record a verdict on every bid and ask for the financial opening (`tender "
+                    "qualify`, `tender open-financial --tender {reference}`); award once "
+                    "its record is written."
+                ).format(reference=tender.reference),
                 tender_id=tender.id,
             )
         return {
@@ -239,14 +258,16 @@ def _suppliers_of(session: Session, tender_id: uuid.UUID) -> list[User]:
 def _winners(names: list[str]) -> list[str]:
     winners = list(
         dict.fromkeys(
-            text.required(name, field="winner", max_length=text.NAME_MAX) for name in names
+            text.required(name, field=N_("winner"), max_length=text.NAME_MAX) for name in names
         )
     )
     if not 1 <= len(winners) <= MAX_WINNERS:
         raise Invalid(
-            f"The award names {len(winners)} winners.",
-            f"An award names from 1 to {MAX_WINNERS} winning suppliers.",
-            "Name the winners as the opening record names their organisations.",
+            _("The award names {winners} winners.").format(winners=len(winners)),
+            _("An award names from 1 to {max_winners} winning suppliers.").format(
+                max_winners=MAX_WINNERS
+            ),
+            _("Name the winners as the opening record names their organisations."),
         )
     return winners
 
@@ -260,9 +281,9 @@ def _currency(code: str) -> str:
         currency = None
     if currency is None or currency.exponent is None:
         raise Invalid(
-            f"{code[:10]!r} is not a currency code.",
-            "The value of an award is in a currency named by its ISO 4217 code.",
-            "Use a three-letter code such as HKD, CNY, USD or EUR.",
+            _("{code!r} is not a currency code.").format(code=code[:10]),
+            _("The value of an award is in a currency named by its ISO 4217 code."),
+            _("Use a three-letter code such as HKD, CNY, USD or EUR."),
             details={"currency": code[:10]},
         )
     return wanted
@@ -282,10 +303,14 @@ def _value(number: str, currency: str) -> str:
         or -value.as_tuple().exponent > places  # type: ignore[operator]
     ):
         raise Invalid(
-            f"{number[:40]!r} is not an amount in {currency}.",
-            f"The value is a positive decimal number below {MAX_VALUE:,} with at most "
-            f"{places} decimal places (those {currency} has).",
-            'Send it as text, for example "1250000.00".',
+            _("{number!r} is not an amount in {currency}.").format(
+                number=number[:40], currency=currency
+            ),
+            _(
+                "The value is a positive decimal number below {max_value:,} with at most "
+                "{places} decimal places (those {currency} has)."
+            ).format(max_value=MAX_VALUE, places=places, currency=currency),
+            _('Send it as text, for example "1250000.00".'),
             details={"value": number[:40]},
         )
     return str(value)

@@ -228,6 +228,15 @@ class BidService:
             )
         )
 
+    def refuse_unless_open(
+        self, *, supplier: User, tender_id: uuid.UUID, file_name: str, at: datetime
+    ) -> None:
+        """Refuse a part of an upload arriving at ``at`` once its file could no longer be
+        received in time (after the deadline; a fingerprinted file's, after the files' grace)."""
+        self._refuse_unless_received_in_time(
+            get_tender(self.session, tender_id), at, supplier=supplier, file_name=file_name
+        )
+
     def record(self, *, supplier: User, document: BidDocument) -> Receipt:
         """Record a stored document, received in full at ``document.received_at`` (when its
         last byte arrived), and its ``bid.received`` event; an earlier upload of the same name
@@ -376,18 +385,23 @@ class BidService:
         document = self.session.get(BidDocument, receipt_id)
         if document is None:
             raise NotFound(
-                f"There is no receipt {receipt_id}.",
-                "No bid file was received with that receipt id.",
-                "Check the id; 'tender receipts' lists yours.",
+                _("There is no receipt {receipt_id}.").format(receipt_id=receipt_id),
+                _("No bid file was received with that receipt id."),
+                _("Check the id; 'tender receipts' lists yours."),
                 details={"receipt_id": str(receipt_id)},
             )
         if document.supplier_id != supplier.id:
             raise Forbidden(
-                f"Receipt {receipt_id} is not yours.",
-                "A receipt says who submitted what; only the supplier who submitted the file "
-                "may read it.",
-                "Ask for your own receipts ('tender receipts'); the supplier who submitted this "
-                "file has its receipt.",
+                _("Receipt {receipt_id} is not yours.").format(receipt_id=receipt_id),
+                _(
+                    "A receipt says who submitted what; only the supplier who submitted the file "
+                    "may read it."
+                ),
+                _(
+                    "Ask for your own receipts ('tender receipts'); the supplier who submitted "
+                    "this "
+                    "file has its receipt."
+                ),
                 tender_id=document.tender_id,
                 details={"receipt_id": str(receipt_id)},
             )
@@ -398,10 +412,12 @@ class BidService:
         receipt = self.own_receipt(supplier=supplier, receipt_id=receipt_id)
         if receipt.signed_receipt is None:
             raise Conflict(
-                f"Receipt {receipt_id} is not signed yet.",
-                "The platform signs a receipt with its next checkpoint, within seconds of "
-                "receiving the file; the PDF carries the signed receipt.",
-                "Ask again in a minute.",
+                _("Receipt {receipt_id} is not signed yet.").format(receipt_id=receipt_id),
+                _(
+                    "The platform signs a receipt with its next checkpoint, within seconds of "
+                    "receiving the file; the PDF carries the signed receipt."
+                ),
+                _("Ask again in a minute."),
                 tender_id=receipt.tender_id,
             )
         return render_receipt_pdf(receipt.signed_receipt)
@@ -424,10 +440,14 @@ class BidService:
         now = received_at
         if tender.file_grace_seconds is None:
             raise Invalid(
-                f"Tender {tender.reference} takes bid files themselves, not fingerprints.",
-                "Only a tender that allows fingerprint first lets files follow their "
-                "fingerprints after the deadline.",
-                "Upload the file itself before the deadline.",
+                _("Tender {reference} takes bid files themselves, not fingerprints.").format(
+                    reference=tender.reference
+                ),
+                _(
+                    "Only a tender that allows fingerprint first lets files follow their "
+                    "fingerprints after the deadline."
+                ),
+                _("Upload the file itself before the deadline."),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
             )
@@ -452,10 +472,12 @@ class BidService:
         digest = sha256.strip().lower()
         if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             raise Invalid(
-                f"{sha256!r} is not a SHA-256 fingerprint.",
-                "A fingerprint is the file's SHA-256 hash: 64 hexadecimal digits.",
-                "Compute it with 'sha256sum FILE' (or 'certutil -hashfile FILE SHA256' on "
-                "Windows) and send it again.",
+                _("{sha256!r} is not a SHA-256 fingerprint.").format(sha256=sha256),
+                _("A fingerprint is the file's SHA-256 hash: 64 hexadecimal digits."),
+                _(
+                    "Compute it with 'sha256sum FILE' (or 'certutil -hashfile FILE SHA256' on "
+                    "Windows) and send it again."
+                ),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
             )
@@ -544,12 +566,18 @@ class BidService:
         ]
         if not withdrawn:
             raise Invalid(
-                f"You have nothing to withdraw from tender {tender.reference}"
-                + ("" if file_name is None else f" named {file_name!r}")
-                + ".",
-                "Only documents (or fingerprints) you submitted and did not withdraw yet can be "
-                "withdrawn.",
-                "GET /api/tenders/{id}/bids lists your receipts and their file names.",
+                (
+                    _("You have nothing to withdraw from tender {reference}.")
+                    if file_name is None
+                    else _(
+                        "You have nothing to withdraw from tender {reference} named {file_name!r}."
+                    )
+                ).format(reference=tender.reference, file_name=file_name),
+                _(
+                    "Only documents (or fingerprints) you submitted and did not withdraw yet can "
+                    "be withdrawn."
+                ),
+                _("GET /api/tenders/{id}/bids lists your receipts and their file names."),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
             )
@@ -769,13 +797,24 @@ class BidService:
             )
         if sha256 is not None and sha256 != fingerprint.sha256:
             raise TenderClosed(
-                f"This {file_name} is not the file whose fingerprint you registered.",
-                f"After the deadline of tender {tender.reference} only a file with the "
-                f"SHA-256 registered by the deadline is received: that is "
-                f"{fingerprint.sha256}, registered at {format_time(fingerprint.received_at)}; "
-                f"this file's is {sha256}.",
-                "Upload the exact file you fingerprinted (unchanged, byte for byte) before "
-                f"{format_time(tender.files_until)}.",
+                _("This {file_name} is not the file whose fingerprint you registered.").format(
+                    file_name=file_name
+                ),
+                _(
+                    "After the deadline of tender {reference} only a file with the "
+                    "SHA-256 registered by the deadline is received: that is "
+                    "{sha256}, registered at {received_at}; "
+                    "this file's is {file_sha256}."
+                ).format(
+                    reference=tender.reference,
+                    sha256=fingerprint.sha256,
+                    received_at=format_time(fingerprint.received_at),
+                    file_sha256=sha256,
+                ),
+                _(
+                    "Upload the exact file you fingerprinted (unchanged, byte for byte) before "
+                    "{files_until}."
+                ).format(files_until=format_time(tender.files_until)),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
                 details={"deadline": format_time(tender.deadline), "arrived_at": format_time(now)},

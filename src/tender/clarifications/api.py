@@ -13,6 +13,7 @@ from tender.accounts.models import Role, User
 from tender.clarifications.dependencies import provide_clarification_service
 from tender.clarifications.schemas import AnswerIn, ClarificationOut, QuestionIn
 from tender.clarifications.service import ClarificationService
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 
 
 class ClarificationController(Controller):
@@ -22,7 +23,7 @@ class ClarificationController(Controller):
 
     @post(
         "/",
-        guards=allow(Role.SUPPLIER, to="ask clarification questions"),
+        guards=allow(Role.SUPPLIER, to=N_("ask clarification questions")),
         status_code=201,
         sync_to_thread=True,
         summary="Ask the buying organisation a question, privately (suppliers)",
@@ -39,7 +40,7 @@ class ClarificationController(Controller):
 
     @post(
         "/{clarification_id:uuid}/answer",
-        guards=allow(Role.OFFICER, to="answer clarification questions"),
+        guards=allow(Role.OFFICER, to=N_("answer clarification questions")),
         status_code=200,
         sync_to_thread=True,
         summary="Answer a question (the buying officers): published to all, without the asker",
@@ -58,7 +59,7 @@ class ClarificationController(Controller):
 
     @get(
         "/",
-        guards=allow(*EVERY_ROLE, to="read clarifications"),
+        guards=allow(*EVERY_ROLE, to=N_("read clarifications")),
         sync_to_thread=True,
         summary="Answered questions; your own unanswered ones; all of them for the buying officers",
     )

@@ -25,11 +25,13 @@ from tender.clarifications.schemas import ClarificationOut
 from tender.clock import Clock, format_time
 from tender.documents.service import is_buyer, suppliers_of
 from tender.errors import Conflict, Invalid, NotFound
+from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService
 from tender.tenders.access import require_buyer, require_visible
 from tender.tenders.models import Tender, TenderStatus
-from tender.tenders.service import get_tender
+from tender.tenders.service import get_tender, status_word
 from tender.verifier.kinds import EventKind
 
 QUESTION_MAX = text.REASON_MAX
@@ -43,16 +45,21 @@ def _require_open(tender: Tender, now: datetime, *, what: str) -> None:
     if tender.status is TenderStatus.PUBLISHED and now < tender.deadline:
         return
     raise Conflict(
-        f"Tender {tender.reference} is closed for clarifications.",
-        f"It is {tender.status.value}"
-        + (
-            f" and its deadline ({format_time(tender.deadline)}) has passed"
+        _("Tender {reference} is closed for clarifications.").format(reference=tender.reference),
+        (
+            _(
+                "Its deadline ({deadline}) has passed; {what} only while a published tender's "
+                "deadline is ahead, when it can still shape the bids."
+            )
             if tender.status is TenderStatus.PUBLISHED
-            else ""
-        )
-        + f"; {what} only while a published tender's deadline is ahead, when it can still "
-        "shape the bids.",
-        "Nothing more can be asked or answered for this tender.",
+            else _(
+                "It is {status}; {what} only while a published tender's deadline is ahead, when "
+                "it can still shape the bids."
+            )
+        ).format(
+            deadline=format_time(tender.deadline), what=what, status=status_word(tender.status)
+        ),
+        _("Nothing more can be asked or answered for this tender."),
         tender_id=tender.id,
         details={"status": tender.status.value, "deadline": format_time(tender.deadline)},
     )
@@ -62,9 +69,9 @@ def _texted(words: str, *, field: str, tender: Tender) -> str:
     cleaned = text.clean(words, field=field, max_length=QUESTION_MAX, long=True)
     if not cleaned:
         raise Invalid(
-            f"The {field} is empty.",
-            f"A clarification needs a {field}.",
-            f"Write the {field} and send it again.",
+            _("The {field} is empty.").format(field=field),
+            _("A clarification needs a {field}.").format(field=field),
+            _("Write the {field} and send it again.").format(field=field),
             tender_id=tender.id,
         )
     return cleaned
@@ -80,11 +87,11 @@ class ClarificationService:
         tender = get_tender(self.session, tender_id)
         require_visible(self.session, supplier, tender)
         now = self.clock.now()
-        _require_open(tender, now, what="questions are taken")
+        _require_open(tender, now, what=_("questions are taken"))
         clarification = Clarification(
             tender_id=tender.id,
             asked_by=supplier.id,
-            question=_texted(question, field="question", tender=tender),
+            question=_texted(question, field=N_("question"), tender=tender),
             asked_at=now,
         )
         self.session.add(clarification)
@@ -111,22 +118,26 @@ class ClarificationService:
         clarification = self.session.get(Clarification, clarification_id)
         if clarification is None or clarification.tender_id != tender.id:
             raise NotFound(
-                f"Tender {tender.reference} has no clarification {clarification_id}.",
-                "No question with that id was asked about this tender.",
-                f"GET /api/tenders/{tender.id}/clarifications lists its questions.",
+                _("Tender {reference} has no clarification {clarification_id}.").format(
+                    reference=tender.reference, clarification_id=clarification_id
+                ),
+                _("No question with that id was asked about this tender."),
+                _("GET /api/tenders/{id}/clarifications lists its questions.").format(id=tender.id),
                 tender_id=tender.id,
             )
         if clarification.answered_at is not None:
             raise Conflict(
-                "This question is already answered.",
-                f"It was answered at {format_time(clarification.answered_at)}, and the answer is "
-                "published to every supplier; a published answer is not changed.",
-                "To correct or add to it, publish an addendum.",
+                _("This question is already answered."),
+                _(
+                    "It was answered at {answered_at}, and the answer is "
+                    "published to every supplier; a published answer is not changed."
+                ).format(answered_at=format_time(clarification.answered_at)),
+                _("To correct or add to it, publish an addendum."),
                 tender_id=tender.id,
             )
         now = self.clock.now()
-        _require_open(tender, now, what="questions are answered")
-        clarification.answer = _texted(answer, field="answer", tender=tender)
+        _require_open(tender, now, what=_("questions are answered"))
+        clarification.answer = _texted(answer, field=N_("answer"), tender=tender)
         clarification.answered_by = officer.id
         clarification.answered_at = now
         audit.append(

@@ -36,14 +36,16 @@ LANGUAGE_VARIABLE = "TENDER_LANG"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tender",
-        description="Tender: signed bids, sealed on arrival, opened at the deadline, audited.",
-        epilog="Every command has --help.",
+        description=_("Tender: signed bids, sealed on arrival, opened at the deadline, audited."),
+        epilog=_("Every command has --help."),
     )
     parser.add_argument(
         "--lang",
         metavar="LANGUAGE",
-        help=f"the language to speak: en, or zh-HK for Hong Kong Chinese (default: "
-        f"${LANGUAGE_VARIABLE}, else the environment's $LC_ALL, $LC_MESSAGES or $LANG)",
+        help=_(
+            "the language to speak: en, or zh-HK for Hong Kong Chinese (default: "
+            "${language_variable}, else the environment's $LC_ALL, $LC_MESSAGES or $LANG)"
+        ).format(language_variable=LANGUAGE_VARIABLE),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     platform_commands.register(commands)
@@ -59,13 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    # The language is decided first, from --lang alone, so that the help is in it too.
+    chosen, _rest = _language_flag().parse_known_args(argv)
     language = negotiate(
-        args.lang,
+        chosen.lang,
         *(os.environ.get(name) for name in (LANGUAGE_VARIABLE, "LC_ALL", "LC_MESSAGES", "LANG")),
     )
     with use_locale(language):
-        return _run(args)
+        return _run(build_parser().parse_args(argv))
+
+
+def _language_flag() -> argparse.ArgumentParser:
+    """A parser of ``--lang`` only, which lets everything else through."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--lang")
+    return parser
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -86,10 +96,10 @@ def _run(args: argparse.Namespace) -> int:
     try:
         code: int = args.run(args)
     except CommandError as error:
-        print(f"tender {name}: {error}", file=sys.stderr)
+        print(_("tender {name}: {error}").format(name=name, error=error), file=sys.stderr)
         return error.exit_code
     except SettingsError as error:
-        print(f"tender {name}: {error}", file=sys.stderr)
+        print(_("tender {name}: {error}").format(name=name, error=error), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(_("Stopped."), file=sys.stderr)

@@ -34,37 +34,40 @@ from tender.cli.common import (
 from tender.clock import SystemClock
 from tender.db import make_engine, make_sessionmaker
 from tender.errors import Refusal
+from tender.i18n import gettext as _
 
 
 def register(commands: SubParsers) -> None:
     orgs = commands.add_parser(
-        "orgs", help="organisations: add", description="Organisations on this platform."
+        "orgs", help=_("organisations: add"), description=_("Organisations on this platform.")
     ).add_subparsers(dest="orgs_command", required=True, metavar="COMMAND")
     add_org = orgs.add_parser(
         "add",
-        help="add an organisation (active)",
-        description="Add a buying department, a supplier company, or the platform's own.",
+        help=_("add an organisation (active)"),
+        description=_("Add a buying department, a supplier company, or the platform's own."),
     )
     add_org.add_argument("--kind", required=True, choices=[k.value for k in OrganisationKind])
-    add_org.add_argument("--name-en", required=True, help="the name in English (unique)")
-    add_org.add_argument("--name-zh", help="the name in Chinese")
-    add_org.add_argument("--br", help="business registration number (unique)")
-    add_org.add_argument("--email", help="contact email")
-    add_org.add_argument("--phone", help="contact phone")
+    add_org.add_argument("--name-en", required=True, help=_("the name in English (unique)"))
+    add_org.add_argument("--name-zh", help=_("the name in Chinese"))
+    add_org.add_argument("--br", help=_("business registration number (unique)"))
+    add_org.add_argument("--email", help=_("contact email"))
+    add_org.add_argument("--phone", help=_("contact phone"))
     add_json_flag(add_org)
     add_org.set_defaults(run=_add_org)
 
     users = commands.add_parser(
-        "users", help="users: add, token", description="Accounts on this platform."
+        "users", help=_("users: add, token"), description=_("Accounts on this platform.")
     ).add_subparsers(dest="users_command", required=True, metavar="COMMAND")
     add_user = users.add_parser(
         "add",
-        help="add a user and print their API token",
-        description="Add a user to an organisation (by its English name; made if new) and "
-        "print their API token, shown only once. With --email they can also set a password "
-        "with it (PUT /api/account/password) and sign in.",
+        help=_("add a user and print their API token"),
+        description=_(
+            "Add a user to an organisation (by its English name; made if new) and "
+            "print their API token, shown only once. With --email they can also set a password "
+            "with it (PUT /api/account/password) and sign in."
+        ),
     )
-    add_user.add_argument("--org", required=True, help="the organisation's English name")
+    add_user.add_argument("--org", required=True, help=_("the organisation's English name"))
     add_user.add_argument("--role", required=True, choices=[r.value for r in Role])
     add_user.add_argument("--name", required=True)
     add_user.add_argument("--email")
@@ -73,8 +76,10 @@ def register(commands: SubParsers) -> None:
         action="append",
         default=[],
         metavar="ORG",
-        help="auditors: an organisation (English name) the appointment covers; repeat for "
-        "more; without it, every organisation",
+        help=_(
+            "auditors: an organisation (English name) the appointment covers; repeat for "
+            "more; without it, every organisation"
+        ),
     )
     add_user.add_argument(
         "--language", default=Language.EN.value, choices=[lang.value for lang in Language]
@@ -83,8 +88,8 @@ def register(commands: SubParsers) -> None:
     add_user.set_defaults(run=_add_user)
     token = users.add_parser(
         "token",
-        help="make a new API token for a user",
-        description="Make a new API token for the user with this email (shown only once).",
+        help=_("make a new API token for a user"),
+        description=_("Make a new API token for the user with this email (shown only once)."),
     )
     token.add_argument("--email", required=True)
     add_json_flag(token)
@@ -123,7 +128,9 @@ def _add_org(args: argparse.Namespace) -> int:
 def _add_user(args: argparse.Namespace) -> int:
     with _transaction() as accounts:
         if args.covers and args.role != Role.AUDITOR.value:
-            raise CommandError("--covers is for auditors: it names what their appointment covers.")
+            raise CommandError(
+                _("--covers is for auditors: it names what their appointment covers.")
+            )
         user, token = accounts.create_user(
             name=args.name,
             organisation=args.org,
@@ -136,8 +143,10 @@ def _add_user(args: argparse.Namespace) -> int:
     _print(
         args,
         shown,
-        f"Added {shown['name']} ({shown['organisation']}) as {shown['role']}. "
-        f"API token (shown only now):\n{token}",
+        _("Added {name} ({organisation}) as {role}. API token (shown only now):").format(
+            name=shown["name"], organisation=shown["organisation"], role=shown["role"]
+        )
+        + f"\n{token}",
     )
     return EXIT_OK
 
@@ -146,21 +155,34 @@ def _token(args: argparse.Namespace) -> int:
     with _transaction() as accounts:
         user = _found(accounts.session, args.email)
         shown = _shown(user, accounts.operator_token(user))
-    _print(args, shown, f"New API token for {shown['name']} (shown only now):\n{shown['token']}")
+    _print(
+        args,
+        shown,
+        _("New API token for {name} (shown only now):").format(name=shown["name"])
+        + f"\n{shown['token']}",
+    )
     return EXIT_OK
 
 
 def _organisation(session: Session, name_en: str) -> Organisation:
     org = session.scalar(select(Organisation).where(Organisation.name_en == name_en))
     if org is None:
-        raise CommandError(f"there is no organisation {name_en!r}; 'tender orgs add' adds one.")
+        raise CommandError(
+            _("there is no organisation {name_en!r}; 'tender orgs add' adds one.").format(
+                name_en=name_en
+            )
+        )
     return org
 
 
 def _found(session: Session, email: str) -> User:
     user = session.scalar(select(User).where(User.email == email.strip().casefold()))
     if user is None:
-        raise CommandError(f"there is no user with the email {email}; 'tender users add' adds one.")
+        raise CommandError(
+            _("there is no user with the email {email}; 'tender users add' adds one.").format(
+                email=email
+            )
+        )
     return user
 
 

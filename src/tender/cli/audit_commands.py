@@ -24,6 +24,7 @@ from tender.cli.common import (
 from tender.config import Settings
 from tender.db import make_engine, make_sessionmaker
 from tender.errors import Refusal
+from tender.i18n import gettext as _
 from tender.signing import TrustStore, TrustStoreError
 from tender.storage.keyfile import load_secret
 from tender.verifier.bundle import verify_bundle
@@ -37,70 +38,80 @@ def register(commands: SubParsers) -> None:
     """Add ``audit`` and ``receipt`` to the ``tender`` command."""
     audit = commands.add_parser(
         "audit",
-        help="export or verify the audit trail",
-        description="Export the audit trail, check it, or print the platform's public key.",
+        help=_("export or verify the audit trail"),
+        description=_("Export the audit trail, check it, or print the platform's public key."),
     )
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
     export = audit_commands.add_parser(
         "export",
-        help="write the auditor's bundle (-o bundle.zip), or every event as JSON lines",
-        description="Write the auditor's bundle (tender-audit-bundle/2) of one tender or of "
-        "all, or with --out only the events as JSON lines: each event's stored bytes, one a "
-        "line, as in the bundle's events.jsonl.",
+        help=_("write the auditor's bundle (-o bundle.zip), or every event as JSON lines"),
+        description=_(
+            "Write the auditor's bundle (tender-audit-bundle/2) of one tender or of "
+            "all, or with --out only the events as JSON lines: each event's stored bytes, one a "
+            "line, as in the bundle's events.jsonl."
+        ),
     )
     written = export.add_mutually_exclusive_group(required=True)
-    written.add_argument("-o", "--output", type=Path, help="the bundle to write (a .zip)")
-    written.add_argument("--out", type=Path, help="write only the events, as JSON lines")
-    export.add_argument("--tender", help="the tender reference (default: every tender)")
+    written.add_argument("-o", "--output", type=Path, help=_("the bundle to write (a .zip)"))
+    written.add_argument("--out", type=Path, help=_("write only the events, as JSON lines"))
+    export.add_argument("--tender", help=_("the tender reference (default: every tender)"))
     export.set_defaults(run=_export)
     public_key = audit_commands.add_parser(
         "public-key",
-        help="print the platform's public key (platform.pub)",
-        description="Print the platform's public key (a C2SP verifier key), with which "
-        "receipts, checkpoints and bundles are checked offline: read from the platform's "
-        "PKCS#11 token when TENDER_PKCS11_MODULE is set, else from its signing key file.",
+        help=_("print the platform's public key (platform.pub)"),
+        description=_(
+            "Print the platform's public key (a C2SP verifier key), with which "
+            "receipts, checkpoints and bundles are checked offline: read from the platform's "
+            "PKCS#11 token when TENDER_PKCS11_MODULE is set, else from its signing key file."
+        ),
     )
     add_json_flag(public_key)
     public_key.set_defaults(run=_public_key)
     verify = audit_commands.add_parser(
         "verify",
-        help="check a bundle offline (BUNDLE --key), or recompute the hash chain",
-        description="With BUNDLE and --key: check an audit bundle offline, one PASS/FAIL line "
-        "per check. Without: check the database against its locked checkpoints, or with "
-        "--file a JSON-lines export (every line in order and canonical; its chain head and "
-        "Merkle root).",
+        help=_("check a bundle offline (BUNDLE --key), or recompute the hash chain"),
+        description=_(
+            "With BUNDLE and --key: check an audit bundle offline, one PASS/FAIL line "
+            "per check. Without: check the database against its locked checkpoints, or with "
+            "--file a JSON-lines export (every line in order and canonical; its chain head and "
+            "Merkle root)."
+        ),
     )
-    verify.add_argument("bundle", type=Path, nargs="?", help="a bundle.zip to check offline")
-    verify.add_argument("--key", type=Path, help="platform.pub, for a bundle")
-    verify.add_argument("--file", type=Path, help="a JSON-lines export (default: the database)")
+    verify.add_argument("bundle", type=Path, nargs="?", help=_("a bundle.zip to check offline"))
+    verify.add_argument("--key", type=Path, help=_("platform.pub, for a bundle"))
+    verify.add_argument("--file", type=Path, help=_("a JSON-lines export (default: the database)"))
     add_json_flag(verify)
     verify.set_defaults(run=_verify)
 
     receipt = commands.add_parser(
         "receipt",
-        help="check a signed receipt, offline",
-        description="Check a signed receipt with nothing but the platform's public key.",
+        help=_("check a signed receipt, offline"),
+        description=_("Check a signed receipt with nothing but the platform's public key."),
     )
     receipt_commands = receipt.add_subparsers(
         dest="receipt_command", required=True, metavar="COMMAND"
     )
     receipt_verify = receipt_commands.add_parser(
         "verify",
-        help="check a receipt with the public key",
-        description="Check a receipt (its JSON, or the signed JWS alone) offline: the "
-        "platform's signature, the checkpoint, the inclusion proof, the time-stamp, on time.",
+        help=_("check a receipt with the public key"),
+        description=_(
+            "Check a receipt (its JSON, or the signed JWS alone) offline: the "
+            "platform's signature, the checkpoint, the inclusion proof, the time-stamp, on time."
+        ),
     )
-    receipt_verify.add_argument("receipt", type=Path, help="the receipt JSON, or its JWS")
-    receipt_verify.add_argument("--key", type=Path, required=True, help="platform.pub")
+    receipt_verify.add_argument("receipt", type=Path, help=_("the receipt JSON, or its JWS"))
+    receipt_verify.add_argument("--key", type=Path, required=True, help=_("platform.pub"))
     receipt_verify.add_argument(
         "--tsa-trust",
         type=Path,
         metavar="DIR",
-        help="CA certificates (PEM/DER) of the time-stamping authority; the platform serves "
-        "them at /api/audit/tsa-certificates",
+        help=_(
+            "CA certificates (PEM/DER) of the time-stamping authority; the platform serves "
+            "them at /api/audit/tsa-certificates"
+        ),
     )
     receipt_verify.add_argument(
-        "--file", type=Path, metavar="BID", help="your own copy of the bid file, to compare"
+        "--file", type=Path, metavar="BID", help=_("your own copy of the bid file, to compare")
     )
     add_json_flag(receipt_verify)
     receipt_verify.set_defaults(run=_receipt_verify)
@@ -110,8 +121,12 @@ def _read_text(path: Path, what: str) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "it is not text"
-        raise CommandError(f"cannot read {what} {path}: {reason}; check the path") from None
+        reason = error.strerror if isinstance(error, OSError) else _("it is not text")
+        raise CommandError(
+            _("cannot read {what} {path}: {reason}; check the path").format(
+                what=what, path=path, reason=reason
+            )
+        ) from None
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -132,7 +147,11 @@ def _export(args: argparse.Namespace) -> int:
             platform.exporter.export(tender_reference=args.tender, out=args.output)
         except Refusal as refusal:
             raise CommandError(refusal.message, exit_code=EXIT_FAILED) from None
-    print(f"Wrote the audit bundle of {args.tender or 'every tender'} to {args.output}")
+    print(
+        _("Wrote the audit bundle of {tender} to {output}").format(
+            tender=args.tender or _("every tender"), output=args.output
+        )
+    )
     return EXIT_OK
 
 
@@ -149,7 +168,7 @@ def _export_events(database_url: str, out: Path) -> int:
                 count += 1
     finally:
         engine.dispose()
-    print(f"Wrote {count} events to {out}")
+    print(_("Wrote {count} events to {out}").format(count=count, out=out))
     return EXIT_OK
 
 
@@ -163,7 +182,9 @@ def _public_key(args: argparse.Namespace) -> int:
             try:
                 key = TokenEd25519Key(session, settings.pkcs11_signing_key)
             except TokenError as error:
-                raise CommandError(f"{error}. 'tender keys init-token' creates it") from None
+                raise CommandError(
+                    _("{error}. 'tender keys init-token' creates it").format(error=error)
+                ) from None
             verifier_key = NoteSigner(settings.log_origin, key).verifier_key()
     else:
         verifier_key = _verifier_key_of_file(settings)
@@ -180,9 +201,11 @@ def _verifier_key_of_file(settings: Settings) -> str:
         secret = load_secret(path, 32, what="platform signing key")
     except FileNotFoundError:
         raise CommandError(
-            f"the platform's signing key {path} does not exist. Run this where the platform "
-            "runs (or set TENDER_DATA_DIR / TENDER_SIGNING_KEY_FILE, or the TENDER_PKCS11_* "
-            "settings of its token); a new key would sign nothing the platform signed."
+            _(
+                "the platform's signing key {path} does not exist. Run this where the platform "
+                "runs (or set TENDER_DATA_DIR / TENDER_SIGNING_KEY_FILE, or the TENDER_PKCS11_* "
+                "settings of its token); a new key would sign nothing the platform signed."
+            ).format(path=path)
         ) from None
     except ValueError as error:
         raise CommandError(str(error)) from None
@@ -192,23 +215,25 @@ def _verifier_key_of_file(settings: Settings) -> str:
 def _verify(args: argparse.Namespace) -> int:
     if args.bundle is not None:
         if args.key is None:  # offline: the key is all a bundle is checked with
-            raise CommandError("a bundle is checked with the platform's key; add --key FILE")
-        key = _read_text(args.key, "the key file")
+            raise CommandError(_("a bundle is checked with the platform's key; add --key FILE"))
+        key = _read_text(args.key, _("the key file"))
         if not args.bundle.is_file():
-            raise CommandError(f"cannot read the bundle {args.bundle}: no such file")
+            raise CommandError(
+                _("cannot read the bundle {bundle}: no such file").format(bundle=args.bundle)
+            )
         return report_checks(
             verify_bundle(args.bundle, key),
             as_json=args.json,
-            holds="The bundle holds: {total} checks passed.",
-            does_not_hold="The bundle does NOT hold: {failed} of {total} checks failed.",
+            holds=_("The bundle holds: {total} checks passed."),
+            does_not_hold=_("The bundle does NOT hold: {failed} of {total} checks failed."),
         )
     if args.file is not None:
         return _verify_export(args.file, as_json=args.json)
     return report_checks(
         _verify_stored(),
         as_json=args.json,
-        holds="The stored log holds: {total} checks passed against its locked checkpoints.",
-        does_not_hold="The stored log does NOT hold: {failed} of {total} checks failed.",
+        holds=_("The stored log holds: {total} checks passed against its locked checkpoints."),
+        does_not_hold=_("The stored log does NOT hold: {failed} of {total} checks failed."),
     )
 
 
@@ -220,7 +245,11 @@ def _verify_export(path: Path, *, as_json: bool) -> int:
             result = verify_chain_file(lines, every_line=True)
     except OSError as error:
         reason = error.strerror
-        raise CommandError(f"cannot read the export {path}: {reason}; check the path") from None
+        raise CommandError(
+            _("cannot read the export {path}: {reason}; check the path").format(
+                path=path, reason=reason
+            )
+        ) from None
     if as_json:
         print_json(result)
     else:
@@ -251,19 +280,21 @@ def _verify_stored() -> list[Check]:
 
 
 def _receipt_verify(args: argparse.Namespace) -> int:
-    text = _read_text(args.receipt, "the receipt")
-    key = _read_text(args.key, "the key file")
+    text = _read_text(args.receipt, _("the receipt"))
+    key = _read_text(args.key, _("the key file"))
     try:
         signed, visible = read_receipt(text)
     except ValueError:
-        raise CommandError(f"{args.receipt} is neither receipt JSON nor a JWS") from None
+        raise CommandError(
+            _("{receipt} is neither receipt JSON nor a JWS").format(receipt=args.receipt)
+        ) from None
     tsa_trust = None
     if args.tsa_trust is not None:
         try:
             tsa_trust = TrustStore.from_folder(args.tsa_trust)
         except TrustStoreError as error:
             raise CommandError(
-                f"{error}; point --tsa-trust at a folder of CA certificates"
+                _("{error}; point --tsa-trust at a folder of CA certificates").format(error=error)
             ) from None
     with contextlib.ExitStack() as files:
         own_file = None
@@ -271,20 +302,24 @@ def _receipt_verify(args: argparse.Namespace) -> int:
             try:
                 own_file = files.enter_context(args.file.open("rb"))
             except OSError as error:
-                raise CommandError(f"cannot read {args.file}: {error.strerror}") from None
+                raise CommandError(
+                    _("cannot read {file}: {strerror}").format(
+                        file=args.file, strerror=error.strerror
+                    )
+                ) from None
         checks = verify_receipt(
             signed, key, visible=visible, tsa_trust=tsa_trust, own_file=own_file
         )
     values = signed_payload(signed, key)
     if values is not None and not args.json:
-        print("The platform signed:")
+        print(_("The platform signed:"))
         for name in SHOWN_FIELDS:
             if name in values:
                 print(f"  {name:22} {values[name]}")
     return report_checks(
         checks,
         as_json=args.json,
-        holds="The receipt holds.",
-        does_not_hold="The receipt does NOT hold.",
+        holds=_("The receipt holds."),
+        does_not_hold=_("The receipt does NOT hold."),
         extra={"signed": values} if args.json else None,
     )

@@ -33,13 +33,15 @@ from tender.client import (
     register_committee_key,
     release_committee_share,
 )
+from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.storage.committee import KeyFileError, MemberKey, ShareError
 from tender.verifier.committee import FINANCIAL_KEY, TENDER_KEY
 
 __all__ = ["register"]
 
-_KEY_FILE_HELP = "your committee key file (`tender committee key create` makes it)"
-_TRUST = (
+_KEY_FILE_HELP = N_("your committee key file (`tender committee key create` makes it)")
+_TRUST = N_(
     "Keep the key file and its passphrase apart and safe: they are the only way to your "
     "shares. Lost, your shares of tenders already created are lost with them (the tender "
     "still opens if enough other members release theirs); copied with the passphrase, "
@@ -51,57 +53,71 @@ def register(commands: SubParsers) -> None:
     """Add ``committee`` to the ``tender`` command."""
     committee = commands.add_parser(
         "committee",
-        help="opening committee members: your key, and releasing your share after the deadline",
-        description="A committee tender's key is split among its opening committee's members; "
-        "any quorum of them, releasing their shares after the deadline, opens it, and fewer "
-        "cannot. " + _TRUST,
+        help=_("opening committee members: your key, and releasing your share after the deadline"),
+        description=_(
+            "A committee tender's key is split among its opening committee's members; any "
+            "quorum of them, releasing their shares after the deadline, opens it, and fewer "
+            "cannot."
+        )
+        + " "
+        + _(_TRUST),
     )
     actions = committee.add_subparsers(dest="committee_command", required=True, metavar="COMMAND")
-    key = actions.add_parser("key", help="make and register your committee key")
+    key = actions.add_parser("key", help=_("make and register your committee key"))
     key_actions = key.add_subparsers(dest="key_command", required=True, metavar="COMMAND")
     create = key_actions.add_parser(
         "create",
-        help="make a committee key pair in a file encrypted under your passphrase",
-        description="Make a committee key pair (ML-KEM-768 + X25519) and write it to FILE, "
-        "the private half encrypted under your passphrase (Argon2id, AES-256-GCM). Nothing is "
-        "sent anywhere; register it with `tender committee key register`. " + _TRUST,
+        help=_("make a committee key pair in a file encrypted under your passphrase"),
+        description=_(
+            "Make a committee key pair (ML-KEM-768 + X25519) and write it to FILE, the private "
+            "half encrypted under your passphrase (Argon2id, AES-256-GCM). Nothing is sent "
+            "anywhere; register it with `tender committee key register`."
+        )
+        + " "
+        + _(_TRUST),
     )
-    create.add_argument("out", type=Path, metavar="FILE", help="where to write the key file")
+    create.add_argument("out", type=Path, metavar="FILE", help=_("where to write the key file"))
     _passphrase_flag(create)
     create.set_defaults(run=_create)
     registration = key_actions.add_parser(
         "register",
-        help="register your committee key's public half with the platform",
-        description="Open FILE with your passphrase (so a file you cannot open is never "
-        "registered) and register its public key as yours: shares of tenders created from "
-        "now on are encrypted to it. Exit code 0 when registered, 1 if refused.",
+        help=_("register your committee key's public half with the platform"),
+        description=_(
+            "Open FILE with your passphrase (so a file you cannot open is never "
+            "registered) and register its public key as yours: shares of tenders created from "
+            "now on are encrypted to it. Exit code 0 when registered, 1 if refused."
+        ),
     )
-    registration.add_argument("key_file", type=Path, metavar="FILE", help=_KEY_FILE_HELP)
+    registration.add_argument("key_file", type=Path, metavar="FILE", help=_(_KEY_FILE_HELP))
     _passphrase_flag(registration)
     add_platform_flags(registration)
     add_json_flag(registration)
     registration.set_defaults(run=_register)
     release = actions.add_parser(
         "release",
-        help="release your share of a tender's key, after its deadline",
-        description="Fetch your share of the tender's key (encrypted to your committee key), "
-        "decrypt it here with your key file and passphrase, check it against the commitment "
-        "the audit log holds, and release it. Before the deadline the platform refuses, and "
-        "records the attempt. Once the quorum has released, the tender opens by itself. Exit "
-        "code 0 when released, 1 if refused or the share does not open or match.",
+        help=_("release your share of a tender's key, after its deadline"),
+        description=_(
+            "Fetch your share of the tender's key (encrypted to your committee key), "
+            "decrypt it here with your key file and passphrase, check it against the commitment "
+            "the audit log holds, and release it. Before the deadline the platform refuses, and "
+            "records the attempt. Once the quorum has released, the tender opens by itself. Exit "
+            "code 0 when released, 1 if refused or the share does not open or match."
+        ),
     )
-    release.add_argument("--tender", required=True, metavar="REF", help="the tender's reference")
+    release.add_argument("--tender", required=True, metavar="REF", help=_("the tender's reference"))
     release.add_argument(
-        "--key-file", type=Path, required=True, metavar="FILE", help=_KEY_FILE_HELP
+        "--key-file", type=Path, required=True, metavar="FILE", help=_(_KEY_FILE_HELP)
     )
     release.add_argument(
         "--key",
         default=TENDER_KEY,
         metavar="NAME",
         choices=(TENDER_KEY, FINANCIAL_KEY),
-        help=f"which of the tender's keys (default: {TENDER_KEY}; {FINANCIAL_KEY}: a "
-        "two-envelope tender's financial envelopes, released once the officer has asked for "
-        "the financial opening)",
+        help=_(
+            "which of the tender's keys (default: {tender_key}; {financial_key}: a "
+            "two-envelope tender's financial envelopes, released once the officer has asked for "
+            "the financial opening)"
+        ).format(tender_key=TENDER_KEY, financial_key=FINANCIAL_KEY),
     )
     _passphrase_flag(release)
     add_platform_flags(release)
@@ -126,11 +142,13 @@ def register(commands: SubParsers) -> None:
     decrypt.set_defaults(run=_decrypt)
     status = actions.add_parser(
         "status",
-        help="who on a tender's committee has released a share, and who has not",
-        description="Show the tender's opening committee, its quorum, and who has released "
-        "a share and when (the tender's officers and auditors, and its members).",
+        help=_("who on a tender's committee has released a share, and who has not"),
+        description=_(
+            "Show the tender's opening committee, its quorum, and who has released "
+            "a share and when (the tender's officers and auditors, and its members)."
+        ),
     )
-    status.add_argument("--tender", required=True, metavar="REF", help="the tender's reference")
+    status.add_argument("--tender", required=True, metavar="REF", help=_("the tender's reference"))
     add_platform_flags(status)
     add_json_flag(status)
     status.set_defaults(run=_status)
@@ -141,27 +159,29 @@ def _passphrase_flag(parser: argparse.ArgumentParser) -> None:
         "--passphrase-file",
         type=Path,
         metavar="F",
-        help="file holding the key file's passphrase (default: ask on the terminal)",
+        help=_("file holding the key file's passphrase (default: ask on the terminal)"),
     )
 
 
 def _passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str:
     typed = read_secret(
-        args.passphrase_file, "passphrase of the committee key file", "--passphrase-file"
+        args.passphrase_file, _("passphrase of the committee key file"), "--passphrase-file"
     )
     # A typo in a new key file's passphrase would lock its owner out of their shares.
     if (
         confirm
         and args.passphrase_file is None
-        and getpass.getpass("The same passphrase again: ") != typed
+        and getpass.getpass(_("The same passphrase again: ")) != typed
     ):
-        raise CommandError("the two passphrases differ; nothing was written, try again")
+        raise CommandError(_("the two passphrases differ; nothing was written, try again"))
     return typed
 
 
 def _load(args: argparse.Namespace, path: Path) -> MemberKey:
     if not path.is_file():
-        raise CommandError(f"key file {path} does not exist; give the file `key create` wrote")
+        raise CommandError(
+            _("key file {path} does not exist; give the file `key create` wrote").format(path=path)
+        )
     try:
         return MemberKey.load(path, _passphrase(args))
     except KeyFileError as error:
@@ -172,8 +192,10 @@ def _create(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.exists():
         raise CommandError(
-            f"{out} exists; a key file is never overwritten (the shares dealt to it would be "
-            "lost). Choose another name"
+            _(
+                "{out} exists; a key file is never overwritten (the shares dealt to it would be "
+                "lost). Choose another name"
+            ).format(out=out)
         )
     passphrase = _passphrase(args, confirm=True)
     key = MemberKey.generate()
@@ -181,9 +203,13 @@ def _create(args: argparse.Namespace) -> int:
         key.save(out, passphrase)
     except KeyFileError as error:
         raise CommandError(str(error)) from None
-    print(f"Wrote committee key {key.fingerprint[:16]} to {out} (readable by you only).")
-    print(f"Next: tender committee key register {out}")
-    print(_TRUST)
+    print(
+        _("Wrote committee key {fingerprint} to {out} (readable by you only).").format(
+            fingerprint=key.fingerprint[:16], out=out
+        )
+    )
+    print(_("Next: tender committee key register {out}").format(out=out))
+    print(_(_TRUST))
     return EXIT_OK
 
 
@@ -196,9 +222,14 @@ def _register(args: argparse.Namespace) -> int:
         print_json(registered)
     else:
         print(
-            f"Registered committee key {registered['fingerprint'][:16]} for "
-            f"{registered['name']} ({registered['organisation']}): shares of tenders created "
-            "from now on are encrypted to it."
+            _(
+                "Registered committee key {fingerprint} for {name} ({organisation}): shares of "
+                "tenders created from now on are encrypted to it."
+            ).format(
+                fingerprint=registered["fingerprint"][:16],
+                name=registered["name"],
+                organisation=registered["organisation"],
+            )
         )
     return EXIT_OK
 
@@ -214,12 +245,19 @@ def _release(args: argparse.Namespace) -> int:
             )
     except ShareError as error:
         raise CommandError(
-            f"your share does not open with {args.key_file}: {error}", exit_code=EXIT_FAILED
+            _("your share does not open with {key_file}: {error}").format(
+                key_file=args.key_file, error=error
+            ),
+            exit_code=EXIT_FAILED,
         ) from None
     if args.json:
         print_json(committee)
     else:
-        print(f"Released your share of tender {committee['reference']}'s key.")
+        print(
+            _("Released your share of tender {committee}'s key.").format(
+                committee=committee["reference"]
+            )
+        )
         print(committee["summary"])
     return EXIT_OK
 
@@ -250,11 +288,23 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print_json(committee)
         return EXIT_OK
-    print(f"Tender {committee['reference']}: {committee['summary']}")
+    print(
+        _("Tender {reference}: {summary}").format(
+            reference=committee["reference"], summary=committee["summary"]
+        )
+    )
     for member in committee["members"]:
         released = member["released_at"]
         print(
-            f"  {member['name']} ({member['organisation']}), key {member['key']}: "
-            + (f"released {released}" if released else "not released")
+            (
+                _("  {name} ({organisation}), key {key}: released {released}")
+                if released
+                else _("  {name} ({organisation}), key {key}: not released")
+            ).format(
+                name=member["name"],
+                organisation=member["organisation"],
+                key=member["key"],
+                released=released,
+            )
         )
     return EXIT_OK

@@ -43,15 +43,19 @@ def read_secret(secret_file: Path | None, what: str, flag: str) -> str:
     if secret_file is None:
         if not sys.stdin.isatty():
             raise CommandError(
-                f"there is no terminal to ask for the {what}; put it in a file readable only "
-                f"by you and pass {flag} FILE"
+                _(
+                    "there is no terminal to ask for the {what}; put it in a file readable only "
+                    "by you and pass {flag} FILE"
+                ).format(what=what, flag=flag)
             )
         return getpass.getpass(f"{what[0].upper()}{what[1:]}: ")
     try:
         return secret_file.read_text().rstrip("\r\n")
     except OSError as error:
         raise CommandError(
-            f"cannot read {flag} {secret_file}: {error.strerror}; check the path"
+            _("cannot read {flag} {secret_file}: {strerror}; check the path").format(
+                flag=flag, secret_file=secret_file, strerror=error.strerror
+            )
         ) from None
 
 
@@ -69,7 +73,7 @@ def platform_client(
     url: str,
     *,
     timeout: httpx.Timeout | float = 60,
-    if_broken_off: str = "check your connection and try again",
+    if_broken_off: str | None = None,
 ) -> Iterator[httpx.Client]:
     """A client of the platform at ``url``; a refusal, or a platform that cannot be reached,
     ends the command with the reason in words (exit code 1)."""
@@ -81,7 +85,7 @@ def platform_client(
     except httpx.TransportError as error:
         raise CommandError(
             _("cannot reach the platform at {url}, or it broke off ({error}); {todo}").format(
-                url=url, error=error, todo=if_broken_off
+                url=url, error=error, todo=if_broken_off or _("check your connection and try again")
             ),
             exit_code=EXIT_FAILED,
         ) from None
@@ -90,7 +94,7 @@ def platform_client(
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--json", action="store_true", help=_("print the result as JSON"))
 
 
 def print_json(data: Any) -> None:
@@ -135,7 +139,9 @@ def report_checks(
             print(does_not_hold.format(failed=summary.failed, total=len(checks)))
             if summary.first_cause is not None:
                 cause = summary.first_cause
-                print(f"First cause: {cause.name}: {cause.detail}")
+                print(
+                    _("First cause: {name}: {detail}").format(name=cause.name, detail=cause.detail)
+                )
     return EXIT_OK if summary.holds else EXIT_FAILED
 
 
@@ -150,9 +156,11 @@ def settings_of_existing_platform() -> Settings:
         database = (settings.data_dir / "tender.db").resolve()
         if not database.is_file():
             raise CommandError(
-                f"there is no platform here: {database} does not exist. Run this in the folder "
-                "where 'tender up' runs, or set TENDER_DATA_DIR (or TENDER_DATABASE_URL) to "
-                "that platform's."
+                _(
+                    "there is no platform here: {database} does not exist. Run this in the folder "
+                    "where 'tender up' runs, or set TENDER_DATA_DIR (or TENDER_DATABASE_URL) to "
+                    "that platform's."
+                ).format(database=database)
             )
     return settings
 

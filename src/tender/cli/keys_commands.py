@@ -8,51 +8,60 @@ from pathlib import Path
 
 from tender.cli.common import EXIT_OK, CommandError, SubParsers
 from tender.config import Settings, SettingsError
+from tender.i18n import gettext as _
 
 
 def register(commands: SubParsers) -> None:
     """Add ``keys`` to the ``tender`` command."""
     keys = commands.add_parser(
         "keys",
-        help="create the platform's keys in a PKCS#11 token",
-        description="The platform's own keys: the key that wraps automatic tenders' keys, "
-        "the key that signs checkpoints and receipts, and the opening record's seal.",
+        help=_("create the platform's keys in a PKCS#11 token"),
+        description=_(
+            "The platform's own keys: the key that wraps automatic tenders' keys, "
+            "the key that signs checkpoints and receipts, and the opening record's seal."
+        ),
     )
     keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
     keys_commands.add_parser(
         "init-token",
-        help="create the wrapping and signing keys in TENDER_PKCS11_TOKEN (once)",
-        description="Create, in the token that TENDER_PKCS11_MODULE, TENDER_PKCS11_TOKEN and "
-        "TENDER_PKCS11_PIN_FILE name, an AES-256 key (label TENDER_PKCS11_WRAP_KEY) that "
-        "wraps automatic tenders' keys and an Ed25519 key pair (label "
-        "TENDER_PKCS11_SIGNING_KEY) that signs checkpoints and receipts. Both are sensitive "
-        "and never extractable: they are used inside the token and cannot be copied out, so "
-        "back the token up as its maker says (an HSM's backup or cloning). A label in use is "
-        "never replaced. Run it once, before the platform starts, and publish the public key "
-        "it prints.",
+        help=_("create the wrapping and signing keys in TENDER_PKCS11_TOKEN (once)"),
+        description=_(
+            "Create, in the token that TENDER_PKCS11_MODULE, TENDER_PKCS11_TOKEN and "
+            "TENDER_PKCS11_PIN_FILE name, an AES-256 key (label TENDER_PKCS11_WRAP_KEY) that "
+            "wraps automatic tenders' keys and an Ed25519 key pair (label "
+            "TENDER_PKCS11_SIGNING_KEY) that signs checkpoints and receipts. Both are sensitive "
+            "and never extractable: they are used inside the token and cannot be copied out, so "
+            "back the token up as its maker says (an HSM's backup or cloning). A label in use is "
+            "never replaced. Run it once, before the platform starts, and publish the public key "
+            "it prints."
+        ),
     ).set_defaults(run=_init_token)
     request = keys_commands.add_parser(
         "seal-request",
-        help="make the seal's key in the token and a certificate request for it",
-        description="Make an EC P-256 key pair labelled TENDER_PKCS11_SEAL_KEY in the "
-        "platform's token (sensitive, never extractable) and write a PKCS#10 certificate "
-        "request for its name, signed with it in the token, for your certificate authority. "
-        "Then store the certificate it issues with 'tender keys seal-certificate'.",
+        help=_("make the seal's key in the token and a certificate request for it"),
+        description=_(
+            "Make an EC P-256 key pair labelled TENDER_PKCS11_SEAL_KEY in the "
+            "platform's token (sensitive, never extractable) and write a PKCS#10 certificate "
+            "request for its name, signed with it in the token, for your certificate authority. "
+            "Then store the certificate it issues with 'tender keys seal-certificate'."
+        ),
     )
     request.add_argument(
         "--subject",
         required=True,
-        help="the seal's name, RFC 4514, e.g. 'CN=Example Procurement Seal,O=Example Ltd,C=HK'",
+        help=_("the seal's name, RFC 4514, e.g. 'CN=Example Procurement Seal,O=Example Ltd,C=HK'"),
     )
-    request.add_argument("--out", type=Path, default=Path("seal.csr"), help="default: seal.csr")
+    request.add_argument("--out", type=Path, default=Path("seal.csr"), help=_("default: seal.csr"))
     request.set_defaults(run=_seal_request)
     certificate = keys_commands.add_parser(
         "seal-certificate",
-        help="store the seal's certificate beside its key in the token",
-        description="Store CERT (PEM or DER), the certificate the authority issued for the "
-        "request of 'tender keys seal-request', in the platform's token under the label "
-        "TENDER_PKCS11_SEAL_KEY, beside its key; a certificate of another key is refused. "
-        "Opening records are sealed with it from the next start.",
+        help=_("store the seal's certificate beside its key in the token"),
+        description=_(
+            "Store CERT (PEM or DER), the certificate the authority issued for the "
+            "request of 'tender keys seal-request', in the platform's token under the label "
+            "TENDER_PKCS11_SEAL_KEY, beside its key; a certificate of another key is refused. "
+            "Opening records are sealed with it from the next start."
+        ),
     )
     certificate.add_argument("certificate", type=Path, metavar="CERT")
     certificate.set_defaults(run=_seal_certificate)
@@ -62,13 +71,17 @@ def _token_settings(*, seal: bool = False) -> Settings:
     settings = Settings.from_env()
     if not settings.pkcs11_module:
         raise SettingsError(
-            "TENDER_PKCS11_MODULE is not set: set it to the token's PKCS#11 library, with "
-            "TENDER_PKCS11_TOKEN (its label) and TENDER_PKCS11_PIN_FILE (its user PIN)."
+            _(
+                "TENDER_PKCS11_MODULE is not set: set it to the token's PKCS#11 library, with "
+                "TENDER_PKCS11_TOKEN (its label) and TENDER_PKCS11_PIN_FILE (its user PIN)."
+            )
         )
     if seal and not settings.pkcs11_seal_key:
         raise SettingsError(
-            "TENDER_PKCS11_SEAL_KEY is not set: set it to the label of the seal's key and "
-            "certificate in the token, e.g. tender-seal."
+            _(
+                "TENDER_PKCS11_SEAL_KEY is not set: set it to the label of the seal's key and "
+                "certificate in the token, e.g. tender-seal."
+            )
         )
     return settings
 
@@ -98,12 +111,20 @@ def _init_token(args: argparse.Namespace) -> int:
             settings.log_origin, TokenEd25519Key(session, settings.pkcs11_signing_key)
         )
     print(
-        f"Created in token {settings.pkcs11_token!r}, sensitive and never extractable:\n"
-        f"  wrapping key {settings.pkcs11_wrap_key!r} (AES-256), fingerprint "
-        f"{wrapper.fingerprint}\n"
-        f"  signing key {settings.pkcs11_signing_key!r} (Ed25519); its public key, with which "
-        "auditors and suppliers check checkpoints and receipts:\n"
-        f"{signer.verifier_key()}"
+        _(
+            "Created in token {pkcs11_token!r}, sensitive and never extractable:\n"
+            "  wrapping key {pkcs11_wrap_key!r} (AES-256), fingerprint "
+            "{fingerprint}\n"
+            "  signing key {pkcs11_signing_key!r} (Ed25519); its public key, with which "
+            "auditors and suppliers check checkpoints and receipts:\n"
+            "{verifier_key}"
+        ).format(
+            pkcs11_token=settings.pkcs11_token,
+            pkcs11_wrap_key=settings.pkcs11_wrap_key,
+            fingerprint=wrapper.fingerprint,
+            pkcs11_signing_key=settings.pkcs11_signing_key,
+            verifier_key=signer.verifier_key(),
+        )
     )
     return EXIT_OK
 
@@ -121,8 +142,10 @@ def _seal_request(args: argparse.Namespace) -> int:
         subject = asn1_x509.Name.load(x509.Name.from_rfc4514_string(args.subject).public_bytes())
     except ValueError as error:
         raise CommandError(
-            f"--subject {args.subject!r} is not an RFC 4514 name ({error}); write e.g. "
-            '"CN=Example Procurement Seal,O=Example Ltd,C=HK"'
+            _(
+                "--subject {subject!r} is not an RFC 4514 name ({error}); write e.g. "
+                '"CN=Example Procurement Seal,O=Example Ltd,C=HK"'
+            ).format(subject=args.subject, error=error)
         ) from None
     with platform_token(settings, write=True) as session:
         try:
@@ -131,10 +154,16 @@ def _seal_request(args: argparse.Namespace) -> int:
             raise CommandError(f"{error}.") from None
     args.out.write_bytes(pem.armor("CERTIFICATE REQUEST", request.dump()))
     print(
-        f"Made the seal's key {settings.pkcs11_seal_key!r} in token {settings.pkcs11_token!r} "
-        f"(EC P-256, never extractable) and wrote its certificate request to {args.out}. Send "
-        "it to your certificate authority; store what it issues with 'tender keys "
-        "seal-certificate CERT'."
+        _(
+            "Made the seal's key {pkcs11_seal_key!r} in token {pkcs11_token!r} "
+            "(EC P-256, never extractable) and wrote its certificate request to {out}. Send "
+            "it to your certificate authority; store what it issues with 'tender keys "
+            "seal-certificate CERT'."
+        ).format(
+            pkcs11_seal_key=settings.pkcs11_seal_key,
+            pkcs11_token=settings.pkcs11_token,
+            out=args.out,
+        )
     )
     return EXIT_OK
 
@@ -152,7 +181,11 @@ def _seal_certificate(args: argparse.Namespace) -> int:
             read_certificate(args.certificate.read_bytes()).der
         )
     except OSError as error:
-        raise CommandError(f"cannot read {args.certificate}: {error.strerror}") from None
+        raise CommandError(
+            _("cannot read {certificate}: {strerror}").format(
+                certificate=args.certificate, strerror=error.strerror
+            )
+        ) from None
     except ValueError as error:
         raise CommandError(f"{args.certificate}: {error}") from None
     with platform_token(settings, write=True) as session:
@@ -161,8 +194,14 @@ def _seal_certificate(args: argparse.Namespace) -> int:
         except TokenError as error:
             raise CommandError(f"{error}.") from None
     print(
-        f"Stored {certificate.subject.human_friendly} beside the seal's key "
-        f"{settings.pkcs11_seal_key!r} in token {settings.pkcs11_token!r}: opening records "
-        "are sealed with it from the next start."
+        _(
+            "Stored {human_friendly} beside the seal's key "
+            "{pkcs11_seal_key!r} in token {pkcs11_token!r}: opening records "
+            "are sealed with it from the next start."
+        ).format(
+            human_friendly=certificate.subject.human_friendly,
+            pkcs11_seal_key=settings.pkcs11_seal_key,
+            pkcs11_token=settings.pkcs11_token,
+        )
     )
     return EXIT_OK

@@ -17,6 +17,7 @@ from tender.cli.common import (
 )
 from tender.clock import format_time
 from tender.db import make_engine, make_sessionmaker
+from tender.i18n import gettext as _
 from tender.notifications.models import OutboxMessage
 from tender.notifications.service import latest_messages, state_of
 
@@ -24,21 +25,23 @@ from tender.notifications.service import latest_messages, state_of
 def register(commands: SubParsers) -> None:
     outbox = commands.add_parser(
         "outbox",
-        help="list the messages queued and sent (or --show one)",
-        description="List the platform's messages, newest first: state (queued, retrying, "
-        "sent, no address), when, to whom, kind and subject. With the embedded default each "
-        "sent message is also an .eml file in the outbox folder (TENDER_OUTBOX_DIR, "
-        "var/outbox).",
+        help=_("list the messages queued and sent (or --show one)"),
+        description=_(
+            "List the platform's messages, newest first: state (queued, retrying, "
+            "sent, no address), when, to whom, kind and subject. With the embedded default each "
+            "sent message is also an .eml file in the outbox folder (TENDER_OUTBOX_DIR, "
+            "var/outbox)."
+        ),
     )
-    outbox.add_argument("--show", metavar="ID", type=uuid.UUID, help="print this message whole")
-    outbox.add_argument("--limit", type=int, default=50, help="how many to list (default 50)")
+    outbox.add_argument("--show", metavar="ID", type=uuid.UUID, help=_("print this message whole"))
+    outbox.add_argument("--limit", type=int, default=50, help=_("how many to list (default 50)"))
     add_json_flag(outbox)
     outbox.set_defaults(run=_outbox)
 
 
 def _outbox(args: argparse.Namespace) -> int:
     if not 1 <= args.limit <= 10_000:
-        raise CommandError("--limit must be between 1 and 10000.")
+        raise CommandError(_("--limit must be between 1 and 10000."))
     engine = make_engine(settings_of_existing_platform().effective_database_url)
     try:
         with make_sessionmaker(engine).begin() as session:
@@ -55,22 +58,36 @@ def _show(session: Session, message_id: uuid.UUID, *, as_json: bool) -> None:
     message = session.get(OutboxMessage, message_id)
     if message is None:
         raise CommandError(
-            f"there is no message {message_id} in the outbox; 'tender outbox' lists them.",
+            _("there is no message {message_id} in the outbox; 'tender outbox' lists them.").format(
+                message_id=message_id
+            ),
             exit_code=1,
         )
     if as_json:
         print_json({**_summary(message), "body": message.body})
         return
-    print(f"Message: {message.id}")
-    print(f"State:   {state_of(message)}")
-    print(f"Queued:  {format_time(message.created_at)}")
+    print(_("Message: {id}").format(id=message.id))
+    print(_("State:   {message}").format(message=state_of(message)))
+    print(_("Queued:  {created_at}").format(created_at=format_time(message.created_at)))
     if message.sent_at is not None:
-        print(f"Sent:    {format_time(message.sent_at)}")
+        print(_("Sent:    {sent_at}").format(sent_at=format_time(message.sent_at)))
     if message.last_error:
-        print(f"Failed {message.attempts} time(s), last: {message.last_error}")
-        print(f"Next try: {format_time(message.next_attempt_at)}")
-    print(f"To:      {message.to_address or '(no email address on record)'}")
-    print(f"Subject: {message.subject}")
+        print(
+            _("Failed {attempts} time(s), last: {last_error}").format(
+                attempts=message.attempts, last_error=message.last_error
+            )
+        )
+        print(
+            _("Next try: {next_attempt_at}").format(
+                next_attempt_at=format_time(message.next_attempt_at)
+            )
+        )
+    print(
+        _("To:      {address}").format(
+            address=message.to_address or _("(no email address on record)")
+        )
+    )
+    print(_("Subject: {subject}").format(subject=message.subject))
     print()
     print(message.body)
 
@@ -80,7 +97,7 @@ def _list(messages: list[OutboxMessage], *, as_json: bool) -> None:
         print_json([_summary(message) for message in messages])
         return
     if not messages:
-        print("The outbox is empty.")
+        print(_("The outbox is empty."))
         return
     for message in messages:
         when = format_time(message.sent_at or message.created_at)

@@ -9,35 +9,42 @@ import threading
 from tender import migrate
 from tender.cli.common import EXIT_OK, CommandError, SubParsers
 from tender.config import Settings
+from tender.i18n import gettext as _
 
 
 def register(commands: SubParsers) -> None:
     """Add the commands that run the platform to the ``tender`` command."""
     commands.add_parser(
         "migrate",
-        help="upgrade the database schema to the newest version",
-        description="Upgrade the database (TENDER_DATABASE_URL, or the embedded SQLite file) "
-        "to the newest schema. Safe to run again.",
+        help=_("upgrade the database schema to the newest version"),
+        description=_(
+            "Upgrade the database (TENDER_DATABASE_URL, or the embedded SQLite file) "
+            "to the newest schema. Safe to run again."
+        ),
     ).set_defaults(run=_migrate, logs=True)
     commands.add_parser(
         "up",
-        help="run the whole platform (embedded defaults unless configured)",
-        description="Run the API; with the in-process broker also the opening worker and the "
-        "reconciler (with TENDER_BROKER_URL set, they run in 'tender worker' instead). Prints "
-        "the starter accounts' tokens on first start.",
+        help=_("run the whole platform (embedded defaults unless configured)"),
+        description=_(
+            "Run the API; with the in-process broker also the opening worker and the "
+            "reconciler (with TENDER_BROKER_URL set, they run in 'tender worker' instead). Prints "
+            "the starter accounts' tokens on first start."
+        ),
     ).set_defaults(run=_up, logs=True)
     commands.add_parser(
         "worker",
-        help="run the opening worker and reconciler (Redis/RabbitMQ)",
-        description="Run the opening worker and the reconciler against TENDER_BROKER_URL.",
+        help=_("run the opening worker and reconciler (Redis/RabbitMQ)"),
+        description=_("Run the opening worker and the reconciler against TENDER_BROKER_URL."),
     ).set_defaults(run=_worker, logs=True)
     demo = commands.add_parser(
         "demo",
-        help="run the whole story once, in a temporary folder",
-        description="Run the whole story on embedded parts in a temporary folder; exit 0 only "
-        "if every outcome is the expected one.",
+        help=_("run the whole story once, in a temporary folder"),
+        description=_(
+            "Run the whole story on embedded parts in a temporary folder; exit 0 only "
+            "if every outcome is the expected one."
+        ),
     )
-    demo.add_argument("--seconds", type=float, default=5.0, help="time until the deadline")
+    demo.add_argument("--seconds", type=float, default=5.0, help=_("time until the deadline"))
     demo.set_defaults(run=_demo, logs=True)
 
 
@@ -46,7 +53,11 @@ def _migrate(args: argparse.Namespace) -> int:
     # The embedded SQLite file lives there; so do keys and tokens: the owner's only.
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     migrate.upgrade(settings.effective_database_url)
-    print(f"Database is at the newest schema: {settings.effective_database_url}")
+    print(
+        _("Database is at the newest schema: {effective_database_url}").format(
+            effective_database_url=settings.effective_database_url
+        )
+    )
     return EXIT_OK
 
 
@@ -67,29 +78,43 @@ def _up(args: argparse.Namespace) -> int:
     in_process = not settings.broker_url
     if not in_process:
         print(
-            "TENDER_BROKER_URL is set: this process serves the API only; openings and the "
-            "reconciler run in 'tender worker' (start at least one)."
+            _(
+                "TENDER_BROKER_URL is set: this process serves the API only; openings and the "
+                "reconciler run in 'tender worker' (start at least one)."
+            )
         )
     with running_platform(settings, worker=in_process, reconciler=in_process) as platform:
         accounts = create_starter_accounts(platform)
         if accounts:
             tokens = settings.data_dir / "tokens.txt"
-            lines = [f"{u.role.value:9} {u.name:16} {u.organisation:24} {t}" for u, t in accounts]
+            lines = [
+                f"{a.user.role.value:9} {a.user.name:16} {a.user.organisation:24} "
+                f"{a.user.email:33} {a.password:17} {a.token}"
+                for a in accounts
+            ]
+            tokens.touch(mode=0o600)
+            tokens.chmod(0o600)  # before the passwords are in it, whatever it was before
             tokens.write_text("\n".join(lines) + "\n")
-            tokens.chmod(0o600)
-            print(f"Starter accounts (bearer tokens, also saved in {tokens}):")
+            print(
+                _(
+                    "Starter accounts: sign in on the pages with the email and password; "
+                    "scripts use the bearer token (last). Also saved in {tokens}:"
+                ).format(tokens=tokens)
+            )
             print("\n".join("  " + line for line in lines))
             # Starter tokens are second-factor tokens: scripts publish with them as they are.
             # Signing in as an officer also needs codes; these secrets make them (any
             # authenticator app, or: python -c "import pyotp; print(pyotp.TOTP('SECRET').now())").
-            print("Authenticator (TOTP) secrets, for signing in with a code:")
-            for user, _ in accounts:
+            print(_("Authenticator (TOTP) secrets, for signing in with a code:"))
+            for user, _token, _password in accounts:
                 if user.totp_secret:
                     print(f"  {user.role.value:9} {user.name:16} {user.totp_secret}")
         base = f"http://{settings.host}:{settings.port}"
-        print(f"Tender is up: the pages at {base}/ (English or Hong Kong Chinese)")
-        print(f"API docs: {base}/schema/swagger")
-        print(f"OpenAPI description: {base}/schema/openapi.json")
+        print(
+            _("Tender is up: the pages at {base}/ (English or Hong Kong Chinese)").format(base=base)
+        )
+        print(_("API docs: {base}/schema/swagger").format(base=base))
+        print(_("OpenAPI description: {base}/schema/openapi.json").format(base=base))
         serve_forever(platform)
     return EXIT_OK
 
@@ -100,15 +125,17 @@ def _worker(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if not settings.broker_url:
         raise CommandError(
-            "it needs TENDER_BROKER_URL (redis://... or amqp://...): with the in-process "
-            "broker, 'tender up' runs the worker itself."
+            _(
+                "it needs TENDER_BROKER_URL (redis://... or amqp://...): with the in-process "
+                "broker, 'tender up' runs the worker itself."
+            )
         )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     say = lambda text: print(text, flush=True)  # noqa: E731 - a one-line logger
     with running_platform(settings, migrate_schema=False, say=say):
-        print("Tender worker: waiting for openings (Ctrl-C to stop)", flush=True)
+        print(_("Tender worker: waiting for openings (Ctrl-C to stop)"), flush=True)
         stop.wait()
     return EXIT_OK
 

@@ -57,6 +57,7 @@ from tender.client import (
     upload_bid,
 )
 from tender.clock import for_people
+from tender.i18n import gettext as _
 from tender.signing import Indication, verify_document
 from tender.storage.sealing import Sealer, seal
 from tender.verifier.receipt import signed_payload
@@ -80,67 +81,78 @@ def register(commands: SubParsers) -> None:
     """Add ``submit`` and ``receipts`` to the ``tender`` command."""
     submit = commands.add_parser(
         "submit",
-        help="submit a bid file to a tender and keep its signed receipt",
-        description="Upload FILE to the tender with reference REF (and its detached signature "
-        "with --p7s), print the receipt, check the platform's signature over it and save it "
-        "as JSON beside the file (or in --out). With --seal, for a supplier-sealed tender: "
-        "pre-check the signature here and send FILE sealed to the tender's key. Exit code 0 "
-        "when received, 1 if the platform refused it (late, closed, too large ...: its "
-        "explanation is printed) or, with --seal, the pre-check here failed, 2 if the command "
-        "cannot run as given.",
+        help=_("submit a bid file to a tender and keep its signed receipt"),
+        description=_(
+            "Upload FILE to the tender with reference REF (and its detached signature "
+            "with --p7s), print the receipt, check the platform's signature over it and save it "
+            "as JSON beside the file (or in --out). With --seal, for a supplier-sealed tender: "
+            "pre-check the signature here and send FILE sealed to the tender's key. Exit code 0 "
+            "when received, 1 if the platform refused it (late, closed, too large ...: its "
+            "explanation is printed) or, with --seal, the pre-check here failed, 2 if the command "
+            "cannot run as given."
+        ),
     )
-    submit.add_argument("file", type=Path, metavar="FILE", help="the bid file")
-    submit.add_argument("--tender", required=True, metavar="REF", help="the tender's reference")
+    submit.add_argument("file", type=Path, metavar="FILE", help=_("the bid file"))
+    submit.add_argument("--tender", required=True, metavar="REF", help=_("the tender's reference"))
     submit.add_argument(
         "--p7s",
         type=Path,
         metavar="SIG",
-        help="detached signature over FILE ('tender sign' makes one), uploaded after it",
+        help=_("detached signature over FILE ('tender sign' makes one), uploaded after it"),
     )
     submit.add_argument(
-        "--out", type=Path, metavar="DIR", help="folder for the receipts (default: beside FILE)"
+        "--out", type=Path, metavar="DIR", help=_("folder for the receipts (default: beside FILE)")
     )
     submit.add_argument(
         "--envelope",
         choices=("technical", "financial"),
-        help="a two-envelope tender's envelope for FILE (default: technical; financial files "
-        "are opened only if your bid qualifies on its technical envelope)",
+        help=_(
+            "a two-envelope tender's envelope for FILE (default: technical; financial files "
+            "are opened only if your bid qualifies on its technical envelope)"
+        ),
     )
     submit.add_argument(
         "--key",
         type=Path,
         metavar="platform.pub",
-        help="the platform's public key to check receipts with (default: ask the platform)",
+        help=_("the platform's public key to check receipts with (default: ask the platform)"),
     )
     submit.add_argument(
         "--seal",
         action="store_true",
-        help="seal FILE (and SIG) on this computer to the tender's public key and send only "
-        "the sealed bytes, for a tender that takes supplier-sealed bids: the platform cannot "
-        "read them before the opening, so the signature is pre-checked here first (with "
-        "--trust, --revocation, --organisation-certificate, as 'tender verify')",
+        help=_(
+            "seal FILE (and SIG) on this computer to the tender's public key and send only "
+            "the sealed bytes, for a tender that takes supplier-sealed bids: the platform cannot "
+            "read them before the opening, so the signature is pre-checked here first (with "
+            "--trust, --revocation, --organisation-certificate, as 'tender verify')"
+        ),
     )
     submit.add_argument(
         "--send-anyway",
         action="store_true",
-        help="with --seal: send even if the signature does not pass the pre-check here (the "
-        "opening's verdict is the one that counts)",
+        help=_(
+            "with --seal: send even if the signature does not pass the pre-check here (the "
+            "opening's verdict is the one that counts)"
+        ),
     )
     add_check_flags(submit)
     add_platform_flags(submit)
     submit.set_defaults(run=_submit)
     receipts = commands.add_parser(
         "receipts",
-        help="list your receipts and which version of each file counts",
-        description="List the receipts of the files you submitted (to one tender with "
-        "--tender), saying for each whether that version counts for the opening; or, with "
-        "--pdf ID, save one receipt as a PDF to file (the signed receipt is attached to it). "
-        "Exit code 0 when done, 1 if the platform refused, 2 if the command cannot run as given.",
+        help=_("list your receipts and which version of each file counts"),
+        description=_(
+            "List the receipts of the files you submitted (to one tender with "
+            "--tender), saying for each whether that version counts for the opening; or, with "
+            "--pdf ID, save one receipt as a PDF to file (the signed receipt is attached to it). "
+            "Exit code 0 when done, 1 if the platform refused, 2 if the command cannot run as "
+            "given."
+        ),
     )
-    receipts.add_argument("--tender", metavar="REF", help="only this tender's receipts")
-    receipts.add_argument("--pdf", metavar="ID", help="save the receipt with this id as a PDF")
+    receipts.add_argument("--tender", metavar="REF", help=_("only this tender's receipts"))
+    receipts.add_argument("--pdf", metavar="ID", help=_("save the receipt with this id as a PDF"))
     receipts.add_argument(
-        "--out", type=Path, metavar="FILE", help="with --pdf: where (default: receipt-ID.pdf)"
+        "--out", type=Path, metavar="FILE", help=_("with --pdf: where (default: receipt-ID.pdf)")
     )
     add_platform_flags(receipts)
     add_json_flag(receipts)
@@ -168,21 +180,29 @@ class Progress:
             filled = int(share * 30)
             self.stream.write(
                 f"\r{self.label} [{'#' * filled}{' ' * (30 - filled)}] {share:4.0%} "
-                f"{self.done:,} of {self.total:,} bytes"
+                + _("{done:,} of {total:,} bytes").format(done=self.done, total=self.total)
             )
             self.stream.flush()
             return
         while self._quarters_said < 4 and share >= (self._quarters_said + 1) / 4:
             self._quarters_said += 1
             self.stream.write(
-                f"{self.label}: {self._quarters_said * 25}% sent "
-                f"({min(self.done, self.total):,} of {self.total:,} bytes)\n"
+                _("{label}: {percent} sent ({done:,} of {total:,} bytes)").format(
+                    label=self.label,
+                    percent=f"{self._quarters_said * 25}%",
+                    done=min(self.done, self.total),
+                    total=self.total,
+                )
+                + "\n"
             )
 
     def finish(self) -> None:
         if self.stream.isatty():
             self.stream.write("\n")
-        self.stream.write(f"{self.label}: sent; waiting for the platform's receipt ...\n")
+        self.stream.write(
+            _("{label}: sent; waiting for the platform's receipt ...").format(label=self.label)
+            + "\n"
+        )
         self.stream.flush()
 
 
@@ -212,16 +232,22 @@ def _submit(args: argparse.Namespace) -> int:
     if args.p7s is not None:
         # The platform pairs a detached signature with its file by name: FILE's name + .p7s.
         files.append((args.p7s, args.file.name + _DETACHED_SUFFIX))
-    for path, _ in files:
+    for path, _name in files:
         if not path.is_file():
-            raise CommandError(f"{path} is not a file; check the path")
+            raise CommandError(_("{path} is not a file; check the path").format(path=path))
     out_dir: Path | None = args.out
     if out_dir is not None and not out_dir.is_dir():
-        raise CommandError(f"--out {out_dir} is not a folder; create it or choose another")
+        raise CommandError(
+            _("--out {out_dir} is not a folder; create it or choose another").format(
+                out_dir=out_dir
+            )
+        )
     if args.send_anyway and not args.seal:
         raise CommandError(
-            "--send-anyway goes with --seal: without it the platform pre-checks the signature "
-            "itself and tells you in the receipt"
+            _(
+                "--send-anyway goes with --seal: without it the platform pre-checks the signature "
+                "itself and tells you in the receipt"
+            )
         )
     if args.seal:
         _precheck_here(args)
@@ -229,8 +255,9 @@ def _submit(args: argparse.Namespace) -> int:
     with platform_client(
         args.url,
         timeout=httpx.Timeout(60, write=None),
-        if_broken_off="nothing counts as submitted without a receipt: check your connection "
-        "and submit again",
+        if_broken_off=_(
+            "nothing counts as submitted without a receipt: check your connection and submit again"
+        ),
     ) as client:
         key = _verifier_key(client, args.key)
         tender = find_tender(client, token, args.tender)
@@ -250,7 +277,11 @@ def _verifier_key(client: httpx.Client, key_file: Path | None) -> str:
     try:
         return key_file.read_text().strip()
     except OSError as error:
-        raise CommandError(f"cannot read --key {key_file}: {error.strerror}") from None
+        raise CommandError(
+            _("cannot read --key {key_file}: {strerror}").format(
+                key_file=key_file, strerror=error.strerror
+            )
+        ) from None
 
 
 def _precheck_here(args: argparse.Namespace) -> None:
@@ -271,28 +302,32 @@ def _precheck_here(args: argparse.Namespace) -> None:
             at=datetime.now(UTC),
             expected_signers=binding,
         )
-    print("Signature pre-check on this computer (the platform cannot read a sealed file):")
+    print(_("Signature pre-check on this computer (the platform cannot read a sealed file):"))
     print(describe(report))
     if binding is None:
-        print(BINDING_NOT_CHECKED)
+        print(_(BINDING_NOT_CHECKED))
     if report.indication is Indication.TOTAL_PASSED:
         print()
         return
     if not args.send_anyway:
         raise CommandError(
-            "the signature does not pass the pre-check (see above), so nothing was sealed or "
-            "sent. Fix the signature ('tender sign') and submit again; or, if you are sure the "
-            "opening will accept it, add --send-anyway.",
+            _(
+                "the signature does not pass the pre-check (see above), so nothing was sealed or "
+                "sent. Fix the signature ('tender sign') and submit again; or, if you are sure the "
+                "opening will accept it, add --send-anyway."
+            ),
             exit_code=EXIT_FAILED,
         )
-    print("Sending it all the same (--send-anyway); the opening decides.\n")
+    print(_("Sending it all the same (--send-anyway); the opening decides.\n"))
 
 
 def _key_to_seal_to(client: httpx.Client, tender: dict[str, Any], envelope: str | None) -> bytes:
     if not tender.get("supplier_sealed"):
         raise CommandError(
-            f"tender {tender['reference']} seals bids itself when they arrive and takes no "
-            "sealed ones; submit without --seal"
+            _(
+                "tender {tender} seals bids itself when they arrive and takes no "
+                "sealed ones; submit without --seal"
+            ).format(tender=tender["reference"])
         )
     return tender_public_key(client, str(tender["id"]), envelope=envelope)
 
@@ -359,25 +394,29 @@ def _save(sent: Sent, verifier_key: str, where: Path) -> str:
     receipt = sent.receipt
     if receipt.get("sealed_sha256") != sent.sealed_sha256:
         raise CommandError(
-            f"the platform's receipt names sealed SHA-256 {receipt.get('sealed_sha256')}, but "
-            f"the sealed bytes sent have {sent.sealed_sha256}: the receipt is not for what was "
-            "sent. Submit it again, and tell the procuring entity.",
+            _(
+                "the platform's receipt names sealed SHA-256 {receipt}, but "
+                "the sealed bytes sent have {sealed_sha256}: the receipt is not for what was "
+                "sent. Submit it again, and tell the procuring entity."
+            ).format(receipt=receipt.get("sealed_sha256"), sealed_sha256=sent.sealed_sha256),
             exit_code=EXIT_FAILED,
         )
     if receipt["sha256"] != sent.sha256:
         raise CommandError(
-            f"the platform's receipt names SHA-256 {receipt['sha256']}, but the file sent has "
-            f"{sent.sha256}: the file changed while it was uploaded, or the receipt is wrong. "
-            "Submit it again, and do not change it while it uploads.",
+            _(
+                "the platform's receipt names SHA-256 {receipt}, but the file sent has "
+                "{sha256}: the file changed while it was uploaded, or the receipt is wrong. "
+                "Submit it again, and do not change it while it uploads."
+            ).format(receipt=receipt["sha256"], sha256=sent.sha256),
             exit_code=EXIT_FAILED,
         )
     signed = receipt.get("signed_receipt")
     if not signed:
         where.write_text(json.dumps(receipt, ensure_ascii=False, indent=2) + "\n")
-        return (
-            f"Receipt saved to {where}, not yet signed by the platform (it signs receipts with "
+        return _(
+            "Receipt saved to {where}, not yet signed by the platform (it signs receipts with "
             "its next checkpoint): run 'tender receipts' later to get the signed one."
-        )
+        ).format(where=where)
     payload = signed_payload(signed, verifier_key)
     mismatched = (
         ["signature"]
@@ -386,16 +425,18 @@ def _save(sent: Sent, verifier_key: str, where: Path) -> str:
     )
     if mismatched:
         raise CommandError(
-            f"the receipt's platform signature does not hold ({', '.join(mismatched)} not as "
-            "signed); it was NOT saved. Your file may still have been received: run 'tender "
-            "receipts' and tell the procuring entity.",
+            _(
+                "the receipt's platform signature does not hold ({mismatched} not as "
+                "signed); it was NOT saved. Your file may still have been received: run 'tender "
+                "receipts' and tell the procuring entity."
+            ).format(mismatched=", ".join(mismatched)),
             exit_code=EXIT_FAILED,
         )
     where.write_text(json.dumps(receipt, ensure_ascii=False, indent=2) + "\n")
-    return (
-        f"Receipt saved to {where}; its platform signature checks out. Keep it: 'tender "
+    return _(
+        "Receipt saved to {where}; its platform signature checks out. Keep it: 'tender "
         "receipt verify' proves with it, offline, what was received and when."
-    )
+    ).format(where=where)
 
 
 # ---- receipts -----------------------------------------------------------------------------
@@ -404,15 +445,17 @@ def _save(sent: Sent, verifier_key: str, where: Path) -> str:
 def _receipts(args: argparse.Namespace) -> int:
     token = api_token(args.token_file)
     if args.out is not None and args.pdf is None:
-        raise CommandError("--out goes with --pdf ID: it says where to save the PDF")
+        raise CommandError(_("--out goes with --pdf ID: it says where to save the PDF"))
     try:
         with platform_client(args.url) as client:
             if args.pdf is not None:
                 out: Path = args.out or Path(f"receipt-{args.pdf}.pdf")
                 out.write_bytes(receipt_pdf(client, token, args.pdf))
                 print(
-                    f"Saved receipt {args.pdf} as {out}: a PDF to file, with the signed "
-                    "receipt attached (receipt.json) for 'tender receipt verify'."
+                    _(
+                        "Saved receipt {pdf} as {out}: a PDF to file, with the signed "
+                        "receipt attached (receipt.json) for 'tender receipt verify'."
+                    ).format(pdf=args.pdf, out=out)
                 )
                 return EXIT_OK
             tender_id = (
@@ -420,11 +463,19 @@ def _receipts(args: argparse.Namespace) -> int:
             )
             listed = own_receipts(client, token, tender_id)
     except OSError as error:
-        raise CommandError(f"cannot write {error.filename}: {error.strerror}") from None
+        raise CommandError(
+            _("cannot write {filename}: {strerror}").format(
+                filename=error.filename, strerror=error.strerror
+            )
+        ) from None
     if args.json:
         print_json(listed)
     elif not listed:
-        print("You have no receipts" + ("" if args.tender is None else f" for {args.tender}") + ".")
+        print(
+            _("You have no receipts.")
+            if args.tender is None
+            else _("You have no receipts for {tender}.").format(tender=args.tender)
+        )
     else:
         print(describe_receipts(listed))
     return EXIT_OK
@@ -438,12 +489,16 @@ def describe_receipts(listed: list[dict[str, Any]]) -> str:
         receipt = entry["receipt"]
         if receipt["tender_reference"] != reference:
             reference = receipt["tender_reference"]
-            lines += [*([""] if lines else []), f"Tender {reference}"]
+            lines += [*([""] if lines else []), _("Tender {reference}").format(reference=reference)]
         mark = "COUNTS" if entry["counts"] else str(entry["standing"]).upper()
         received = for_people(datetime.fromisoformat(receipt["received_at"]))
         lines += [
-            f"  [{mark}] {receipt['file_name']}, received {received}",
-            f"      receipt {receipt['receipt_id']}, SHA-256 {receipt['sha256']}",
+            _("  [{mark}] {file_name}, received {received}").format(
+                mark=mark, file_name=receipt["file_name"], received=received
+            ),
+            _("      receipt {receipt_id}, SHA-256 {sha256}").format(
+                receipt_id=receipt["receipt_id"], sha256=receipt["sha256"]
+            ),
             f"      {entry['explanation']}",
         ]
     return "\n".join(lines)
@@ -451,6 +506,6 @@ def describe_receipts(listed: list[dict[str, Any]]) -> str:
 
 def describe_receipt(receipt: dict[str, Any]) -> str:
     """A receipt in plain words, for the supplier."""
-    lines = ["Received by the platform:"]
+    lines = [_("Received by the platform:")]
     lines += [f"  {label + ':' if label else '':<21}{value}" for label, value in in_words(receipt)]
     return "\n".join(lines)

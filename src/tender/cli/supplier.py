@@ -50,6 +50,8 @@ from tender.cli.common import (
     read_secret,
 )
 from tender.client import register_certificate
+from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.signing import (
     DocumentReport,
     Indication,
@@ -70,7 +72,7 @@ URL_VARIABLE, TOKEN_VARIABLE = "TENDER_URL", "TENDER_TOKEN"
 DEFAULT_URL = "http://127.0.0.1:8000"
 REVOCATION_DIR_VARIABLE = "TENDER_REVOCATION_DIR"
 FETCH_HOSTS_VARIABLE = "TENDER_REVOCATION_FETCH_HOSTS"
-BINDING_NOT_CHECKED = (
+BINDING_NOT_CHECKED = N_(
     "Not checked here: the opening also checks that the signing certificate is one your "
     "organisation registered on the platform; pass --organisation-certificate CERT (each "
     "certificate you registered) to check that too."
@@ -91,19 +93,21 @@ def register(commands: SubParsers) -> None:
     """Add ``sign``, ``verify`` and ``certificate`` to the ``tender`` command."""
     certificate = commands.add_parser(
         "certificate",
-        help="register the certificate you sign bids with",
-        description="Register a signing certificate for your organisation on the platform.",
+        help=_("register the certificate you sign bids with"),
+        description=_("Register a signing certificate for your organisation on the platform."),
     )
     certificate_commands = certificate.add_subparsers(
         dest="certificate_command", required=True, metavar="COMMAND"
     )
     registration = certificate_commands.add_parser(
         "register",
-        help="register the certificate you sign with, proving you hold its key",
-        description="Ask the platform for a challenge, sign it with your key (in a PKCS#12 "
-        "file, or on a smart card or token), and register the certificate. The key never "
-        "leaves this computer, or the card. Exit code 0 when registered, 1 if the platform "
-        "refused it (the reason is printed), 2 if the command cannot run as given.",
+        help=_("register the certificate you sign with, proving you hold its key"),
+        description=_(
+            "Ask the platform for a challenge, sign it with your key (in a PKCS#12 "
+            "file, or on a smart card or token), and register the certificate. The key never "
+            "leaves this computer, or the card. Exit code 0 when registered, 1 if the platform "
+            "refused it (the reason is printed), 2 if the command cannot run as given."
+        ),
     )
     add_signer_flags(registration)
     add_platform_flags(registration)
@@ -111,39 +115,43 @@ def register(commands: SubParsers) -> None:
     registration.set_defaults(run=_register_certificate)
     sign = commands.add_parser(
         "sign",
-        help="sign a bid file: PAdES inside a PDF, a detached CAdES FILE.p7s for anything else",
-        description="Sign FILE with your key and certificate, from a PKCS#12 file (--p12) or "
-        "a smart card or token (--pkcs11-module). A PDF gets its signature inside (written "
-        "to --out, default NAME-signed.pdf); any other file gets a detached signature "
-        "FILE.p7s to submit with it. Exit code 0 when signed, 1 if signing failed, 2 if the "
-        "command cannot run as given.",
+        help=_("sign a bid file: PAdES inside a PDF, a detached CAdES FILE.p7s for anything else"),
+        description=_(
+            "Sign FILE with your key and certificate, from a PKCS#12 file (--p12) or "
+            "a smart card or token (--pkcs11-module). A PDF gets its signature inside (written "
+            "to --out, default NAME-signed.pdf); any other file gets a detached signature "
+            "FILE.p7s to submit with it. Exit code 0 when signed, 1 if signing failed, 2 if the "
+            "command cannot run as given."
+        ),
     )
-    sign.add_argument("file", type=Path, metavar="FILE", help="the bid file to sign")
+    sign.add_argument("file", type=Path, metavar="FILE", help=_("the bid file to sign"))
     add_signer_flags(sign)
-    sign.add_argument("--tsa", metavar="URL", help="RFC 3161 time-stamp server to use")
-    sign.add_argument("--out", type=Path, metavar="OUT", help="where to write the result")
+    sign.add_argument("--tsa", metavar="URL", help=_("RFC 3161 time-stamp server to use"))
+    sign.add_argument("--out", type=Path, metavar="OUT", help=_("where to write the result"))
     sign.add_argument(
-        "--visible", action="store_true", help="PDF only: show the signature on the first page"
+        "--visible", action="store_true", help=_("PDF only: show the signature on the first page")
     )
     verify = commands.add_parser(
         "verify",
-        help="check a signed bid the way the opening will",
-        description="Verify the signatures of FILE (a signed PDF, or any file with its "
-        "detached .p7s) as of a point in time. Exit code 0 only if the verdict is "
-        "TOTAL_PASSED, 1 otherwise, 2 if the command cannot run as given.",
+        help=_("check a signed bid the way the opening will"),
+        description=_(
+            "Verify the signatures of FILE (a signed PDF, or any file with its "
+            "detached .p7s) as of a point in time. Exit code 0 only if the verdict is "
+            "TOTAL_PASSED, 1 otherwise, 2 if the command cannot run as given."
+        ),
     )
-    verify.add_argument("file", type=Path, metavar="FILE", help="the signed file to check")
+    verify.add_argument("file", type=Path, metavar="FILE", help=_("the signed file to check"))
     verify.add_argument(
         "--p7s",
         type=Path,
         metavar="SIG",
-        help="detached signature over FILE (default for a non-PDF: FILE.p7s if it exists)",
+        help=_("detached signature over FILE (default for a non-PDF: FILE.p7s if it exists)"),
     )
     add_check_flags(verify)
     verify.add_argument(
         "--at",
         metavar="ISO-TIME",
-        help="validate as of this time, with its zone, e.g. 2026-11-27T09:00:00Z (default: now)",
+        help=_("validate as of this time, with its zone, e.g. 2026-11-27T09:00:00Z (default: now)"),
     )
     add_json_flag(verify)
     sign.set_defaults(run=_sign)
@@ -157,15 +165,22 @@ def add_check_flags(parser: argparse.ArgumentParser) -> None:
         "--trust",
         type=Path,
         metavar="DIR",
-        help=f"folder of trusted CA certificates, PEM or DER (default: ${TRUST_DIR_VARIABLE})",
+        help=_(
+            "folder of trusted CA certificates, PEM or DER (default: ${trust_dir_variable})"
+        ).format(trust_dir_variable=TRUST_DIR_VARIABLE),
     )
     parser.add_argument(
         "--revocation",
         type=Path,
         metavar="DIR",
-        help="folder of CRLs (*.crl) and OCSP responses (*.ocsp, *.der) the platform uses, so "
-        f"that revocation is judged as at the opening (default: ${REVOCATION_DIR_VARIABLE}; "
-        f"hosts in ${FETCH_HOSTS_VARIABLE}, comma-separated, may be asked online)",
+        help=_(
+            "folder of CRLs (*.crl) and OCSP responses (*.ocsp, *.der) the platform uses, so "
+            "that revocation is judged as at the opening (default: ${revocation_dir_variable}; "
+            "hosts in ${fetch_hosts_variable}, comma-separated, may be asked online)"
+        ).format(
+            revocation_dir_variable=REVOCATION_DIR_VARIABLE,
+            fetch_hosts_variable=FETCH_HOSTS_VARIABLE,
+        ),
     )
     parser.add_argument(
         "--organisation-certificate",
@@ -173,9 +188,11 @@ def add_check_flags(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="CERT",
-        help="a certificate (PEM or DER) your organisation registered on the platform; repeat "
-        "for each. The opening accepts only signatures made with a registered certificate "
-        "(SIGNER_NOT_REGISTERED otherwise), and so does this check when it is given",
+        help=_(
+            "a certificate (PEM or DER) your organisation registered on the platform; repeat "
+            "for each. The opening accepts only signatures made with a registered certificate "
+            "(SIGNER_NOT_REGISTERED otherwise), and so does this check when it is given"
+        ),
     )
 
 
@@ -187,28 +204,30 @@ def add_signer_flags(parser: argparse.ArgumentParser) -> None:
         "--p12",
         type=Path,
         metavar="CERT.p12",
-        help="PKCS#12 (.p12/.pfx) file with your signing key and certificate",
+        help=_("PKCS#12 (.p12/.pfx) file with your signing key and certificate"),
     )
     source.add_argument(
         "--pkcs11-module",
         metavar="LIB",
-        help="the PKCS#11 library of your smart card or token (its maker's .so/.dll/.dylib, "
-        "e.g. /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so); the key stays on the card",
+        help=_(
+            "the PKCS#11 library of your smart card or token (its maker's .so/.dll/.dylib, "
+            "e.g. /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so); the key stays on the card"
+        ),
     )
     parser.add_argument(
         "--password-file",
         type=Path,
         metavar="F",
-        help="with --p12: file holding the PKCS#12 password (default: ask for it)",
+        help=_("with --p12: file holding the PKCS#12 password (default: ask for it)"),
     )
-    card = parser.add_argument_group("smart card or token (with --pkcs11-module)")
-    card.add_argument("--token", metavar="LABEL", help="the token's label, e.g. the card's name")
-    card.add_argument("--key", metavar="LABEL", help="the label of your signing key on it")
+    card = parser.add_argument_group(_("smart card or token (with --pkcs11-module)"))
+    card.add_argument("--token", metavar="LABEL", help=_("the token's label, e.g. the card's name"))
+    card.add_argument("--key", metavar="LABEL", help=_("the label of your signing key on it"))
     card.add_argument(
-        "--cert", metavar="LABEL", help="the label of its certificate (default: the key's label)"
+        "--cert", metavar="LABEL", help=_("the label of its certificate (default: the key's label)")
     )
     card.add_argument(
-        "--pin-file", type=Path, metavar="F", help="file holding the PIN (default: ask for it)"
+        "--pin-file", type=Path, metavar="F", help=_("file holding the PIN (default: ask for it)")
     )
 
 
@@ -217,13 +236,17 @@ def add_platform_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--url",
         default=os.environ.get(URL_VARIABLE, DEFAULT_URL),
-        help=f"the platform (default: ${URL_VARIABLE}, else {DEFAULT_URL})",
+        help=_("the platform (default: ${url_variable}, else {default_url})").format(
+            url_variable=URL_VARIABLE, default_url=DEFAULT_URL
+        ),
     )
     parser.add_argument(
         "--token-file",
         type=Path,
         metavar="F",
-        help=f"file holding your API token (default: ${TOKEN_VARIABLE})",
+        help=_("file holding your API token (default: ${token_variable})").format(
+            token_variable=TOKEN_VARIABLE
+        ),
     )
 
 
@@ -231,7 +254,11 @@ def _open_input(path: Path, what: str) -> BinaryIO:
     try:
         return path.open("rb")
     except OSError as error:
-        raise CommandError(f"cannot read {what} {path}: {error.strerror}; check the path") from None
+        raise CommandError(
+            _("cannot read {what} {path}: {strerror}; check the path").format(
+                what=what, path=path, strerror=error.strerror
+            )
+        ) from None
 
 
 def _is_pdf(stream: BinaryIO) -> bool:
@@ -246,19 +273,26 @@ def _is_pdf(stream: BinaryIO) -> bool:
 def _pkcs12_signer(p12: Path, password_file: Path | None) -> Signer:
     if not p12.is_file():
         raise CommandError(
-            f"PKCS#12 file {p12} does not exist; give the .p12/.pfx file holding your "
-            "signing key and certificate"
+            _(
+                "PKCS#12 file {p12} does not exist; give the .p12/.pfx file holding your "
+                "signing key and certificate"
+            ).format(p12=p12)
         )
     # An empty password means an unencrypted PKCS#12 file, which the loader wants as None.
     passphrase = (
-        read_secret(password_file, f"password of {p12}", "--password-file").encode() or None
+        read_secret(
+            password_file, _("password of {p12}").format(p12=p12), "--password-file"
+        ).encode()
+        or None
     )
     try:
         return load_signer_pkcs12(p12, passphrase)
     except ValueError as error:
         raise CommandError(
-            f"{error}; check the password (file) and that {p12} is the .p12/.pfx file "
-            "your certificate authority issued"
+            _(
+                "{error}; check the password (file) and that {p12} is the .p12/.pfx file "
+                "your certificate authority issued"
+            ).format(error=error, p12=p12)
         ) from None
 
 
@@ -274,18 +308,24 @@ def _signer(args: argparse.Namespace) -> Iterator[Signer]:
     if args.p12 is not None:
         if card_flags:
             raise CommandError(
-                f"{', '.join(card_flags)} go with --pkcs11-module (a smart card or token), "
-                "not with --p12; leave them out or sign with the card"
+                _(
+                    "{card_flags} go with --pkcs11-module (a smart card or token), "
+                    "not with --p12; leave them out or sign with the card"
+                ).format(card_flags=", ".join(card_flags))
             )
         yield _pkcs12_signer(args.p12, args.password_file)
         return
     if args.token is None or args.key is None:
         raise CommandError(
-            "--pkcs11-module needs --token LABEL and --key LABEL: the labels of your card "
-            "and of its signing key, as the card's software (or 'pkcs11-tool --module LIB "
-            "--list-objects') shows them"
+            _(
+                "--pkcs11-module needs --token LABEL and --key LABEL: the labels of your card "
+                "and of its signing key, as the card's software (or 'pkcs11-tool --module LIB "
+                "--list-objects') shows them"
+            )
         )
-    pin = read_secret(args.pin_file, f"PIN of token {args.token}", "--pin-file")
+    pin = read_secret(
+        args.pin_file, _("PIN of token {token}").format(token=args.token), "--pin-file"
+    )
     try:
         session = open_session(args.pkcs11_module, args.token, pin)
     except TokenError as error:
@@ -295,7 +335,9 @@ def _signer(args: argparse.Namespace) -> Iterator[Signer]:
             signer = load_signer_pkcs11(session, args.key, args.cert)
         except ValueError as error:
             raise CommandError(
-                f"{error}; check --key and --cert against the labels on the card"
+                _("{error}; check --key and --cert against the labels on the card").format(
+                    error=error
+                )
             ) from None
         yield signer
 
@@ -307,7 +349,11 @@ def _atomic_output(out: Path) -> Iterator[BinaryIO]:
     try:
         descriptor, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
     except OSError as error:
-        raise CommandError(f"cannot write to {out.parent}: {error.strerror}") from None
+        raise CommandError(
+            _("cannot write to {parent}: {strerror}").format(
+                parent=out.parent, strerror=error.strerror
+            )
+        ) from None
     temporary = Path(name)
     try:
         with os.fdopen(descriptor, "wb") as output:
@@ -325,7 +371,9 @@ def _free_field_name(pdf: BinaryIO) -> str:
         taken = {name for name, *_ in enumerate_sig_fields(PdfFileReader(pdf))}
     except (PdfError, ValueError) as error:
         raise _signing_failed(
-            f"cannot read the PDF: {error}; open and save it again with a PDF program"
+            _("cannot read the PDF: {error}; open and save it again with a PDF program").format(
+                error=error
+            )
         ) from None
     finally:
         pdf.seek(0)
@@ -338,12 +386,16 @@ def _sign(args: argparse.Namespace) -> int:
         content = stack.enter_context(_open_input(file, "file"))
         is_pdf = _is_pdf(content)
         if args.visible and not is_pdf:
-            raise CommandError(f"--visible works only for PDFs, and {file} is not a PDF")
+            raise CommandError(
+                _("--visible works only for PDFs, and {file} is not a PDF").format(file=file)
+            )
         out: Path = args.out or (
             file.with_name(f"{file.stem}-signed.pdf") if is_pdf else Path(f"{file}.p7s")
         )
         if out.resolve() == file.resolve():
-            raise CommandError(f"--out {out} would overwrite the file being signed")
+            raise CommandError(
+                _("--out {out} would overwrite the file being signed").format(out=out)
+            )
         signer = stack.enter_context(_signer(args))
         timestamper = None if args.tsa is None else HTTPTimeStamper(args.tsa)
         try:
@@ -363,20 +415,30 @@ def _sign(args: argparse.Namespace) -> int:
                     sign_detached(content, output, signer, timestamper=timestamper)
         except TimestampRequestError as error:
             raise _signing_failed(
-                f"the time-stamp server {args.tsa} did not answer with a time-stamp ({error}); "
-                "check the URL and your connection, or sign without --tsa"
+                _(
+                    "the time-stamp server {tsa} did not answer with a time-stamp ({error}); "
+                    "check the URL and your connection, or sign without --tsa"
+                ).format(tsa=args.tsa, error=error)
             ) from None
         except (SigningError, PdfError) as error:
-            raise _signing_failed(f"signing {file} failed: {error}") from None
+            raise _signing_failed(
+                _("signing {file} failed: {error}").format(file=file, error=error)
+            ) from None
         except PKCS11Error as error:
             raise _signing_failed(
-                f"the card or token did not sign {file} ({type(error).__name__}: {error}); "
-                "check that it is still inserted and unlocked, and try again"
+                _(
+                    "the card or token did not sign {file} ({kind}: {error}); "
+                    "check that it is still inserted and unlocked, and try again"
+                ).format(file=file, kind=type(error).__name__, error=error)
             ) from None
-    kind = "PAdES signature, inside the PDF" if is_pdf else "detached CAdES signature"
+    kind = _("PAdES signature, inside the PDF") if is_pdf else _("detached CAdES signature")
     certificate = signer.signing_cert  # ours always have one; pyHanko allows None
-    subject = "an unknown signer" if certificate is None else certificate.subject.human_friendly
-    print(f"Signed {file} as {subject}: {kind}, written to {out}")
+    subject = _("an unknown signer") if certificate is None else certificate.subject.human_friendly
+    print(
+        _("Signed {file} as {subject}: {kind}, written to {out}").format(
+            file=file, subject=subject, kind=kind, out=out
+        )
+    )
     return EXIT_OK
 
 
@@ -388,13 +450,19 @@ def api_token(token_file: Path | None) -> str:
         token = os.environ.get(TOKEN_VARIABLE, "")
         if not token:
             raise CommandError(
-                f"your API token is needed: set {TOKEN_VARIABLE} or pass --token-file F"
+                _("your API token is needed: set {token_variable} or pass --token-file F").format(
+                    token_variable=TOKEN_VARIABLE
+                )
             )
         return token.strip()
     try:
         return token_file.read_text().strip()
     except OSError as error:
-        raise CommandError(f"cannot read token file {token_file}: {error.strerror}") from None
+        raise CommandError(
+            _("cannot read token file {token_file}: {strerror}").format(
+                token_file=token_file, strerror=error.strerror
+            )
+        ) from None
 
 
 def _register_certificate(args: argparse.Namespace) -> int:
@@ -405,9 +473,14 @@ def _register_certificate(args: argparse.Namespace) -> int:
         print_json(registered)
     else:
         print(
-            f"Registered {registered['subject']} for {registered['organisation']} "
-            f"(SHA-256 {registered['sha256']}): bids you sign with it now count for your "
-            "organisation."
+            _(
+                "Registered {subject} for {organisation} (SHA-256 {sha256}): bids you sign with "
+                "it now count for your organisation."
+            ).format(
+                subject=registered["subject"],
+                organisation=registered["organisation"],
+                sha256=registered["sha256"],
+            )
         )
     return EXIT_OK
 
@@ -422,9 +495,11 @@ def trust_store(folder: Path | None, revocation: Path | None) -> TrustStore:
         configured = os.environ.get(TRUST_DIR_VARIABLE)
         if not configured:
             raise CommandError(
-                "a trust folder is needed: the certificates (PEM or DER) of the certificate "
-                "authorities the platform accepts. Pass --trust DIR or set "
-                f"{TRUST_DIR_VARIABLE}; the tender's documents say which authorities count."
+                _(
+                    "a trust folder is needed: the certificates (PEM or DER) of the certificate "
+                    "authorities the platform accepts. Pass --trust DIR or set "
+                    "{trust_dir_variable}; the tender's documents say which authorities count."
+                ).format(trust_dir_variable=TRUST_DIR_VARIABLE)
             )
         folder = Path(configured)
     if revocation is None and os.environ.get(REVOCATION_DIR_VARIABLE):
@@ -436,8 +511,10 @@ def trust_store(folder: Path | None, revocation: Path | None) -> TrustStore:
         return TrustStore.from_folder(folder, revocation_dir=revocation, fetch_allowed_hosts=hosts)
     except TrustStoreError as error:
         raise CommandError(
-            f"{error}; point --trust at a folder of CA certificates and --revocation (or "
-            f"{REVOCATION_DIR_VARIABLE}) at a folder of CRLs and OCSP responses"
+            _(
+                "{error}; point --trust at a folder of CA certificates and --revocation (or "
+                "{revocation_dir_variable}) at a folder of CRLs and OCSP responses"
+            ).format(error=error, revocation_dir_variable=REVOCATION_DIR_VARIABLE)
         ) from None
 
 
@@ -452,12 +529,16 @@ def signer_binding(certificates: list[Path]) -> SignerBinding | None:
             infos.append(read_certificate(path.read_bytes()))
         except OSError as error:
             raise CommandError(
-                f"cannot read certificate {path}: {error.strerror}; check the path"
+                _("cannot read certificate {path}: {strerror}; check the path").format(
+                    path=path, strerror=error.strerror
+                )
             ) from None
         except ValueError as error:
             raise CommandError(
-                f"--organisation-certificate {path}: {error}; give the certificate you "
-                "registered on the platform"
+                _(
+                    "--organisation-certificate {path}: {error}; give the certificate you "
+                    "registered on the platform"
+                ).format(path=path, error=error)
             ) from None
     organisation = _organisation_name(infos[0].der)
     return SignerBinding(organisation, frozenset(info.sha256 for info in infos))
@@ -478,12 +559,16 @@ def _validation_time(text: str | None) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise CommandError(
-            f"--at {text!r} is not an ISO 8601 time; write e.g. 2026-11-27T09:00:00Z"
+            _("--at {text!r} is not an ISO 8601 time; write e.g. 2026-11-27T09:00:00Z").format(
+                text=text
+            )
         ) from None
     if moment.tzinfo is None:
         raise CommandError(
-            f"--at {text!r} has no time zone, so it could mean different moments; add one, "
-            "e.g. Z for UTC or +08:00"
+            _(
+                "--at {text!r} has no time zone, so it could mean different moments; add one, "
+                "e.g. Z for UTC or +08:00"
+            ).format(text=text)
         )
     return moment
 
@@ -494,7 +579,7 @@ def _detached_signature_path(args: argparse.Namespace, content: BinaryIO) -> Pat
     beside = Path(f"{args.file}.p7s")
     if not _is_pdf(content) and beside.is_file():
         # `tender sign` writes FILE.p7s for a non-PDF; finding it spares the second argument.
-        print(f"Using the detached signature {beside}", file=sys.stderr)
+        print(_("Using the detached signature {beside}").format(beside=beside), file=sys.stderr)
         return beside
     return None
 
@@ -509,7 +594,7 @@ def _verify(args: argparse.Namespace) -> int:
         detached = (
             None
             if p7s_path is None
-            else stack.enter_context(_open_input(p7s_path, "detached signature"))
+            else stack.enter_context(_open_input(p7s_path, _("detached signature")))
         )
         report = verify_document(
             content, detached_signature=detached, trust=trust, at=at, expected_signers=binding
@@ -517,11 +602,11 @@ def _verify(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_json())
         if binding is None:
-            print(BINDING_NOT_CHECKED, file=sys.stderr)
+            print(_(BINDING_NOT_CHECKED), file=sys.stderr)
     else:
         print(describe(report))
         if binding is None:
-            print(BINDING_NOT_CHECKED)
+            print(_(BINDING_NOT_CHECKED))
     return EXIT_OK if report.indication is Indication.TOTAL_PASSED else EXIT_FAILED
 
 
@@ -530,51 +615,75 @@ def _verdict(indication: Indication, sub_indication: SubIndication | None) -> st
 
 
 def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
+    return _("yes") if flag else _("no")
 
 
 def describe(report: DocumentReport) -> str:
     """The report as a few lines for people: verdict, what to do, then each signature."""
     lines = [
-        f"Verdict ({report.kind}): {_verdict(report.indication, report.sub_indication)}",
+        _("Verdict ({kind}): {verdict}").format(
+            kind=report.kind, verdict=_verdict(report.indication, report.sub_indication)
+        ),
         f"  {report.message_en}",
         f"  {report.message_zh}",
-        f"Validated as of: {report.validated_at.isoformat()}",
+        _("Validated as of: {time}").format(time=report.validated_at.isoformat()),
     ]
     for note in report.notes:
-        lines += [f"Note: {note.message_en}", f"  {note.message_zh}"]
+        lines += [_("Note: {note}").format(note=note.message_en), f"  {note.message_zh}"]
     for number, signature in enumerate(report.signatures, start=1):
-        field = f" (field {signature.field_name})" if signature.field_name else ""
+        field = (
+            _(" (field {name})").format(name=signature.field_name) if signature.field_name else ""
+        )
+        unknown = _("unknown")
         claimed = signature.claimed_signing_time
         timestamp = (
-            "none"
+            _("none")
             if signature.timestamp_time is None
-            else f"{signature.timestamp_time.isoformat()} by {signature.timestamp_authority}"
+            else _("{time} by {authority}").format(
+                time=signature.timestamp_time.isoformat(), authority=signature.timestamp_authority
+            )
         )
         lines += [
-            f"Signature {number}{field}: "
-            f"{_verdict(signature.indication, signature.sub_indication)}",
-            f"  Signer:  {signature.signer_subject or 'unknown'}",
-            f"  Issuer:  {signature.signer_issuer or 'unknown'}",
-            f"  Serial:  {signature.signer_serial or 'unknown'}",
-            f"  SHA-256: {signature.signer_sha256 or 'unknown'}",
-            "  Signing time claimed by the signer (not proof): "
-            + (claimed.isoformat() if claimed else "none"),
-            f"  Time-stamp: {timestamp}",
-            f"  Proven to exist at: {signature.best_signature_time.isoformat()}",
-            f"  Intact: {_yes(signature.intact)}, signature value valid: "
-            f"{_yes(signature.crypto_valid)}, trusted: {_yes(signature.trusted)}",
+            _("Signature {number}{field}: {verdict}").format(
+                number=number,
+                field=field,
+                verdict=_verdict(signature.indication, signature.sub_indication),
+            ),
+            _("  Signer:  {subject}").format(subject=signature.signer_subject or unknown),
+            _("  Issuer:  {issuer}").format(issuer=signature.signer_issuer or unknown),
+            _("  Serial:  {serial}").format(serial=signature.signer_serial or unknown),
+            f"  SHA-256: {signature.signer_sha256 or unknown}",
+            _("  Signing time claimed by the signer (not proof): {time}").format(
+                time=claimed.isoformat() if claimed else _("none")
+            ),
+            _("  Time-stamp: {timestamp}").format(timestamp=timestamp),
+            _("  Proven to exist at: {time}").format(
+                time=signature.best_signature_time.isoformat()
+            ),
+            _("  Intact: {intact}, signature value valid: {valid}, trusted: {trusted}").format(
+                intact=_yes(signature.intact),
+                valid=_yes(signature.crypto_valid),
+                trusted=_yes(signature.trusted),
+            ),
         ]
         if signature.unfinished_stage is not None:
-            lines.append(f"  Could not finish: {signature.unfinished_stage.value}")
+            lines.append(
+                _("  Could not finish: {stage}").format(stage=signature.unfinished_stage.value)
+            )
         if signature.coverage or signature.modification_level:
             lines.append(
-                f"  Coverage: {signature.coverage or 'unknown'}, changes after signing: "
-                f"{signature.modification_level or 'unknown'}"
+                _("  Coverage: {coverage}, changes after signing: {changes}").format(
+                    coverage=signature.coverage or unknown,
+                    changes=signature.modification_level or unknown,
+                )
             )
         lines += [
-            f"  Revocation: {evidence.kind} ({evidence.origin}) of {evidence.issued_at.isoformat()}"
-            f" says {evidence.status}"
+            _("  Revocation: {kind} ({origin}) of {issued_at} says {status}").format(
+                kind=evidence.kind,
+                origin=evidence.origin,
+                issued_at=evidence.issued_at.isoformat(),
+                status=evidence.status,
+            )
             for evidence in signature.revocation
         ]
         if len(report.signatures) > 1 and signature.indication is not Indication.TOTAL_PASSED:

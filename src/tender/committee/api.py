@@ -22,6 +22,7 @@ from tender.committee.schemas import (
     encoded,
 )
 from tender.committee.service import MEMBER_ROLES, CommitteeService
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 
 _DEPENDENCIES = {"committee": Provide(provide_committee_service, sync_to_thread=False)}
 
@@ -33,7 +34,7 @@ class CommitteeKeyController(Controller):
 
     @post(
         "/",
-        guards=allow(*MEMBER_ROLES, to="register committee keys", second_factor=True),
+        guards=allow(*MEMBER_ROLES, to=N_("register committee keys"), second_factor=True),
         sync_to_thread=True,
         summary="Register your committee public key (officers and auditors)",
         description="Shares of tenders created from now on are encrypted to it. `tender "
@@ -47,13 +48,13 @@ class CommitteeKeyController(Controller):
         committee: NamedDependency[CommitteeService],
     ) -> CommitteeKeyOut:
         key = committee.register_key(
-            actor=user, public_key=decoded(data.public_key, field="public key")
+            actor=user, public_key=decoded(data.public_key, field=N_("public key"))
         )
         return CommitteeKeyOut.of(key, user)
 
     @get(
         "/",
-        guards=allow(*MEMBER_ROLES, to="list committee keys"),
+        guards=allow(*MEMBER_ROLES, to=N_("list committee keys")),
         sync_to_thread=True,
         summary="Who can sit on an opening committee: everyone with a committee key",
     )
@@ -68,7 +69,7 @@ class CommitteeController(Controller):
 
     @get(
         "/",
-        guards=allow(*MEMBER_ROLES, to="read opening committees"),
+        guards=allow(*MEMBER_ROLES, to=N_("read opening committees")),
         sync_to_thread=True,
         summary="The tender's opening committee: who has released a share and who has not "
         "(the tender's officers and auditors, and the members)",
@@ -83,7 +84,7 @@ class CommitteeController(Controller):
 
     @get(
         "/share",
-        guards=allow(*MEMBER_ROLES, to="fetch committee shares"),
+        guards=allow(*MEMBER_ROLES, to=N_("fetch committee shares")),
         sync_to_thread=True,
         summary="Your share of the tender's key, encrypted to your committee key (members, "
         "after the deadline; before it refused and audited)",
@@ -109,7 +110,7 @@ class CommitteeController(Controller):
 
     @post(
         "/releases",
-        guards=allow(*MEMBER_ROLES, to="release committee shares", second_factor=True),
+        guards=allow(*MEMBER_ROLES, to=N_("release committee shares"), second_factor=True),
         sync_to_thread=True,
         summary="Release your share of the tender's key (members, after the deadline)",
         description="The share is checked against the commitment the audit log recorded when "
@@ -126,7 +127,7 @@ class CommitteeController(Controller):
         committee.release(
             member=user,
             tender_id=tender_id,
-            share=decoded(data.share, field="share"),
+            share=decoded(data.share, field=N_("share")),
             key_name=data.key,
         )
         return CommitteeOut.of(*committee.committee(viewer=user, tender_id=tender_id))

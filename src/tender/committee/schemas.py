@@ -11,6 +11,7 @@ from datetime import datetime
 from tender.accounts.models import User
 from tender.committee.models import FINANCIAL_KEY, TENDER_KEY, CommitteeKey, CommitteeShare
 from tender.errors import Invalid
+from tender.i18n import gettext as _
 from tender.tenders.models import OpeningMethod, Tender
 
 
@@ -20,9 +21,9 @@ def decoded(value: str, *, field: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise Invalid(
-            f"The {field} is not base64.",
-            f"Keys and shares are sent as standard base64; {field} is not.",
-            "Send what `tender committee` prints or sends; do not edit it.",
+            _("The {field} is not base64.").format(field=field),
+            _("Keys and shares are sent as standard base64; {field} is not.").format(field=field),
+            _("Send what `tender committee` prints or sends; do not edit it."),
         ) from None
 
 

@@ -27,6 +27,7 @@ from tender.clock import Clock, format_time
 from tender.committee.models import FINANCIAL_KEY, TENDER_KEY, CommitteeKey, CommitteeShare
 from tender.db import after_commit
 from tender.errors import Conflict, Forbidden, Invalid
+from tender.i18n import gettext as _
 from tender.jobs import Jobs
 from tender.notifications.messages import MessageKind
 from tender.notifications.models import OutboxMessage
@@ -98,27 +99,44 @@ def form_committee(
     unknown = [str(member) for member in members if member not in users]
     if unknown:
         raise Invalid(
-            f"There is no user {', '.join(unknown)}.",
-            "Committee members are named by their user ids.",
-            "GET /api/committee/keys lists the people who can sit on a committee, with their ids.",
+            _("There is no user {unknown}.").format(unknown=", ".join(unknown)),
+            _("Committee members are named by their user ids."),
+            _(
+                "GET /api/committee/keys lists the people who can sit on a committee, with their "
+                "ids."
+            ),
             details={"unknown": unknown},
         )
     unfit = [users[member] for member in members if users[member].role not in MEMBER_ROLES]
     keyless = [users[m] for m in members if m not in keys and users[m].role in MEMBER_ROLES]
     if unfit or keyless:
         raise Invalid(
-            "These people cannot sit on the opening committee: "
-            + "; ".join(
-                [f"{user.name} ({user.organisation}) is a {user.role.value}" for user in unfit]
-                + [f"{user.name} ({user.organisation}) has no committee key" for user in keyless]
-            )
-            + ".",
-            "A member is an officer, of any organisation, or an auditor, and holds a share of "
-            "the tender's key encrypted to a committee key they registered; suppliers bid and "
-            "administrators run the platform, so neither may hold one.",
-            "Choose other members (GET /api/committee/keys lists who can sit), or ask those "
-            "without a key to run `tender committee key create` and `tender committee key "
-            "register` first.",
+            _("These people cannot sit on the opening committee: {people}.").format(
+                people="; ".join(
+                    [
+                        _("{name} ({organisation}) is a {role}").format(
+                            name=user.name, organisation=user.organisation, role=user.role.value
+                        )
+                        for user in unfit
+                    ]
+                    + [
+                        _("{name} ({organisation}) has no committee key").format(
+                            name=user.name, organisation=user.organisation
+                        )
+                        for user in keyless
+                    ]
+                )
+            ),
+            _(
+                "A member is an officer, of any organisation, or an auditor, and holds a share of "
+                "the tender's key encrypted to a committee key they registered; suppliers bid and "
+                "administrators run the platform, so neither may hold one."
+            ),
+            _(
+                "Choose other members (GET /api/committee/keys lists who can sit), or ask those "
+                "without a key to run `tender committee key create` and `tender committee key "
+                "register` first."
+            ),
             details={"members": [str(user.id) for user in [*unfit, *keyless]]},
         )
     for member in members:
@@ -182,11 +200,15 @@ def _check_registered(session: Session, user: User, key: CommitteeKey) -> None:
     ):
         return
     raise Conflict(
-        f"The committee key on record for {user.name} is not the one the audit log says they "
-        "registered.",
-        "A share encrypted to it might be someone else's to open, so no share is dealt to it.",
-        f"Ask {user.name} to register their key again (`tender committee key register`), and "
-        "tell the platform's auditors: the database was changed outside the platform.",
+        _(
+            "The committee key on record for {name} is not the one the audit log says they "
+            "registered."
+        ).format(name=user.name),
+        _("A share encrypted to it might be someone else's to open, so no share is dealt to it."),
+        _(
+            "Ask {name} to register their key again (`tender committee key register`), and "
+            "tell the platform's auditors: the database was changed outside the platform."
+        ).format(name=user.name),
         details={"member_id": str(user.id), "key_fingerprint": key.fingerprint},
     )
 
@@ -298,23 +320,33 @@ def unlock_tender_key(
     due = ledger.files_until
     if key_name == FINANCIAL_KEY and ledger.financial_requested is None:
         raise Conflict(
-            f"The financial key of tender {tender.reference} cannot be used yet.",
-            "Financial envelopes are opened only after the officer has recorded a verdict on "
-            "every bid's technical envelope and asked for the financial opening, and the audit "
-            "log records no such request: nobody, the platform included, unwraps it before.",
-            "Record the qualification verdicts, then ask for the financial opening "
-            f"(`tender open-financial --tender {tender.reference}`).",
+            _("The financial key of tender {reference} cannot be used yet.").format(
+                reference=tender.reference
+            ),
+            _(
+                "Financial envelopes are opened only after the officer has recorded a verdict on "
+                "every bid's technical envelope and asked for the financial opening, and the audit "
+                "log records no such request: nobody, the platform included, unwraps it before."
+            ),
+            _(
+                "Record the qualification verdicts, then ask for the financial opening "
+                "(`tender open-financial --tender {reference}`)."
+            ).format(reference=tender.reference),
             tender_id=tender.id,
             details={"key": key_name, "purpose": purpose},
             audit_kind=EventKind.TENDER_KEY_REFUSED,
         )
     if due is None or now < parse_time(due):
         raise Conflict(
-            f"The key of tender {tender.reference} cannot be used yet.",
-            f"It is now {format_time(now)}, and the deadline the audit log records is "
-            f"{due or 'missing'}: nobody, the platform included, unwraps a tender's key before "
-            "it (whatever the tenders table says).",
-            "Wait for the deadline; the opening then runs by itself.",
+            _("The key of tender {reference} cannot be used yet.").format(
+                reference=tender.reference
+            ),
+            _(
+                "It is now {now}, and the deadline the audit log records is "
+                "{logged_deadline}: nobody, the platform included, unwraps a tender's key before "
+                "it (whatever the tenders table says)."
+            ).format(now=format_time(now), logged_deadline=due or _("missing")),
+            _("Wait for the deadline; the opening then runs by itself."),
             tender_id=tender.id,
             details={"key": key_name, "purpose": purpose, "deadline_in_log": due},
             audit_kind=EventKind.TENDER_KEY_REFUSED,
@@ -322,7 +354,7 @@ def unlock_tender_key(
     if ledger.opening_method == OpeningMethod.COMMITTEE:
         committee = ledger.committees.get(key_name)
         if committee is None:
-            raise _refused(tender, key_name, purpose, "the log holds no committee for this key")
+            raise _refused(tender, key_name, purpose, _("the log holds no committee for this key"))
         key = _combined(session, tender, ledger, committee, platform_key, purpose)
         how: dict[str, Any] = {
             "released_by": [
@@ -336,7 +368,7 @@ def unlock_tender_key(
             else tender.wrapped_private_key
         )
         if wrapped is None:
-            raise _refused(tender, key_name, purpose, "no wrapped key is stored for it")
+            raise _refused(tender, key_name, purpose, _("no wrapped key is stored for it"))
         try:
             key = TenderKey.unwrap(wrapped, platform_key, context=key_context(tender.id, key_name))
         except SealError as exc:
@@ -347,7 +379,7 @@ def unlock_tender_key(
             tender,
             key_name,
             purpose,
-            "the key found does not belong to the public key the log gives for the tender",
+            _("the key found does not belong to the public key the log gives for the tender"),
         )
     audit.append(
         session,
@@ -367,10 +399,17 @@ def unlock_tender_key(
 
 def _refused(tender: Tender, key_name: str, purpose: str, why: str) -> Conflict:
     return Conflict(
-        f"The key of tender {tender.reference} cannot be put together: {why}.",
-        "What the platform stores for this tender disagrees with the audit log, or is damaged; "
-        "it is not used.",
-        "Tell the platform's auditors; restore the tables from a backup that agrees with the log.",
+        _("The key of tender {reference} cannot be put together: {why}.").format(
+            reference=tender.reference, why=why
+        ),
+        _(
+            "What the platform stores for this tender disagrees with the audit log, or is "
+            "damaged; it is not used."
+        ),
+        _(
+            "Tell the platform's auditors; restore the tables from a backup that agrees with "
+            "the log."
+        ),
         tender_id=tender.id,
         details={"key": key_name, "purpose": purpose, "problem": why},
         audit_kind=EventKind.TENDER_KEY_REFUSED,
@@ -389,11 +428,17 @@ def _combined(
     counted = ledger.released(committee.key)
     if len(counted) < committee.quorum:
         raise Conflict(
-            f"The opening committee of tender {tender.reference} has not released enough shares.",
-            f"{len(counted)} of its {len(committee.members)} members have released a share; "
-            f"{committee.quorum} are needed to put the key together.",
-            "Wait for the members to release their shares (GET /api/tenders/"
-            f"{tender.id}/committee says who has not).",
+            _("The opening committee of tender {reference} has not released enough shares.").format(
+                reference=tender.reference
+            ),
+            _(
+                "{counted} of its {members} members have released a share; "
+                "{quorum} are needed to put the key together."
+            ).format(counted=len(counted), members=len(committee.members), quorum=committee.quorum),
+            _(
+                "Wait for the members to release their shares (GET /api/tenders/"
+                "{id}/committee says who has not)."
+            ).format(id=tender.id),
             tender_id=tender.id,
             details={"key": committee.key, "purpose": purpose, "released": len(counted)},
             audit_kind=EventKind.TENDER_KEY_REFUSED,
@@ -419,14 +464,19 @@ def _combined(
             )
         except (SealError, ShareError) as exc:
             raise _refused(
-                tender, committee.key, purpose, f"{member.name}'s released share: {exc}"
+                tender,
+                committee.key,
+                purpose,
+                _("{name}'s released share: {problem}").format(name=member.name, problem=exc),
             ) from None
         if share.commitment(context) != member.share_commitment:
             raise _refused(
                 tender,
                 committee.key,
                 purpose,
-                f"the stored share of {member.name} is not the one they released",
+                _("the stored share of {name} is not the one they released").format(
+                    name=member.name
+                ),
             )
         shares.append(share)
     try:
@@ -459,10 +509,12 @@ class CommitteeService:
             member_public_key(public_key)
         except ShareError as exc:
             raise Invalid(
-                "This is not a committee public key.",
-                str(exc).capitalize() + ".",
-                "Register the key that `tender committee key create` made, with `tender "
-                "committee key register`.",
+                _("This is not a committee public key."),
+                _("It cannot be read: {problem}.").format(problem=exc),
+                _(
+                    "Register the key that `tender committee key create` made, with `tender "
+                    "committee key register`."
+                ),
             ) from None
         now = self.clock.now()
         fingerprint = public_key_fingerprint(public_key)
@@ -539,10 +591,14 @@ class CommitteeService:
             user.id for _, user in members
         }:
             raise Forbidden(
-                f"You cannot read the opening committee of tender {tender.reference}.",
-                "Who holds shares of a tender's key, and who has released them, is for the "
-                "officers who run the tender, its auditors and the committee's members.",
-                "Ask the organisation that runs the tender.",
+                _("You cannot read the opening committee of tender {reference}.").format(
+                    reference=tender.reference
+                ),
+                _(
+                    "Who holds shares of a tender's key, and who has released them, is for the "
+                    "officers who run the tender, its auditors and the committee's members."
+                ),
+                _("Ask the organisation that runs the tender."),
                 tender_id=tender.id,
             )
         return tender, members
@@ -553,7 +609,7 @@ class CommitteeService:
         """``member``'s encrypted share of the tender's key: only after the deadline in the
         log (before it, refused and audited), and not for a cancelled tender."""
         tender, row = self._share_row(member, tender_id, key_name)
-        self._refuse_if_not_due(tender, member, key_name, action="fetch", ledger=None)
+        self._refuse_if_not_due(tender, member, key_name, action=_("fetch"), ledger=None)
         return EncryptedShare(tender, row)
 
     def release(
@@ -567,14 +623,17 @@ class CommitteeService:
         """
         tender, row = self._share_row(member, tender_id, key_name, for_update=True)
         ledger = tender_ledger(self.session, tender)
-        self._refuse_if_not_due(tender, member, key_name, action="release", ledger=ledger)
+        self._refuse_if_not_due(tender, member, key_name, action=_("release"), ledger=ledger)
         if row.released_at is not None:
             raise Conflict(
-                f"You already released your share of tender {tender.reference}'s key, at "
-                f"{format_time(row.released_at)}.",
-                "Each member releases their share once.",
-                f"Nothing more is needed from you; GET /api/tenders/{tender.id}/committee shows "
-                "who else has released.",
+                _(
+                    "You already released your share of tender {reference}'s key, at {released_at}."
+                ).format(reference=tender.reference, released_at=format_time(row.released_at)),
+                _("Each member releases their share once."),
+                _(
+                    "Nothing more is needed from you; GET /api/tenders/{id}/committee shows "
+                    "who else has released."
+                ).format(id=tender.id),
                 tender_id=tender.id,
             )
         committee = ledger.committees.get(key_name)
@@ -587,15 +646,30 @@ class CommitteeService:
         released = None if held is None else held.commitment(context)
         if logged is None or held is None or released != logged.share_commitment:
             raise Invalid(
-                f"The share {member.name} ({member.organisation}) released for tender "
-                f"{tender.reference} is not the share dealt to them.",
-                "Each share is checked against the commitment to it that the audit log "
-                "recorded when the tender was created; this one "
-                + ("is not a share at all." if held is None else "does not match it.")
-                + " It is not kept, and the refusal is recorded with your name.",
-                "Release the share your own committee key file decrypts: `tender committee "
-                f"release --tender {tender.reference} --key-file YOUR.key`. If you did, tell "
-                "the platform's auditors.",
+                _(
+                    "The share {name} ({organisation}) released for tender "
+                    "{reference} is not the share dealt to them."
+                ).format(
+                    name=member.name, organisation=member.organisation, reference=tender.reference
+                ),
+                (
+                    _(
+                        "Each share is checked against the commitment to it that the audit log "
+                        "recorded when the tender was created; this one is not a share at all. "
+                        "It is not kept, and the refusal is recorded with your name."
+                    )
+                    if held is None
+                    else _(
+                        "Each share is checked against the commitment to it that the audit log "
+                        "recorded when the tender was created; this one does not match it. It "
+                        "is not kept, and the refusal is recorded with your name."
+                    )
+                ),
+                _(
+                    "Release the share your own committee key file decrypts: `tender committee "
+                    "release --tender {reference} --key-file YOUR.key`. If you did, tell "
+                    "the platform's auditors."
+                ).format(reference=tender.reference),
                 tender_id=tender.id,
                 details={
                     "key": key_name,
@@ -645,14 +719,21 @@ class CommitteeService:
         row = self.session.get(CommitteeShare, (tender.id, key_name, member.id))
         if row is None:
             raise Forbidden(
-                f"You hold no share of tender {tender.reference}'s {key_name!r} key.",
-                "Shares are dealt to the members of a tender's opening committee when the tender "
-                + (
-                    "is created."
-                    if tender.opening is OpeningMethod.COMMITTEE
-                    else "is created; this tender is opened automatically, with no committee."
+                _("You hold no share of tender {reference}'s {key_name!r} key.").format(
+                    reference=tender.reference, key_name=key_name
                 ),
-                f"GET /api/tenders/{tender.id}/committee shows who is on its committee.",
+                _(
+                    "Shares are dealt to the members of a tender's opening committee when the "
+                    "tender is created."
+                )
+                if tender.opening is OpeningMethod.COMMITTEE
+                else _(
+                    "Shares are dealt to the members of a tender's opening committee when the "
+                    "tender is created; this tender is opened automatically, with no committee."
+                ),
+                _("GET /api/tenders/{id}/committee shows who is on its committee.").format(
+                    id=tender.id
+                ),
                 tender_id=tender.id,
             )
         return tender, row
@@ -674,9 +755,11 @@ class CommitteeService:
         details = {"action": action, "key": key_name, "member_id": str(member.id)}
         if tender.status is TenderStatus.CANCELLED:
             raise Conflict(
-                f"Tender {tender.reference} was cancelled: its key is never put together.",
-                "A cancelled tender's bids stay sealed for good.",
-                "Keep your key file; nothing is needed from you for this tender.",
+                _("Tender {reference} was cancelled: its key is never put together.").format(
+                    reference=tender.reference
+                ),
+                _("A cancelled tender's bids stay sealed for good."),
+                _("Keep your key file; nothing is needed from you for this tender."),
                 tender_id=tender.id,
                 details=details,
                 audit_kind=EventKind.COMMITTEE_SHARE_REFUSED,
@@ -688,26 +771,37 @@ class CommitteeService:
             and ledger.financial_requested is None
         ):
             raise Conflict(
-                f"It is too early to {action} a share of tender {tender.reference}'s "
-                "financial key.",
-                "Financial envelopes are opened only once the officer has recorded a verdict "
-                "on every bid's technical envelope and asked for the financial opening, and "
-                "the audit log records no such request yet. This attempt is recorded.",
-                "Wait for the message that the financial opening was requested, then run "
-                f"`tender committee release --tender {tender.reference} --key financial "
-                "--key-file YOUR.key`.",
+                _(
+                    "It is too early to {action} a share of tender {reference}'s financial key."
+                ).format(action=action, reference=tender.reference),
+                _(
+                    "Financial envelopes are opened only once the officer has recorded a verdict "
+                    "on every bid's technical envelope and asked for the financial opening, and "
+                    "the audit log records no such request yet. This attempt is recorded."
+                ),
+                _(
+                    "Wait for the message that the financial opening was requested, then run "
+                    "`tender committee release --tender {reference} --key financial "
+                    "--key-file YOUR.key`."
+                ).format(reference=tender.reference),
                 tender_id=tender.id,
                 details=details,
                 audit_kind=EventKind.COMMITTEE_SHARE_REFUSED,
             )
         if due is None or now < parse_time(due):
             raise Conflict(
-                f"It is too early to {action} a share of tender {tender.reference}'s key.",
-                f"It is now {format_time(now)}; shares are released only after the deadline "
-                f"the audit log records ({due or 'missing'}), so that nobody can open the bids "
-                "before it. This attempt is recorded.",
-                "Release your share after the deadline: `tender committee release --tender "
-                f"{tender.reference} --key-file YOUR.key`.",
+                _("It is too early to {action} a share of tender {reference}'s key.").format(
+                    action=action, reference=tender.reference
+                ),
+                _(
+                    "It is now {now}; shares are released only after the deadline "
+                    "the audit log records ({logged_deadline}), so that nobody can open the bids "
+                    "before it. This attempt is recorded."
+                ).format(now=format_time(now), logged_deadline=due or _("missing")),
+                _(
+                    "Release your share after the deadline: `tender committee release --tender "
+                    "{reference} --key-file YOUR.key`."
+                ).format(reference=tender.reference),
                 tender_id=tender.id,
                 details={**details, "deadline_in_log": due},
                 audit_kind=EventKind.COMMITTEE_SHARE_REFUSED,

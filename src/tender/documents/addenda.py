@@ -29,6 +29,8 @@ from tender.documents.models import Addendum, TenderDocument
 from tender.documents.schemas import AddendumIn, AddendumOut
 from tender.documents.service import current_version, require_before_deadline, suppliers_of
 from tender.errors import Conflict, Invalid
+from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.jobs import Jobs
 from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService
@@ -55,21 +57,23 @@ class AddendumService:
         now = self.clock.now()
         if tender.status is TenderStatus.DRAFT:
             raise Conflict(
-                f"Tender {tender.reference} is a draft.",
-                "Addenda publish changes to a published tender; a draft is simply edited.",
-                f"Edit the draft (PATCH /api/tenders/{tender.id}) and upload its documents "
-                f"(PUT /api/tenders/{tender.id}/documents/NAME).",
+                _("Tender {reference} is a draft.").format(reference=tender.reference),
+                _("Addenda publish changes to a published tender; a draft is simply edited."),
+                _(
+                    "Edit the draft (PATCH /api/tenders/{id}) and upload its documents "
+                    "(PUT /api/tenders/{id}/documents/NAME)."
+                ).format(id=tender.id),
                 tender_id=tender.id,
             )
-        require_before_deadline(tender, now, to="be amended")
+        require_before_deadline(tender, now, to=_("be amended"))
         body = text.clean(
-            data.text, field="addendum text", max_length=text.DESCRIPTION_MAX, long=True
+            data.text, field=N_("addendum text"), max_length=text.DESCRIPTION_MAX, long=True
         )
         if not body:
             raise Invalid(
-                "The addendum has no text.",
-                "Suppliers read in it what changed and why.",
-                "Say what the addendum changes, and send it again.",
+                _("The addendum has no text."),
+                _("Suppliers read in it what changed and why."),
+                _("Say what the addendum changes, and send it again."),
                 tender_id=tender.id,
             )
         documents = [self._waiting(tender, name) for name in dict.fromkeys(data.documents)]
@@ -156,11 +160,17 @@ class AddendumService:
         document = current_version(self.session, tender.id, name, published=False)
         if document is None:
             raise Invalid(
-                f"No document {name!r} is waiting to be published with an addendum.",
-                "An addendum publishes documents uploaded after the tender was published, "
-                "and not yet published by another addendum.",
-                f"Upload it first (PUT /api/tenders/{tender.id}/documents/NAME), then "
-                "publish the addendum naming it.",
+                _("No document {name!r} is waiting to be published with an addendum.").format(
+                    name=name
+                ),
+                _(
+                    "An addendum publishes documents uploaded after the tender was published, "
+                    "and not yet published by another addendum."
+                ),
+                _(
+                    "Upload it first (PUT /api/tenders/{id}/documents/NAME), then "
+                    "publish the addendum naming it."
+                ).format(id=tender.id),
                 tender_id=tender.id,
                 details={"document": name},
             )
@@ -171,18 +181,27 @@ class AddendumService:
         checked before), within the horizon."""
         if deadline.tzinfo is None:
             raise Invalid(
-                "The new deadline has no time zone.",
-                "Deadlines are exact instants; without a zone the same text means different times.",
-                "Send it as ISO 8601 with a zone, for example 2026-12-01T12:00:00Z.",
+                _("The new deadline has no time zone."),
+                _(
+                    "Deadlines are exact instants; without a zone the same text means different "
+                    "times."
+                ),
+                _("Send it as ISO 8601 with a zone, for example 2026-12-01T12:00:00Z."),
                 tender_id=tender.id,
             )
         if deadline <= tender.deadline:
             raise Invalid(
-                f"The new deadline ({format_time(deadline)}) is not later than the current one "
-                f"({format_time(tender.deadline)}).",
-                "An addendum may only extend a deadline: suppliers plan to submit by the one "
-                "published, and shortening it could turn their bids away.",
-                "Give a later deadline, or leave the deadline out to keep it.",
+                _(
+                    "The new deadline ({deadline}) is not later than the current one "
+                    "({current_deadline})."
+                ).format(
+                    deadline=format_time(deadline), current_deadline=format_time(tender.deadline)
+                ),
+                _(
+                    "An addendum may only extend a deadline: suppliers plan to submit by the one "
+                    "published, and shortening it could turn their bids away."
+                ),
+                _("Give a later deadline, or leave the deadline out to keep it."),
                 tender_id=tender.id,
                 details={
                     "deadline": format_time(tender.deadline),
@@ -192,11 +211,15 @@ class AddendumService:
             )
         if deadline - now > self.deadline_horizon:
             raise Invalid(
-                f"The new deadline ({format_time(deadline)}) is too far ahead.",
-                f"Deadlines may be at most {self.deadline_horizon.days} days from now "
-                f"({format_time(now)}): bids are locked in storage until the deadline and "
-                "years after it.",
-                "Choose a nearer deadline; it can be extended again by a later addendum.",
+                _("The new deadline ({deadline}) is too far ahead.").format(
+                    deadline=format_time(deadline)
+                ),
+                _(
+                    "Deadlines may be at most {days} days from now "
+                    "({now}): bids are locked in storage until the deadline and "
+                    "years after it."
+                ).format(days=self.deadline_horizon.days, now=format_time(now)),
+                _("Choose a nearer deadline; it can be extended again by a later addendum."),
                 tender_id=tender.id,
                 details={"horizon_days": self.deadline_horizon.days},
             )

@@ -23,6 +23,7 @@ from tender.documents.dependencies import (
 )
 from tender.documents.schemas import AddendumIn, AddendumOut, DocumentOut, DownloadOut
 from tender.documents.service import DocumentIntake, DocumentService
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 
 MAX_ADDENDUM = 10_000  # an upper bound for the query parameter, far above any real tender
 
@@ -37,7 +38,7 @@ class DocumentController(Controller):
 
     @put(
         "/{name:str}",
-        guards=allow(Role.OFFICER, to="upload tender documents"),
+        guards=allow(Role.OFFICER, to=N_("upload tender documents")),
         status_code=201,
         request_max_body_size=None,  # bounded while streaming (TENDER_MAX_BID_BYTES)
         summary="Upload a tender document (the buying officers); the body is the file's bytes",
@@ -68,7 +69,7 @@ class DocumentController(Controller):
 
     @get(
         "/",
-        guards=allow(*EVERY_ROLE, to="list tender documents"),
+        guards=allow(*EVERY_ROLE, to=N_("list tender documents")),
         sync_to_thread=True,
         summary="A tender's documents: name, size, SHA-256, and the addendum that published each",
     )
@@ -82,7 +83,7 @@ class DocumentController(Controller):
 
     @get(
         "/downloads",
-        guards=allow(Role.OFFICER, to="see who downloaded tender documents"),
+        guards=allow(Role.OFFICER, to=N_("see who downloaded tender documents")),
         sync_to_thread=True,
         summary="Who downloaded which tender document, and when (the buying officers)",
     )
@@ -96,7 +97,7 @@ class DocumentController(Controller):
 
     @get(
         "/{name:str}",
-        guards=allow(*EVERY_ROLE, to="download tender documents"),
+        guards=allow(*EVERY_ROLE, to=N_("download tender documents")),
         sync_to_thread=True,
         summary="Download a tender document (the download is recorded)",
         description=(
@@ -134,7 +135,7 @@ class AddendumController(Controller):
 
     @post(
         "/",
-        guards=allow(Role.OFFICER, to="publish addenda"),
+        guards=allow(Role.OFFICER, to=N_("publish addenda")),
         status_code=201,
         sync_to_thread=True,
         summary="Publish an addendum (the buying officers): text, documents, a later deadline",
@@ -156,7 +157,7 @@ class AddendumController(Controller):
 
     @get(
         "/",
-        guards=allow(*EVERY_ROLE, to="read addenda"),
+        guards=allow(*EVERY_ROLE, to=N_("read addenda")),
         sync_to_thread=True,
         summary="A tender's addenda, in order",
     )

@@ -34,10 +34,11 @@ from tender.clock import Clock, format_time
 from tender.documents.models import ORIGINAL, DocumentDownload, TenderDocument
 from tender.documents.schemas import DocumentOut, DownloadOut
 from tender.errors import Conflict, Forbidden, Invalid, NotFound
+from tender.i18n import gettext as _
 from tender.storage.objectstore import ObjectStore
 from tender.tenders.access import require_buyer, require_visible
 from tender.tenders.models import Tender, TenderStatus
-from tender.tenders.service import get_tender
+from tender.tenders.service import get_tender, status_word
 from tender.verifier.kinds import EventKind
 
 
@@ -61,13 +62,19 @@ def require_before_deadline(tender: Tender, now: datetime, *, to: str) -> None:
         return
     passed = tender.status is TenderStatus.PUBLISHED
     raise Conflict(
-        f"Tender {tender.reference} can no longer {to}.",
-        f"Its deadline ({format_time(tender.deadline)}) has passed; it is now {format_time(now)}."
+        _("Tender {reference} can no longer {to}.").format(reference=tender.reference, to=to),
+        _("Its deadline ({deadline}) has passed; it is now {now}.").format(
+            deadline=format_time(tender.deadline), now=format_time(now)
+        )
         if passed
-        else f"It is {tender.status.value}; only a draft, or a published tender before its "
-        "deadline, can be changed.",
-        "Nothing can be changed once the deadline has passed: what suppliers bid on is "
-        "settled. Publish a new tender if the requirement has changed.",
+        else _(
+            "It is {status}; only a draft, or a published tender before its deadline, can be "
+            "changed."
+        ).format(status=status_word(tender.status)),
+        _(
+            "Nothing can be changed once the deadline has passed: what suppliers bid on is "
+            "settled. Publish a new tender if the requirement has changed."
+        ),
         tender_id=tender.id,
         details={"status": tender.status.value, "deadline": format_time(tender.deadline)},
     )
@@ -122,18 +129,20 @@ async def _spool(chunks: AsyncIterator[bytes], *, max_bytes: int, tender_id: uui
             size += len(chunk)
             if size > max_bytes:
                 raise Invalid(
-                    "The document is too large.",
-                    f"This platform accepts files of up to {max_bytes:,} bytes.",
-                    "Split it into several documents.",
+                    _("The document is too large."),
+                    _("This platform accepts files of up to {max_bytes:,} bytes.").format(
+                        max_bytes=max_bytes
+                    ),
+                    _("Split it into several documents."),
                     tender_id=tender_id,
                 )
             digest.update(chunk)
             await anyio.to_thread.run_sync(spool.write, chunk)
         if size == 0:
             raise Invalid(
-                "The document is empty.",
-                "No bytes arrived.",
-                "Check that you chose the right file and upload it again.",
+                _("The document is empty."),
+                _("No bytes arrived."),
+                _("Check that you chose the right file and upload it again."),
                 tender_id=tender_id,
             )
         spool.seek(0)
@@ -189,14 +198,14 @@ class DocumentIntake:
         with self.sessions.begin() as session:
             tender = get_tender(session, tender_id)
             require_buyer(officer, tender)
-            require_before_deadline(tender, self.clock.now(), to="take documents")
+            require_before_deadline(tender, self.clock.now(), to=_("take documents"))
 
     def _record(self, officer: User, document: TenderDocument) -> DocumentOut:
         with self.sessions.begin() as session:
             # Locked: an addendum publishing the documents waits for this, and so on.
             tender = get_tender(session, document.tender_id, for_update=True)
             now = self.clock.now()
-            require_before_deadline(tender, now, to="take documents")
+            require_before_deadline(tender, now, to=_("take documents"))
             draft = tender.status is TenderStatus.DRAFT
             document.addendum = ORIGINAL if draft else None
             document.uploaded_at = now
@@ -278,11 +287,16 @@ class DocumentService:
         found = (published or waiting)[-1:]
         if not found:
             raise NotFound(
-                f"Tender {tender.reference} has no document {name!r}"
-                + ("" if addendum is None else f" published with addendum {addendum}")
-                + ".",
-                "No document of that name was published with this tender.",
-                f"GET /api/tenders/{tender.id}/documents lists its documents.",
+                (
+                    _("Tender {reference} has no document {name!r}.")
+                    if addendum is None
+                    else _(
+                        "Tender {reference} has no document {name!r} published with addendum "
+                        "{addendum}."
+                    )
+                ).format(reference=tender.reference, name=name, addendum=addendum),
+                _("No document of that name was published with this tender."),
+                _("GET /api/tenders/{id}/documents lists its documents.").format(id=tender.id),
                 tender_id=tender.id,
             )
         document = found[0]

@@ -25,6 +25,7 @@ from tender.awards.models import TenderAward
 from tender.bids.models import BidDocument
 from tender.documents.models import Addendum
 from tender.errors import NotFound
+from tender.i18n import gettext as _
 from tender.opendata.schemas import (
     OCDS_VERSION,
     Amendment,
@@ -75,10 +76,12 @@ class OpenDataService:
         releases = [release for tender in tenders for release in self._releases(tender)]
         if not releases:
             raise NotFound(
-                f"There are no releases from tender {offset + 1} on.",
-                f"This platform has published {total} tenders; an OCDS release package holds "
-                "at least one release.",
-                "Start from offset=0, or follow links.next of the previous page.",
+                _("There are no releases from tender {number} on.").format(number=offset + 1),
+                _(
+                    "This platform has published {total} tenders; an OCDS release package holds "
+                    "at least one release."
+                ).format(total=total),
+                _("Start from offset=0, or follow links.next of the previous page."),
             )
         package = self._package(releases, uri=uri)
         if offset + limit < total:
@@ -104,10 +107,12 @@ class OpenDataService:
                 tender = None
         if tender is None or tender.published_at is None:  # a draft is not public
             raise NotFound(
-                f"There is no published tender with ocid {ocid!r}.",
-                f"ocids on this platform are '{start}' followed by a tender's id, and only "
-                "published tenders have releases.",
-                "Check the ocid; GET /ocds/releases lists every published tender's releases.",
+                _("There is no published tender with ocid {ocid!r}.").format(ocid=ocid),
+                _(
+                    "ocids on this platform are '{start}' followed by a tender's id, and only "
+                    "published tenders have releases."
+                ).format(start=start),
+                _("Check the ocid; GET /ocds/releases lists every published tender's releases."),
             )
         return tender
 

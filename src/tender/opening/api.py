@@ -12,6 +12,7 @@ from litestar.response import Stream
 
 from tender.accounts.guards import allow
 from tender.accounts.models import Role, User
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.opening.dependencies import provide_opening_service
 from tender.opening.service import OpeningService
 from tender.verifier.formats import OpeningRecordDocument
@@ -26,7 +27,7 @@ class OpeningController(Controller):
 
     @get(
         "/",
-        guards=allow(*RECORD_READERS, to="read opening records"),
+        guards=allow(*RECORD_READERS, to=N_("read opening records")),
         sync_to_thread=True,
         summary="The opening record (officers and auditors)",
     )
@@ -40,7 +41,7 @@ class OpeningController(Controller):
 
     @get(
         "/record.pdf",
-        guards=allow(*RECORD_READERS, to="read opening records"),
+        guards=allow(*RECORD_READERS, to=N_("read opening records")),
         sync_to_thread=True,
         media_type="application/pdf",
         summary="The opening record as a PDF sealed by the platform (officers and auditors)",
@@ -58,7 +59,7 @@ class OpeningController(Controller):
 
     @get(
         "/documents/{receipt_id:uuid}",
-        guards=allow(*RECORD_READERS, to="read bid documents"),
+        guards=allow(*RECORD_READERS, to=N_("read bid documents")),
         sync_to_thread=True,
         summary="Read an opened bid document (officers and auditors; audited)",
         description=(

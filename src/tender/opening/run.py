@@ -58,6 +58,7 @@ from tender.clock import Clock, format_time
 from tender.committee.models import FINANCIAL_KEY, TENDER_KEY
 from tender.committee.service import remind_committees, unlock_tender_key
 from tender.errors import Refusal
+from tender.i18n import gettext as _
 from tender.opening.models import OpeningClaim, OpeningRecord, OpeningResult
 from tender.opening.notices import tell_of_opening
 from tender.opening.record import (
@@ -761,7 +762,7 @@ class Opener:
         committee's members who released their shares, named with when). ``unrecorded``:
         uploads that arrived by the deadline and were still not recorded when the recording
         grace ran out; the opening goes on without them, and says so."""
-        move(tender, TenderStatus.OPENING, now=now, todo="The opening does not start.")
+        move(tender, TenderStatus.OPENING, now=now, todo=_("The opening does not start."))
         tender.opening_started_at = now
         delay = (now - tender.deadline).total_seconds()
         payload: dict[str, Any] = {
@@ -1217,7 +1218,7 @@ class Opener:
                 created_at=opened_at,
             )
         )
-        move(tender, TenderStatus.OPENED, now=opened_at, todo="The record is not kept.")
+        move(tender, TenderStatus.OPENED, now=opened_at, todo=_("The record is not kept."))
         tender.opened_at = opened_at
         _system_event(
             session,

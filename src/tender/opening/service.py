@@ -21,12 +21,13 @@ from tender.clock import Clock, format_time
 from tender.committee.models import FINANCIAL_KEY, TENDER_KEY
 from tender.committee.service import unlock_tender_key
 from tender.errors import Conflict, NotFound
+from tender.i18n import gettext as _
 from tender.opening.models import OpeningRecord, OpeningResult
 from tender.storage.objectstore import ObjectStore
 from tender.storage.sealing import KeyWrapper, unseal
 from tender.tenders.access import require_overseer
 from tender.tenders.models import UNSEALED
-from tender.tenders.service import get_tender
+from tender.tenders.service import get_tender, status_word
 from tender.verifier.formats import OpeningRecordDocument
 from tender.verifier.kinds import EventKind
 from tender.verifier.ledger import FINANCIAL
@@ -69,30 +70,42 @@ class OpeningService:
         document = self.session.get(BidDocument, receipt_id)
         if document is None or document.tender_id != tender.id:
             raise NotFound(
-                f"Tender {tender.reference} has no bid document {receipt_id}.",
-                "The receipt id does not belong to this tender.",
-                "Take the receipt id from the opening record.",
+                _("Tender {reference} has no bid document {receipt_id}.").format(
+                    reference=tender.reference, receipt_id=receipt_id
+                ),
+                _("The receipt id does not belong to this tender."),
+                _("Take the receipt id from the opening record."),
                 tender_id=tender.id,
             )
         if tender.status not in UNSEALED:
             raise Conflict(
-                f"Tender {tender.reference} is not opened, so its bids are sealed.",
-                "Nobody can read a bid before the opening, which runs by itself after the "
-                f"deadline ({format_time(tender.deadline)}).",
-                "Wait for the opening.",
+                _("Tender {reference} is not opened, so its bids are sealed.").format(
+                    reference=tender.reference
+                ),
+                _(
+                    "Nobody can read a bid before the opening, which runs by itself after the "
+                    "deadline ({deadline})."
+                ).format(deadline=format_time(tender.deadline)),
+                _("Wait for the opening."),
                 tender_id=tender.id,
             )
         result = self.session.get(OpeningResult, document.id)
         financial = document.envelope == FINANCIAL
         if financial and result is None:
             raise Conflict(
-                f"The financial envelope {document.file_name} of tender {tender.reference} was "
-                "not opened, so it stays sealed.",
-                "A financial envelope is opened only if its bid was found qualified on its "
-                "technical envelope, by the financial opening the officer asks for; an "
-                "unqualified bid's is never decrypted. This attempt is recorded.",
-                f"GET /api/tenders/{tender.id}/qualification shows the verdicts and whether "
-                "the financial opening has run.",
+                _(
+                    "The financial envelope {file_name} of tender {reference} was "
+                    "not opened, so it stays sealed."
+                ).format(file_name=document.file_name, reference=tender.reference),
+                _(
+                    "A financial envelope is opened only if its bid was found qualified on its "
+                    "technical envelope, by the financial opening the officer asks for; an "
+                    "unqualified bid's is never decrypted. This attempt is recorded."
+                ),
+                _(
+                    "GET /api/tenders/{id}/qualification shows the verdicts and whether "
+                    "the financial opening has run."
+                ).format(id=tender.id),
                 tender_id=tender.id,
                 details={"receipt_id": str(document.id), "envelope": FINANCIAL},
             )
@@ -146,10 +159,13 @@ class OpeningService:
         row = self.session.get(OpeningRecord, tender_id)
         if row is None:
             raise Conflict(
-                f"Tender {tender.reference} has not been opened yet "
-                f"(status: {tender.status.value}).",
-                f"The opening runs by itself after the deadline, {format_time(tender.deadline)}.",
-                "Try again after the deadline.",
+                _("Tender {reference} has not been opened yet (status: {status}).").format(
+                    reference=tender.reference, status=status_word(tender.status)
+                ),
+                _("The opening runs by itself after the deadline, {deadline}.").format(
+                    deadline=format_time(tender.deadline)
+                ),
+                _("Try again after the deadline."),
                 tender_id=tender.id,
             )
         return row

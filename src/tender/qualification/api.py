@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody
 
 from tender.accounts.guards import allow
 from tender.accounts.models import Role, User
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.qualification.dependencies import provide_qualification_service
 from tender.qualification.schemas import (
     FinancialOpeningOut,
@@ -30,7 +31,7 @@ class QualificationController(Controller):
 
     @get(
         "/qualification",
-        guards=allow(Role.OFFICER, Role.AUDITOR, to="read qualification verdicts"),
+        guards=allow(Role.OFFICER, Role.AUDITOR, to=N_("read qualification verdicts")),
         sync_to_thread=True,
         summary="A two-envelope tender's opened bids and the verdict on each so far",
     )
@@ -44,7 +45,7 @@ class QualificationController(Controller):
 
     @post(
         "/qualification",
-        guards=allow(Role.OFFICER, to="qualify bids", second_factor=True),
+        guards=allow(Role.OFFICER, to=N_("qualify bids"), second_factor=True),
         status_code=201,
         sync_to_thread=True,
         summary="Record (or correct) a bid's verdict: qualified or not, with a reason "
@@ -74,7 +75,7 @@ class QualificationController(Controller):
 
     @post(
         "/financial-opening",
-        guards=allow(Role.OFFICER, to="open financial envelopes", second_factor=True),
+        guards=allow(Role.OFFICER, to=N_("open financial envelopes"), second_factor=True),
         status_code=201,
         sync_to_thread=True,
         summary="Ask for the qualified bids' financial envelopes to be opened (refused until "

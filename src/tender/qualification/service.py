@@ -27,6 +27,8 @@ from tender.committee.models import FINANCIAL_KEY, CommitteeShare
 from tender.committee.service import tender_ledger
 from tender.db import after_commit
 from tender.errors import Conflict, Invalid
+from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.jobs import Jobs
 from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService
@@ -34,7 +36,7 @@ from tender.qualification.models import BidQualification, FinancialOpening
 from tender.qualification.schemas import BidStanding, Qualification
 from tender.tenders.access import require_buyer, require_overseer
 from tender.tenders.models import OpeningMethod, Tender, TenderStatus
-from tender.tenders.service import get_tender
+from tender.tenders.service import get_tender, status_word
 from tender.verifier.kinds import EventKind
 from tender.verifier.ledger import TECHNICAL, TenderLedger
 
@@ -86,7 +88,7 @@ class QualificationService:
         the supplier's technical envelope was among them, and the financial opening has not
         been requested."""
         reason = text.required(
-            reason, field="reason for the verdict", max_length=text.REASON_MAX, long=True
+            reason, field=N_("reason for the verdict"), max_length=text.REASON_MAX, long=True
         )
         tender = get_tender(self.session, tender_id, for_update=True)
         require_buyer(actor, tender)
@@ -95,11 +97,15 @@ class QualificationService:
         bids = _opened_bids(ledger)
         if str(supplier_id) not in bids:
             raise Invalid(
-                f"Tender {tender.reference} opened no technical envelope of bid {supplier_id}.",
-                "A verdict is given on a bid whose technical envelope the opening opened; a "
-                "bid is named by its supplier's id, as the opening record and GET /api/"
-                f"tenders/{tender.id}/qualification list them.",
-                "Name one of the bids listed there.",
+                _("Tender {reference} opened no technical envelope of bid {supplier_id}.").format(
+                    reference=tender.reference, supplier_id=supplier_id
+                ),
+                _(
+                    "A verdict is given on a bid whose technical envelope the opening opened; a "
+                    "bid is named by its supplier's id, as the opening record and GET /api/"
+                    "tenders/{id}/qualification list them."
+                ).format(id=tender.id),
+                _("Name one of the bids listed there."),
                 tender_id=tender.id,
                 details={"bid": str(supplier_id), "bids": sorted(bids)},
             )
@@ -147,13 +153,18 @@ class QualificationService:
         )
         if waiting:
             raise Conflict(
-                f"Not every bid of tender {tender.reference} has a qualification verdict.",
-                "The financial envelopes are opened once, after every bid whose technical "
-                "envelope was opened has been found qualified or not; these have no verdict: "
-                + ", ".join(waiting)
-                + ".",
-                f"Record a verdict on each (`tender qualify --tender {tender.reference} --bid "
-                "ID --qualified|--not-qualified --reason TEXT`), then ask again.",
+                _("Not every bid of tender {reference} has a qualification verdict.").format(
+                    reference=tender.reference
+                ),
+                _(
+                    "The financial envelopes are opened once, after every bid whose technical "
+                    "envelope was opened has been found qualified or not; these have no "
+                    "verdict: {waiting}."
+                ).format(waiting=", ".join(waiting)),
+                _(
+                    "Record a verdict on each (`tender qualify --tender {reference} --bid "
+                    "ID --qualified|--not-qualified --reason TEXT`), then ask again."
+                ).format(reference=tender.reference),
                 tender_id=tender.id,
                 details={"without_verdict": waiting},
             )
@@ -201,21 +212,31 @@ class QualificationService:
         technical envelopes are opened."""
         if not tender.two_envelopes:
             raise Invalid(
-                f"Tender {tender.reference} has a single envelope: its bids are not qualified "
-                "before a financial opening.",
-                "Qualification verdicts and the financial opening belong to two-envelope "
-                "tenders, whose prices are sealed apart; this tender opened every file at its "
-                "deadline.",
-                "Evaluate its bids from the opening record.",
+                _(
+                    "Tender {reference} has a single envelope: its bids are not qualified "
+                    "before a financial opening."
+                ).format(reference=tender.reference),
+                _(
+                    "Qualification verdicts and the financial opening belong to two-envelope "
+                    "tenders, whose prices are sealed apart; this tender opened every file at its "
+                    "deadline."
+                ),
+                _("Evaluate its bids from the opening record."),
                 tender_id=tender.id,
             )
         if tender.status_at(self.clock.now()) not in (TenderStatus.OPENED, TenderStatus.AWARDED):
             raise Conflict(
-                f"The technical envelopes of tender {tender.reference} are not opened yet.",
-                f"It is {tender.status_at(self.clock.now()).value}; bids are qualified on "
-                "what their technical envelopes hold, once the timed opening has opened them.",
-                "Wait for the opening after the deadline "
-                f"({format_time(tender.deadline)}); the opening record lists the bids.",
+                _("The technical envelopes of tender {reference} are not opened yet.").format(
+                    reference=tender.reference
+                ),
+                _(
+                    "It is {status}; bids are qualified on "
+                    "what their technical envelopes hold, once the timed opening has opened them."
+                ).format(status=status_word(tender.status_at(self.clock.now()))),
+                _(
+                    "Wait for the opening after the deadline "
+                    "({deadline}); the opening record lists the bids."
+                ).format(deadline=format_time(tender.deadline)),
                 tender_id=tender.id,
             )
         return tender_ledger(self.session, tender)
@@ -225,11 +246,17 @@ class QualificationService:
             return
         seq, at = ledger.financial_requested
         raise Conflict(
-            f"The financial opening of tender {tender.reference} was requested at {at}.",
-            "From then on the verdicts are final: the financial envelopes opened are those of "
-            f"the bids qualified then (event {seq}), and a request is made once.",
-            f"GET /api/tenders/{tender.id}/qualification shows the verdicts; the financial "
-            "part of the opening record lists what was opened.",
+            _("The financial opening of tender {reference} was requested at {at}.").format(
+                reference=tender.reference, at=at
+            ),
+            _(
+                "From then on the verdicts are final: the financial envelopes opened are those of "
+                "the bids qualified then (event {seq}), and a request is made once."
+            ).format(seq=seq),
+            _(
+                "GET /api/tenders/{id}/qualification shows the verdicts; the financial "
+                "part of the opening record lists what was opened."
+            ).format(id=tender.id),
             tender_id=tender.id,
             details={"requested_in_event": seq},
         )

@@ -20,15 +20,19 @@ from sqlalchemy.orm import Session
 
 from tender.accounts.models import AuditorAppointment, Role, User
 from tender.errors import Forbidden, NotFound
+from tender.i18n import gettext as _
 from tender.tenders.models import Tender, TenderStatus
 
 
 def no_such_tender(tender_id: uuid.UUID) -> NotFound:
     """The refusal for a tender that does not exist, or that the caller may not see."""
     return NotFound(
-        f"There is no tender {tender_id}.",
-        "No tender with that id exists on this platform, or it is a draft of another organisation.",
-        "Check the id; GET /api/tenders lists the tenders you can see.",
+        _("There is no tender {tender_id}.").format(tender_id=tender_id),
+        _(
+            "No tender with that id exists on this platform, or it is a draft of another "
+            "organisation."
+        ),
+        _("Check the id; GET /api/tenders lists the tenders you can see."),
         details={"tender_id": str(tender_id)},
     )
 
@@ -64,10 +68,12 @@ def require_buyer(actor: User, tender: Tender) -> None:
     if tender.status is TenderStatus.DRAFT:
         raise no_such_tender(tender.id)
     raise Forbidden(
-        f"You cannot change tender {tender.reference}.",
-        f"It is run by another organisation; your account ({actor.name}, {actor.organisation}) "
-        "can act only on your own organisation's tenders.",
-        "Ask an officer of the organisation that runs the tender.",
+        _("You cannot change tender {reference}.").format(reference=tender.reference),
+        _(
+            "It is run by another organisation; your account ({name}, {organisation}) "
+            "can act only on your own organisation's tenders."
+        ).format(name=actor.name, organisation=actor.organisation),
+        _("Ask an officer of the organisation that runs the tender."),
         tender_id=tender.id,
     )
 
@@ -93,12 +99,16 @@ def require_overseer(session: Session, actor: User, tender: Tender) -> None:
         return
     require_visible(session, actor, tender)
     raise Forbidden(
-        f"You cannot read the opening of tender {tender.reference}.",
-        "The opening record and the bids are for the officers of the organisation that runs "
-        f"the tender and the auditors appointed to it; your account ({actor.name}, "
-        f"{actor.organisation}) is neither.",
-        "Ask the organisation that runs the tender, or the platform administrator for an "
-        "auditor's appointment.",
+        _("You cannot read the opening of tender {reference}.").format(reference=tender.reference),
+        _(
+            "The opening record and the bids are for the officers of the organisation that runs "
+            "the tender and the auditors appointed to it; your account ({name}, "
+            "{organisation}) is neither."
+        ).format(name=actor.name, organisation=actor.organisation),
+        _(
+            "Ask the organisation that runs the tender, or the platform administrator for an "
+            "auditor's appointment."
+        ),
         tender_id=tender.id,
     )
 

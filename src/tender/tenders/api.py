@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from tender.accounts.guards import EVERY_ROLE, PUBLIC, allow
 from tender.accounts.models import Role, User
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.tenders.dependencies import provide_tender_service
 from tender.tenders.schemas import (
     Cancellation,
@@ -29,7 +30,7 @@ class TenderController(Controller):
 
     @post(
         "/",
-        guards=allow(Role.OFFICER, to="create tenders"),
+        guards=allow(Role.OFFICER, to=N_("create tenders")),
         sync_to_thread=True,
         summary="Create a draft tender (officers)",
     )
@@ -43,7 +44,7 @@ class TenderController(Controller):
 
     @post(
         "/{tender_id:uuid}/publish",
-        guards=allow(Role.OFFICER, to="publish tenders", second_factor=True),
+        guards=allow(Role.OFFICER, to=N_("publish tenders"), second_factor=True),
         status_code=200,
         sync_to_thread=True,
         summary="Publish a tender: it takes bids until the deadline, then opens by itself",
@@ -60,7 +61,7 @@ class TenderController(Controller):
 
     @get(
         "/",
-        guards=allow(*EVERY_ROLE, to="list tenders"),
+        guards=allow(*EVERY_ROLE, to=N_("list tenders")),
         sync_to_thread=True,
         summary="List tenders",
     )
@@ -72,7 +73,7 @@ class TenderController(Controller):
 
     @get(
         "/{tender_id:uuid}",
-        guards=allow(*EVERY_ROLE, to="read tenders"),
+        guards=allow(*EVERY_ROLE, to=N_("read tenders")),
         sync_to_thread=True,
         summary="One tender",
     )
@@ -107,7 +108,7 @@ class TenderController(Controller):
 
     @patch(
         "/{tender_id:uuid}",
-        guards=allow(Role.OFFICER, to="edit tenders"),
+        guards=allow(Role.OFFICER, to=N_("edit tenders")),
         sync_to_thread=True,
         summary="Edit a draft tender (officers of its organisation); published ones change by "
         "addenda",
@@ -124,7 +125,7 @@ class TenderController(Controller):
 
     @post(
         "/{tender_id:uuid}/cancellation",
-        guards=allow(Role.OFFICER, to="cancel tenders", second_factor=True),
+        guards=allow(Role.OFFICER, to=N_("cancel tenders"), second_factor=True),
         status_code=200,
         sync_to_thread=True,
         summary="Cancel a tender, with a reason, at any point before the award (officers of "

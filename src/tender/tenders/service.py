@@ -21,6 +21,8 @@ from tender.clock import Clock, format_time
 from tender.config import DEFAULT_DEADLINE_HORIZON_DAYS
 from tender.db import after_commit
 from tender.errors import Conflict, Invalid
+from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.jobs import Jobs
 from tender.notifications.messages import MessageKind
 from tender.notifications.service import NotificationService, Recipient
@@ -97,12 +99,29 @@ def _in_order(states: frozenset[TenderStatus]) -> list[TenderStatus]:
     return [state for state in TenderStatus if state in states]
 
 
+def status_word(status: TenderStatus) -> str:
+    """The name of ``status`` in the reader's language."""
+    return {
+        TenderStatus.DRAFT: _("draft"),
+        TenderStatus.PUBLISHED: _("published"),
+        TenderStatus.CLOSED: _("closed"),
+        TenderStatus.OPENING: _("opening"),
+        TenderStatus.OPENED: _("opened"),
+        TenderStatus.AWARDED: _("awarded"),
+        TenderStatus.CANCELLED: _("cancelled"),
+    }[status]
+
+
 def possible_from(status: TenderStatus) -> str:
     """What the table of transitions lets a tender in ``status`` become, in words."""
     after = _in_order(NEXT[status])
     if not after:
-        return f"A {status.value} tender is final: it changes no more."
-    return f"From {status.value} a tender can become only: {', '.join(s.value for s in after)}."
+        return _("A {status} tender is final: it changes no more.").format(
+            status=status_word(status)
+        )
+    return _("From {status} a tender can become only: {after}.").format(
+        status=status_word(status), after=", ".join(status_word(s) for s in after)
+    )
 
 
 def move(tender: Tender, to: TenderStatus, *, now: datetime, todo: str) -> None:
@@ -112,7 +131,9 @@ def move(tender: Tender, to: TenderStatus, *, now: datetime, todo: str) -> None:
     current = tender.status_at(now)
     if to not in NEXT[current]:
         raise Conflict(
-            f"Tender {tender.reference} is {current.value}; it cannot become {to.value}.",
+            _("Tender {reference} is {current}; it cannot become {to}.").format(
+                reference=tender.reference, current=status_word(current), to=status_word(to)
+            ),
             possible_from(current),
             todo,
             tender_id=tender.id,
@@ -278,11 +299,17 @@ class TenderService:
         if envelope == FINANCIAL and tender.financial_public_key is not None:
             return tender, tender.financial_public_key
         raise Invalid(
-            f"Tender {tender.reference} has no {envelope!r} envelope.",
-            "A two-envelope tender seals technical and financial files to two keys; a "
-            "single-envelope tender has one key, for every file.",
-            'Ask without an envelope, or with "technical" (or "financial" for a two-envelope '
-            "tender).",
+            _("Tender {reference} has no {envelope!r} envelope.").format(
+                reference=tender.reference, envelope=envelope
+            ),
+            _(
+                "A two-envelope tender seals technical and financial files to two keys; a "
+                "single-envelope tender has one key, for every file."
+            ),
+            _(
+                'Ask without an envelope, or with "technical" (or "financial" for a two-envelope '
+                "tender)."
+            ),
         )
 
     def list(self, *, viewer: User | None) -> list[Tender]:
@@ -326,7 +353,7 @@ class TenderService:
         now = self.clock.now()
         if tender.status == TenderStatus.DRAFT:
             self._check_deadline(tender.deadline, now, tender_id=tender.id)
-        move(tender, TenderStatus.PUBLISHED, now=now, todo="Only a draft can be published.")
+        move(tender, TenderStatus.PUBLISHED, now=now, todo=_("Only a draft can be published."))
         tender.published_at = now
         audit.append(
             self.session,
@@ -346,11 +373,17 @@ class TenderService:
         require_buyer(actor, tender)
         if tender.status != TenderStatus.DRAFT:
             raise Conflict(
-                f"Tender {tender.reference} is {tender.status_at(self.clock.now()).value}, "
-                "so it cannot be edited.",
-                "Only a draft is edited in place; once published, suppliers rely on what it "
-                "said, so every change is published as an addendum that they can see.",
-                f"Publish an addendum instead: POST /api/tenders/{tender.id}/addenda.",
+                _("Tender {reference} is {status}, so it cannot be edited.").format(
+                    reference=tender.reference,
+                    status=status_word(tender.status_at(self.clock.now())),
+                ),
+                _(
+                    "Only a draft is edited in place; once published, suppliers rely on what it "
+                    "said, so every change is published as an addendum that they can see."
+                ),
+                _("Publish an addendum instead: POST /api/tenders/{id}/addenda.").format(
+                    id=tender.id
+                ),
                 tender_id=tender.id,
             )
         wanted = data.given()
@@ -393,7 +426,7 @@ class TenderService:
         opening is running). Its bids are never opened: they stay sealed and locked for the
         retention period, and the opening, if it comes, does nothing."""
         reason = text.required(
-            reason, field="reason for the cancellation", max_length=text.REASON_MAX, long=True
+            reason, field=N_("reason for the cancellation"), max_length=text.REASON_MAX, long=True
         )
         tender = get_tender(self.session, tender_id, for_update=True)
         require_buyer(actor, tender)
@@ -403,8 +436,10 @@ class TenderService:
             tender,
             TenderStatus.CANCELLED,
             now=now,
-            todo="A tender being opened can be cancelled once the opening has finished; an "
-            "awarded or cancelled one cannot be.",
+            todo=_(
+                "A tender being opened can be cancelled once the opening has finished; an "
+                "awarded or cancelled one cannot be."
+            ),
         )
         tender.cancelled_at = now
         tender.cancellation_reason = reason
@@ -429,23 +464,32 @@ class TenderService:
         grace = data.file_grace_seconds
         if grace is not None and not MIN_FILE_GRACE <= timedelta(seconds=grace) <= MAX_FILE_GRACE:
             raise Invalid(
-                f"A grace period of {grace} seconds for bid files cannot be used.",
-                "Fingerprint first lets files follow their fingerprints within a grace period "
-                f"of {MIN_FILE_GRACE.seconds // 60} minutes to {MAX_FILE_GRACE.days} days; "
-                "the opening waits for it to end.",
-                "Choose a grace period in that range (86400 is 24 hours), or leave it out to "
-                "take files by the deadline.",
+                _("A grace period of {grace} seconds for bid files cannot be used.").format(
+                    grace=grace
+                ),
+                _(
+                    "Fingerprint first lets files follow their fingerprints within a grace period "
+                    "of {minutes} minutes to {days} days; "
+                    "the opening waits for it to end."
+                ).format(minutes=MIN_FILE_GRACE.seconds // 60, days=MAX_FILE_GRACE.days),
+                _(
+                    "Choose a grace period in that range (86400 is 24 hours), or leave it out to "
+                    "take files by the deadline."
+                ),
                 tender_id=tender_id,
             )
         self._check_deadline(data.deadline, self.clock.now(), tender_id=tender_id)
         return replace(
             data,
             reference=text.required(
-                data.reference, field="reference", max_length=text.REFERENCE_MAX
+                data.reference, field=N_("reference"), max_length=text.REFERENCE_MAX
             ),
-            title=text.required(data.title, field="title", max_length=text.TITLE_MAX),
+            title=text.required(data.title, field=N_("title"), max_length=text.TITLE_MAX),
             description=text.clean(
-                data.description, field="description", max_length=text.DESCRIPTION_MAX, long=True
+                data.description,
+                field=N_("description"),
+                max_length=text.DESCRIPTION_MAX,
+                long=True,
             ),
         )
 
@@ -456,10 +500,12 @@ class TenderService:
         if data.opening is OpeningMethod.AUTOMATIC:
             if members or quorum is not None:
                 raise Invalid(
-                    "A tender opened automatically has no opening committee.",
-                    "With automatic opening the platform opens the bids with a key it holds; "
-                    "committee members and a quorum are for committee opening.",
-                    'Leave out "committee" and "quorum", or ask for "opening": "committee".',
+                    _("A tender opened automatically has no opening committee."),
+                    _(
+                        "With automatic opening the platform opens the bids with a key it holds; "
+                        "committee members and a quorum are for committee opening."
+                    ),
+                    _('Leave out "committee" and "quorum", or ask for "opening": "committee".'),
                 )
             return
         if (
@@ -468,15 +514,21 @@ class TenderService:
             or not (MIN_QUORUM <= quorum <= members <= MAX_COMMITTEE)
         ):
             raise Invalid(
-                f"An opening committee of {len(set(data.committee))} different members with a "
-                f"quorum of {quorum} cannot be used.",
-                "New tenders are opened by a committee (the default): its key is split among "
-                f"{MIN_QUORUM} to {MAX_COMMITTEE} members, and a quorum of at least "
-                f"{MIN_QUORUM} of them, no more than there are members, must release their "
-                "shares after the deadline for the bids to open.",
-                'Name the members ("committee": their user ids; GET /api/committee/keys lists '
-                'who has a committee key) and the "quorum"; or, accepting that the platform '
-                'then holds the key, ask for "opening": "automatic".',
+                _(
+                    "An opening committee of {committee} different members with a "
+                    "quorum of {quorum} cannot be used."
+                ).format(committee=len(set(data.committee)), quorum=quorum),
+                _(
+                    "New tenders are opened by a committee (the default): its key is split among "
+                    "{min_quorum} to {max_committee} members, and a quorum of at least "
+                    "{min_quorum} of them, no more than there are members, must release their "
+                    "shares after the deadline for the bids to open."
+                ).format(min_quorum=MIN_QUORUM, max_committee=MAX_COMMITTEE),
+                _(
+                    'Name the members ("committee": their user ids; GET /api/committee/keys lists '
+                    'who has a committee key) and the "quorum"; or, accepting that the platform '
+                    'then holds the key, ask for "opening": "automatic".'
+                ),
                 details={"members": members, "quorum": quorum},
             )
 
@@ -486,27 +538,43 @@ class TenderService:
         """Refuse a deadline without a time zone, past, or beyond the horizon."""
         if deadline.tzinfo is None:
             raise Invalid(
-                "The deadline has no time zone.",
-                "Deadlines are exact instants; without a zone the same text means different times.",
-                "Send it as ISO 8601 with a zone, for example 2026-12-01T12:00:00Z.",
+                _("The deadline has no time zone."),
+                _(
+                    "Deadlines are exact instants; without a zone the same text means different "
+                    "times."
+                ),
+                _("Send it as ISO 8601 with a zone, for example 2026-12-01T12:00:00Z."),
                 tender_id=tender_id,
             )
         if deadline <= now:
             raise Invalid(
-                f"The deadline ({format_time(deadline)}) has already passed.",
-                f"It is now {format_time(now)}; suppliers would have no time to bid.",
-                "Set a deadline in the future"
-                + ("" if tender_id is None else f" (PATCH /api/tenders/{tender_id})")
-                + " and send it again.",
+                _("The deadline ({deadline}) has already passed.").format(
+                    deadline=format_time(deadline)
+                ),
+                _("It is now {now}; suppliers would have no time to bid.").format(
+                    now=format_time(now)
+                ),
+                (
+                    _("Set a deadline in the future and send it again.")
+                    if tender_id is None
+                    else _(
+                        "Set a deadline in the future (PATCH /api/tenders/{tender_id}) and send "
+                        "it again."
+                    ).format(tender_id=tender_id)
+                ),
                 tender_id=tender_id,
             )
         if deadline - now > self.deadline_horizon:
             raise Invalid(
-                f"The deadline ({deadline.isoformat()}) is too far ahead.",
-                f"Deadlines may be at most {self.deadline_horizon.days} days from now "
-                f"({format_time(now)}): bids are locked in storage until the deadline and "
-                "years after it.",
-                "Choose a nearer deadline; it can be extended by an addendum later.",
+                _("The deadline ({deadline}) is too far ahead.").format(
+                    deadline=deadline.isoformat()
+                ),
+                _(
+                    "Deadlines may be at most {days} days from now "
+                    "({now}): bids are locked in storage until the deadline and "
+                    "years after it."
+                ).format(days=self.deadline_horizon.days, now=format_time(now)),
+                _("Choose a nearer deadline; it can be extended by an addendum later."),
                 tender_id=tender_id,
                 details={"horizon_days": self.deadline_horizon.days},
             )
@@ -518,8 +586,12 @@ class TenderService:
                 self.session.flush()
         except IntegrityError:
             raise Conflict(
-                f"A tender with reference {tender.reference!r} already exists.",
-                "References identify tenders and must be unique (compared without regard to "
-                "upper and lower case).",
-                "Choose another reference.",
+                _("A tender with reference {reference!r} already exists.").format(
+                    reference=tender.reference
+                ),
+                _(
+                    "References identify tenders and must be unique (compared without regard to "
+                    "upper and lower case)."
+                ),
+                _("Choose another reference."),
             ) from None
