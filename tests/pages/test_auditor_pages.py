@@ -105,7 +105,8 @@ def test_an_auditor_verifies_the_log_against_its_checkpoints(
 def test_a_genuine_receipt_holds_and_a_tampered_one_fails_with_a_plain_reason(
     page: Page, site: Site, receipt: Receipt
 ) -> None:
-    page.goto(f"{site.base}/verify")
+    page.goto(f"{site.base}/auditor/receipts")  # where the suppliers' pages send them
+    assert page.url == f"{site.base}/verify"
     page.get_by_label("The receipt (JSON)").set_input_files(
         {"name": "receipt.json", "mimeType": "application/json", "buffer": receipt.json}
     )

@@ -16,7 +16,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from tender.accounts.guards import PUBLIC, allow
 from tender.accounts.models import Role, User
@@ -323,17 +323,21 @@ class ReceiptPages(Controller):
     """Receipt verification by upload, for anyone: a receipt is checked with the platform's
     public key alone, as ``tender receipt verify`` checks it offline."""
 
-    path = "/verify"
     opt = {**PUBLIC, PAGE: True}
     include_in_schema = False
     exception_handlers = {500: failure_page}
     dependencies = {**VIEWER}
 
-    @get("/", sync_to_thread=False)
+    @get("/verify", sync_to_thread=False)
     def form(self, viewer: NamedDependency[Caller | None]) -> Template:
         return Template("auditor/verify.html", context={"viewer": viewer, "findings": None})
 
-    @post("/", sync_to_thread=True, request_max_body_size=MAX_UPLOAD, status_code=200)
+    @get("/auditor/receipts", sync_to_thread=False)
+    def auditors_address(self) -> Redirect:
+        """Where the auditors' receipt check was first announced: it is everyone's now."""
+        return Redirect("/verify", status_code=301)
+
+    @post("/verify", sync_to_thread=True, request_max_body_size=MAX_UPLOAD, status_code=200)
     def verify(
         self,
         data: Annotated[ReceiptUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
