@@ -81,6 +81,10 @@ def test_an_auditor_reads_a_tenders_log_and_the_signatures_of_its_bids(
     signatures = page.locator("table.signatures tbody tr")
     expect(signatures).to_have_count(2)
     assert "Sun Wah Paving Ltd" in signatures.all_inner_texts()[0] + signatures.all_inner_texts()[1]
+    bundle = page.get_by_role("link", name="Download this tender's audit bundle")
+    answer = page.request.get(site.base + (bundle.get_attribute("href") or ""))
+    assert answer.ok
+    assert answer.headers["content-type"] == "application/zip"
     assert_accessible(page)
     shoot(page, "auditor-tender-en")
     _in_chinese(page, "auditor-tender")
