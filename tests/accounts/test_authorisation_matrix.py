@@ -338,6 +338,7 @@ ROUTES: Final[dict[str, Row]] = {
     "GET /auditor/tenders/{tender_id:uuid}": Row(AUDITORS, visible),
     "GET /auditor/checkpoints": Row(AUDITORS),
     "GET /verify": Row(None),
+    "GET /auditor/receipts": Row(None),
     "POST /verify": Row(None, form={"receipt": "not a receipt"}),
     "GET /static/{file_path:path}": Row(None),
     "HEAD /static/{file_path:path}": Row(None),

@@ -81,6 +81,10 @@ def test_an_auditor_reads_a_tenders_log_and_the_signatures_of_its_bids(
     signatures = page.locator("table.signatures tbody tr")
     expect(signatures).to_have_count(2)
     assert "Sun Wah Paving Ltd" in signatures.all_inner_texts()[0] + signatures.all_inner_texts()[1]
+    bundle = page.get_by_role("link", name="Download this tender's audit bundle")
+    answer = page.request.get(site.base + (bundle.get_attribute("href") or ""))
+    assert answer.ok
+    assert answer.headers["content-type"] == "application/zip"
     assert_accessible(page)
     shoot(page, "auditor-tender-en")
     _in_chinese(page, "auditor-tender")
@@ -105,7 +109,8 @@ def test_an_auditor_verifies_the_log_against_its_checkpoints(
 def test_a_genuine_receipt_holds_and_a_tampered_one_fails_with_a_plain_reason(
     page: Page, site: Site, receipt: Receipt
 ) -> None:
-    page.goto(f"{site.base}/verify")
+    page.goto(f"{site.base}/auditor/receipts")  # where the suppliers' pages send them
+    assert page.url == f"{site.base}/verify"
     page.get_by_label("The receipt (JSON)").set_input_files(
         {"name": "receipt.json", "mimeType": "application/json", "buffer": receipt.json}
     )

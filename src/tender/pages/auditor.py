@@ -16,7 +16,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from tender.accounts.guards import PUBLIC, allow
 from tender.accounts.models import Role, User
@@ -25,7 +25,7 @@ from tender.audit.checkpointer import Checkpointer
 from tender.auditors.dependencies import provide_trail_service
 from tender.auditors.service import TrailService
 from tender.config import Settings
-from tender.i18n import current_locale
+from tender.i18n import ENGLISH, current_locale
 from tender.i18n import gettext as _
 from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.opening.dependencies import provide_opening_service
@@ -37,14 +37,13 @@ from tender.signing.report import Indication, SubIndication
 from tender.storage.objectstore import ObjectStore
 from tender.tenders.access import oversees
 from tender.tenders.dependencies import provide_tender_service
-from tender.tenders.models import TenderStatus
+from tender.tenders.models import UNSEALED
 from tender.tenders.service import TenderService
 from tender.verifier.checks import Check
 from tender.verifier.receipt import read_receipt, signed_payload, verify_receipt
 
 MAX_EVENTS: Final = 5000  # the API's largest page; a tender's log is far shorter
 MAX_UPLOAD: Final = 4 * 1024**3 + 1024**2  # a bid file (the platform's largest) and a receipt
-OPENED: Final = frozenset({TenderStatus.OPENED, TenderStatus.AWARDED})
 
 EVENTS: Final = {
     "tender.created": N_("The tender was created"),
@@ -226,7 +225,7 @@ def signature_words(bid: dict[str, Any]) -> str:
     except ValueError:
         return str(bid.get("reason", ""))
     english, chinese = explain(indication, sub)
-    return english if current_locale() == "en" else chinese
+    return english if current_locale() == ENGLISH else chinese
 
 
 class AuditorPages(Controller):
@@ -277,7 +276,7 @@ class AuditorPages(Controller):
         events = trail.events(tender_id=tender.id, after=0, limit=MAX_EVENTS)
         record = (
             opening.stored_record(reader=user, tender_id=tender.id)
-            if tender.status in OPENED and oversees(tenders.session, user, tender)
+            if tender.status in UNSEALED and oversees(tenders.session, user, tender)
             else None
         )
         return Template(
@@ -323,17 +322,21 @@ class ReceiptPages(Controller):
     """Receipt verification by upload, for anyone: a receipt is checked with the platform's
     public key alone, as ``tender receipt verify`` checks it offline."""
 
-    path = "/verify"
     opt = {**PUBLIC, PAGE: True}
     include_in_schema = False
     exception_handlers = {500: failure_page}
     dependencies = {**VIEWER}
 
-    @get("/", sync_to_thread=False)
+    @get("/verify", sync_to_thread=False)
     def form(self, viewer: NamedDependency[Caller | None]) -> Template:
         return Template("auditor/verify.html", context={"viewer": viewer, "findings": None})
 
-    @post("/", sync_to_thread=True, request_max_body_size=MAX_UPLOAD, status_code=200)
+    @get("/auditor/receipts", sync_to_thread=False)
+    def auditors_address(self) -> Redirect:
+        """Where the auditors' receipt check was first announced: it is everyone's now."""
+        return Redirect("/verify", status_code=301)
+
+    @post("/verify", sync_to_thread=True, request_max_body_size=MAX_UPLOAD, status_code=200)
     def verify(
         self,
         data: Annotated[ReceiptUpload, Body(media_type=RequestEncodingType.MULTI_PART)],

@@ -30,10 +30,9 @@ from tender.committee.service import MEMBER_ROLES, CommitteeService
 from tender.pages.errors import FORM_PAGE, PAGE, failure_page, remember_form
 from tender.pages.session import FORM, VIEWER
 from tender.tenders.access import oversees
-from tender.tenders.models import TenderStatus
+from tender.tenders.models import UNSEALED
 
 SHARE_MAX = 4096  # base64 of a held share of a tender key is well under 1 KiB
-OPENED = frozenset({TenderStatus.OPENED, TenderStatus.AWARDED})
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,7 @@ class CommitteePages(Controller):
                 "tender": tender,
                 "committee": status,
                 "status": tender.status_at(now),
-                "opened": tender.status in OPENED,
+                "opened": tender.status in UNSEALED,
                 # The record is for the tender's overseers; other members are told it opened.
                 "reads_record": oversees(committee.session, user, tender),
                 "seconds_left": max(0, int((tender.files_until - now).total_seconds())),
