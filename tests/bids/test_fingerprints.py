@@ -18,7 +18,7 @@ from tender.accounts.models import User
 from tender.app import create_app
 from tender.bids.models import BidDocument, BidFingerprint, BidWithdrawal
 from tender.bids.schemas import FingerprintReceipt
-from tender.clock import ManualClock, format_time
+from tender.clock import ManualClock, for_people, format_time
 from tender.errors import Invalid, TenderClosed
 from tender.platform import Platform
 from tender.signing.testing import TestPKI, signed_pdf
@@ -174,7 +174,7 @@ def test_a_fingerprint_in_by_the_deadline_counts_however_long_it_then_waited(
     assert registered.status_code == 201, registered.text
     assert registered.json()["received_at"] == format_time(arrived)
     assert late.status_code == 409  # arrived after the deadline: refused, and it says when
-    assert format_time(served) in late.json()["what"]
+    assert for_people(served) in late.json()["what"]  # the platform's time, as people read it
 
 
 def test_receipts_left_unsigned_are_signed_with_the_next_checkpoint(

@@ -35,7 +35,7 @@ from tender.bids.schemas import (
     Receipt,
     WithdrawalReceipt,
 )
-from tender.clock import Clock, format_time
+from tender.clock import Clock, for_people, format_time
 from tender.errors import Conflict, Forbidden, Invalid, NotFound, TenderClosed, TooLarge
 from tender.i18n import gettext as _
 from tender.notifications.messages import MessageKind
@@ -458,8 +458,8 @@ class BidService:
                     "Tender {reference} closed at {deadline}; your fingerprint arrived at {now}."
                 ).format(
                     reference=tender.reference,
-                    deadline=format_time(tender.deadline),
-                    now=format_time(now),
+                    deadline=for_people(tender.deadline),
+                    now=for_people(now),
                 ),
                 _("Fingerprints count only if the platform has received them by the deadline."),
                 _(
@@ -546,8 +546,8 @@ class BidService:
                     "Tender {reference} closed at {deadline}; your withdrawal arrived at {now}."
                 ).format(
                     reference=tender.reference,
-                    deadline=format_time(tender.deadline),
-                    now=format_time(at),
+                    deadline=for_people(tender.deadline),
+                    now=for_people(at),
                 ),
                 _(
                     "A bid can be withdrawn only until the deadline (the platform's clock "
@@ -774,8 +774,8 @@ class BidService:
             raise TenderClosed(
                 _("Tender {reference} closed at {deadline}; your upload arrived at {now}.").format(
                     reference=tender.reference,
-                    deadline=format_time(tender.deadline),
-                    now=format_time(now),
+                    deadline=for_people(tender.deadline),
+                    now=for_people(now),
                 ),
                 _(
                     "Bids count only if the platform has received their last byte by the "
@@ -786,7 +786,7 @@ class BidService:
                     "Bids count only if the platform has received their last byte by the "
                     "deadline or, for a file whose fingerprint was registered by the deadline, "
                     "by {files_until} (the platform's clock decides)."
-                ).format(files_until=format_time(tender.files_until)),
+                ).format(files_until=for_people(tender.files_until)),
                 _(
                     "The bid cannot be accepted. Contact the procuring entity if you believe "
                     "the platform was at fault."
@@ -808,13 +808,13 @@ class BidService:
                 ).format(
                     reference=tender.reference,
                     sha256=fingerprint.sha256,
-                    received_at=format_time(fingerprint.received_at),
+                    received_at=for_people(fingerprint.received_at),
                     file_sha256=sha256,
                 ),
                 _(
                     "Upload the exact file you fingerprinted (unchanged, byte for byte) before "
                     "{files_until}."
-                ).format(files_until=format_time(tender.files_until)),
+                ).format(files_until=for_people(tender.files_until)),
                 tender_id=tender.id,
                 audit_kind=EventKind.BID_REFUSED,
                 details={"deadline": format_time(tender.deadline), "arrived_at": format_time(now)},
@@ -863,7 +863,7 @@ def refuse_if_cancelled(tender: Tender) -> None:
             (
                 _("Tender {reference} was cancelled at {cancelled_at}: {reason}").format(
                     reference=tender.reference,
-                    cancelled_at=format_time(tender.cancelled_at),
+                    cancelled_at=for_people(tender.cancelled_at),
                     reason=tender.cancellation_reason,
                 )
                 if tender.cancelled_at
@@ -1019,8 +1019,10 @@ def own_receipt_standing(
             counts=False,
             standing="withdrawn",
             standing_since=withdrawn_at,
-            explanation=f"You withdrew it at {format_time(withdrawn_at)}; it stays sealed and on "
-            "record, but the opening does not open it.",
+            explanation=_(
+                "You withdrew it at {time}; it stays sealed and on record, but the opening does "
+                "not open it."
+            ).format(time=for_people(withdrawn_at)),
         )
     if superseded_at is None:
         return OwnReceipt(
@@ -1028,18 +1030,20 @@ def own_receipt_standing(
             counts=True,
             standing="counts",
             standing_since=receipt.received_at,
-            explanation=f"This version of {receipt.file_name} is the one the opening counts: "
-            "the latest you sent in time. Uploading the file again before the deadline would "
-            "replace it.",
+            explanation=_(
+                "This version of {file} is the one the opening counts: the latest you sent in "
+                "time. Uploading the file again before the deadline would replace it."
+            ).format(file=receipt.file_name),
         )
     return OwnReceipt(
         receipt=receipt,
         counts=False,
         standing="superseded",
         standing_since=superseded_at,
-        explanation=f"Replaced at {format_time(superseded_at)} by a later upload of "
-        f"{receipt.file_name}; it stays sealed and on record, but the opening counts the later "
-        "one.",
+        explanation=_(
+            "Replaced at {time} by a later upload of {file}; it stays sealed and on record, but "
+            "the opening counts the later one."
+        ).format(time=for_people(superseded_at), file=receipt.file_name),
     )
 
 

@@ -22,7 +22,7 @@ from tender.accounts.models import User
 from tender.audit import service as audit
 from tender.clarifications.models import Clarification
 from tender.clarifications.schemas import ClarificationOut
-from tender.clock import Clock, format_time
+from tender.clock import Clock, for_people, format_time
 from tender.documents.service import is_buyer, suppliers_of
 from tender.errors import Conflict, Invalid, NotFound
 from tender.i18n import gettext as _
@@ -57,7 +57,7 @@ def _require_open(tender: Tender, now: datetime, *, what: str) -> None:
                 "it can still shape the bids."
             )
         ).format(
-            deadline=format_time(tender.deadline), what=what, status=status_word(tender.status)
+            deadline=for_people(tender.deadline), what=what, status=status_word(tender.status)
         ),
         _("Nothing more can be asked or answered for this tender."),
         tender_id=tender.id,
@@ -131,7 +131,7 @@ class ClarificationService:
                 _(
                     "It was answered at {answered_at}, and the answer is "
                     "published to every supplier; a published answer is not changed."
-                ).format(answered_at=format_time(clarification.answered_at)),
+                ).format(answered_at=for_people(clarification.answered_at)),
                 _("To correct or add to it, publish an addendum."),
                 tender_id=tender.id,
             )

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from tender.accounts.models import Role, User
 from tender.audit import service as audit
 from tender.audit.models import AuditEvent
-from tender.clock import Clock, format_time
+from tender.clock import Clock, for_people
 from tender.committee.models import FINANCIAL_KEY, TENDER_KEY, CommitteeKey, CommitteeShare
 from tender.db import after_commit
 from tender.errors import Conflict, Forbidden, Invalid
@@ -345,7 +345,7 @@ def unlock_tender_key(
                 "It is now {now}, and the deadline the audit log records is "
                 "{logged_deadline}: nobody, the platform included, unwraps a tender's key before "
                 "it (whatever the tenders table says)."
-            ).format(now=format_time(now), logged_deadline=due or _("missing")),
+            ).format(now=for_people(now), logged_deadline=due or _("missing")),
             _("Wait for the deadline; the opening then runs by itself."),
             tender_id=tender.id,
             details={"key": key_name, "purpose": purpose, "deadline_in_log": due},
@@ -628,7 +628,7 @@ class CommitteeService:
             raise Conflict(
                 _(
                     "You already released your share of tender {reference}'s key, at {released_at}."
-                ).format(reference=tender.reference, released_at=format_time(row.released_at)),
+                ).format(reference=tender.reference, released_at=for_people(row.released_at)),
                 _("Each member releases their share once."),
                 _(
                     "Nothing more is needed from you; GET /api/tenders/{id}/committee shows "
@@ -797,7 +797,7 @@ class CommitteeService:
                     "It is now {now}; shares are released only after the deadline "
                     "the audit log records ({logged_deadline}), so that nobody can open the bids "
                     "before it. This attempt is recorded."
-                ).format(now=format_time(now), logged_deadline=due or _("missing")),
+                ).format(now=for_people(now), logged_deadline=due or _("missing")),
                 _(
                     "Release your share after the deadline: `tender committee release --tender "
                     "{reference} --key-file YOUR.key`."

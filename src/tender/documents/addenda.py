@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from tender import text
 from tender.accounts.models import User
 from tender.audit import service as audit
-from tender.clock import Clock, format_time
+from tender.clock import Clock, for_people, format_time
 from tender.documents.models import Addendum, TenderDocument
 from tender.documents.schemas import AddendumIn, AddendumOut
 from tender.documents.service import current_version, require_before_deadline, suppliers_of
@@ -195,7 +195,7 @@ class AddendumService:
                     "The new deadline ({deadline}) is not later than the current one "
                     "({current_deadline})."
                 ).format(
-                    deadline=format_time(deadline), current_deadline=format_time(tender.deadline)
+                    deadline=for_people(deadline), current_deadline=for_people(tender.deadline)
                 ),
                 _(
                     "An addendum may only extend a deadline: suppliers plan to submit by the one "
@@ -212,13 +212,13 @@ class AddendumService:
         if deadline - now > self.deadline_horizon:
             raise Invalid(
                 _("The new deadline ({deadline}) is too far ahead.").format(
-                    deadline=format_time(deadline)
+                    deadline=for_people(deadline)
                 ),
                 _(
                     "Deadlines may be at most {days} days from now "
                     "({now}): bids are locked in storage until the deadline and "
                     "years after it."
-                ).format(days=self.deadline_horizon.days, now=format_time(now)),
+                ).format(days=self.deadline_horizon.days, now=for_people(now)),
                 _("Choose a nearer deadline; it can be extended again by a later addendum."),
                 tender_id=tender.id,
                 details={"horizon_days": self.deadline_horizon.days},

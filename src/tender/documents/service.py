@@ -30,7 +30,7 @@ from tender.accounts.models import Role, User
 from tender.audit import service as audit
 from tender.bids.intake import check_file_name
 from tender.bids.models import BidDocument, BidFingerprint
-from tender.clock import Clock, format_time
+from tender.clock import Clock, for_people, format_time
 from tender.documents.models import ORIGINAL, DocumentDownload, TenderDocument
 from tender.documents.schemas import DocumentOut, DownloadOut
 from tender.errors import Conflict, Forbidden, Invalid, NotFound
@@ -64,7 +64,7 @@ def require_before_deadline(tender: Tender, now: datetime, *, to: str) -> None:
     raise Conflict(
         _("Tender {reference} can no longer {to}.").format(reference=tender.reference, to=to),
         _("Its deadline ({deadline}) has passed; it is now {now}.").format(
-            deadline=format_time(tender.deadline), now=format_time(now)
+            deadline=for_people(tender.deadline), now=for_people(now)
         )
         if passed
         else _(

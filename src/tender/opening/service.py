@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from tender.accounts.models import User
 from tender.audit import service as audit
 from tender.bids.models import BidDocument
-from tender.clock import Clock, format_time
+from tender.clock import Clock, for_people
 from tender.committee.models import FINANCIAL_KEY, TENDER_KEY
 from tender.committee.service import unlock_tender_key
 from tender.errors import Conflict, NotFound
@@ -85,7 +85,7 @@ class OpeningService:
                 _(
                     "Nobody can read a bid before the opening, which runs by itself after the "
                     "deadline ({deadline})."
-                ).format(deadline=format_time(tender.deadline)),
+                ).format(deadline=for_people(tender.deadline)),
                 _("Wait for the opening."),
                 tender_id=tender.id,
             )
@@ -163,7 +163,7 @@ class OpeningService:
                     reference=tender.reference, status=status_word(tender.status)
                 ),
                 _("The opening runs by itself after the deadline, {deadline}.").format(
-                    deadline=format_time(tender.deadline)
+                    deadline=for_people(tender.deadline)
                 ),
                 _("Try again after the deadline."),
                 tender_id=tender.id,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from tender import text
 from tender.accounts.models import User
 from tender.audit import service as audit
-from tender.clock import Clock, format_time
+from tender.clock import Clock, for_people
 from tender.committee.models import FINANCIAL_KEY, CommitteeShare
 from tender.committee.service import tender_ledger
 from tender.db import after_commit
@@ -236,7 +236,7 @@ class QualificationService:
                 _(
                     "Wait for the opening after the deadline "
                     "({deadline}); the opening record lists the bids."
-                ).format(deadline=format_time(tender.deadline)),
+                ).format(deadline=for_people(tender.deadline)),
                 tender_id=tender.id,
             )
         return tender_ledger(self.session, tender)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from tender import text
 from tender.accounts.models import Organisation, User
 from tender.audit import service as audit
-from tender.clock import Clock, format_time
+from tender.clock import Clock, for_people, format_time
 from tender.config import DEFAULT_DEADLINE_HORIZON_DAYS
 from tender.db import after_commit
 from tender.errors import Conflict, Invalid
@@ -549,10 +549,10 @@ class TenderService:
         if deadline <= now:
             raise Invalid(
                 _("The deadline ({deadline}) has already passed.").format(
-                    deadline=format_time(deadline)
+                    deadline=for_people(deadline)
                 ),
                 _("It is now {now}; suppliers would have no time to bid.").format(
-                    now=format_time(now)
+                    now=for_people(now)
                 ),
                 (
                     _("Set a deadline in the future and send it again.")
@@ -573,7 +573,7 @@ class TenderService:
                     "Deadlines may be at most {days} days from now "
                     "({now}): bids are locked in storage until the deadline and "
                     "years after it."
-                ).format(days=self.deadline_horizon.days, now=format_time(now)),
+                ).format(days=self.deadline_horizon.days, now=for_people(now)),
                 _("Choose a nearer deadline; it can be extended by an addendum later."),
                 tender_id=tender_id,
                 details={"horizon_days": self.deadline_horizon.days},
