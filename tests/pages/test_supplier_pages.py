@@ -6,6 +6,8 @@ in English and in Chinese, with no English left."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +23,7 @@ from tender.accounts.registration import RegistrationService
 from tender.accounts.service import AccountService
 from tender.bids.schemas import Receipt
 from tender.notifications.models import OutboxMessage
-from tender.signing.testing import TestPKI
+from tender.signing.testing import P12_PASSPHRASE, TestPKI
 from tests.helpers import sign_text, upload
 from tests.pages.browsing import assert_accessible, shoot
 from tests.pages.conftest import PASSWORD, Person, Site, sign_in
@@ -196,6 +198,33 @@ def test_a_supplier_registers_a_signing_certificate(
         },
     )
     assert forged.status == 403
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="OpenSSL is not installed")
+def test_a_certificate_is_registered_with_a_signature_made_as_the_page_says_with_openssl(
+    page: Page, site: Site, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    sign_in(page, site, site.supplier)
+    page.goto(f"{site.base}/supplier/certificates")
+    page.get_by_role("button", name="Get a text to sign").click()
+    with page.expect_download() as challenge:
+        page.get_by_role("link", name="challenge.txt").click()
+    challenge.value.save_as(tmp_path / "challenge.txt")
+
+    # The page's two commands, with the passwords given rather than asked for.
+    commands = page.locator("pre code", has_text="openssl").inner_text().splitlines()
+    passwords = [
+        ["-passin", f"pass:{P12_PASSPHRASE.decode()}", "-passout", "pass:a pass phrase"],
+        ["-passin", "pass:a pass phrase"],
+    ]
+    shutil.copy(test_pki.p12_path("supplier-c"), tmp_path / "my-ecert.p12")
+    for command, password in zip(commands, passwords, strict=True):
+        subprocess.run([*command.split(), *password], cwd=tmp_path, check=True)
+    page.get_by_label("The signature file (.p7s)").set_input_files(tmp_path / "challenge.txt.p7s")
+    page.get_by_role("button", name="Register the certificate").click()
+
+    page.wait_for_url(f"{site.base}/supplier/certificates?registered=true")
+    assert test_pki.certificate("supplier-c").sha256.hex() in page.locator("main").inner_text()
 
 
 def test_my_tenders_shows_bids_their_state_and_the_outcome(
