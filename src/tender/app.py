@@ -33,6 +33,7 @@ from tender.bids.api import (
     BidController,
     FingerprintController,
     ReceiptController,
+    UploadController,
     WithdrawalController,
 )
 from tender.clarifications.api import ClarificationController
@@ -50,9 +51,11 @@ from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.pages.api import PublicPages
 from tender.pages.errors import with_error_pages
+from tender.pages.officer import OfficerPages
 from tender.pages.rendering import STATIC, template_config
 from tender.pages.session import SessionPages
 from tender.pages.supplier import RegistrationPages, SupplierPages
+from tender.pages.upload import UploadPages
 from tender.platform import Platform
 from tender.qualification.api import QualificationController
 from tender.tenders.api import TenderController
@@ -91,6 +94,7 @@ def create_app(platform: Platform) -> Litestar:
         "jobs": platform.jobs,
         "checkpointer": platform.checkpointer,
         "bid_intake": platform.intake,
+        "uploads": platform.uploads,
         "exporter": platform.exporter,
         "taking_part": suppliers_of,  # for the tenders floor, below the documents one
         "form_committee": form_committee,  # for the tenders floor, below the committee one
@@ -117,6 +121,7 @@ def create_app(platform: Platform) -> Litestar:
             AddendumController,
             ClarificationController,
             BidController,
+            UploadController,
             FingerprintController,
             WithdrawalController,
             ReceiptController,
@@ -129,8 +134,10 @@ def create_app(platform: Platform) -> Litestar:
             AuditController,
             PublicPages,
             SessionPages,
+            OfficerPages,
             RegistrationPages,
             SupplierPages,
+            UploadPages,
             create_static_files_router(
                 path=STATIC_PATH,
                 directories=[STATIC],

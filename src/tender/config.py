@@ -80,6 +80,10 @@ class Settings:
     max_bid_bytes: int = 4 * 1024**3
     precheck_max_bytes: int = 256 * 1024**2  # larger files are verified at the opening only
     upload_idle_seconds: float = 60.0  # an upload whose body stalls this long is refused (408)
+    # Resumable uploads (sent in parts): one that no part reaches for this long is dropped; at
+    # most this many in progress in one server process.
+    resumable_idle_seconds: float = 1800.0
+    resumable_uploads: int = 100
     reconcile_interval_seconds: float = 30.0
     # The opening waits this long after the deadline for uploads that arrived by it to be
     # recorded; then it goes on without them (and says so in the log).

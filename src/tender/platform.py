@@ -21,6 +21,7 @@ from tender.audit.checkpointer import Checkpointer, CheckpointSchedule
 from tender.auditors.export import BundleExporter
 from tender.bids.intake import BidIntake
 from tender.bids.precheck import PreChecker
+from tender.bids.resumable import ResumableUploads
 from tender.bids.service import Quota
 from tender.clock import Clock, SystemClock
 from tender.committee.service import remind_committees
@@ -78,6 +79,7 @@ class Platform:
     checkpointer: Checkpointer
     schedule: CheckpointSchedule
     intake: BidIntake
+    uploads: ResumableUploads  # resumable uploads in progress, in this process
     opener: Opener
     exporter: BundleExporter
     jobs: Jobs
@@ -128,6 +130,7 @@ class Platform:
         self.intake.complete_receipts(self.checkpointer.issue("recovery"))
 
     def close(self) -> None:
+        self.uploads.close()
         self.engine.dispose()
 
 
@@ -229,6 +232,11 @@ def build_platform(
         checkpointer=checkpointer,
         schedule=schedule,
         intake=intake,
+        uploads=ResumableUploads(
+            intake,
+            idle=timedelta(seconds=settings.resumable_idle_seconds),
+            capacity=settings.resumable_uploads,
+        ),
         opener=opener,
         exporter=exporter,
         jobs=jobs,

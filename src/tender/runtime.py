@@ -22,6 +22,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from tender import migrate
 from tender.accounts.service import AccountService, StarterAccount
 from tender.app import create_app
+from tender.bids.pdf_fonts import MissingFontError, require_platform_font
 from tender.clock import Clock
 from tender.config import Settings, SettingsError
 from tender.jobs import make_broker
@@ -214,6 +215,10 @@ def running_platform(
     start-up recovery (see :meth:`Platform.recover`) and the checkpoint schedule; a one-off
     command that only reads leaves both out.
     """
+    try:
+        require_platform_font()
+    except MissingFontError as missing:
+        raise SettingsError(str(missing)) from None
     # Keys, tokens, the embedded database and object store live there: the owner's only.
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with ExitStack() as stack:

@@ -108,6 +108,12 @@ def buyer(caller: str, state: str | None) -> bool:
     return caller == OFFICER
 
 
+def buyer_of_an_asked_tender(caller: str, state: str | None) -> bool:
+    """Only an officer of the organisation that runs the tender, on a tender with a question:
+    a draft has none, and a page says "nothing at this address" for the made-up one."""
+    return caller == OFFICER and state != DRAFT
+
+
 def overseer(caller: str, state: str | None) -> bool:
     """What the opening reveals: the buying officers and the auditors appointed to O1."""
     return caller in (OFFICER, AUDITOR)
@@ -166,6 +172,7 @@ class Row:
 
 DEADLINE: Final = "2026-12-20T09:00:00Z"
 T = "/api/tenders/{tender_id:uuid}"
+OT = "/officer/tenders/{tender_id:uuid}"
 
 ROUTES: Final[dict[str, Row]] = {
     "GET /health": Row(None),
@@ -244,6 +251,13 @@ ROUTES: Final[dict[str, Row]] = {
     f"POST {T}/withdrawal": Row(SUPPLIERS, visible, body={"file_name": "bid.pdf"}),
     "GET /api/receipts": Row(SUPPLIERS, own_account=True),
     "GET /api/receipts/{receipt_id:uuid}/pdf": Row(SUPPLIERS, own_receipt),
+    f"POST {T}/uploads": Row(SUPPLIERS, visible, body={"file_name": "bid.pdf", "size": 14}),
+    f"GET {T}/uploads/{{upload_id:uuid}}": Row(SUPPLIERS, visible),
+    f"PUT {T}/uploads/{{upload_id:uuid}}": Row(
+        SUPPLIERS, visible, body=b"%PDF-1.7 a bid", query={"offset": "0"}
+    ),
+    f"POST {T}/uploads/{{upload_id:uuid}}/complete": Row(SUPPLIERS, visible),
+    f"DELETE {T}/uploads/{{upload_id:uuid}}": Row(SUPPLIERS, visible),
     # The opening and the award.
     f"GET {T}/opening": Row(READERS, overseer, bid_content=True),
     f"GET {T}/opening/record.pdf": Row(READERS, overseer, bid_content=True),
@@ -312,8 +326,46 @@ ROUTES: Final[dict[str, Row]] = {
     "GET /supplier/certificates": Row(SUPPLIERS, own_account=True),
     "POST /supplier/certificates/challenge": Row(SUPPLIERS, own_account=True),
     "POST /supplier/certificates": Row(SUPPLIERS, form={"challenge_id": "none"}, own_account=True),
+    "GET /supplier/tenders/{tender_id:uuid}/upload": Row(SUPPLIERS, visible),
     "GET /static/{file_path:path}": Row(None),
     "HEAD /static/{file_path:path}": Row(None),
+    # The officer's pages: what the API allows them, on their organisation's tenders.
+    "GET /officer": Row(OFFICERS),
+    "GET /officer/tenders/new": Row(OFFICERS),
+    "POST /officer/tenders": Row(
+        OFFICERS,
+        form={
+            "reference": "T-PAGE",
+            "title": "Slope works",
+            "deadline": "2026-12-20T17:00",
+            "opening": "automatic",
+        },
+    ),
+    f"GET {OT}": Row(OFFICERS, buyer),
+    f"GET {OT}/edit": Row(OFFICERS, buyer),
+    f"POST {OT}/edit": Row(
+        OFFICERS,
+        buyer,
+        form={"reference": "T-EDITED", "title": "Road works", "deadline": "2026-12-20T17:00"},
+    ),
+    f"POST {OT}/publish": Row(OFFICERS, buyer),
+    f"POST {OT}/cancellation": Row(OFFICERS, buyer, form={"reason": "The budget was withdrawn."}),
+    f"GET {OT}/addenda/new": Row(OFFICERS, buyer),
+    f"POST {OT}/addenda": Row(OFFICERS, buyer, form={"text": "The drawings are corrected."}),
+    f"POST {OT}/clarifications/{{clarification_id:uuid}}/answer": Row(
+        OFFICERS, buyer_of_an_asked_tender, form={"answer": "Yes."}
+    ),
+    f"POST {OT}/qualification": Row(
+        OFFICERS,
+        buyer,
+        form={"supplier_id": str(uuid.UUID(int=1)), "qualified": "yes", "reason": "Complete."},
+    ),
+    f"POST {OT}/financial-opening": Row(OFFICERS, buyer),
+    f"POST {OT}/award": Row(
+        OFFICERS,
+        buyer,
+        form={"winners": "Alpha Ltd", "value": "100.00", "currency": "HKD", "reasons": "Best."},
+    ),
 }
 
 PASSWORD: Final = "x" * 12
@@ -343,6 +395,7 @@ class Scenario:
             "file_name": "bid.pdf",
             "receipt_id": self.receipts[state or PUBLISHED],
             "clarification_id": self.clarifications[state or PUBLISHED],
+            "upload_id": str(uuid.UUID(int=0)),  # none such: the tender's rule is what is tested
             "token_id": self.spare_tokens.get(caller, str(uuid.UUID(int=0))),
             "organisation_id": self.spare_org,
             "size": "1",
@@ -773,4 +826,6 @@ def test_routes_that_need_a_second_factor_refuse_a_token_without_one(world: Worl
                 json=body if isinstance(body, dict) else None,
             )
             assert answer.status_code == 403, key
-            assert "without a second factor" in answer.json()["what"], key
+            json = answer.headers["content-type"].startswith("application/json")
+            said = answer.json()["what"] if json else answer.text  # a page's: its error page
+            assert "without a second factor" in said, key

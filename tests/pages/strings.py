@@ -30,6 +30,10 @@ def _texts(found: object) -> Message:
 
 
 def _messages() -> Iterator[Message]:
+    yield from filter(None, _marked())  # a call on a variable (_(name)) marks no text
+
+
+def _marked() -> Iterator[Message]:
     for template in sorted((PAGES / "templates").rglob("*.html")):
         with template.open("rb") as source:
             for entry in babel_extract(source, tuple(DEFAULT_KEYWORDS), [], {}):

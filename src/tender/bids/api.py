@@ -5,17 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import anyio
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery, JSONBody, PathParameter
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 
 from tender.accounts.guards import EVERY_ROLE, allow
 from tender.accounts.models import Role, User
 from tender.bids.dependencies import provide_bid_service
 from tender.bids.intake import MAX_FILE_NAME, BidIntake
+from tender.bids.resumable import ResumableUploads
 from tender.bids.schemas import (
     PLAINTEXT_SHA256_HEADER,
     BidSummary,
@@ -23,10 +24,13 @@ from tender.bids.schemas import (
     FingerprintReceipt,
     OwnReceipt,
     Receipt,
+    UploadStart,
+    UploadState,
     Withdrawal,
     WithdrawalReceipt,
 )
 from tender.bids.service import BidService
+from tender.clock import Clock
 from tender.config import Settings
 from tender.errors import RequestTimeout, TooLarge
 from tender.i18n import gettext as _
@@ -114,6 +118,135 @@ class BidController(Controller):
         bids: NamedDependency[BidService],
     ) -> BidSummary:
         return bids.summary(viewer=user, tender_id=tender_id)
+
+
+UPLOADING: Final = allow(Role.SUPPLIER, to="submit bids")
+Offset = Annotated[
+    int,
+    QueryParameter(
+        ge=0, description="Where this part starts in the file: the bytes received so far."
+    ),
+]
+
+
+class UploadController(Controller):
+    """A bid file sent in parts, resumed after a broken connection, then completed (see
+    :mod:`tender.bids.resumable`)."""
+
+    path = "/api/tenders/{tender_id:uuid}/uploads"
+    tags = ("bids",)
+
+    @post(
+        "/",
+        guards=UPLOADING,
+        status_code=201,
+        summary="Start a resumable upload of one bid file (suppliers)",
+        description=(
+            "For a large file or a poor connection: send the file in parts (PUT .../{upload_id}"
+            "?offset=N), resume after a break from the offset GET .../{upload_id} gives, then "
+            "complete it (POST .../{upload_id}/complete), which submits it exactly as the "
+            "streamed PUT .../bids/{file_name} does. Refused as that PUT is: 409 after the "
+            "deadline, 413 over your quota, 422 for a bad name or envelope; 422 too for a size "
+            "of 0 or over the platform's limit of bid files. An upload in progress lives in one "
+            "server process: nothing reaching it for TENDER_RESUMABLE_IDLE_SECONDS, or a "
+            "restart, drops it (404 then: start again)."
+        ),
+    )
+    async def start(
+        self,
+        tender_id: FromPath[uuid.UUID],
+        data: JSONBody[UploadStart],
+        user: NamedDependency[User],
+        uploads: NamedDependency[ResumableUploads],
+    ) -> UploadState:
+        return await uploads.start(supplier=user, tender_id=tender_id, data=data)
+
+    @get(
+        "/{upload_id:uuid}",
+        guards=UPLOADING,
+        summary="How much of a resumable upload has arrived: the offset of its next part",
+    )
+    async def state(
+        self,
+        tender_id: FromPath[uuid.UUID],
+        upload_id: FromPath[uuid.UUID],
+        user: NamedDependency[User],
+        uploads: NamedDependency[ResumableUploads],
+    ) -> UploadState:
+        return await uploads.state(supplier=user, tender_id=tender_id, upload_id=upload_id)
+
+    @put(
+        "/{upload_id:uuid}",
+        guards=UPLOADING,
+        request_max_body_size=None,  # a part may be of any size: it streams
+        summary="Send the next part of a resumable upload; the body is its raw bytes",
+        description=(
+            "The part is sealed as it arrives. It must start at ?offset= the bytes received "
+            "so far (else 409, with details.received); a part cut off keeps what arrived of "
+            "it. 413 for bytes beyond the size the upload was started with, 408 if the body "
+            "stops arriving, 409 once the deadline has passed (the upload is then dropped)."
+        ),
+    )
+    async def append(
+        self,
+        request: Request[Any, Any, Any],
+        tender_id: FromPath[uuid.UUID],
+        upload_id: FromPath[uuid.UUID],
+        offset: Offset,
+        user: NamedDependency[User],
+        uploads: NamedDependency[ResumableUploads],
+        settings: NamedDependency[Settings],
+    ) -> UploadState:
+        return await uploads.append(
+            supplier=user,
+            tender_id=tender_id,
+            upload_id=upload_id,
+            offset=offset,
+            chunks=arriving(
+                request.stream(), idle_seconds=settings.upload_idle_seconds, tender_id=tender_id
+            ),
+        )
+
+    @post(
+        "/{upload_id:uuid}/complete",
+        guards=UPLOADING,
+        status_code=201,
+        summary="Submit a resumable upload once all of it has arrived; answers with the receipt",
+        description=(
+            "The bid is received when this request arrives (the platform's clock decides): "
+            "409 after the deadline, or before every byte has arrived (details.received). "
+            "Answers as PUT .../bids/{file_name} does: the receipt and the signature pre-check."
+        ),
+    )
+    async def complete(
+        self,
+        tender_id: FromPath[uuid.UUID],
+        upload_id: FromPath[uuid.UUID],
+        user: NamedDependency[User],
+        uploads: NamedDependency[ResumableUploads],
+        clock: NamedDependency[Clock],
+        arrived_at: NamedDependency[datetime | None],
+    ) -> Receipt:
+        return await uploads.complete(
+            supplier=user,
+            tender_id=tender_id,
+            upload_id=upload_id,
+            arrived_at=arrived_at or clock.now(),
+        )
+
+    @delete(
+        "/{upload_id:uuid}",
+        guards=UPLOADING,
+        summary="Cancel a resumable upload: what arrived of it is thrown away",
+    )
+    async def cancel(
+        self,
+        tender_id: FromPath[uuid.UUID],
+        upload_id: FromPath[uuid.UUID],
+        user: NamedDependency[User],
+        uploads: NamedDependency[ResumableUploads],
+    ) -> None:
+        await uploads.cancel(supplier=user, tender_id=tender_id, upload_id=upload_id)
 
 
 class FingerprintController(Controller):

@@ -83,87 +83,118 @@ class SealedSpool:
             self.plaintext.close()
 
 
-async def seal_to_spool(
-    chunks: AsyncIterator[bytes],
-    public_key: bytes,
-    *,
-    chunk_size: int,
-    max_bytes: int,
-    plaintext_limit: int,
-) -> SealedSpool:
-    """Hash and seal a stream into a temporary file, keeping a plain copy for the pre-check."""
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
-    plaintext: BinaryIO | None = tempfile.TemporaryFile()  # noqa: SIM115 - likewise
-    try:
-        sealer = Sealer(public_key, chunk_size=chunk_size)
-        digest = hashlib.sha256()
-        size = 0
-        async for chunk in chunks:
-            size += len(chunk)
-            if size > max_bytes:
-                raise _too_large(max_bytes)
-            digest.update(chunk)
-            spool.write(sealer.update(chunk))
-            if plaintext is not None:
-                if size > plaintext_limit:
-                    plaintext.close()
-                    plaintext = None
-                else:
-                    plaintext.write(chunk)
-        if size == 0:
-            raise Invalid(
-                _("The file is empty."),
-                _("No bytes arrived, so there is nothing to seal."),
-                _("Check that you chose the right file and upload it again."),
-            )
-        spool.write(sealer.finalize())
-        sealed_size = spool.tell()
-        spool.seek(0)
-        if plaintext is not None:
-            plaintext.seek(0)
-    except BaseException:
-        spool.close()
-        if plaintext is not None:
-            plaintext.close()
-        raise
-    return SealedSpool(spool, plaintext, digest.hexdigest(), size, sealed_size)
+class SealingSpool:
+    """Hashes and seals a bid piece by piece, as it arrives, into a temporary file of
+    ciphertext, keeping a plain copy for the pre-check (only up to ``plaintext_limit``); the
+    pieces may come in one stream or in several requests (a resumable upload). Memory holds
+    one sealing chunk at most."""
+
+    def __init__(
+        self, public_key: bytes, *, chunk_size: int, max_bytes: int, plaintext_limit: int
+    ) -> None:
+        self.size = 0
+        self._max_bytes = max_bytes
+        self._plaintext_limit = plaintext_limit
+        self._sealer = Sealer(public_key, chunk_size=chunk_size)
+        self._digest = hashlib.sha256()
+        self._spool: BinaryIO = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish/close
+        self._plaintext: BinaryIO | None = tempfile.TemporaryFile()  # noqa: SIM115 - likewise
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self._max_bytes:
+            raise too_large(self._max_bytes)
+        self._digest.update(chunk)
+        self._spool.write(self._sealer.update(chunk))
+        if self._plaintext is not None:
+            if self.size > self._plaintext_limit:
+                self._plaintext.close()
+                self._plaintext = None
+            else:
+                self._plaintext.write(chunk)
+
+    def finish(self) -> SealedSpool:
+        """The sealed file, handed over (its caller closes it)."""
+        if self.size == 0:
+            raise empty_file()
+        self._spool.write(self._sealer.finalize())
+        sealed_size = self._spool.tell()
+        self._spool.seek(0)
+        if self._plaintext is not None:
+            self._plaintext.seek(0)
+        return SealedSpool(
+            self._spool, self._plaintext, self._digest.hexdigest(), self.size, sealed_size
+        )
+
+    def close(self) -> None:
+        """Throw away what arrived (the upload was refused or abandoned)."""
+        self._spool.close()
+        if self._plaintext is not None:
+            self._plaintext.close()
 
 
-async def spool_supplier_sealed(
-    chunks: AsyncIterator[bytes],
-    public_key: bytes,
-    *,
-    declared_sha256: str,
-    max_bytes: int,
-    tender_id: uuid.UUID,
-) -> SealedSpool:
-    """Spool a stream its supplier sealed to ``public_key``, as it is (it is not sealed
-    again), hashing it; refuse, as soon as its first bytes show it, anything that is not a
-    stream of the format that key seals to."""
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
+class SupplierSealedSpool:
+    """Spools a stream its supplier sealed to ``public_key``, as it is (it is not sealed
+    again), hashing it; refuses, as soon as its first bytes show it, anything that is not a
+    stream of the format that key seals to. Like :class:`SealingSpool`, piece by piece."""
+
+    def __init__(
+        self, public_key: bytes, *, declared_sha256: str, max_bytes: int, tender_id: uuid.UUID
+    ) -> None:
+        self.size = 0
+        self._public_key = public_key
+        self._declared_sha256 = declared_sha256
+        self._max_bytes = max_bytes
+        self._tender_id = tender_id
+        self._digest = hashlib.sha256()
+        self._start = b""
+        self._spool: BinaryIO = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish/close
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self._max_bytes:
+            raise too_large(self._max_bytes)
+        if len(self._start) < SEALED_PREFIX_SIZE:
+            self._start += chunk[: SEALED_PREFIX_SIZE - len(self._start)]
+            if len(self._start) == SEALED_PREFIX_SIZE and not looks_sealed(
+                self._start, self._public_key
+            ):
+                raise _not_sealed(self._tender_id)
+        self._digest.update(chunk)
+        self._spool.write(chunk)
+
+    def finish(self) -> SealedSpool:
+        """The sealed file, handed over (its caller closes it)."""
+        if self.size < Sealer.sealed_size(
+            0, recipient_public_key=self._public_key
+        ) or not looks_sealed(self._start, self._public_key):
+            raise _not_sealed(self._tender_id)
+        self._spool.seek(0)
+        return SealedSpool(
+            self._spool,
+            None,
+            self._declared_sha256,
+            self.size,
+            self.size,
+            self._digest.hexdigest(),
+        )
+
+    def close(self) -> None:
+        self._spool.close()
+
+
+Spool = SealingSpool | SupplierSealedSpool
+
+
+async def spool_all(chunks: AsyncIterator[bytes], spool: Spool) -> SealedSpool:
+    """Write a whole stream to ``spool``; what arrived is thrown away if it is refused."""
     try:
-        digest = hashlib.sha256()
-        start = b""
-        size = 0
         async for chunk in chunks:
-            size += len(chunk)
-            if size > max_bytes:
-                raise _too_large(max_bytes)
-            if len(start) < SEALED_PREFIX_SIZE:
-                start += chunk[: SEALED_PREFIX_SIZE - len(start)]
-                if len(start) == SEALED_PREFIX_SIZE and not looks_sealed(start, public_key):
-                    raise _not_sealed(tender_id)
-            digest.update(chunk)
             spool.write(chunk)
-        if size < Sealer.sealed_size(0, recipient_public_key=public_key) or not looks_sealed(
-            start, public_key
-        ):
-            raise _not_sealed(tender_id)
-        spool.seek(0)
+        return spool.finish()
     except BaseException:
         spool.close()
         raise
-    return SealedSpool(spool, None, declared_sha256, size, size, digest.hexdigest())
 
 
 def declared_plaintext_sha256(
@@ -218,13 +249,24 @@ def declared_plaintext_sha256(
     return declared
 
 
-def _too_large(max_bytes: int) -> Invalid:
+def empty_file(tender_id: uuid.UUID | None = None) -> Invalid:
+    return Invalid(
+        _("The file is empty."),
+        _("No bytes arrived, so there is nothing to seal."),
+        _("Check that you chose the right file and upload it again."),
+        tender_id=tender_id,
+    )
+
+
+def too_large(max_bytes: int, tender_id: uuid.UUID | None = None) -> Invalid:
     return Invalid(
         _("The file is too large."),
         _("This platform accepts bid files of up to {max_bytes:,} bytes.").format(
             max_bytes=max_bytes
         ),
         _("Split the bid into several files, or ask the procuring entity."),
+        tender_id=tender_id,
+        details={"max_bytes": max_bytes},
     )
 
 
@@ -257,6 +299,18 @@ def check_file_name(file_name: str) -> str:
             _("Rename the file and upload it again."),
         )
     return name
+
+
+@dataclass(frozen=True)
+class ArrivingBid:
+    """An upload the tender takes, as its bytes arrive: who sends which file where, and the
+    spool they are sealed into."""
+
+    supplier: User
+    tender_id: uuid.UUID
+    file_name: str
+    window: SubmissionWindow
+    spool: Spool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -295,6 +349,31 @@ class BidIntake:
         :func:`declared_plaintext_sha256`); it is stored as it came. ``envelope``: for a
         two-envelope tender, "technical" (the default) or "financial" (sealed to the tender's
         financial key)."""
+        bid = await self.begin(
+            supplier=supplier,
+            tender_id=tender_id,
+            file_name=file_name,
+            declared_size=declared_size,
+            declared_sha256=declared_sha256,
+            envelope=envelope,
+        )
+        spool = await spool_all(chunks, bid.spool)
+        # The last byte is in: this is when the bid was received, by the server's clock, however
+        # long the platform now takes to seal, store and record it.
+        return await self.deliver(bid, spool, arrived_at=self.clock.now())
+
+    async def begin(
+        self,
+        *,
+        supplier: User,
+        tender_id: uuid.UUID,
+        file_name: str,
+        declared_size: int | None = None,
+        declared_sha256: str | None = None,
+        envelope: str | None = None,
+    ) -> ArrivingBid:
+        """Refuse an upload the tender does not take now (see :meth:`submit`), before a byte
+        of it is read; else where its bytes go as they arrive."""
         name = check_file_name(file_name)
         window = await anyio.to_thread.run_sync(
             lambda: self._window(supplier, tender_id, name, declared_size, envelope)
@@ -302,26 +381,29 @@ class BidIntake:
         declared = declared_plaintext_sha256(
             declared_sha256, supplier_sealed=window.supplier_sealed, tender_id=tender_id
         )
-        spool = await (
-            seal_to_spool(
-                chunks,
+        spool: Spool = (
+            SealingSpool(
                 window.public_key,
                 chunk_size=self.chunk_size,
                 max_bytes=self.max_bytes,
                 plaintext_limit=self.prechecker.max_bytes,
             )
             if declared is None
-            else spool_supplier_sealed(
-                chunks,
+            else SupplierSealedSpool(
                 window.public_key,
                 declared_sha256=declared,
                 max_bytes=self.max_bytes,
                 tender_id=tender_id,
             )
         )
-        # The last byte is in: this is when the bid was received, by the server's clock, however
-        # long the platform now takes to seal, store and record it.
-        arrived_at = self.clock.now()
+        return ArrivingBid(supplier, tender_id, name, window, spool)
+
+    async def deliver(
+        self, bid: ArrivingBid, spool: SealedSpool, *, arrived_at: datetime
+    ) -> Receipt:
+        """Store a bid whose last byte arrived at ``arrived_at`` (refused if that is too
+        late), pre-check its signature, record it and return its signed receipt."""
+        supplier, tender_id, name, window = bid.supplier, bid.tender_id, bid.file_name, bid.window
         document_id = uuid.uuid4()
         key = f"tenders/{tender_id}/bids/{document_id}.sealed"
         retain_until = window.deadline + self.retention
@@ -397,6 +479,18 @@ class BidIntake:
                 ),
             )
         )
+
+    async def refuse_if_late(self, bid: ArrivingBid, *, at: datetime) -> None:
+        """Refuse a part of ``bid`` arriving at ``at`` when the file could no longer be
+        received in time: the rest need not be sent."""
+
+        def check() -> None:
+            with self.sessions.begin() as session:
+                self._bids(session).refuse_unless_open(
+                    supplier=bid.supplier, tender_id=bid.tender_id, file_name=bid.file_name, at=at
+                )
+
+        await anyio.to_thread.run_sync(check)
 
     def _window(
         self,

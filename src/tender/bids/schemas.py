@@ -181,3 +181,30 @@ class OwnReceipt:
     standing: str  # "counts", "superseded" or "withdrawn"
     standing_since: datetime  # when it was received, superseded or withdrawn
     explanation: str
+
+
+@dataclass(frozen=True)
+class UploadStart:
+    """A resumable upload of one bid file, sent in parts: its name and its size in bytes (for
+    a two-envelope tender, its envelope; for a supplier-sealed tender, the plain file's
+    SHA-256, as ``X-Tender-Plaintext-SHA256`` is for a streamed upload)."""
+
+    file_name: str
+    size: int
+    envelope: str | None = None
+    plaintext_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadState:
+    """How far a resumable upload has come: ``received`` bytes of ``size`` arrived, so the
+    next part starts at that offset. Kept while parts keep arriving; an upload nothing reaches
+    until ``expires_at`` is dropped, and starts again."""
+
+    upload_id: uuid.UUID
+    tender_id: uuid.UUID
+    file_name: str
+    size: int
+    received: int
+    part_size: int  # a good size for each part (any size is taken)
+    expires_at: datetime

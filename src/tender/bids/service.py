@@ -228,6 +228,15 @@ class BidService:
             )
         )
 
+    def refuse_unless_open(
+        self, *, supplier: User, tender_id: uuid.UUID, file_name: str, at: datetime
+    ) -> None:
+        """Refuse a part of an upload arriving at ``at`` once its file could no longer be
+        received in time (after the deadline; a fingerprinted file's, after the files' grace)."""
+        self._refuse_unless_received_in_time(
+            get_tender(self.session, tender_id), at, supplier=supplier, file_name=file_name
+        )
+
     def record(self, *, supplier: User, document: BidDocument) -> Receipt:
         """Record a stored document, received in full at ``document.received_at`` (when its
         last byte arrived), and its ``bid.received`` event; an earlier upload of the same name

@@ -1,10 +1,9 @@
 """The opening record as a PDF a person reads, sealed with the platform's PAdES signature.
 
 The JSON record (:func:`tender.opening.record.build_record`) is the authoritative one; the PDF
-shows the same facts on A4 pages. It uses only the PDF standard fonts (Helvetica, Courier), so
-the file stays small and renders the same everywhere. Those fonts cannot show scripts such as
-Chinese: such text is transliterated to Latin letters (``anyascii``), marked with an asterisk,
-and a note says the JSON record holds the exact text.
+shows the same facts on A4 pages, in the language in force. Its font
+(:mod:`tender.bids.pdf_fonts`) shows Chinese names and Chinese text as written; hashes are in
+Courier.
 
 The PDF is a pure function of the record (its creation date is the opening's finish time), so
 an opening that is resumed and renders again writes the same bytes.
@@ -19,11 +18,14 @@ from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any, BinaryIO, Final
 
-from anyascii import anyascii
 from fpdf import FPDF, FontFace
 from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import TimeStamper
 
+from tender.bids.pdf_fonts import FONT_FAMILY, use_platform_font
+from tender.i18n import current_locale
+from tender.i18n import gettext as _
+from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
 from tender.signing import Indication, TrustStore, sign_pdf
 
 __all__ = ["SEAL_FIELD_NAME", "render_record_pdf", "seal_record_pdf"]
@@ -33,15 +35,18 @@ SEAL_FIELD_NAME: Final = "PlatformSeal"
 
 log = logging.getLogger(__name__)
 
-# fpdf2 writes standard-font text in this encoding; it covers everything Latin-1 does plus
-# the typographic dash and quotes (e.g. the em dash of a signed-note checkpoint).
-_ENCODING: Final = "windows-1252"
-_TRANSLITERATED_MARK: Final = "*"
 _MONO: Final = FontFace(family="Courier", size_pt=7.5)
-_SMALL: Final = FontFace(family="Helvetica", size_pt=8)
+_SMALL: Final = FontFace(family=FONT_FAMILY, size_pt=8)
 _BODY: Final = _SMALL
-_HEADINGS: Final = FontFace(family="Helvetica", emphasis="BOLD", size_pt=8, fill_color=230)
-_COLUMNS: Final = ("#", "Supplier", "File", "Size (bytes)", "Received at (UTC)", "Verdict")
+_HEADINGS: Final = FontFace(family=FONT_FAMILY, emphasis="BOLD", size_pt=8, fill_color=230)
+_COLUMNS: Final = (
+    "#",
+    N_("Supplier"),
+    N_("File"),
+    N_("Size (bytes)"),
+    N_("Received at (UTC)"),
+    N_("Verdict"),
+)
 _COLUMN_WIDTHS: Final = (8, 40, 32, 18, 28, 54)  # millimetres, adding up to the text width
 _LINE_HEIGHT: Final = 4.0  # millimetres, in the bids table
 _PADDING: Final = 1.0
@@ -59,149 +64,180 @@ def render_record_pdf(record: Mapping[str, Any], output: BinaryIO) -> None:
     tender = record["tender"]
     writer = _Writer(tender["reference"])
     pdf = writer.pdf
-    pdf.set_title(f"Opening record of tender {writer.text(tender['reference'])}")
+    pdf.set_title(_("Opening record of tender {reference}").format(reference=tender["reference"]))
     pdf.set_creation_date(_parse_time(tender["opened_at"]))
     pdf.add_page()
 
     envelope = record.get("envelope")
-    pdf.set_font("Helvetica", "B", 18)
+    pdf.set_font(FONT_FAMILY, "B", 18)
     pdf.cell(
-        text="Opening record" if envelope is None else f"Opening record: {envelope} envelopes",
+        text=_("Opening record")
+        if envelope is None
+        else _("Opening record: {envelope} envelopes").format(envelope=envelope),
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.ln(2)
     writer.fields(
         [
-            ("Tender reference", tender["reference"]),
-            ("Title", tender["title"]),
-            ("Tender ID", tender["id"]),
-            ("Deadline", _utc(tender["deadline"])),
+            (_("Tender reference"), tender["reference"]),
+            (_("Title"), tender["title"]),
+            (_("Tender ID"), tender["id"]),
+            (_("Deadline"), _utc(tender["deadline"])),
             *(
-                [("Files received until", _utc(tender["files_until"]) + " (fingerprint first)")]
+                [
+                    (
+                        _("Files received until"),
+                        _("{time} (fingerprint first)").format(time=_utc(tender["files_until"])),
+                    )
+                ]
                 if "files_until" in tender
                 else []
             ),
-            ("Opening started", _utc(tender["opening_started_at"])),
-            ("Opening finished", _utc(tender["opened_at"])),
-            ("Record format", record["format"]),
+            (_("Opening started"), _utc(tender["opening_started_at"])),
+            (_("Opening finished"), _utc(tender["opened_at"])),
+            (_("Record format"), record["format"]),
         ]
     )
 
     bids: list[dict[str, Any]] = record["bids"]
-    writer.heading(f"Bid documents ({len(bids)})")
+    writer.heading(_("Bid documents ({count})").format(count=len(bids)))
     if bids:
         writer.bids_table(bids)
     else:
-        writer.paragraph("No bid document was submitted.")
+        writer.paragraph(_("No bid document was submitted."))
 
     verdicts: list[dict[str, Any]] = record.get("qualification", [])
     if verdicts:
-        writer.heading(f"Qualification verdicts ({len(verdicts)})")
+        writer.heading(_("Qualification verdicts ({count})").format(count=len(verdicts)))
         writer.paragraph(
-            "The officer's verdict on each bid's technical envelope, recorded before the "
-            "financial opening was requested. Only qualified bids' financial envelopes were "
-            "opened; the others stay sealed and were never decrypted."
+            _(
+                "The officer's verdict on each bid's technical envelope, recorded before the "
+                "financial opening was requested. Only qualified bids' financial envelopes were "
+                "opened; the others stay sealed and were never decrypted."
+            )
         )
         for verdict in verdicts:
             writer.fields(
                 [
-                    ("Supplier", verdict["supplier_organisation"]),
-                    ("Verdict", "qualified" if verdict["qualified"] else "not qualified"),
-                    ("Reason", verdict["reason"]),
-                    ("Recorded", f"{_utc(verdict['decided_at'])} by {verdict['decided_by']}"),
+                    (_("Supplier"), verdict["supplier_organisation"]),
+                    (_("Verdict"), _("qualified") if verdict["qualified"] else _("not qualified")),
+                    (_("Reason"), verdict["reason"]),
+                    (
+                        _("Recorded"),
+                        _("{time} by {person}").format(
+                            time=_utc(verdict["decided_at"]), person=verdict["decided_by"]
+                        ),
+                    ),
                 ]
             )
 
     missing: list[dict[str, Any]] = record.get("fingerprints_without_file", [])
     if missing:
-        writer.heading(f"Fingerprints without their file ({len(missing)})")
+        writer.heading(_("Fingerprints without their file ({count})").format(count=len(missing)))
         writer.paragraph(
-            "These fingerprints were received by the deadline, but no file with that SHA-256 "
-            "was received by the end of the files' grace: nothing was opened for them."
+            _(
+                "These fingerprints were received by the deadline, but no file with that "
+                "SHA-256 was received by the end of the files' grace: nothing was opened for "
+                "them."
+            )
         )
         for fingerprint in missing:
             writer.fields(
                 [
-                    ("Supplier", fingerprint["supplier_organisation"]),
-                    ("File", fingerprint["file_name"]),
+                    (_("Supplier"), fingerprint["supplier_organisation"]),
+                    (_("File"), fingerprint["file_name"]),
                     ("SHA-256", fingerprint["sha256"]),
-                    ("Fingerprint received", _utc(fingerprint["received_at"])),
+                    (_("Fingerprint received"), _utc(fingerprint["received_at"])),
                 ]
             )
 
     not_opened: list[dict[str, Any]] = record.get("not_opened", [])
     if not_opened:
-        writer.heading(f"Received but not opened ({len(not_opened)})")
+        writer.heading(_("Received but not opened ({count})").format(count=len(not_opened)))
         writer.paragraph(
-            "A superseded file was replaced by a later version of the same name (the version "
-            "that counted is the one opened above); a withdrawn file was withdrawn by its "
-            "supplier before the deadline. Both stay sealed and stored, and were not opened."
+            _(
+                "A superseded file was replaced by a later version of the same name (the "
+                "version that counted is the one opened above); a withdrawn file was withdrawn "
+                "by its supplier before the deadline. Both stay sealed and stored, and were not "
+                "opened."
+            )
         )
         for document in not_opened:
             writer.fields(
                 [
-                    ("Supplier", document["supplier_organisation"]),
-                    ("File", document["file_name"]),
+                    (_("Supplier"), document["supplier_organisation"]),
+                    (_("File"), document["file_name"]),
                     ("SHA-256", document["sha256"]),
-                    ("Received", _utc(document["received_at"])),
-                    (document["why"].capitalize(), _utc(document["at"])),
+                    (_("Received"), _utc(document["received_at"])),
+                    (_why_not_opened(document["why"]), _utc(document["at"])),
                 ]
             )
 
     release = record.get("key_release")
     if release is not None and release["opening"] == "committee":
-        writer.heading("Key released by the opening committee")
+        writer.heading(_("Key released by the opening committee"))
         writer.paragraph(
-            f"The tender's key was split among {release['members']} committee members; "
-            f"{release['quorum']} of them had to release their shares after the deadline for "
-            "the bids to be opened. These members released theirs:"
+            _(
+                "The tender's key was split among {members} committee members; {quorum} of them "
+                "had to release their shares after the deadline for the bids to be opened. "
+                "These members released theirs:"
+            ).format(members=release["members"], quorum=release["quorum"])
         )
         for member in release["released"]:
             writer.fields(
                 [
-                    ("Member", f"{member['member']} ({member['organisation']})"),
-                    ("Released", _utc(member["released_at"])),
+                    (_("Member"), f"{member['member']} ({member['organisation']})"),
+                    (_("Released"), _utc(member["released_at"])),
                 ]
             )
     elif release is not None:
-        writer.heading("Key released by the platform")
+        writer.heading(_("Key released by the platform"))
         writer.paragraph(
-            "This tender was opened automatically: its key was unwrapped by the platform's "
-            "key after the deadline."
+            _(
+                "This tender was opened automatically: its key was unwrapped by the platform's "
+                "key after the deadline."
+            )
         )
 
-    writer.heading("Totals")
+    writer.heading(_("Totals"))
     indications = [bid["indication"] for bid in bids]
     writer.fields(
         [
-            ("Documents", str(len(bids))),
-            ("Passed", str(indications.count(Indication.TOTAL_PASSED.value))),
-            ("Failed", str(indications.count(Indication.TOTAL_FAILED.value))),
-            ("Indeterminate", str(indications.count(Indication.INDETERMINATE.value))),
+            (_("Documents"), str(len(bids))),
+            (_("Passed"), str(indications.count(Indication.TOTAL_PASSED.value))),
+            (_("Failed"), str(indications.count(Indication.TOTAL_FAILED.value))),
+            (_("Indeterminate"), str(indications.count(Indication.INDETERMINATE.value))),
         ]
     )
 
-    writer.heading("Audit trail")
+    writer.heading(_("Audit trail"))
     head = record["audit_head"]
-    writer.fields([("Log head", f"event {head['seq']}"), ("Event hash", head["hash"])])
+    writer.fields(
+        [
+            (_("Log head"), _("event {seq}").format(seq=head["seq"])),
+            (_("Event hash"), head["hash"]),
+        ]
+    )
     checkpoint = record.get("checkpoint")
     if checkpoint is not None:
         writer.checkpoint(checkpoint)
 
-    writer.heading("Seal")
+    writer.heading(_("Seal"))
     writer.paragraph(
-        "This record is sealed with the platform's electronic seal (PAdES signature field "
-        f"{SEAL_FIELD_NAME}). Check it with `tender verify` or any PAdES validator; any change "
-        "to the file after sealing breaks the seal. The JSON opening record, whose SHA-256 is "
-        "in the audit log, is the authoritative copy of these facts."
+        _(
+            "This record is sealed with the platform's electronic seal (PAdES signature field "
+            "{field}). Check it with `tender verify` or any PAdES validator; any change to the "
+            "file after sealing breaks the seal. The JSON opening record, whose SHA-256 is in "
+            "the audit log, is the authoritative copy of these facts."
+        ).format(field=SEAL_FIELD_NAME)
     )
-    if writer.transliterated:
-        writer.paragraph(
-            f"{_TRANSLITERATED_MARK} Transliterated to Latin letters: this PDF's standard fonts "
-            "cannot show the original script. The JSON opening record holds the exact text."
-        )
     output.write(bytes(pdf.output()))
+
+
+def _why_not_opened(why: str) -> str:
+    """Why a received document was not opened ("superseded", "withdrawn"), as a label."""
+    return {"superseded": _("Superseded"), "withdrawn": _("Withdrawn")}.get(why, why.capitalize())
 
 
 def seal_record_pdf(
@@ -253,45 +289,39 @@ def seal_record_pdf(
 
 
 class _Writer:
-    """Lays out the record's parts, keeping track of whether anything was transliterated."""
+    """Lays out the record's parts."""
 
     def __init__(self, reference: str) -> None:
-        self.transliterated = False
-        self.pdf = _RecordPdf(footer_text=f"Tender {self.text(reference)} - opening record")
-        self.pdf.core_fonts_encoding = _ENCODING
-        self.pdf.set_author("Tender e-procurement platform")
-        self.pdf.set_lang("en")
+        self.pdf = _RecordPdf(
+            footer_text=_("Tender {reference} - opening record").format(reference=reference)
+        )
+        use_platform_font(self.pdf)
+        # Courier (the hashes, the checkpoint's note) covers Windows-1252: Latin-1 plus the
+        # typographic dash and quotes (the em dash of a signed note).
+        self.pdf.core_fonts_encoding = "windows-1252"
+        self.pdf.set_author(_("Tender e-procurement platform"))
+        self.pdf.set_lang(current_locale().replace("_", "-"))
         self.pdf.set_margins(15, 15, 15)
         self.pdf.set_auto_page_break(auto=True, margin=15)
 
-    def text(self, value: object) -> str:
-        """``value`` as text the standard fonts can show; see the module docstring."""
-        text = str(value)
-        try:
-            text.encode(_ENCODING)
-        except UnicodeEncodeError:
-            self.transliterated = True
-            return f"{_transliterate(text)} {_TRANSLITERATED_MARK}"
-        return text
-
     def heading(self, text: str) -> None:
         self.pdf.ln(4)
-        self.pdf.set_font("Helvetica", "B", 12)
+        self.pdf.set_font(FONT_FAMILY, "B", 12)
         self.pdf.cell(text=text, new_x="LMARGIN", new_y="NEXT")
         self.pdf.ln(1)
 
     def paragraph(self, text: str) -> None:
-        self.pdf.set_font("Helvetica", "", 9)
-        self.pdf.multi_cell(0, 4.5, self.text(text), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.set_font(FONT_FAMILY, "", 9)
+        self.pdf.multi_cell(0, 4.5, text, new_x="LMARGIN", new_y="NEXT")
         self.pdf.ln(1)
 
     def fields(self, rows: list[tuple[str, str]]) -> None:
         """Label/value lines, values wrapped in their own column."""
         for label, value in rows:
-            self.pdf.set_font("Helvetica", "B", 9)
+            self.pdf.set_font(FONT_FAMILY, "B", 9)
             self.pdf.cell(38, 5, label)
-            self.pdf.set_font("Helvetica", "", 9)
-            self.pdf.multi_cell(0, 5, self.text(value), align="L", new_x="LMARGIN", new_y="NEXT")
+            self.pdf.set_font(FONT_FAMILY, "", 9)
+            self.pdf.multi_cell(0, 5, str(value), align="L", new_x="LMARGIN", new_y="NEXT")
 
     def bids_table(self, bids: list[dict[str, Any]]) -> None:
         """One block of rows per document: the facts, its full SHA-256, the verdict's reason.
@@ -301,13 +331,13 @@ class _Writer:
         The rows look the same (boxed cells, grey headings repeated on each page).
         """
         span = sum(_COLUMN_WIDTHS)
-        self._table_row(_COLUMNS, _COLUMN_WIDTHS, _HEADINGS, heading=True)
+        self._headings()
         for number, bid in enumerate(bids, start=1):
             self._table_row(
                 [
                     str(number),
-                    self.text(bid["supplier_organisation"]),
-                    self.text(bid["file_name"]),
+                    str(bid["supplier_organisation"]),
+                    str(bid["file_name"]),
                     f"{bid['size']:,}",
                     _parse_time(bid["received_at"]).strftime("%Y-%m-%d\n%H:%M:%S.%f"),
                     _verdict(bid),
@@ -318,12 +348,15 @@ class _Writer:
             self._table_row([f"SHA-256 {bid['receipt_sha256']}"], (span,), _MONO)
             # Only a mismatch is worth a second line: otherwise both are the same hash.
             if bid["computed_sha256"] != bid["receipt_sha256"]:
-                opened = bid["computed_sha256"] or "not computed (the file did not unseal)"
-                self._table_row([f"Opened  {opened}"], (span,), _MONO)
-            details = f"Reason: {bid['reason']}"
+                opened = bid["computed_sha256"] or _("not computed (the file did not unseal)")
+                self._table_row([_("Opened  {sha256}").format(sha256=opened)], (span,), _SMALL)
+            details = _("Reason: {reason}").format(reason=bid["reason"])
             if bid.get("signer_subject"):
-                details += f"\nSigner: {bid['signer_subject']}"
-            self._table_row([self.text(details)], (span,), _SMALL)
+                details += "\n" + _("Signer: {subject}").format(subject=bid["signer_subject"])
+            self._table_row([details], (span,), _SMALL)
+
+    def _headings(self) -> None:
+        self._table_row([_(column) for column in _COLUMNS], _COLUMN_WIDTHS, _HEADINGS, heading=True)
 
     def _table_row(
         self,
@@ -344,7 +377,7 @@ class _Writer:
         height = max(len(each) for each in lines) * _LINE_HEIGHT + 2 * _PADDING
         if not heading and pdf.will_page_break(height):
             pdf.add_page()
-            self._table_row(_COLUMNS, _COLUMN_WIDTHS, _HEADINGS, heading=True)
+            self._headings()
             self._use(style)
         x, y = pdf.l_margin, pdf.get_y()
         margin, pdf.c_margin = pdf.c_margin, 0  # the padding is the cell's only margin
@@ -361,7 +394,7 @@ class _Writer:
 
     def _use(self, style: FontFace) -> None:
         emphasis = "B" if style.emphasis is not None and "B" in str(style.emphasis.style) else ""
-        self.pdf.set_font(style.family or "Helvetica", emphasis, style.size_pt or 8)
+        self.pdf.set_font(style.family or FONT_FAMILY, emphasis, style.size_pt or 8)
         if style.fill_color is not None:
             self.pdf.set_fill_color(style.fill_color)
 
@@ -399,19 +432,26 @@ class _Writer:
         verbatim, and long blobs (the time-stamp token) by size and SHA-256 only, since a
         page of base64 helps no reader and the JSON record holds it whole."""
         self.pdf.ln(1)
-        self.pdf.set_font("Helvetica", "B", 9)
-        self.pdf.cell(text="Checkpoint at opening", new_x="LMARGIN", new_y="NEXT")
+        self.pdf.set_font(FONT_FAMILY, "B", 9)
+        self.pdf.cell(text=_("Checkpoint at opening"), new_x="LMARGIN", new_y="NEXT")
         self.pdf.ln(1)
         for key, value in checkpoint.items():
             text = str(value)
             if "\n" in text:
                 self.fields([(key, "")])
                 self.pdf.set_font("Courier", "", 7.5)
-                self.pdf.multi_cell(0, 3.5, self.text(text), new_x="LMARGIN", new_y="NEXT")
+                self.pdf.multi_cell(0, 3.5, text, new_x="LMARGIN", new_y="NEXT")
             elif len(text) > _LONGEST_SHOWN:
                 digest = hashlib.sha256(text.encode()).hexdigest()
                 self.fields(
-                    [(key, f"SHA-256 {digest}\n({len(text)} characters, whole in the JSON)")]
+                    [
+                        (
+                            key,
+                            _("SHA-256 {digest}\n({length} characters, whole in the JSON)").format(
+                                digest=digest, length=len(text)
+                            ),
+                        )
+                    ]
                 )
             else:
                 self.fields([(key, text)])
@@ -426,27 +466,15 @@ class _RecordPdf(FPDF):
 
     def footer(self) -> None:
         self.set_y(-10)
-        self.set_font("Helvetica", "", 7)
-        self.cell(0, 4, f"{self._footer_text} - page {self.page_no()} of {{nb}}", align="C")
-
-
-def _transliterate(text: str) -> str:
-    """``text`` with each character the encoding lacks spelt in Latin letters; neighbouring
-    spelt characters are kept apart by spaces ("Tai Wan", not "TaiWan"), so that names read as
-    syllables and long ones can wrap."""
-    pieces: list[str] = []
-    previous_spelt = False
-    for character in text:
-        try:
-            character.encode(_ENCODING)
-        except UnicodeEncodeError:
-            spelt = anyascii(character) or "?"
-            pieces.append(f" {spelt}" if previous_spelt else spelt)
-            previous_spelt = True
-        else:
-            pieces.append(character)
-            previous_spelt = False
-    return "".join(pieces)
+        self.set_font(FONT_FAMILY, "", 7)
+        self.cell(
+            0,
+            4,
+            _("{footer} - page {page} of {pages}").format(
+                footer=self._footer_text, page=self.page_no(), pages="{nb}"
+            ),
+            align="C",
+        )
 
 
 def _verdict(bid: Mapping[str, Any]) -> str:
