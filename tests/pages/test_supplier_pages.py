@@ -390,3 +390,25 @@ def test_every_supplier_page_is_in_chinese_with_no_english_left(
         shoot(page, f"{name}-zh")
     page.get_by_role("button", name="確認我的電郵地址").click()  # an unknown link: refused
     shoot(page, "confirm-email-refused-zh")
+
+
+def test_a_company_registers_and_confirms_in_chinese(page: Page, site: Site) -> None:
+    page.goto(f"{site.base}/language?to=zh-Hant-HK&back=/register")
+    page.get_by_label("公司英文名稱").fill("Kwong Fat Roadworks Ltd")
+    page.locator("#name_zh").fill("廣發路面工程有限公司")
+    page.get_by_label("商業登記號碼").fill("24681357")
+    page.get_by_label("公司聯絡電郵").fill("office@kwongfat.example")
+    page.get_by_label("你的姓名").fill("陳大文")
+    page.get_by_label("電郵地址").fill("chan@kwongfat.example")
+    page.get_by_label("密碼", exact=True).fill(PASSWORD)
+    page.get_by_label("你收到的電郵所用語言").select_option("zh-Hant-HK")
+    page.get_by_role("button", name="註冊").click()
+
+    assert page.get_by_role("heading", level=1).inner_text() == "請查看你的電郵"
+    page.goto(f"{site.base}{_confirmation_path(site, 'chan@kwongfat.example')}")
+    page.get_by_role("button", name="確認我的電郵地址").click()
+
+    assert page.get_by_role("heading", level=1).inner_text() == "你的電郵地址已確認"
+    assert_no_english_left(page)
+    assert_accessible(page)
+    shoot(page, "email-confirmed-zh")
