@@ -24,7 +24,7 @@ from tender.accounts.service import AccountService
 from tender.bids.schemas import Receipt
 from tender.notifications.models import OutboxMessage
 from tender.signing.testing import P12_PASSPHRASE, TestPKI
-from tests.helpers import sign_text, upload
+from tests.helpers import sign_text, two_envelope_tender, upload
 from tests.pages.browsing import assert_accessible, shoot
 from tests.pages.conftest import PASSWORD, Person, Site, sign_in
 from tests.pages.test_public_pages import assert_no_english_left
@@ -412,3 +412,19 @@ def test_a_company_registers_and_confirms_in_chinese(page: Page, site: Site) -> 
     assert_no_english_left(page)
     assert_accessible(page)
     shoot(page, "email-confirmed-zh")
+
+
+def test_a_two_envelope_tenders_receipts_name_their_envelope(page: Page, site: Site) -> None:
+    officer, sam = _user(site, site.officer.email), _user(site, site.supplier.email)
+    tender = two_envelope_tender(
+        site.platform, officer, site.platform.clock, ref="HyD-2026-020", seconds=86_400
+    )
+    _in_a_thread(
+        lambda: upload(site.platform, sam, tender.id, "price.pdf", [b"%PDF"], envelope="financial")
+    )
+    sign_in(page, site, site.supplier)
+    page.goto(f"{site.base}/supplier/tenders/{tender.id}")
+    assert "Envelope: financial" in page.locator("table.receipts").inner_text()
+
+    page.get_by_role("link", name="price.pdf").click()
+    assert "opened only if the bid qualifies" in page.locator(".facts").inner_text()
