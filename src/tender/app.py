@@ -50,6 +50,8 @@ from tender.openapi import (
 from tender.opendata.api import OcdsController
 from tender.opening.api import OpeningController
 from tender.pages.api import PublicPages
+from tender.pages.auditor import AuditorPages, ReceiptPages
+from tender.pages.committee import CommitteePages
 from tender.pages.errors import with_error_pages
 from tender.pages.officer import OfficerPages
 from tender.pages.rendering import STATIC, template_config
@@ -138,6 +140,9 @@ def create_app(platform: Platform) -> Litestar:
             RegistrationPages,
             SupplierPages,
             UploadPages,
+            CommitteePages,
+            AuditorPages,
+            ReceiptPages,
             create_static_files_router(
                 path=STATIC_PATH,
                 directories=[STATIC],

@@ -14,7 +14,7 @@ from pyhanko.sign.signers import Signer
 
 from tender.bids.schemas import PLAINTEXT_SHA256_HEADER
 from tender.signing.signer import sign_detached
-from tender.storage.committee import MemberKey, decrypt_share, share_context
+from tender.storage.committee import HeldShare, MemberKey, decrypt_share, share_context
 from tender.verifier.committee import TENDER_KEY
 
 
@@ -180,6 +180,34 @@ def register_committee_key(
     return registered
 
 
+def decrypted_share(share: dict[str, Any], member_key: MemberKey) -> HeldShare:
+    """The held share in ``share`` (the platform's answer to a member's ``GET .../committee/
+    share``, as fetched or saved from the committee page), decrypted with ``member_key`` and
+    checked against the commitment the log holds.
+
+    :raises RefusedError: if it is encrypted to another key or does not match its commitment.
+    :raises ShareError: if it does not decrypt with ``member_key``.
+    """
+    if share["member_key"] != member_key.fingerprint:
+        raise RefusedError(
+            f"Your share of tender {share['reference']} is encrypted to the committee key "
+            f"{share['member_key'][:16]}, not to the key in this file "
+            f"({member_key.fingerprint[:16]}). Use the key file you had registered when the "
+            "tender was created."
+        )
+    context = share_context(
+        tender_id=share["tender_id"], key_name=share["key"], member_id=share["member_id"]
+    )
+    held = decrypt_share(base64.b64decode(share["encrypted_share"]), member_key, context=context)
+    if held.commitment(context) != share["share_commitment"]:
+        raise RefusedError(
+            f"The share the platform gave you for tender {share['reference']} does not match the "
+            "commitment to it in the audit log, so it was not released. Tell the platform's "
+            "auditors."
+        )
+    return held
+
+
 def release_committee_share(
     client: httpx.Client,
     token: str,
@@ -200,23 +228,7 @@ def release_committee_share(
     share = answer(
         client.get(f"{committee}/share", params={"key": key_name}, headers=bearer(token))
     )
-    if share["member_key"] != member_key.fingerprint:
-        raise RefusedError(
-            f"Your share of tender {share['reference']} is encrypted to the committee key "
-            f"{share['member_key'][:16]}, not to the key in this file "
-            f"({member_key.fingerprint[:16]}). Use the key file you had registered when the "
-            "tender was created."
-        )
-    context = share_context(
-        tender_id=share["tender_id"], key_name=share["key"], member_id=share["member_id"]
-    )
-    held = decrypt_share(base64.b64decode(share["encrypted_share"]), member_key, context=context)
-    if held.commitment(context) != share["share_commitment"]:
-        raise RefusedError(
-            f"The share the platform gave you for tender {share['reference']} does not match the "
-            "commitment to it in the audit log, so it was not released. Tell the platform's "
-            "auditors."
-        )
+    held = decrypted_share(share, member_key)
     released: dict[str, Any] = answer(
         client.post(
             f"{committee}/releases",

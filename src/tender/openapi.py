@@ -384,6 +384,8 @@ TEXT_BOUNDS: Final[dict[str, dict[str, int]]] = {
     },
     "FingerprintIn": {"file_name": MAX_FILE_NAME, "sha256": 64},
     "Withdrawal": {"file_name": MAX_FILE_NAME},
+    # "technical" or "financial"; a plain file's SHA-256 is 64 hex digits.
+    "UploadStart": {"file_name": MAX_FILE_NAME, "envelope": 9, "plaintext_sha256": 64},
     "OrganisationIn": {
         "name_en": NAME_MAX,
         "name_zh": NAME_MAX,

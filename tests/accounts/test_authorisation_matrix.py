@@ -327,6 +327,18 @@ ROUTES: Final[dict[str, Row]] = {
     "POST /supplier/certificates/challenge": Row(SUPPLIERS, own_account=True),
     "POST /supplier/certificates": Row(SUPPLIERS, form={"challenge_id": "none"}, own_account=True),
     "GET /supplier/tenders/{tender_id:uuid}/upload": Row(SUPPLIERS, visible),
+    # The committee's pages: members and the tender's overseers (these tenders have none).
+    "GET /committee": Row(READERS),
+    "GET /committee/tenders/{tender_id:uuid}": Row(READERS, overseer),
+    "POST /committee/tenders/{tender_id:uuid}/release": Row(
+        READERS, nobody, form={"share": "AAAA"}
+    ),
+    # The auditors' pages; checking a receipt needs no account.
+    "GET /auditor": Row(AUDITORS),
+    "GET /auditor/tenders/{tender_id:uuid}": Row(AUDITORS, visible),
+    "GET /auditor/checkpoints": Row(AUDITORS),
+    "GET /verify": Row(None),
+    "POST /verify": Row(None, form={"receipt": "not a receipt"}),
     "GET /static/{file_path:path}": Row(None),
     "HEAD /static/{file_path:path}": Row(None),
     # The officer's pages: what the API allows them, on their organisation's tenders.

@@ -3,6 +3,7 @@ after the deadline against a running platform; the private key never leaves the 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -20,7 +21,7 @@ from tender.committee.models import CommitteeShare
 from tender.platform import Platform
 from tender.storage.committee import KeyFileCost, MemberKey
 from tests.conftest import People
-from tests.helpers import Member, committee_member, committee_tender
+from tests.helpers import Member, committee_member, committee_service, committee_tender, own_share
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +117,52 @@ def test_a_key_file_is_opened_only_with_its_passphrase_before_it_is_registered(
 
     assert refused.returncode == 1
     assert "passphrase is not the one" in refused.stderr
+
+
+def test_a_member_decrypts_the_share_saved_from_the_page_offline_to_paste_it_there(
+    platform: Platform, people: People, clock: ManualClock, tmp_path: Path
+) -> None:
+    otto = committee_member(platform, "Otto Observer", "Independent Commission")
+    olga = committee_member(platform, "Olga Opener", "Procuring Entity")
+    key_file, passphrase = tmp_path / "otto.key", tmp_path / "passphrase"
+    passphrase.write_text("a long and private passphrase\n")
+    otto.key.save(key_file, "a long and private passphrase", cost=KeyFileCost(1, 64, 1))
+    tender = committee_tender(platform, people.officer, clock, [olga, otto], quorum=2)
+    clock.set(tender.deadline + timedelta(seconds=1))
+    saved = tmp_path / "committee-share.json"
+    with platform.sessions.begin() as session:  # what GET .../committee/share answers
+        found = committee_service(platform, session).encrypted_share(
+            member=otto.user, tender_id=tender.id
+        )
+        saved.write_text(
+            json.dumps(
+                {
+                    "tender_id": str(tender.id),
+                    "reference": tender.reference,
+                    "key": found.row.key_name,
+                    "member_id": str(otto.user.id),
+                    "index": found.row.share_index,
+                    "member_key": found.row.member_key.fingerprint,
+                    "share_commitment": found.row.commitment,
+                    "encrypted_share": base64.b64encode(found.row.encrypted_share).decode(),
+                }
+            )
+        )
+    olga_file = tmp_path / "olga.key"
+    olga.key.save(olga_file, "a long and private passphrase", cost=KeyFileCost(1, 64, 1))
+
+    decrypted = _tender_cli(
+        "http://unused", "unused", "decrypt", saved, "--key-file", key_file,
+        "--passphrase-file", passphrase,
+    )  # fmt: skip
+    not_hers = _tender_cli(
+        "http://unused", "unused", "decrypt", saved, "--key-file", olga_file,
+        "--passphrase-file", passphrase,
+    )  # fmt: skip
+
+    assert decrypted.returncode == 0, decrypted.stderr
+    assert decrypted.stdout.strip() == base64.b64encode(
+        own_share(platform, otto, tender.id).to_bytes()
+    ).decode("ascii")
+    assert not_hers.returncode == 1
+    assert "not to the key in this file" in not_hers.stderr + not_hers.stdout

@@ -37,11 +37,13 @@ def _marked() -> Iterator[Message]:
     for template in sorted((PAGES / "templates").rglob("*.html")):
         with template.open("rb") as source:
             for entry in babel_extract(source, tuple(DEFAULT_KEYWORDS), [], {}):
-                yield _texts(entry[2])
+                if texts := _texts(entry[2]):  # not _(variable): its strings are marked N_()
+                    yield texts
     for module in sorted(PAGES.glob("*.py")):
         with module.open("rb") as source:
             for found in extract_python(source, DEFAULT_KEYWORDS, [], {}):
-                yield _texts(found[2])
+                if texts := _texts(found[2]):  # not _(variable): its strings are marked N_()
+                    yield texts
 
 
 @cache

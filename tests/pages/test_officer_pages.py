@@ -18,12 +18,12 @@ import pytest
 from playwright.sync_api import Browser, FilePayload, Page, expect
 from sqlalchemy import select
 
-from tender.accounts.models import User
+from tender.accounts.models import Role, User
 from tender.clarifications.service import ClarificationService
 from tender.clock import HONG_KONG, ManualClock
 from tender.tenders.models import Envelopes, OpeningMethod
 from tender.tenders.schemas import TenderCreate
-from tests.helpers import unit_of_work, upload
+from tests.helpers import committee_member, unit_of_work, upload
 from tests.pages.browsing import assert_accessible, shoot
 from tests.pages.conftest import AWARD, Site, sign_in
 from tests.pages.strings import english_ui_strings
@@ -312,3 +312,30 @@ def test_a_two_envelope_tender_is_qualified_then_its_prices_opened(page: Page, s
     assert_no_english_left_but_data(page)
     assert_accessible(page)
     shoot(page, "officer-qualification-zh")
+
+
+def test_a_committee_tender_is_created_with_the_members_chosen(page: Page, site: Site) -> None:
+    chan = committee_member(site.platform, "Chan Tai Man", "Lands Department")
+    wong = committee_member(site.platform, "Wong Siu Ming", "Audit Commission", Role.AUDITOR)
+    sign_in(page, site, site.officer)
+    page.goto(f"{site.base}/officer/tenders/new")
+    expect(page.get_by_label("By an opening committee")).to_be_checked()
+    page.get_by_label("Reference").fill("HyD-2026-050")
+    page.get_by_label("Title").fill("Retaining wall at Tai Po Road")
+    page.get_by_label("Deadline (Hong Kong time)").fill(
+        _typed(_clock(site).now() + timedelta(days=7))
+    )
+    page.get_by_label(f"{chan.user.name} ({chan.user.organisation})").check()
+    page.get_by_label("Quorum: how many members must release their shares").fill("2")
+    page.get_by_role("button", name="Create the draft").click()
+
+    # One member cannot make a quorum of two: refused, with the choice kept.
+    expect(page.get_by_role("alert")).to_contain_text("opening committee")
+    expect(page.get_by_label(f"{chan.user.name} ({chan.user.organisation})")).to_be_checked()
+    wong_box = page.get_by_label(f"{wong.user.name} ({wong.user.organisation})")
+    expect(wong_box).not_to_be_checked()
+    wong_box.check()
+    page.get_by_role("button", name="Create the draft").click()
+
+    expect(page.get_by_role("heading", name="Retaining wall at Tai Po Road")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("By a committee, quorum 2")

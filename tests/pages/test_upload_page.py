@@ -17,8 +17,9 @@ from sqlalchemy import select
 from tender.accounts.models import User
 from tender.clock import ManualClock
 from tender.signing.testing import TestPKI, signed_pdf
-from tender.tenders.models import Tender
-from tests.helpers import published_tender, register_signer
+from tender.tenders.models import OpeningMethod, Tender
+from tender.tenders.schemas import TenderCreate
+from tests.helpers import published_tender, register_signer, unit_of_work
 from tests.pages.browsing import assert_accessible, shoot
 from tests.pages.conftest import Site, sign_in
 from tests.pages.test_public_pages import assert_no_english_left
@@ -228,3 +229,41 @@ def test_without_javascript_the_page_says_how_else_to_submit(browser: Browser, s
         expect(page.get_by_role("heading", name="Your receipts for this tender")).to_be_visible()
     finally:
         context.close()
+
+
+def test_after_the_deadline_a_fingerprinted_file_may_still_come_within_the_grace(
+    page: Page, site: Site, bid: Bid
+) -> None:
+    clock = site.platform.clock
+    assert isinstance(clock, ManualClock)
+    with unit_of_work(site.platform) as services:
+        sam = services.session.scalars(select(User).where(User.email == site.supplier.email)).one()
+        officer = services.session.scalars(
+            select(User).where(User.email == site.officer.email)
+        ).one()
+        created = services.tenders.create(
+            actor=officer,
+            data=TenderCreate(
+                reference="HyD-2026-093",
+                title="Footbridge lifts",
+                deadline=clock.now() + timedelta(minutes=10),
+                file_grace_seconds=3600,
+                opening=OpeningMethod.AUTOMATIC,
+            ),
+        )
+        tender = services.tenders.publish(actor=officer, tender_id=created.id)
+        services.bids.register_fingerprint(
+            supplier=sam,
+            tender_id=tender.id,
+            file_name=bid.path.name,
+            sha256=bid.sha256,
+            received_at=clock.now(),
+        )
+    clock.set(tender.deadline + timedelta(seconds=1))
+    upload_page(page, site, tender)
+
+    expect(page.locator("#closed")).to_have_count(0)
+    send(page, bid)
+    page.wait_for_url("**/upload?receipt=*")
+
+    expect(page.locator("#received")).to_contain_text("whose fingerprint you registered in time")

@@ -105,6 +105,8 @@ class ResumableUploads:
         upload = await self._find(supplier, tender_id, upload_id)
         self._refuse_while_busy(upload)
         async with upload.busy:
+            if self._uploads.get(upload.id) is not upload:  # completed or cancelled meanwhile
+                raise self._gone(tender_id, upload_id)
             if offset != upload.received:
                 raise Conflict(
                     _(
@@ -223,7 +225,10 @@ class ResumableUploads:
             return upload
         # A tender the supplier may not see is not there, whatever the upload.
         await anyio.to_thread.run_sync(self._require_visible, supplier, tender_id)
-        raise NotFound(
+        raise self._gone(tender_id, upload_id)
+
+    def _gone(self, tender_id: uuid.UUID, upload_id: uuid.UUID) -> NotFound:
+        return NotFound(
             _("There is no upload {upload_id} of yours to this tender.").format(
                 upload_id=upload_id
             ),

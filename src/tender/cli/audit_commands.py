@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 from pathlib import Path
-from typing import Any
 
 from tender.cli.common import (
     EXIT_FAILED,
@@ -33,7 +31,7 @@ from tender.verifier.bundle import verify_bundle
 from tender.verifier.chain import verify_chain_file
 from tender.verifier.checks import Check
 from tender.verifier.notes import NoteSigner
-from tender.verifier.receipt import SHOWN_FIELDS, signed_payload, verify_receipt
+from tender.verifier.receipt import SHOWN_FIELDS, read_receipt, signed_payload, verify_receipt
 
 
 def register(commands: SubParsers) -> None:
@@ -284,17 +282,12 @@ def _verify_stored() -> list[Check]:
 def _receipt_verify(args: argparse.Namespace) -> int:
     text = _read_text(args.receipt, _("the receipt"))
     key = _read_text(args.key, _("the key file"))
-    visible: dict[str, Any] | None = None
-    if text.startswith("{"):
-        try:
-            visible = json.loads(text)
-            signed = str(visible.get("signed_receipt") or "") if isinstance(visible, dict) else ""
-        except ValueError:
-            raise CommandError(
-                _("{receipt} is neither receipt JSON nor a JWS").format(receipt=args.receipt)
-            ) from None
-    else:
-        signed = text
+    try:
+        signed, visible = read_receipt(text)
+    except ValueError:
+        raise CommandError(
+            _("{receipt} is neither receipt JSON nor a JWS").format(receipt=args.receipt)
+        ) from None
     tsa_trust = None
     if args.tsa_trust is not None:
         try:

@@ -10,7 +10,9 @@ does not open or match; 2 the command cannot run as given.
 from __future__ import annotations
 
 import argparse
+import base64
 import getpass
+import json
 from pathlib import Path
 
 from tender.cli.common import (
@@ -26,6 +28,7 @@ from tender.cli.common import (
 from tender.cli.supplier import add_platform_flags, api_token
 from tender.client import (
     committee_of,
+    decrypted_share,
     find_tender,
     register_committee_key,
     release_committee_share,
@@ -120,6 +123,23 @@ def register(commands: SubParsers) -> None:
     add_platform_flags(release)
     add_json_flag(release)
     release.set_defaults(run=_release)
+    decrypt = actions.add_parser(
+        "decrypt",
+        help="decrypt your share saved from the committee page, to paste it there",
+        description="Decrypt the encrypted share you saved from the tender's committee page "
+        "(after the deadline), here on your computer with your key file and passphrase, "
+        "check it against the commitment the audit log holds, and print it, to paste into "
+        "the page's release form. Nothing is sent anywhere. Exit code 0 when printed, 1 if "
+        "the share does not open or match.",
+    )
+    decrypt.add_argument(
+        "share_file", type=Path, metavar="SHARE", help="the encrypted share saved from the page"
+    )
+    decrypt.add_argument(
+        "--key-file", type=Path, required=True, metavar="FILE", help=_KEY_FILE_HELP
+    )
+    _passphrase_flag(decrypt)
+    decrypt.set_defaults(run=_decrypt)
     status = actions.add_parser(
         "status",
         help=_("who on a tender's committee has released a share, and who has not"),
@@ -239,6 +259,25 @@ def _release(args: argparse.Namespace) -> int:
             )
         )
         print(committee["summary"])
+    return EXIT_OK
+
+
+def _decrypt(args: argparse.Namespace) -> int:
+    try:
+        share = json.loads(args.share_file.read_bytes())
+    except (OSError, ValueError) as error:
+        raise CommandError(
+            f"cannot read the share {args.share_file} ({error}); give the file saved from the "
+            "committee page"
+        ) from None
+    key = _load(args, args.key_file)
+    try:
+        held = decrypted_share(share, key)
+    except (ShareError, KeyError, TypeError, ValueError) as error:
+        raise CommandError(
+            f"your share does not open with {args.key_file}: {error}", exit_code=EXIT_FAILED
+        ) from None
+    print(base64.b64encode(held.to_bytes()).decode("ascii"))
     return EXIT_OK
 
 

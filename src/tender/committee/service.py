@@ -558,6 +558,19 @@ class CommitteeService:
             )
         ]
 
+    def seats(self, *, member: User) -> list[tuple[Tender, CommitteeShare]]:
+        """The tenders whose key ``member`` holds a share of (each key's share), soonest
+        deadline first: what their committee pages list."""
+        return [
+            (tender, share)
+            for tender, share in self.session.execute(
+                select(Tender, CommitteeShare)
+                .join(CommitteeShare, CommitteeShare.tender_id == Tender.id)
+                .where(CommitteeShare.member_id == member.id)
+                .order_by(Tender.deadline, Tender.reference, CommitteeShare.key_name)
+            )
+        ]
+
     def committee(
         self, *, viewer: User, tender_id: uuid.UUID
     ) -> tuple[Tender, list[tuple[CommitteeShare, User]]]:

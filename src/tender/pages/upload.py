@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated, Final
 
 from litestar import Controller, get
@@ -67,11 +68,7 @@ class UploadPages(Controller):
     ) -> Template:
         tender = tenders.get(tender_id, viewer=user)
         now = tenders.clock.now()
-        try:  # the rule an upload meets when it arrives, told before anything is sent
-            bids.refuse_unless_open(supplier=user, tender_id=tender.id, file_name="", at=now)
-            closed = None
-        except TenderClosed as refusal:
-            closed = refusal
+        closed = _refusal_now(bids, user, tender.id, now)
         own = bids.own_receipts(supplier=user, tender_id=tender.id)
         wanted = set(receipt or ())
         return Template(
@@ -90,6 +87,24 @@ class UploadPages(Controller):
                 "receipts": own,
             },
         )
+
+
+def _refusal_now(
+    bids: BidService, supplier: User, tender_id: uuid.UUID, now: datetime
+) -> TenderClosed | None:
+    """The refusal a file arriving now would meet (the service's own rule, told before
+    anything is sent), or None while some file may still come: any, by the deadline; after
+    it, on a fingerprint-first tender, one whose fingerprint was registered in time."""
+    fingerprinted = bids.summary(viewer=supplier, tender_id=tender_id).own_fingerprints
+    refusal = None
+    for name in ["", *(fingerprint.file_name for fingerprint in fingerprinted)]:
+        try:
+            bids.refuse_unless_open(supplier=supplier, tender_id=tender_id, file_name=name, at=now)
+        except TenderClosed as refused:
+            refusal = refusal or refused
+        else:
+            return None
+    return refusal
 
 
 def _grouped(rows: list[tuple[str, str]]) -> list[tuple[str, list[str]]]:

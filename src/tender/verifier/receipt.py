@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from tender.signing import TrustStore
 from tender.verifier import jws, merkle
@@ -72,6 +72,22 @@ _EVENTS: dict[str, tuple[EventKind, dict[str, str]]] = {
 be which of the receipt's."""
 
 
+def read_receipt(text: str) -> tuple[str, dict[str, Any] | None]:
+    """The signed receipt (compact JWS) in ``text``, and the receipt's visible values when
+    ``text`` is the receipt's JSON (which carries the JWS as ``signed_receipt``) rather than
+    the JWS alone.
+
+    :raises ValueError: if ``text`` starts as JSON but is not JSON.
+    """
+    text = text.strip()
+    if not text.startswith("{"):
+        return text, None
+    visible = json.loads(text)
+    if not isinstance(visible, dict):
+        return "", None
+    return str(visible.get("signed_receipt") or ""), visible
+
+
 def signed_payload(signed_receipt: str, verifier_key: str) -> dict[str, Any] | None:
     """The receipt's signed values, if the platform's signature over them verifies."""
     try:
@@ -89,7 +105,7 @@ def verify_receipt(
     *,
     visible: Mapping[str, Any] | None = None,
     tsa_trust: TrustStore | None = None,
-    own_file: BinaryIO | None = None,
+    own_file: IO[bytes] | None = None,
 ) -> list[Check]:
     """Every check of a signed receipt, offline; the receipt holds only if all pass.
 
@@ -230,7 +246,7 @@ def _check_event(payload: Mapping[str, Any], check: Checker) -> None:
     )
 
 
-def _check_own_file(own_file: BinaryIO, payload: Mapping[str, Any], check: Checker) -> None:
+def _check_own_file(own_file: IO[bytes], payload: Mapping[str, Any], check: Checker) -> None:
     """The supplier's file is the one received: by size and SHA-256; for a file its supplier
     sealed, either the plain file (by the SHA-256 declared: its size is not on the receipt) or
     the sealed one as sent (by its SHA-256 and size)."""
