@@ -310,9 +310,11 @@ def test_a_supplier_reads_a_receipt_and_downloads_it(
         page.get_by_role("link", name="The signed receipt (JSON)").click()
     assert sams_receipt.receipt_id.hex[:8] in json_file.value.suggested_filename
     assert '"signed_receipt"' in Path(json_file.value.path()).read_text()
-    assert page.get_by_role("link", name="Verify a receipt").get_attribute("href") == (
-        "/auditor/receipts"
-    )
+
+    page.get_by_role("link", name="Verify a receipt").click()
+    page.get_by_label("The receipt (JSON)").set_input_files(json_file.value.path())
+    page.get_by_role("button", name="Verify the receipt").click()
+    assert page.get_by_role("heading", name="The receipt holds").is_visible()
 
 
 def test_a_supplier_withdraws_and_after_the_deadline_is_told_why_not(
