@@ -6,6 +6,8 @@ in English and in Chinese, with no English left."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,8 +23,8 @@ from tender.accounts.registration import RegistrationService
 from tender.accounts.service import AccountService
 from tender.bids.schemas import Receipt
 from tender.notifications.models import OutboxMessage
-from tender.signing.testing import TestPKI
-from tests.helpers import sign_text, upload
+from tender.signing.testing import P12_PASSPHRASE, TestPKI
+from tests.helpers import sign_text, two_envelope_tender, upload
 from tests.pages.browsing import assert_accessible, shoot
 from tests.pages.conftest import PASSWORD, Person, Site, sign_in
 from tests.pages.test_public_pages import assert_no_english_left
@@ -198,6 +200,33 @@ def test_a_supplier_registers_a_signing_certificate(
     assert forged.status == 403
 
 
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="OpenSSL is not installed")
+def test_a_certificate_is_registered_with_a_signature_made_as_the_page_says_with_openssl(
+    page: Page, site: Site, test_pki: TestPKI, tmp_path: Path
+) -> None:
+    sign_in(page, site, site.supplier)
+    page.goto(f"{site.base}/supplier/certificates")
+    page.get_by_role("button", name="Get a text to sign").click()
+    with page.expect_download() as challenge:
+        page.get_by_role("link", name="challenge.txt").click()
+    challenge.value.save_as(tmp_path / "challenge.txt")
+
+    # The page's two commands, with the passwords given rather than asked for.
+    commands = page.locator("pre code", has_text="openssl").inner_text().splitlines()
+    passwords = [
+        ["-passin", f"pass:{P12_PASSPHRASE.decode()}", "-passout", "pass:a pass phrase"],
+        ["-passin", "pass:a pass phrase"],
+    ]
+    shutil.copy(test_pki.p12_path("supplier-c"), tmp_path / "my-ecert.p12")
+    for command, password in zip(commands, passwords, strict=True):
+        subprocess.run([*command.split(), *password], cwd=tmp_path, check=True)
+    page.get_by_label("The signature file (.p7s)").set_input_files(tmp_path / "challenge.txt.p7s")
+    page.get_by_role("button", name="Register the certificate").click()
+
+    page.wait_for_url(f"{site.base}/supplier/certificates?registered=true")
+    assert test_pki.certificate("supplier-c").sha256.hex() in page.locator("main").inner_text()
+
+
 def test_my_tenders_shows_bids_their_state_and_the_outcome(
     page: Page, site: Site, sams_receipt: Receipt
 ) -> None:
@@ -281,9 +310,11 @@ def test_a_supplier_reads_a_receipt_and_downloads_it(
         page.get_by_role("link", name="The signed receipt (JSON)").click()
     assert sams_receipt.receipt_id.hex[:8] in json_file.value.suggested_filename
     assert '"signed_receipt"' in Path(json_file.value.path()).read_text()
-    assert page.get_by_role("link", name="Verify a receipt").get_attribute("href") == (
-        "/auditor/receipts"
-    )
+
+    page.get_by_role("link", name="Verify a receipt").click()
+    page.get_by_label("The receipt (JSON)").set_input_files(json_file.value.path())
+    page.get_by_role("button", name="Verify the receipt").click()
+    assert page.get_by_role("heading", name="The receipt holds").is_visible()
 
 
 def test_a_supplier_withdraws_and_after_the_deadline_is_told_why_not(
@@ -361,3 +392,41 @@ def test_every_supplier_page_is_in_chinese_with_no_english_left(
         shoot(page, f"{name}-zh")
     page.get_by_role("button", name="確認我的電郵地址").click()  # an unknown link: refused
     shoot(page, "confirm-email-refused-zh")
+
+
+def test_a_company_registers_and_confirms_in_chinese(page: Page, site: Site) -> None:
+    page.goto(f"{site.base}/language?to=zh-Hant-HK&back=/register")
+    page.get_by_label("公司英文名稱").fill("Kwong Fat Roadworks Ltd")
+    page.locator("#name_zh").fill("廣發路面工程有限公司")
+    page.get_by_label("商業登記號碼").fill("24681357")
+    page.get_by_label("公司聯絡電郵").fill("office@kwongfat.example")
+    page.get_by_label("你的姓名").fill("陳大文")
+    page.get_by_label("電郵地址").fill("chan@kwongfat.example")
+    page.get_by_label("密碼", exact=True).fill(PASSWORD)
+    page.get_by_label("你收到的電郵所用語言").select_option("zh-Hant-HK")
+    page.get_by_role("button", name="註冊").click()
+
+    assert page.get_by_role("heading", level=1).inner_text() == "請查看你的電郵"
+    page.goto(f"{site.base}{_confirmation_path(site, 'chan@kwongfat.example')}")
+    page.get_by_role("button", name="確認我的電郵地址").click()
+
+    assert page.get_by_role("heading", level=1).inner_text() == "你的電郵地址已確認"
+    assert_no_english_left(page)
+    assert_accessible(page)
+    shoot(page, "email-confirmed-zh")
+
+
+def test_a_two_envelope_tenders_receipts_name_their_envelope(page: Page, site: Site) -> None:
+    officer, sam = _user(site, site.officer.email), _user(site, site.supplier.email)
+    tender = two_envelope_tender(
+        site.platform, officer, site.platform.clock, ref="HyD-2026-020", seconds=86_400
+    )
+    _in_a_thread(
+        lambda: upload(site.platform, sam, tender.id, "price.pdf", [b"%PDF"], envelope="financial")
+    )
+    sign_in(page, site, site.supplier)
+    page.goto(f"{site.base}/supplier/tenders/{tender.id}")
+    assert "Envelope: financial" in page.locator("table.receipts").inner_text()
+
+    page.get_by_role("link", name="price.pdf").click()
+    assert "opened only if the bid qualifies" in page.locator(".facts").inner_text()

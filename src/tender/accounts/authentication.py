@@ -111,10 +111,14 @@ async def _csrf_token_sent(connection: ASGIConnection[Any, Any, Any, Any]) -> st
     if sent:
         return sent
     request: Request[Any, Any, Any] = Request(connection.scope, _receive.get())
-    if request.content_type[0] not in (
-        RequestEncodingType.URL_ENCODED,
-        RequestEncodingType.MULTI_PART,
+    encoding = request.content_type[0]
+    # A page's file upload posts its form as multipart; it is read here only on a route that
+    # bounds its body (a small file, such as a signature), never on one that takes any size.
+    bounded = request.route_handler.resolve_request_max_body_size() is not None
+    if not (
+        encoding == RequestEncodingType.URL_ENCODED
+        or (encoding == RequestEncodingType.MULTI_PART and bounded)
     ):
-        return ""  # a page's file upload posts its form as multipart
+        return ""
     field = (await request.form()).get(CSRF_FIELD, "")
     return field if isinstance(field, str) else ""

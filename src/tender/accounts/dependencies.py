@@ -48,7 +48,7 @@ def provide_registration_service(
         session=db_session,
         clock=clock,
         open_registration=settings.open_registration,
-        # The pages issue serves this page; it POSTs the token to /api/registrations/confirm.
+        # The supplier's pages serve it (tender.pages.supplier): its button confirms the token.
         confirm_url=f"{base.rstrip('/')}/confirm-email",
     )
 
