@@ -138,7 +138,14 @@ def test_an_officer_runs_a_tender_from_draft_to_award(page: Page, site: Site) ->
     page.reload()
     expect(page.get_by_text("May the deck be closed on Sundays?")).to_be_visible()
     expect(page.locator("main")).not_to_contain_text("Sun Wah Paving Ltd")
-    page.get_by_label("Your answer to question 1").fill("Yes, from 01:00 to 06:00.")
+    # An answer of nothing but spaces is refused, on a page that keeps the question beside
+    # the form; the answer typed there is published.
+    page.get_by_label("Your answer to question 1").fill("   ")
+    page.get_by_role("button", name="Publish the answer").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("May the deck be closed on Sundays?")
+    assert_accessible(page)
+    page.get_by_label("Your answer").fill("Yes, from 01:00 to 06:00.")
     page.get_by_role("button", name="Publish the answer").click()
     expect(page.locator("#clarifications ~ .questions, .questions")).to_contain_text(
         "Yes, from 01:00 to 06:00."

@@ -132,6 +132,8 @@ class AddendumForm:
 @dataclass(frozen=True)
 class AnswerForm:
     answer: Annotated[str, Body(max_length=MAX_TEXT)] = ""
+    # The question, carried so that a refused answer is shown again beside it.
+    question: Annotated[str, Body(max_length=MAX_TEXT)] = ""
     csrf_token: Annotated[str, Body(max_length=200)] = ""
 
 
@@ -570,16 +572,19 @@ class OfficerPages(Controller):
     @post(
         "/tenders/{tender_id:uuid}/clarifications/{clarification_id:uuid}/answer",
         guards=allow(Role.OFFICER, to="answer clarification questions"),
+        opt={FORM_PAGE: "officer/answer_form.html"},
         sync_to_thread=True,
     )
     def answer(
         self,
+        request: Request[Any, Any, Any],
         tender_id: FromPath[uuid.UUID],
         clarification_id: FromPath[uuid.UUID],
         data: Annotated[AnswerForm, FORM],
         user: NamedDependency[User],
         clarifications: NamedDependency[ClarificationService],
     ) -> Redirect:
+        remember_form(request, data)
         clarifications.answer(
             officer=user, tender_id=tender_id, clarification_id=clarification_id, answer=data.answer
         )
