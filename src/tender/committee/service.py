@@ -276,6 +276,9 @@ def remind_committees(
         released = sum(1 for share, _ in members if share.released_at is not None)
         if released >= tender.quorum:
             continue
+        # The timed opening and the reconciler may both get here at once: the tender's row,
+        # locked, lets one of them tell and the other find it told.
+        session.execute(select(Tender.id).where(Tender.id == tender.id).with_for_update())
         told = set(
             session.scalars(
                 select(OutboxMessage.recipient_user_id).where(
