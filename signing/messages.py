@@ -1,15 +1,17 @@
-"""One plain sentence per verdict, in English and in Hong Kong Chinese (from the catalog).
+"""One plain sentence per verdict, in English and in Hong Kong Chinese (from this library's
+own catalogue, ``locale/zh_Hant_HK/LC_MESSAGES/signing.po``).
 
 Written for the supplier: what is wrong and what they can do about it, with no jargon. A
 verdict keeps both languages (a signature report is read by either reader later), so each
-sentence is said in each language, not only in the one in force.
+sentence is said in each language, not only in the one a reader chose.
 """
 
 from __future__ import annotations
 
-from tender.i18n import gettext as _
-from tender.i18n import gettext_noop as N_  # noqa: N812 (the name extractors look for)
-from tender.i18n import in_each_language
+from collections.abc import Callable
+from typing import Final
+
+from tender.signing.catalog import SIGNING_CATALOG_DIR, compiled, read_catalog
 from tender.signing.certificates import SignerBinding
 from tender.signing.report import Indication, Stage, SubIndication
 
@@ -30,9 +32,32 @@ __all__ = [
 Sentence = tuple[str, str]
 """(English, Hong Kong Chinese)"""
 
+Gettext = Callable[[str], str]
+
+_CHINESE: Final = compiled(
+    read_catalog(
+        sorted((SIGNING_CATALOG_DIR / "zh_Hant_HK" / "LC_MESSAGES").glob("*.po")), "zh_Hant_HK"
+    )
+)
+
+
+def N_(message: str) -> str:  # noqa: N802 (the name the extractors look for)
+    """``message`` as it is, marked for the catalogue: a sentence translated where it is said."""
+    return message
+
+
+def _english(message: str) -> str:
+    return message
+
+
+def _in_each_language(say: Callable[[Gettext], str]) -> Sentence:
+    """What ``say`` says with each language's gettext (named ``_`` in it, for the
+    extractors): English, then Hong Kong Chinese."""
+    return say(_english), say(_CHINESE.gettext)
+
 
 def _both(message: str) -> Sentence:
-    return in_each_language(lambda: _(message))
+    return _in_each_language(lambda _: _(message))
 
 
 _PASSED: Sentence = _both(
@@ -207,15 +232,15 @@ def signer_not_registered(binding: SignerBinding, subject: str | None) -> Senten
     """Why a valid signature does not count for ``binding.organisation``, and what to do."""
     organisation = binding.organisation
     if not binding.fingerprints:
-        return in_each_language(
-            lambda: _(
+        return _in_each_language(
+            lambda _: _(
                 "{organisation} has registered no signing certificate, so no signature counts "
                 "for it yet; register the certificate you sign with (POST "
                 "/api/account/certificates) and resubmit."
             ).format(organisation=organisation)
         )
-    return in_each_language(
-        lambda: _(
+    return _in_each_language(
+        lambda _: _(
             "The document was signed by {signer}, whose certificate is not registered to "
             "{organisation}; sign with a registered certificate or register this one (POST "
             "/api/account/certificates), then resubmit."
@@ -227,15 +252,15 @@ def unfinished(stage: Stage, *, established: bool) -> Sentence:
     """Why a signature is neither confirmed nor refused: ``stage`` could not finish.
     ``established`` says the signature was found intact with a valid signature value."""
     if established:
-        return in_each_language(
-            lambda: _(
+        return _in_each_language(
+            lambda _: _(
                 "The signature is intact and its value is valid, but the platform could not "
                 "finish checking {what}, so the signature is neither confirmed nor refused; "
                 "contact the help desk, who can have it checked again."
             ).format(what=_(_WHAT_IS_CHECKED[stage]))
         )
-    return in_each_language(
-        lambda: _(
+    return _in_each_language(
+        lambda _: _(
             "The platform could not finish checking {what}, so the signature is neither "
             "confirmed nor refused; contact the help desk, who can have it checked again."
         ).format(what=_(_WHAT_IS_CHECKED[stage]))

@@ -15,15 +15,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
-from io import BytesIO
 from pathlib import Path
 from typing import Final
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
+
+from tender.signing import catalog
+from tender.signing.catalog import SIGNING_CATALOG_DIR
 
 __all__ = [
     "DEFAULT_LOCALE",
@@ -50,31 +50,24 @@ LOCALES: Final = (ENGLISH, HONG_KONG_CHINESE)
 """Every language the platform speaks, by Babel locale identifier; English is the source."""
 DEFAULT_LOCALE: Final = ENGLISH
 CATALOG_DIR: Final = Path(__file__).parent / "locale"
-DOMAIN: Final = "messages"
 
 _current: ContextVar[str] = ContextVar("tender_locale", default=DEFAULT_LOCALE)
 
 
 def catalog_files(locale: str) -> list[Path]:
     """The ``.po`` files of ``locale``: one per part of the platform (the pages of each role,
-    the refusals, ...), so that work on one part does not edit another's file."""
-    return sorted((CATALOG_DIR / locale / "LC_MESSAGES").glob("*.po"))
+    the refusals, ...), so that work on one part does not edit another's file; and the
+    signature reports' own, which the library ``signing`` keeps beside itself."""
+    return [
+        *sorted((CATALOG_DIR / locale / "LC_MESSAGES").glob("*.po")),
+        *sorted((SIGNING_CATALOG_DIR / locale / "LC_MESSAGES").glob("*.po")),
+    ]
 
 
 def read_catalog(locale: str) -> Catalog:
-    """Every translation of ``locale``, from all its ``.po`` files; an English string may be
-    translated in one file only, so that two translations cannot disagree."""
-    merged = Catalog(locale=locale, domain=DOMAIN)
-    for path in catalog_files(locale):
-        with path.open("rb") as po:
-            part = read_po(po, locale=locale, domain=DOMAIN)
-        for message in part:
-            if not message.id:
-                continue  # the file's header
-            if merged.get(message.id) is not None:
-                raise ValueError(f"{message.id!r} is translated twice; {path.name} repeats it")
-            merged[message.id] = message
-    return merged
+    """Every translation of ``locale``, from all its ``.po`` files (a string translated in two
+    of them is refused)."""
+    return catalog.read_catalog(catalog_files(locale), locale)
 
 
 @cache
@@ -82,11 +75,7 @@ def translations(locale: str) -> NullTranslations:
     """The catalog of ``locale`` (English needs none: its strings are the source)."""
     if locale == DEFAULT_LOCALE or not catalog_files(locale):
         return NullTranslations()
-    catalog = read_catalog(locale)
-    compiled = BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
+    return catalog.compiled(read_catalog(locale))
 
 
 def current_locale() -> str:
